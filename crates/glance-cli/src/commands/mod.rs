@@ -1,0 +1,12 @@
+//! One module per subcommand; [`run`] dispatches the parsed command line.
+
+pub mod tokenize;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the subcommand chosen on the command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Tokenize(args) => tokenize::run(&args, &cli.global),
+    }
+}
