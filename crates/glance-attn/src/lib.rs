@@ -1,3 +1,44 @@
-//! Attention kernels for glance: the exact local patterns (sliding, dilated, block-wise,
-//! global tokens) as tiled online-softmax kernels over `[heads, n, d_head]` f32 arrays.
+//! Attention kernels for glance: the exact local patterns (full, sliding, dilated,
+//! block-wise, each with optional global tokens) over `[heads, n, d_head]` f32 arrays.
 //! Kernels know nothing of DNA.
+//!
+//! - [`Pattern`] parses the spec grammar (`sliding:r=128`, `dilated:r=64,d=4`,
+//!   `block:b=512,n=1`, `full`, each optionally `+global:first|every=K|tokens=...`).
+//! - [`attend`] computes `softmax(scale * q k^T + bias, masked) v` for the pattern.
+//! - [`Visibility`] states exactly which (query, key) pairs a pattern allows and counts
+//!   them; [`reference::attend_f64`] is the dense masked f64 reference.
+//!
+//! A query row with no visible key (all its keys are padding) is returned as zeros.
+
+mod error;
+mod options;
+mod pattern;
+pub mod reference;
+mod rowwise;
+mod validate;
+mod visibility;
+
+pub use error::{AttnError, PatternError};
+pub use options::{AttendOptions, GlobalQkv, Isa, PositionBias};
+pub use pattern::{Global, Local, Pattern};
+pub use visibility::Visibility;
+
+use ndarray::{Array3, ArrayView3};
+
+/// Multi-head attention of `q`, `k`, `v` (`[heads, n, d_head]`) restricted to `pattern`.
+///
+/// Returns `[heads, n, d_head]`. Global rows (see [`Global`]) attend to every key,
+/// using [`AttendOptions::global_qkv`] when given. Errors on inconsistent shapes or
+/// options; never panics on bad input.
+pub fn attend(
+    q: ArrayView3<f32>,
+    k: ArrayView3<f32>,
+    v: ArrayView3<f32>,
+    pattern: &Pattern,
+    opts: &AttendOptions,
+) -> Result<Array3<f32>, AttnError> {
+    let dims = validate::check(&q, &k, &v, opts)?;
+    let vis = Visibility::new(pattern, dims.n, dims.heads, opts)?;
+    let scale = validate::scale(opts, dims.d);
+    Ok(rowwise::attend(q, k, v, &vis, opts, dims, scale))
+}

@@ -1,0 +1,50 @@
+//! Shared helpers for the integration tests: seeded unit-scale inputs and comparison.
+
+#![allow(dead_code)]
+
+use ndarray::{Array1, Array3, ArrayView3};
+
+/// A small deterministic generator (xorshift64*), so tests need no RNG crate.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in [-1, 1).
+    pub fn unit(&mut self) -> f32 {
+        ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    /// Approximately standard normal (sum of uniforms).
+    pub fn normal(&mut self) -> f32 {
+        (0..4).map(|_| self.unit()).sum::<f32>() * 0.866
+    }
+}
+
+/// A `[heads, n, d]` array of unit-scale values.
+pub fn random3(rng: &mut Rng, heads: usize, n: usize, d: usize) -> Array3<f32> {
+    Array3::from_shape_simple_fn((heads, n, d), || rng.normal())
+}
+
+/// A random padding mask with roughly `percent`% padded keys.
+pub fn random_padding(rng: &mut Rng, n: usize, percent: u64) -> Array1<bool> {
+    Array1::from_shape_simple_fn(n, || rng.next_u64() % 100 < percent)
+}
+
+/// Largest absolute difference between an f32 result and the f64 reference.
+pub fn max_abs_err(got: ArrayView3<f32>, want: ArrayView3<f64>) -> f64 {
+    assert_eq!(got.shape(), want.shape());
+    got.iter()
+        .zip(want.iter())
+        .map(|(&g, &w)| (f64::from(g) - w).abs())
+        .fold(0.0, f64::max)
+}
