@@ -1,0 +1,361 @@
+//! FIMO's scoring model for one motif and strand: pseudocounts, log2-odds, the integer
+//! scaling to `[0, w * 1000]`, and the exact score distribution that gives p-values
+//! (MEME suite `apply_pseudocount_to_motif`, `build_motif_pssm`, `scale_score_matrix`,
+//! `get_pdf_table`, `get_pv_lookup_pos_dep`), reproduced operation by operation.
+
+use crate::motif::Motif;
+use crate::numfmt::round_sig;
+
+/// Scaled scores of a width-`w` motif lie in `[0, w * RANGE]` (MEME's `PSSM_RANGE`).
+pub const RANGE: i32 = 1000;
+
+/// FIMO's default motif pseudocount (`--motif-pseudo`).
+pub const DEFAULT_PSEUDOCOUNT: f64 = 0.1;
+
+/// The site count FIMO assumes when a motif does not give `nsites`.
+pub const DEFAULT_SITES: i32 = 20;
+
+/// MEME's `my_log2`: `ln(x) * 1.44269504` (its rounded constant), `1e-300` for 0.
+fn meme_log2(x: f64) -> f64 {
+    if x > 0.0 {
+        let lx = x.ln();
+        let lx = if lx < -0.5e10 { -1.0e10 } else { lx };
+        lx * 1.44269504
+    } else {
+        1e-300
+    }
+}
+
+/// MEME's `nint`: round half away from zero, then truncate to `int`.
+fn nint(x: f64) -> i32 {
+    if x >= 0.0 {
+        (x + 0.5) as i32
+    } else {
+        (x - 0.5) as i32
+    }
+}
+
+/// Applies FIMO's motif pseudocount: `p' = (p * N + a * bg) / (N + a)` with `N` the
+/// integer part of `nsites` (20 when absent or not positive).
+pub fn apply_pseudocount(
+    probs: &[[f64; 4]],
+    nsites: Option<f64>,
+    bg: &[f64; 4],
+    a: f64,
+) -> Vec<[f64; 4]> {
+    if a == 0.0 {
+        return probs.to_vec();
+    }
+    let sites: i32 = match nsites {
+        Some(n) if n > 0.0 => n as i32,
+        _ => DEFAULT_SITES,
+    };
+    let total = f64::from(sites) + a;
+    probs
+        .iter()
+        .map(|row| {
+            let mut out = [0.0; 4];
+            for k in 0..4 {
+                let count = (row[k] * f64::from(sites)) + (a * bg[k]);
+                out[k] = count / total;
+            }
+            out
+        })
+        .collect()
+}
+
+/// Reverse complement of a frequency matrix (rows reversed, A<->T, C<->G).
+pub fn reverse_complement(probs: &[[f64; 4]]) -> Vec<[f64; 4]> {
+    probs
+        .iter()
+        .rev()
+        .map(|r| [r[3], r[2], r[1], r[0]])
+        .collect()
+}
+
+/// A motif's integer scoring matrix and its score distribution.
+#[derive(Debug, Clone)]
+pub struct Pssm {
+    /// Scaled integer scores, one row per position (A, C, G, T).
+    pub matrix: Vec<[i32; 4]>,
+    /// Multiplier from log2-odds to scaled units.
+    pub scale: f64,
+    /// Per-position offset (an integer) subtracted before scaling.
+    pub offset: f64,
+    /// `pv[s]` = P(score >= s) under the background, for s in `0..=w * RANGE`
+    /// (not yet rounded; see [`Pssm::pvalue`]).
+    pub pv: Vec<f64>,
+}
+
+impl Pssm {
+    /// Builds the PSSM of a (pseudocounted) frequency matrix against `bg`.
+    pub fn build(freqs: &[[f64; 4]], bg: &[f64; 4]) -> Pssm {
+        let w = freqs.len();
+        let mut raw = vec![[0.0f64; 4]; w];
+        // column-major like build_motif_pssm
+        for a in 0..4 {
+            let bgl = bg[a];
+            for (i, row) in freqs.iter().enumerate() {
+                raw[i][a] = meme_log2(row[a] / bgl);
+            }
+        }
+        let mut small = f64::INFINITY;
+        let mut large = f64::NEG_INFINITY;
+        for row in &raw {
+            for &x in row {
+                small = small.min(x);
+                large = large.max(x);
+            }
+        }
+        if large == small {
+            small = large - 1.0;
+        }
+        small = small.floor();
+        let offset = small;
+        let scale = (f64::from(RANGE) / (large - small)).floor();
+        let matrix: Vec<[i32; 4]> = raw
+            .iter()
+            .map(|row| {
+                let mut out = [0i32; 4];
+                for k in 0..4 {
+                    out[k] = nint((row[k] - offset) * scale);
+                }
+                out
+            })
+            .collect();
+        let pv = pvalue_table(&matrix, bg);
+        Pssm {
+            matrix,
+            scale,
+            offset,
+            pv,
+        }
+    }
+
+    /// Motif width.
+    pub fn width(&self) -> usize {
+        self.matrix.len()
+    }
+
+    /// The reported score of a scaled score: `s / scale + w * offset`, rounded to 10
+    /// significant digits as FIMO does.
+    pub fn score(&self, scaled: i32) -> f64 {
+        round_sig(
+            f64::from(scaled) / self.scale + (self.width() as f64) * self.offset,
+            10,
+        )
+    }
+
+    /// The p-value of a scaled score, rounded to 10 significant digits as FIMO does.
+    pub fn pvalue(&self, scaled: i32) -> f64 {
+        let s = scaled.clamp(0, self.pv.len() as i32 - 1) as usize;
+        round_sig(self.pv[s], 10)
+    }
+
+    /// The smallest scaled score whose (rounded) p-value is `<= thresh`; `None` when no
+    /// score reaches it.
+    pub fn threshold_score(&self, thresh: f64) -> Option<i32> {
+        let n = self.pv.len();
+        // pv is non-increasing and rounding is monotone: binary search.
+        let (mut lo, mut hi) = (0usize, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if round_sig(self.pv[mid], 10) <= thresh {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        (lo < n).then_some(lo as i32)
+    }
+
+    /// The largest scaled score whose (rounded) p-value is `>= lambda`, or -1 if none.
+    pub fn last_score_with_pvalue_at_least(&self, lambda: f64) -> i32 {
+        let n = self.pv.len();
+        let (mut lo, mut hi) = (0usize, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if round_sig(self.pv[mid], 10) >= lambda {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo as i32 - 1
+    }
+
+    /// Plain column sum of the scaled scores of a window of base codes (0..=3);
+    /// `None` if the window holds any other code. The reference for the fast scanner.
+    pub fn plain_score(&self, codes: &[u8]) -> Option<i32> {
+        let mut s = 0i32;
+        for (row, &c) in self.matrix.iter().zip(codes) {
+            if c > 3 {
+                return None;
+            }
+            s += row[c as usize];
+        }
+        Some(s)
+    }
+}
+
+/// `get_pdf_table` + `get_pv_lookup_pos_dep`: the exact distribution of the scaled score
+/// under an order-0 background, then `pv[x] = P(score >= x)`. Same arithmetic and order
+/// of additions as the MEME suite (zero cells skipped), restricted to the reachable range.
+fn pvalue_table(matrix: &[[i32; 4]], bg: &[f64; 4]) -> Vec<f64> {
+    let w = matrix.len();
+    let size = w * RANGE as usize + 1;
+    let mut pdf_new = vec![0.0f64; size];
+    let mut pdf_old = vec![0.0f64; size];
+    pdf_new[0] = 1.0;
+    let (mut lo, mut hi) = (0usize, 0usize);
+    for row in matrix {
+        std::mem::swap(&mut pdf_new, &mut pdf_old);
+        let cmin = *row.iter().min().unwrap_or(&0) as usize;
+        let cmax = *row.iter().max().unwrap_or(&0) as usize;
+        // Clear what this column writes, and stale values from two columns back.
+        pdf_new[..=hi + cmax].fill(0.0);
+        for (j, &s) in row.iter().enumerate() {
+            let s = s as usize;
+            let b = bg[j];
+            let (src, dst) = (&pdf_old[lo..=hi], &mut pdf_new[lo + s..=hi + s]);
+            for (d, &old) in dst.iter_mut().zip(src) {
+                if old != 0.0 {
+                    *d += old * b;
+                }
+            }
+        }
+        lo += cmin;
+        hi += cmax;
+    }
+    // Entries above `hi` are zero (never written); 1 - cdf from the top.
+    let mut pv = pdf_new;
+    pv[hi + 1..].fill(0.0);
+    pv[..lo].fill(0.0);
+    for i in (0..size - 1).rev() {
+        let p = pv[i] + pv[i + 1];
+        pv[i] = p.min(1.0);
+    }
+    pv
+}
+
+/// Both strands' PSSMs of a motif as FIMO builds them.
+#[derive(Debug, Clone)]
+pub struct MotifModel {
+    /// Forward strand.
+    pub fwd: Pssm,
+    /// Reverse strand (the reverse-complemented motif), when scanning both strands.
+    pub rev: Option<Pssm>,
+}
+
+impl MotifModel {
+    /// Builds the forward (and reverse) PSSMs of `motif` with background `bg` and motif
+    /// pseudocount `pseudocount`. When the background is complement-symmetric the reverse
+    /// PSSM equals the reversed forward one, and its p-value table is shared.
+    pub fn build(motif: &Motif, bg: &[f64; 4], pseudocount: f64, both_strands: bool) -> MotifModel {
+        let freqs = apply_pseudocount(&motif.probs, motif.nsites, bg, pseudocount);
+        let fwd = Pssm::build(&freqs, bg);
+        let rev = both_strands.then(|| {
+            let rc = reverse_complement(&freqs);
+            let symmetric = bg[0] == bg[3] && bg[1] == bg[2];
+            if symmetric {
+                // Same log-odds values permuted: same scale, offset and (up to summation
+                // order) the same distribution; reuse the forward table.
+                let matrix: Vec<[i32; 4]> = fwd
+                    .matrix
+                    .iter()
+                    .rev()
+                    .map(|r| [r[3], r[2], r[1], r[0]])
+                    .collect();
+                Pssm {
+                    matrix,
+                    scale: fwd.scale,
+                    offset: fwd.offset,
+                    pv: fwd.pv.clone(),
+                }
+            } else {
+                Pssm::build(&rc, bg)
+            }
+        });
+        MotifModel { fwd, rev }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brute_pv(m: &[[i32; 4]], bg: &[f64; 4]) -> Vec<f64> {
+        let w = m.len();
+        let size = w * RANGE as usize + 1;
+        let mut pdf = vec![0.0; size];
+        let n = 4usize.pow(w as u32);
+        for word in 0..n {
+            let (mut s, mut p, mut x) = (0usize, 1.0, word);
+            for row in m {
+                let c = x % 4;
+                x /= 4;
+                s += row[c] as usize;
+                p *= bg[c];
+            }
+            pdf[s] += p;
+        }
+        let mut pv = vec![0.0; size];
+        let mut acc = 0.0;
+        for s in (0..size).rev() {
+            acc += pdf[s];
+            pv[s] = acc;
+        }
+        pv
+    }
+
+    #[test]
+    fn pvalue_table_equals_enumeration() {
+        let probs = vec![
+            [0.7, 0.1, 0.1, 0.1],
+            [0.1, 0.1, 0.7, 0.1],
+            [0.25, 0.25, 0.25, 0.25],
+            [0.0, 0.0, 0.0, 1.0],
+            [0.4, 0.4, 0.1, 0.1],
+        ];
+        let bg = [0.3, 0.2, 0.2, 0.3];
+        let f = apply_pseudocount(&probs, None, &bg, 0.1);
+        let p = Pssm::build(&f, &bg);
+        let want = brute_pv(&p.matrix, &bg);
+        for (s, (a, b)) in p.pv.iter().zip(&want).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-12 * b.max(1e-300) + 1e-15,
+                "s={s}: {a} vs {b}"
+            );
+        }
+        assert!((p.pv[0] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn scaled_scores_span_zero_to_range() {
+        let probs = vec![[0.97, 0.01, 0.01, 0.01], [0.01, 0.01, 0.01, 0.97]];
+        let bg = [0.25; 4];
+        let p = Pssm::build(&apply_pseudocount(&probs, Some(100.0), &bg, 0.1), &bg);
+        let all: Vec<i32> = p.matrix.iter().flatten().copied().collect();
+        assert!(all.iter().all(|&v| (0..=RANGE).contains(&v)));
+        // the reported score inverts the scaling up to rounding
+        let best = p.plain_score(&[0, 3]).unwrap();
+        let raw = 2.0 * (((0.97 * 100.0 + 0.025) / 100.1) / 0.25f64).log2();
+        assert!(
+            (p.score(best) - raw).abs() < 2.0 / p.scale,
+            "{} {raw}",
+            p.score(best)
+        );
+    }
+
+    #[test]
+    fn threshold_search_is_consistent_with_lookup() {
+        let probs = vec![[0.9, 0.05, 0.03, 0.02]; 8];
+        let bg = [0.25; 4];
+        let p = Pssm::build(&apply_pseudocount(&probs, Some(50.0), &bg, 0.1), &bg);
+        let t = p.threshold_score(1e-4).unwrap();
+        assert!(p.pvalue(t) <= 1e-4);
+        assert!(p.pvalue(t - 1) > 1e-4);
+        let c = p.last_score_with_pvalue_at_least(0.3);
+        assert!(p.pvalue(c) >= 0.3 && p.pvalue(c + 1) < 0.3);
+    }
+}
