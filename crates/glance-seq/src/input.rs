@@ -1,0 +1,117 @@
+//! Opening inputs: a path or `-` (stdin), with the compression detected from the magic
+//! bytes (never the file name) and the matching decoder put in front: plain, gzip
+//! (including concatenated members) or BGZF (optionally with parallel block inflation).
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::num::NonZero;
+use std::path::Path;
+
+use crate::error::SeqError;
+
+/// Buffer size of the readers glance puts in front of files and decoders.
+pub(crate) const BUFFER_SIZE: usize = 256 * 1024;
+
+/// How an input is compressed, as told by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Not compressed.
+    None,
+    /// gzip (RFC 1952), one member or several concatenated.
+    Gzip,
+    /// Blocked gzip (BGZF, as written by bgzip), which can be indexed and inflated in
+    /// parallel.
+    Bgzf,
+}
+
+impl Compression {
+    /// Detects the compression from the first bytes of a stream (18 bytes suffice).
+    pub fn detect(magic: &[u8]) -> Compression {
+        match magic {
+            // gzip magic, deflate, FEXTRA set, then the 'BC' extra subfield of BGZF.
+            [0x1f, 0x8b, 0x08, flags, _, _, _, _, _, _, _, _, b'B', b'C', ..]
+                if flags & 0x04 != 0 =>
+            {
+                Compression::Bgzf
+            }
+            [0x1f, 0x8b, ..] => Compression::Gzip,
+            _ => Compression::None,
+        }
+    }
+
+    /// A short lower-case name ("plain", "gzip", "bgzf").
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "plain",
+            Compression::Gzip => "gzip",
+            Compression::Bgzf => "bgzf",
+        }
+    }
+}
+
+/// A decompressed byte stream and the compression it was read through.
+pub(crate) struct Opened {
+    pub reader: Box<dyn BufRead + Send>,
+    pub compression: Compression,
+}
+
+/// Opens `path` (or stdin for `-`) and puts the right decoder in front of it.
+/// `threads` is the number of BGZF inflation workers (1 = inflate on this thread).
+pub(crate) fn open_path(path: &Path, threads: usize) -> Result<Opened, SeqError> {
+    if path.as_os_str() == "-" {
+        return open_reader(io::stdin(), threads);
+    }
+    let meta = std::fs::metadata(path).map_err(SeqError::Open)?;
+    if meta.is_dir() {
+        return Err(SeqError::IsDirectory);
+    }
+    let file = File::open(path).map_err(SeqError::Open)?;
+    open_reader(file, threads)
+}
+
+/// Sniffs the compression of `inner` and wraps it in the matching decoder.
+pub(crate) fn open_reader<R>(mut inner: R, threads: usize) -> Result<Opened, SeqError>
+where
+    R: Read + Send + 'static,
+{
+    let mut magic = Vec::with_capacity(18);
+    (&mut inner)
+        .take(18)
+        .read_to_end(&mut magic)
+        .map_err(|e| SeqError::io(1, false, e))?;
+    let compression = Compression::detect(&magic);
+    let stream = Cursor::new(magic).chain(inner);
+    let reader: Box<dyn BufRead + Send> = match compression {
+        Compression::None => Box::new(BufReader::with_capacity(BUFFER_SIZE, stream)),
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            BUFFER_SIZE,
+            flate2::read::MultiGzDecoder::new(stream),
+        )),
+        Compression::Bgzf => match NonZero::new(threads) {
+            Some(n) if n.get() > 1 => Box::new(
+                noodles_bgzf::io::MultithreadedReader::with_worker_count(n, stream),
+            ),
+            _ => Box::new(noodles_bgzf::io::Reader::new(stream)),
+        },
+    };
+    Ok(Opened {
+        reader,
+        compression,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_by_magic() {
+        assert_eq!(Compression::detect(b">chr1\nACGT\n"), Compression::None);
+        assert_eq!(Compression::detect(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
+        let bgzf = [
+            0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0, 0, 0,
+        ];
+        assert_eq!(Compression::detect(&bgzf), Compression::Bgzf);
+        assert_eq!(Compression::detect(&[]), Compression::None);
+    }
+}

@@ -1,0 +1,494 @@
+//! [`SeqReader`]: FASTA and FASTQ records from a path, stdin or any byte stream.
+//!
+//! The format is chosen by the first byte of the first non-empty line (`>` FASTA, `@`
+//! FASTQ) and the compression by the magic bytes (see [`Compression`]). Parsing is
+//! line-level over `BufRead`, written here rather than taken from noodles-fasta /
+//! noodles-fastq because the chunker must stream the bases of one record a piece at a
+//! time (noodles-fastq reads a record whole and only in the 4-line layout), every error
+//! must carry a line number, and both formats must behave alike. noodles is used for
+//! what it does well: BGZF decoding, .fai and .gzi.
+//!
+//! Accepted FASTA: any line length (including unequal lines), CRLF line ends, empty
+//! lines anywhere, any letters (case kept). Accepted FASTQ: 4-line records and
+//! multi-line records where sequence and quality wrap; quality ends when it has as many
+//! characters as the sequence.
+
+use std::io::{self, BufRead, Read};
+use std::path::Path;
+
+use memchr::memchr;
+
+use crate::error::{describe_byte, SeqError};
+use crate::input::{open_path, open_reader, Compression, Opened};
+use crate::record::{Record, RecordHeader};
+use crate::source::SequenceSource;
+
+/// Which text format a [`SeqReader`] parses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// FASTA (`>` headers).
+    Fasta,
+    /// FASTQ (`@` headers, `+` separator, qualities).
+    Fastq,
+}
+
+/// Where the parser is within the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// At the start of a line, before a header or the end of input.
+    BetweenRecords,
+    /// Inside the sequence lines of the current record.
+    Sequence,
+    /// FASTQ: the `+` line has been consumed, the quality lines follow.
+    Quality,
+    /// The input is exhausted.
+    Eof,
+}
+
+/// A streaming FASTA/FASTQ reader over plain, gzip or BGZF input.
+///
+/// ```no_run
+/// use glance_seq::{Record, SeqReader};
+/// let mut reader = SeqReader::open("genome.fa.gz")?;
+/// let mut record = Record::default();
+/// while reader.read_record(&mut record)? {
+///     println!("{}\t{}", record.name, record.sequence.len());
+/// }
+/// # Ok::<(), glance_seq::SeqError>(())
+/// ```
+pub struct SeqReader {
+    inner: Box<dyn BufRead + Send>,
+    format: Format,
+    compression: Compression,
+    /// Lines fully consumed so far; the line being read is `line + 1`.
+    line: u64,
+    at_line_start: bool,
+    state: State,
+    /// Records started so far.
+    records: u64,
+    /// Name of the current record, for error messages.
+    name: String,
+    /// Bases of the current record read so far.
+    seq_len: u64,
+    scratch: Vec<u8>,
+}
+
+impl SeqReader {
+    /// Opens a file, or stdin when `path` is `-`, inflating BGZF on this thread.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, SeqError> {
+        Self::open_with_threads(path, 1)
+    }
+
+    /// Opens a file (or `-` for stdin); BGZF input is inflated by `threads` workers.
+    pub fn open_with_threads(path: impl AsRef<Path>, threads: usize) -> Result<Self, SeqError> {
+        Self::from_opened(open_path(path.as_ref(), threads)?)
+    }
+
+    /// Reads from any byte stream (plain, gzip or BGZF, detected from its first bytes).
+    pub fn from_reader<R: Read + Send + 'static>(reader: R) -> Result<Self, SeqError> {
+        Self::from_opened(open_reader(reader, 1)?)
+    }
+
+    fn from_opened(opened: Opened) -> Result<Self, SeqError> {
+        let compressed = opened.compression != Compression::None;
+        let mut reader = SeqReader {
+            inner: opened.reader,
+            format: Format::Fasta,
+            compression: opened.compression,
+            line: 0,
+            at_line_start: true,
+            state: State::BetweenRecords,
+            records: 0,
+            name: String::new(),
+            seq_len: 0,
+            scratch: Vec::new(),
+        };
+        // Skip leading empty lines and look at the first byte.
+        loop {
+            let line = reader.line + 1;
+            let avail = reader
+                .inner
+                .fill_buf()
+                .map_err(|e| SeqError::io(line, compressed, e))?;
+            match avail.first() {
+                None => return Err(SeqError::Empty),
+                Some(b'\n') => {
+                    reader.inner.consume(1);
+                    reader.line += 1;
+                }
+                Some(b'\r') => reader.inner.consume(1),
+                Some(b'>') => break,
+                Some(b'@') => {
+                    reader.format = Format::Fastq;
+                    break;
+                }
+                Some(&b) => {
+                    return Err(SeqError::NotSequence {
+                        line,
+                        found: describe_byte(b),
+                    })
+                }
+            }
+        }
+        Ok(reader)
+    }
+
+    /// The detected text format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The detected compression.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Number of lines consumed so far.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Reads the next record whole into `record` (reusing its buffers). Returns
+    /// `Ok(false)` at the end of the input.
+    pub fn read_record(&mut self, record: &mut Record) -> Result<bool, SeqError> {
+        if !self.read_header(&mut record.name, &mut record.description)? {
+            return Ok(false);
+        }
+        record.offset = 0;
+        record.sequence.clear();
+        record.quality.clear();
+        while self.read_bases(&mut record.sequence, usize::MAX)? > 0 {}
+        if self.format == Format::Fastq {
+            self.read_quality(Some(&mut record.quality))?;
+        }
+        Ok(true)
+    }
+
+    fn compressed(&self) -> bool {
+        self.compression != Compression::None
+    }
+
+    fn io_error(&self, e: io::Error) -> SeqError {
+        SeqError::io(self.line + 1, self.compressed(), e)
+    }
+
+    fn record_error(&self, line: u64, message: String) -> SeqError {
+        SeqError::Record {
+            record: self.name.clone(),
+            line,
+            message,
+        }
+    }
+
+    /// Finishes the current record (if any) and reads the next header line into
+    /// `name`/`description`.
+    fn read_header(
+        &mut self,
+        name: &mut String,
+        description: &mut String,
+    ) -> Result<bool, SeqError> {
+        if self.state == State::Sequence {
+            let mut sink = std::mem::take(&mut self.scratch);
+            loop {
+                sink.clear();
+                if self.read_bases(&mut sink, BUFFER_STEP)? == 0 {
+                    break;
+                }
+            }
+            self.scratch = sink;
+        }
+        if self.state == State::Quality {
+            self.read_quality(None)?;
+        }
+        if self.state == State::Eof {
+            return Ok(false);
+        }
+        // Skip empty lines, then expect a header.
+        loop {
+            self.scratch.clear();
+            let n = self
+                .inner
+                .read_until(b'\n', &mut self.scratch)
+                .map_err(|e| {
+                    SeqError::io(self.line + 1, self.compression != Compression::None, e)
+                })?;
+            if n == 0 {
+                self.state = State::Eof;
+                return Ok(false);
+            }
+            self.line += 1;
+            trim_line_end(&mut self.scratch);
+            if !self.scratch.is_empty() {
+                break;
+            }
+        }
+        let (marker, kind) = match self.format {
+            Format::Fasta => (b'>', "FASTA"),
+            Format::Fastq => (b'@', "FASTQ"),
+        };
+        if self.scratch[0] != marker {
+            return Err(SeqError::Format {
+                line: self.line,
+                message: format!(
+                    "expected a {kind} header starting with '{}', found {}",
+                    marker as char,
+                    describe_byte(self.scratch[0])
+                ),
+            });
+        }
+        let text = std::str::from_utf8(&self.scratch[1..]).map_err(|_| SeqError::Format {
+            line: self.line,
+            message: "header is not valid UTF-8".into(),
+        })?;
+        let text = text.trim_start();
+        let (n, d) = match text.find([' ', '\t']) {
+            Some(i) => (&text[..i], text[i..].trim_start()),
+            None => (text, ""),
+        };
+        if n.is_empty() {
+            return Err(SeqError::Format {
+                line: self.line,
+                message: "record header has no name".into(),
+            });
+        }
+        name.clear();
+        name.push_str(n);
+        description.clear();
+        description.push_str(d);
+        self.name.clear();
+        self.name.push_str(n);
+        self.records += 1;
+        self.seq_len = 0;
+        self.state = State::Sequence;
+        self.at_line_start = true;
+        Ok(true)
+    }
+
+    /// Appends up to `max` bases of the current record to `buf`.
+    fn read_bases_impl(&mut self, buf: &mut Vec<u8>, max: usize) -> Result<usize, SeqError> {
+        let mut added = 0usize;
+        while self.state == State::Sequence && added < max {
+            let avail = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.io_error(e)),
+            };
+            if avail.is_empty() {
+                if self.format == Format::Fastq {
+                    return Err(self.record_error(
+                        self.line + 1,
+                        "input ends inside the sequence: missing '+' line and qualities".into(),
+                    ));
+                }
+                self.state = State::Eof;
+                break;
+            }
+            if self.at_line_start {
+                match (avail[0], self.format) {
+                    (b'>', Format::Fasta) => {
+                        self.state = State::BetweenRecords;
+                        break;
+                    }
+                    (b'+', Format::Fastq) => {
+                        self.skip_line()?;
+                        self.state = State::Quality;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let room = max - added;
+            let (take, consumed, line_done) = match memchr(b'\n', avail) {
+                Some(i) if i <= room => (i, i + 1, true),
+                _ => {
+                    let t = avail.len().min(room);
+                    (t, t, false)
+                }
+            };
+            let mut seg = &avail[..take];
+            if let [head @ .., b'\r'] = seg {
+                seg = head;
+            }
+            buf.extend_from_slice(seg);
+            added += seg.len();
+            self.inner.consume(consumed);
+            if line_done {
+                self.line += 1;
+                self.at_line_start = true;
+            } else if consumed > 0 {
+                self.at_line_start = false;
+            }
+        }
+        self.seq_len += added as u64;
+        Ok(added)
+    }
+
+    /// Consumes the rest of the current line.
+    fn skip_line(&mut self) -> Result<(), SeqError> {
+        self.scratch.clear();
+        let n = self
+            .inner
+            .read_until(b'\n', &mut self.scratch)
+            .map_err(|e| SeqError::io(self.line + 1, self.compression != Compression::None, e))?;
+        if n > 0 {
+            self.line += 1;
+        }
+        self.at_line_start = true;
+        Ok(())
+    }
+
+    /// Reads the quality lines of the current FASTQ record, checking that there are as
+    /// many quality characters as bases; appends them to `dest` when given.
+    fn read_quality(&mut self, mut dest: Option<&mut Vec<u8>>) -> Result<(), SeqError> {
+        let mut count = 0u64;
+        while count < self.seq_len {
+            self.scratch.clear();
+            let n = self
+                .inner
+                .read_until(b'\n', &mut self.scratch)
+                .map_err(|e| {
+                    SeqError::io(self.line + 1, self.compression != Compression::None, e)
+                })?;
+            if n == 0 {
+                return Err(self.record_error(
+                    self.line,
+                    format!(
+                        "quality length {count} differs from sequence length {} (input ends)",
+                        self.seq_len
+                    ),
+                ));
+            }
+            self.line += 1;
+            trim_line_end(&mut self.scratch);
+            count += self.scratch.len() as u64;
+            if let Some(d) = dest.as_deref_mut() {
+                d.extend_from_slice(&self.scratch);
+            }
+        }
+        if count != self.seq_len {
+            return Err(self.record_error(
+                self.line,
+                format!(
+                    "quality length {count} differs from sequence length {}",
+                    self.seq_len
+                ),
+            ));
+        }
+        self.state = State::BetweenRecords;
+        self.at_line_start = true;
+        Ok(())
+    }
+}
+
+/// How many bases are skipped per step when the rest of a record is discarded.
+const BUFFER_STEP: usize = 1 << 16;
+
+/// Removes a trailing `\n` or `\r\n`.
+fn trim_line_end(line: &mut Vec<u8>) {
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+}
+
+impl SequenceSource for SeqReader {
+    fn next_record(&mut self, header: &mut RecordHeader) -> Result<bool, SeqError> {
+        if !self.read_header(&mut header.name, &mut header.description)? {
+            return Ok(false);
+        }
+        header.index = self.records - 1;
+        header.offset = 0;
+        header.length = None;
+        Ok(true)
+    }
+
+    fn read_bases(&mut self, buf: &mut Vec<u8>, max: usize) -> Result<usize, SeqError> {
+        self.read_bases_impl(buf, max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(text: &'static [u8]) -> Result<Vec<Record>, SeqError> {
+        let mut reader = SeqReader::from_reader(text)?;
+        let mut out = Vec::new();
+        let mut rec = Record::default();
+        while reader.read_record(&mut rec)? {
+            out.push(rec.clone());
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn fasta_multiline_crlf_empty_lines() {
+        let recs = read_all(b"\n>a desc here\r\nACGT\r\n\r\nac\r\n>b\n>c\tx y\nNNRY\nA").unwrap();
+        assert_eq!(recs.len(), 3);
+        assert_eq!(recs[0].name, "a");
+        assert_eq!(recs[0].description, "desc here");
+        assert_eq!(recs[0].sequence, b"ACGTac");
+        assert_eq!(recs[1].name, "b");
+        assert!(recs[1].sequence.is_empty());
+        assert_eq!(recs[2].description, "x y");
+        assert_eq!(recs[2].sequence, b"NNRYA");
+        assert!(recs[2].quality.is_empty());
+    }
+
+    #[test]
+    fn fastq_four_line_and_multiline() {
+        let recs =
+            read_all(b"@r1 x\nACGT\n+\nIIII\n@r2\nAC\nGT\n+r2\n@@\nII\n@r3\n\n+\n\n").unwrap();
+        assert_eq!(recs.len(), 3);
+        assert_eq!(recs[0].sequence, b"ACGT");
+        assert_eq!(recs[0].quality, b"IIII");
+        assert_eq!(recs[1].sequence, b"ACGT");
+        assert_eq!(recs[1].quality, b"@@II");
+        assert_eq!(recs[2].name, "r3");
+        assert!(recs[2].sequence.is_empty());
+    }
+
+    #[test]
+    fn fastq_quality_mismatch_is_an_error() {
+        let err = read_all(b"@r1\nACGT\n+\nIII\n@r2\nA\n+\nI\n").unwrap_err();
+        assert!(
+            err.to_string().contains("record 'r1'") && err.to_string().contains("quality length"),
+            "{err}"
+        );
+        let err = read_all(b"@r1\nACGT\n+\nII\n").unwrap_err();
+        assert!(err.to_string().contains("quality length 2"), "{err}");
+    }
+
+    #[test]
+    fn bad_starts() {
+        assert!(matches!(read_all(b""), Err(SeqError::Empty)));
+        assert!(matches!(read_all(b"\n\n"), Err(SeqError::Empty)));
+        let err = read_all(b"ACGT\n>a\nAC\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 1: missing record header: expected '>' (FASTA) or '@' (FASTQ), found 'A'"
+        );
+        let err = read_all(b"\x00\x01\x02").unwrap_err();
+        assert!(err.to_string().contains("0x00"), "{err}");
+        let err = read_all(b">\nACGT\n").unwrap_err();
+        assert_eq!(err.to_string(), "line 1: record header has no name");
+    }
+
+    #[test]
+    fn streams_bases_in_pieces() {
+        let mut reader = SeqReader::from_reader(&b">a\nACGTA\nCG\n>b\nTT\n"[..]).unwrap();
+        let mut h = RecordHeader::default();
+        assert!(reader.next_record(&mut h).unwrap());
+        let mut buf = Vec::new();
+        assert_eq!(reader.read_bases(&mut buf, 3).unwrap(), 3);
+        assert_eq!(reader.read_bases(&mut buf, 3).unwrap(), 3);
+        assert_eq!(reader.read_bases(&mut buf, 3).unwrap(), 1);
+        assert_eq!(reader.read_bases(&mut buf, 3).unwrap(), 0);
+        assert_eq!(buf, b"ACGTACG");
+        assert!(reader.next_record(&mut h).unwrap());
+        assert_eq!((h.name.as_str(), h.index), ("b", 1));
+        assert!(!reader.next_record(&mut h).unwrap());
+    }
+}

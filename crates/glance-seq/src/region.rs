@@ -1,0 +1,203 @@
+//! [`Region`]: a stretch of a named sequence, parsed from samtools notation
+//! (`chr:start-end`, 1-based inclusive) or read from BED (0-based half-open). Inside
+//! glance a region is always 0-based half-open.
+
+use std::fmt;
+use std::io::BufRead;
+use std::str::FromStr;
+
+use crate::error::SeqError;
+
+/// A stretch of a named sequence: 0-based, half-open `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Region {
+    /// The sequence name.
+    pub name: String,
+    /// 0-based first position.
+    pub start: u64,
+    /// 0-based position one past the last; `None` runs to the end of the sequence.
+    pub end: Option<u64>,
+}
+
+impl Region {
+    /// A whole sequence.
+    pub fn whole(name: impl Into<String>) -> Region {
+        Region {
+            name: name.into(),
+            start: 0,
+            end: None,
+        }
+    }
+
+    /// A 0-based half-open region (as in BED).
+    pub fn new(name: impl Into<String>, start: u64, end: u64) -> Region {
+        Region {
+            name: name.into(),
+            start,
+            end: Some(end),
+        }
+    }
+
+    /// Resolves an open end against the sequence length and checks the range: the
+    /// region must be non-empty and lie within `0..length`.
+    pub fn resolve(&self, length: u64) -> Result<(u64, u64), SeqError> {
+        let end = self.end.unwrap_or(length);
+        if self.start >= end || end > length {
+            return Err(SeqError::RegionOutOfRange {
+                region: self.to_string(),
+                name: self.name.clone(),
+                length,
+            });
+        }
+        Ok((self.start, end))
+    }
+}
+
+/// samtools notation: `name`, `name:start`, `name:start-` or `name:start-end`, 1-based
+/// inclusive, commas allowed in numbers.
+impl FromStr for Region {
+    type Err = SeqError;
+
+    fn from_str(text: &str) -> Result<Region, SeqError> {
+        let invalid = |reason: &str| SeqError::InvalidRegion {
+            text: text.to_string(),
+            reason: reason.to_string(),
+        };
+        let text_t = text.trim();
+        if text_t.is_empty() {
+            return Err(invalid("empty region"));
+        }
+        let Some((name, range)) = text_t.rsplit_once(':') else {
+            return Ok(Region::whole(text_t));
+        };
+        if name.is_empty() {
+            return Err(invalid("no sequence name before ':'"));
+        }
+        let number = |s: &str, what: &str| -> Result<u64, SeqError> {
+            let digits: String = s.chars().filter(|&c| c != ',').collect();
+            digits
+                .parse::<u64>()
+                .map_err(|_| invalid(&format!("{what} '{s}' is not a whole number")))
+        };
+        let (start_s, end_s) = match range.split_once('-') {
+            Some((a, b)) => (a, Some(b)),
+            None => (range, None),
+        };
+        let start = number(start_s, "start")?;
+        if start == 0 {
+            return Err(invalid("positions are 1-based: start must be at least 1"));
+        }
+        let end = match end_s {
+            None | Some("") => None,
+            Some(e) => {
+                let e = number(e, "end")?;
+                if e < start {
+                    return Err(invalid("end is before start"));
+                }
+                Some(e)
+            }
+        };
+        Ok(Region {
+            name: name.to_string(),
+            start: start - 1,
+            end,
+        })
+    }
+}
+
+/// Writes samtools notation (1-based inclusive).
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.end {
+            Some(end) => write!(f, "{}:{}-{}", self.name, self.start + 1, end),
+            None if self.start == 0 => write!(f, "{}", self.name),
+            None => write!(f, "{}:{}-", self.name, self.start + 1),
+        }
+    }
+}
+
+/// Reads the regions of a BED file (first three columns; 0-based half-open). Empty
+/// lines and `#`, `track` and `browser` lines are skipped.
+pub fn read_bed<R: BufRead>(reader: R) -> Result<Vec<Region>, SeqError> {
+    let mut regions = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let line_no = i as u64 + 1;
+        let line = line.map_err(|e| SeqError::io(line_no, false, e))?;
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty()
+            || line.starts_with('#')
+            || line.starts_with("track")
+            || line.starts_with("browser")
+        {
+            continue;
+        }
+        let bad = |reason: String| SeqError::Bed {
+            line: line_no,
+            reason,
+        };
+        let mut fields = line.split('\t');
+        let (Some(name), Some(start), Some(end)) = (fields.next(), fields.next(), fields.next())
+        else {
+            return Err(bad("expected at least 3 tab-separated columns".into()));
+        };
+        let start: u64 = start
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("start '{start}' is not a whole number")))?;
+        let end: u64 = end
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("end '{end}' is not a whole number")))?;
+        if end <= start {
+            return Err(bad(format!("end {end} is not after start {start}")));
+        }
+        regions.push(Region::new(name, start, end));
+    }
+    Ok(regions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samtools_notation() {
+        let r: Region = "chr1:1,001-2,000".parse().unwrap();
+        assert_eq!(r, Region::new("chr1", 1000, 2000));
+        assert_eq!(r.to_string(), "chr1:1001-2000");
+        assert_eq!("chr2".parse::<Region>().unwrap(), Region::whole("chr2"));
+        let open: Region = "chr2:5".parse().unwrap();
+        assert_eq!((open.start, open.end), (4, None));
+        assert_eq!("HLA:A:3-4".parse::<Region>().unwrap().name, "HLA:A");
+        assert!("chr1:0-5".parse::<Region>().is_err());
+        assert!("chr1:9-5".parse::<Region>().is_err());
+        assert!("chr1:x-5".parse::<Region>().is_err());
+    }
+
+    #[test]
+    fn resolve_checks_range() {
+        assert_eq!(Region::new("a", 2, 5).resolve(5).unwrap(), (2, 5));
+        assert_eq!(Region::whole("a").resolve(7).unwrap(), (0, 7));
+        let err = Region::new("a", 2, 6).resolve(5).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "region a:3-6 is out of range: sequence 'a' has 5 bases"
+        );
+    }
+
+    #[test]
+    fn bed_lines() {
+        let text = "#c\ntrack x\nchr1\t0\t10\tname\n\nchr2\t5\t6\n";
+        let r = read_bed(text.as_bytes()).unwrap();
+        assert_eq!(
+            r,
+            vec![Region::new("chr1", 0, 10), Region::new("chr2", 5, 6)]
+        );
+        let err = read_bed("chr1\t5\t5\n".as_bytes()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("line 1: invalid BED record"),
+            "{err}"
+        );
+        assert!(read_bed("chr1 5\n".as_bytes()).is_err());
+    }
+}

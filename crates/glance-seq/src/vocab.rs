@@ -1,0 +1,294 @@
+//! [`Vocab`]: token ids of k-mers and special tokens, built in (DNABERT layout) or read
+//! from a `vocab.txt` (one token per line, the id being the 0-based line number).
+//!
+//! Internally a k-mer is a base-4 number with digits A=0, T=1, C=2, G=3 (first base
+//! most significant). That is the order of DNABERT's vocab files, so the built-in
+//! vocabulary maps a k-mer to `5 + index` without a table; a vocabulary read from a
+//! file gets a table of 4^k ids.
+
+use std::borrow::Cow;
+use std::io::BufRead;
+use std::path::Path;
+
+use crate::error::SeqError;
+
+/// The special tokens, in the order of the built-in vocabulary (ids 0 to 4).
+pub const SPECIAL_TOKENS: [&str; 5] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+
+/// The bases in vocabulary digit order: A=0, T=1, C=2, G=3.
+pub const BASES: [u8; 4] = *b"ATCG";
+
+/// Largest supported k (4^12 k-mers).
+pub const MAX_K: usize = 12;
+
+/// Ids of the special tokens of a vocabulary (`None` when a file lacks one, except
+/// `[UNK]`, which every vocabulary must have).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpecialIds {
+    /// `[PAD]`.
+    pub pad: Option<u32>,
+    /// `[UNK]`: the id of every k-mer holding a base other than A, C, G, T.
+    pub unk: u32,
+    /// `[CLS]`.
+    pub cls: Option<u32>,
+    /// `[SEP]`.
+    pub sep: Option<u32>,
+    /// `[MASK]`.
+    pub mask: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+enum Kmers {
+    /// id = base + k-mer index.
+    Contiguous { base: u32 },
+    /// id = table[k-mer index] (the UNK id for k-mers the file lacks).
+    Table(Vec<u32>),
+}
+
+/// A k-mer vocabulary.
+#[derive(Debug, Clone)]
+pub struct Vocab {
+    k: usize,
+    special: SpecialIds,
+    kmers: Kmers,
+    /// The tokens of a vocabulary read from a file (None for the built-in one, whose
+    /// tokens are computed).
+    tokens: Option<Vec<String>>,
+}
+
+impl Vocab {
+    /// The built-in DNABERT-layout vocabulary: `[PAD]`=0, `[UNK]`=1, `[CLS]`=2,
+    /// `[SEP]`=3, `[MASK]`=4, then all 4^k k-mers in A,T,C,G order.
+    pub fn builtin(k: usize) -> Result<Vocab, SeqError> {
+        check_k(k)?;
+        Ok(Vocab {
+            k,
+            special: SpecialIds {
+                pad: Some(0),
+                unk: 1,
+                cls: Some(2),
+                sep: Some(3),
+                mask: Some(4),
+            },
+            kmers: Kmers::Contiguous {
+                base: SPECIAL_TOKENS.len() as u32,
+            },
+            tokens: None,
+        })
+    }
+
+    /// Reads a vocab.txt file.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Vocab, SeqError> {
+        let file = std::fs::File::open(path.as_ref()).map_err(SeqError::Open)?;
+        Vocab::from_reader(std::io::BufReader::new(file))
+    }
+
+    /// Reads a vocab.txt: one token per line, id = line number - 1. Tokens made only of
+    /// A, C, G, T are k-mers (all must have the same length k); `[UNK]` is required;
+    /// any other token (other specials) is kept but never produced by the tokenizer.
+    pub fn from_reader<R: BufRead>(reader: R) -> Result<Vocab, SeqError> {
+        let mut tokens = Vec::new();
+        for (i, line) in reader.lines().enumerate() {
+            let line = line.map_err(|e| SeqError::Vocab(format!("line {}: {e}", i + 1)))?;
+            tokens.push(line.trim_end_matches('\r').to_string());
+        }
+        let find = |name: &str| tokens.iter().position(|t| t == name).map(|p| p as u32);
+        let unk =
+            find("[UNK]").ok_or_else(|| SeqError::Vocab("vocabulary has no [UNK] token".into()))?;
+        let special = SpecialIds {
+            pad: find("[PAD]"),
+            unk,
+            cls: find("[CLS]"),
+            sep: find("[SEP]"),
+            mask: find("[MASK]"),
+        };
+        let mut k = 0usize;
+        for (i, t) in tokens.iter().enumerate() {
+            if is_kmer(t) {
+                if k == 0 {
+                    k = t.len();
+                } else if t.len() != k {
+                    return Err(SeqError::Vocab(format!(
+                        "line {}: k-mer '{t}' has length {}, earlier k-mers have length {k}",
+                        i + 1,
+                        t.len()
+                    )));
+                }
+            }
+        }
+        if k == 0 {
+            return Err(SeqError::Vocab("vocabulary has no k-mer tokens".into()));
+        }
+        if k > MAX_K {
+            return Err(SeqError::Vocab(format!(
+                "vocabulary k-mers have length {k}; at most {MAX_K} is supported"
+            )));
+        }
+        let mut table = vec![unk; 1usize << (2 * k)];
+        for (id, t) in tokens.iter().enumerate() {
+            if is_kmer(t) {
+                table[kmer_index(t.as_bytes())] = id as u32;
+            }
+        }
+        Ok(Vocab {
+            k,
+            special,
+            kmers: Kmers::Table(table),
+            tokens: Some(tokens),
+        })
+    }
+
+    /// The k-mer length.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Number of tokens (ids are `0..len()`).
+    pub fn len(&self) -> usize {
+        match &self.tokens {
+            Some(t) => t.len(),
+            None => SPECIAL_TOKENS.len() + (1usize << (2 * self.k)),
+        }
+    }
+
+    /// Never true: every vocabulary has at least `[UNK]` and one k-mer.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The special token ids.
+    pub fn special(&self) -> SpecialIds {
+        self.special
+    }
+
+    /// The id of the k-mer with index `index` (A=0, T=1, C=2, G=3 digits).
+    #[inline(always)]
+    pub fn kmer_id(&self, index: u64) -> u32 {
+        match &self.kmers {
+            Kmers::Contiguous { base } => base + index as u32,
+            Kmers::Table(t) => t[index as usize],
+        }
+    }
+
+    /// True when k-mer ids increase with the k-mer index (so "lesser id" equals
+    /// "lesser index", which the tokenizer uses for canonical k-mers).
+    pub(crate) fn is_contiguous(&self) -> bool {
+        matches!(self.kmers, Kmers::Contiguous { .. })
+    }
+
+    /// The token with id `id`.
+    pub fn token(&self, id: u32) -> Option<Cow<'_, str>> {
+        match &self.tokens {
+            Some(t) => t.get(id as usize).map(|s| Cow::Borrowed(s.as_str())),
+            None => {
+                let id = id as usize;
+                if id < SPECIAL_TOKENS.len() {
+                    Some(Cow::Borrowed(SPECIAL_TOKENS[id]))
+                } else if id < self.len() {
+                    Some(Cow::Owned(kmer_string(
+                        (id - SPECIAL_TOKENS.len()) as u64,
+                        self.k,
+                    )))
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// The id of `token`, if the vocabulary has it.
+    pub fn id(&self, token: &str) -> Option<u32> {
+        match &self.tokens {
+            Some(t) => t.iter().position(|s| s == token).map(|p| p as u32),
+            None => {
+                if let Some(p) = SPECIAL_TOKENS.iter().position(|s| *s == token) {
+                    Some(p as u32)
+                } else if token.len() == self.k && is_kmer(token) {
+                    Some(self.kmer_id(kmer_index(token.as_bytes()) as u64))
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// Writes the vocabulary as vocab.txt (one token per line).
+    pub fn write_to<W: std::io::Write>(&self, mut w: W) -> std::io::Result<()> {
+        for id in 0..self.len() as u32 {
+            if let Some(t) = self.token(id) {
+                writeln!(w, "{t}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_k(k: usize) -> Result<(), SeqError> {
+    if (1..=MAX_K).contains(&k) {
+        Ok(())
+    } else {
+        Err(SeqError::Options(format!(
+            "k must be in 1..={MAX_K}, got {k}"
+        )))
+    }
+}
+
+fn is_kmer(t: &str) -> bool {
+    !t.is_empty() && t.bytes().all(|b| matches!(b, b'A' | b'C' | b'G' | b'T'))
+}
+
+/// Index of an upper-case ACGT k-mer (A=0, T=1, C=2, G=3 digits).
+fn kmer_index(kmer: &[u8]) -> usize {
+    kmer.iter().fold(0usize, |acc, &b| {
+        let d = match b {
+            b'A' => 0,
+            b'T' => 1,
+            b'C' => 2,
+            _ => 3,
+        };
+        (acc << 2) | d
+    })
+}
+
+/// The k-mer string of an index.
+pub fn kmer_string(index: u64, k: usize) -> String {
+    (0..k)
+        .rev()
+        .map(|i| BASES[((index >> (2 * i)) & 3) as usize] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_layout() {
+        let v = Vocab::builtin(3).unwrap();
+        assert_eq!(v.len(), 5 + 64);
+        assert_eq!(v.token(0).unwrap(), "[PAD]");
+        assert_eq!(v.token(5).unwrap(), "AAA");
+        assert_eq!(v.token(6).unwrap(), "AAT");
+        assert_eq!(v.token(9).unwrap(), "ATA");
+        assert_eq!(v.token(68).unwrap(), "GGG");
+        assert!(v.token(69).is_none());
+        assert_eq!(v.id("AAC"), Some(7));
+        assert_eq!(v.id("[MASK]"), Some(4));
+        assert!(Vocab::builtin(0).is_err());
+        assert!(Vocab::builtin(13).is_err());
+    }
+
+    #[test]
+    fn file_vocab_any_order() {
+        let text = "[UNK]\nGG\n[PAD]\nAA\nAC\n";
+        let v = Vocab::from_reader(text.as_bytes()).unwrap();
+        assert_eq!(v.k(), 2);
+        assert_eq!(v.special().unk, 0);
+        assert_eq!(v.special().pad, Some(2));
+        assert_eq!(v.kmer_id(kmer_index(b"GG") as u64), 1);
+        assert_eq!(v.kmer_id(kmer_index(b"AC") as u64), 4);
+        assert_eq!(v.kmer_id(kmer_index(b"TT") as u64), 0);
+        assert!(Vocab::from_reader("AA\nCC\n".as_bytes()).is_err());
+        assert!(Vocab::from_reader("[UNK]\nAA\nCCC\n".as_bytes()).is_err());
+    }
+}
