@@ -1,7 +1,9 @@
 //! glance: the library facade. Re-exports the public API of the glance crates so that
 //! tool authors depend on one crate: [`seq`] (readers, regions, chunker, tokenizer),
-//! [`attn`] (attention kernels) and [`motif`] (motif formats, scoring, scanning).
+//! [`attn`] (attention kernels), [`model`] (encoders, checkpoints, streaming, pooling)
+//! and [`motif`] (motif formats, scoring, scanning).
 
 pub use glance_attn as attn;
+pub use glance_model as model;
 pub use glance_motif as motif;
 pub use glance_seq as seq;

@@ -1,0 +1,145 @@
+//! [`Encoder`]: a loaded model (native or imported) — embeddings, layers, final norm —
+//! and how its tokens must be grouped to run ([`RunMode`]).
+
+use glance_seq::{Tokenizer, TokenizerOptions, Vocab};
+use ndarray::{Array1, Array2};
+
+use crate::error::ModelError;
+use crate::layers::{Embeddings, EncoderLayer, LayerNorm};
+
+/// Where a model came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    /// A native glance directory (`format: "glance-encoder"`).
+    Native,
+    /// A Hugging Face `BertModel` / `BertForMaskedLM` checkpoint (DNABERT included).
+    Bert,
+    /// A Hugging Face `LongformerModel` / `LongformerForMaskedLM` checkpoint.
+    Longformer,
+}
+
+impl Architecture {
+    /// A short name for messages and `glance model inspect`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Architecture::Native => "glance native encoder",
+            Architecture::Bert => "Hugging Face BERT",
+            Architecture::Longformer => "Hugging Face Longformer",
+        }
+    }
+}
+
+/// How a long token sequence is split to run through the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// Chunks with a halo of `halo` tokens each side; kept centres equal whole-sequence
+    /// encoding (every layer's pattern has a bounded reach, positions are relative or
+    /// absent).
+    Chunked {
+        /// The stack's receptive radius: the sum of the layers' reaches.
+        halo: usize,
+    },
+    /// Independent windows of at most `tokens` tokens, each wrapped in `[CLS] ... [SEP]`
+    /// (learned absolute positions, as BERT/DNABERT and Longformer).
+    Windows {
+        /// Content tokens per window (position table minus the two special tokens).
+        tokens: usize,
+        /// Id of `[CLS]`.
+        cls: u32,
+        /// Id of `[SEP]`.
+        sep: u32,
+    },
+    /// The whole sequence at once (a pattern with unbounded reach and no learned
+    /// positions): memory grows with the sequence.
+    Whole,
+}
+
+/// A runnable encoder.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    /// Where the model came from.
+    pub architecture: Architecture,
+    /// Token (and position) embeddings.
+    pub embeddings: Embeddings,
+    /// The layers, first to last.
+    pub layers: Vec<EncoderLayer>,
+    /// LayerNorm after the last layer, if any.
+    pub final_norm: Option<LayerNorm>,
+    /// Learned query for attention pooling (`[d_model]`), if the model has one.
+    pub pool_query: Option<Array1<f32>>,
+    /// The tokenizer settings the model expects.
+    pub tokenizer: TokenizerOptions,
+    /// The model's vocabulary.
+    pub vocab: Vocab,
+}
+
+impl Encoder {
+    /// Width of the hidden states.
+    pub fn d_model(&self) -> usize {
+        self.embeddings.tokens.ncols()
+    }
+
+    /// Total number of parameters.
+    pub fn parameters(&self) -> usize {
+        self.embeddings.parameters()
+            + self
+                .layers
+                .iter()
+                .map(EncoderLayer::parameters)
+                .sum::<usize>()
+            + self.final_norm.as_ref().map_or(0, LayerNorm::parameters)
+            + self.pool_query.as_ref().map_or(0, |q| q.len())
+    }
+
+    /// The receptive radius in tokens (sum of each layer's reach), `None` if unbounded.
+    pub fn receptive_radius(&self) -> Option<usize> {
+        self.layers.iter().try_fold(0usize, |acc, l| {
+            l.attention
+                .pattern
+                .local_radius()
+                .map(|r| acc.saturating_add(r))
+        })
+    }
+
+    /// How this model runs over a long sequence.
+    pub fn run_mode(&self) -> Result<RunMode, ModelError> {
+        if let Some(max) = self.embeddings.max_tokens() {
+            let special = self.vocab.special();
+            let (cls, sep) = special.cls.zip(special.sep).ok_or_else(|| {
+                ModelError::Options(
+                    "a model with learned positions needs [CLS] and [SEP] in its vocabulary".into(),
+                )
+            })?;
+            return Ok(RunMode::Windows {
+                tokens: max - 2,
+                cls,
+                sep,
+            });
+        }
+        Ok(match self.receptive_radius() {
+            Some(halo) => RunMode::Chunked { halo },
+            None => RunMode::Whole,
+        })
+    }
+
+    /// A tokenizer for this model's input.
+    pub fn make_tokenizer(&self) -> Result<Tokenizer, ModelError> {
+        Tokenizer::with_vocab(self.tokenizer, self.vocab.clone())
+            .map_err(|e| ModelError::Options(format!("tokenizer: {e}")))
+    }
+
+    /// Encodes `ids` as one sequence whose first token sits at absolute position
+    /// `offset` (used by rotary positions, ALiBi and block/global patterns; learned
+    /// position tables always start at the window's first token). Returns the last
+    /// hidden states, `[ids.len(), d_model]`.
+    pub fn forward(&self, ids: &[u32], offset: usize) -> Result<Array2<f32>, ModelError> {
+        let mut x = self.embeddings.forward(ids)?;
+        for layer in &self.layers {
+            x = layer.forward(x, offset)?;
+        }
+        if let Some(norm) = &self.final_norm {
+            norm.forward_inplace(&mut x);
+        }
+        Ok(x)
+    }
+}

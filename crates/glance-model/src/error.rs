@@ -1,0 +1,104 @@
+//! [`ModelError`]: everything that can go wrong loading or running a model.
+
+use std::path::PathBuf;
+
+/// Errors of glance-model. Messages name the file and, for weights, the tensor.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A config.json could not be parsed or is inconsistent.
+    #[error("{path}: {message}")]
+    Config {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The directory holds a model type or architecture glance cannot run.
+    #[error("{path}: unsupported architecture: {message}")]
+    Unsupported {
+        /// The config file.
+        path: PathBuf,
+        /// What is not supported.
+        message: String,
+    },
+    /// A safetensors file is malformed.
+    #[error("{path}: invalid safetensors file: {message}")]
+    Safetensors {
+        /// The weights file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A tensor the architecture needs is absent.
+    #[error("{path}: missing tensor `{tensor}`")]
+    MissingTensor {
+        /// The weights file.
+        path: PathBuf,
+        /// The tensor name.
+        tensor: String,
+    },
+    /// A tensor has the wrong shape.
+    #[error("{path}: tensor `{tensor}` has shape {found:?}, expected {expected:?}")]
+    Shape {
+        /// The weights file.
+        path: PathBuf,
+        /// The tensor name.
+        tensor: String,
+        /// The shape the architecture needs.
+        expected: Vec<usize>,
+        /// The shape in the file.
+        found: Vec<usize>,
+    },
+    /// A tensor has a dtype glance cannot convert to f32.
+    #[error("{path}: tensor `{tensor}` has dtype {dtype}, expected F32, F16 or BF16")]
+    Dtype {
+        /// The weights file.
+        path: PathBuf,
+        /// The tensor name.
+        tensor: String,
+        /// The dtype in the file.
+        dtype: String,
+    },
+    /// A token id is outside the model's vocabulary.
+    #[error("token id {id} is outside the vocabulary of {vocab_size} tokens")]
+    TokenId {
+        /// The id.
+        id: u32,
+        /// The embedding table size.
+        vocab_size: usize,
+    },
+    /// An input is longer than the model's learned position table.
+    #[error("{len} tokens exceed the model's {max} learned positions")]
+    TooLong {
+        /// Tokens given.
+        len: usize,
+        /// Positions available.
+        max: usize,
+    },
+    /// Invalid options (chunk size, overlap, pooling, regions).
+    #[error("{0}")]
+    Options(String),
+    /// The sequence input failed (reading, chunking, tokenizing).
+    #[error("{0}")]
+    Input(#[from] glance_seq::SeqError),
+    /// The attention kernel rejected its input.
+    #[error("attention: {0}")]
+    Attention(#[from] glance_attn::AttnError),
+}
+
+impl ModelError {
+    pub(crate) fn config(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        ModelError::Config {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Hugging Face `BertModel` / `BertForMaskedLM` checkpoints, DNABERT included: learned
+//! absolute positions, token type 0, post-LN layers with full attention, run in
+//! `[CLS] ... [SEP]` windows of the position table's length.
+
+use std::path::Path;
+
+use glance_attn::{Local, Pattern};
+
+use crate::encoder::{Architecture, Encoder};
+use crate::error::ModelError;
+use crate::import::hf::{self, HfConfig, LayerShape};
+use crate::layers::{Embeddings, LayerNorm};
+use crate::weights::Weights;
+
+/// BERT's LayerNorm epsilon when the config does not say (DNABERT's configs do not).
+pub const DEFAULT_EPS: f32 = 1e-12;
+
+/// Loads a BERT checkpoint from `dir` with its parsed `config`.
+pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
+    let config_path = dir.join("config.json");
+    config.check(&config_path)?;
+    let w = Weights::open(&dir.join("model.safetensors"))?;
+    let (vocab, tokenizer) = hf::read_vocab(dir)?;
+    let prefix = hf::prefix(&w, "bert");
+    let d = config.hidden_size;
+    let eps = config.layer_norm_eps.unwrap_or(DEFAULT_EPS);
+    let e = format!("{prefix}embeddings");
+    let embeddings = Embeddings {
+        tokens: w.matrix(&format!("{e}.word_embeddings.weight"), config.vocab_size, d)?,
+        positions: Some(w.matrix(
+            &format!("{e}.position_embeddings.weight"),
+            config.max_position_embeddings,
+            d,
+        )?),
+        position_offset: 0,
+        token_type: hf::token_type_row(&w, &format!("{e}.token_type_embeddings.weight"), d)?,
+        norm: Some(LayerNorm::load(&w, &format!("{e}.LayerNorm"), d, eps)?),
+    };
+    let shape = LayerShape {
+        d,
+        heads: config.num_attention_heads,
+        hidden: config.intermediate_size,
+        activation: config.activation(&config_path)?,
+        eps,
+    };
+    let layers = (0..config.num_hidden_layers)
+        .map(|i| {
+            let full = Pattern::local(Local::Full { causal: false });
+            hf::layer(&w, &prefix, i, &shape, full, false)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Encoder {
+        architecture: Architecture::Bert,
+        embeddings,
+        layers,
+        final_norm: None,
+        pool_query: None,
+        tokenizer,
+        vocab,
+    })
+}

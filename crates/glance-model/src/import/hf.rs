@@ -1,0 +1,230 @@
+//! What BERT and Longformer checkpoints share: the config fields glance reads, the
+//! vocab.txt, the tensor-name prefix and the post-LN layer layout.
+
+use std::path::Path;
+
+use glance_attn::Pattern;
+use glance_seq::{SoftMask, TokenizerOptions, Vocab};
+use serde::Deserialize;
+
+use crate::config::{Activation, NormPlacement};
+use crate::error::ModelError;
+use crate::layers::{
+    EncoderLayer, FeedForward, GlobalProjections, LayerNorm, Linear, SelfAttention,
+};
+use crate::weights::Weights;
+
+/// The fields of a Hugging Face config.json that glance reads; others are ignored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HfConfig {
+    /// `"bert"` or `"longformer"` (old DNABERT configs may lack it).
+    pub model_type: Option<String>,
+    /// E.g. `["BertForMaskedLM"]`.
+    pub architectures: Option<Vec<String>>,
+    /// Embedding rows.
+    pub vocab_size: usize,
+    /// Width of the hidden states.
+    pub hidden_size: usize,
+    /// Number of layers.
+    pub num_hidden_layers: usize,
+    /// Heads per layer.
+    pub num_attention_heads: usize,
+    /// FFN inner width.
+    pub intermediate_size: usize,
+    /// FFN activation name.
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+    /// Rows of the learned position table.
+    pub max_position_embeddings: usize,
+    /// LayerNorm epsilon (absent in DNABERT configs: the model's default applies).
+    pub layer_norm_eps: Option<f32>,
+    /// Padding id (absent in DNABERT configs).
+    pub pad_token_id: Option<u32>,
+    /// Only `"absolute"` is supported.
+    pub position_embedding_type: Option<String>,
+    /// Longformer: full window per layer (one number for all layers, or a list).
+    pub attention_window: Option<Windows>,
+    /// Longformer: dilation per layer (only 1 is supported, as in Hugging Face).
+    pub attention_dilation: Option<Windows>,
+}
+
+/// One value for every layer, or one per layer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Windows {
+    /// The same for every layer.
+    All(usize),
+    /// One per layer.
+    PerLayer(Vec<usize>),
+}
+
+impl Windows {
+    /// The values for `layers` layers, or `None` if a list has the wrong length.
+    pub fn per_layer(&self, layers: usize) -> Option<Vec<usize>> {
+        match self {
+            Windows::All(w) => Some(vec![*w; layers]),
+            Windows::PerLayer(v) => (v.len() == layers).then(|| v.clone()),
+        }
+    }
+}
+
+fn default_act() -> String {
+    "gelu".into()
+}
+
+impl HfConfig {
+    /// The model family: `model_type`, or else the first architecture name.
+    pub fn family(&self) -> Option<String> {
+        if let Some(t) = &self.model_type {
+            return Some(t.to_ascii_lowercase());
+        }
+        let arch = self.architectures.as_ref()?.first()?.to_ascii_lowercase();
+        ["longformer", "bert"]
+            .into_iter()
+            .find(|f| arch.starts_with(f))
+            .map(str::to_string)
+    }
+
+    /// The FFN activation.
+    pub(crate) fn activation(&self, path: &Path) -> Result<Activation, ModelError> {
+        match self.hidden_act.as_str() {
+            "gelu" => Ok(Activation::Gelu),
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Ok(Activation::GeluTanh),
+            "relu" => Ok(Activation::Relu),
+            other => Err(ModelError::Unsupported {
+                path: path.to_path_buf(),
+                message: format!("hidden_act `{other}`"),
+            }),
+        }
+    }
+
+    /// Checks sizes and the position type.
+    pub(crate) fn check(&self, path: &Path) -> Result<(), ModelError> {
+        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+            return Err(ModelError::config(
+                path,
+                "hidden_size must be a positive multiple of num_attention_heads",
+            ));
+        }
+        match self.position_embedding_type.as_deref() {
+            None | Some("absolute") => Ok(()),
+            Some(other) => Err(ModelError::Unsupported {
+                path: path.to_path_buf(),
+                message: format!("position_embedding_type `{other}`"),
+            }),
+        }
+    }
+}
+
+/// Reads `dir/config.json` as a Hugging Face config.
+pub fn read_config(path: &Path) -> Result<HfConfig, ModelError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| ModelError::config(path, format!("invalid config: {e}")))
+}
+
+/// The vocab.txt of a checkpoint and the tokenizer it implies (k from the k-mers,
+/// stride 1 as DNABERT).
+pub(crate) fn read_vocab(dir: &Path) -> Result<(Vocab, TokenizerOptions), ModelError> {
+    let path = dir.join("vocab.txt");
+    if !path.exists() {
+        return Err(ModelError::config(
+            &path,
+            "missing: a DNA checkpoint needs a DNABERT-layout vocab.txt",
+        ));
+    }
+    let vocab = Vocab::from_path(&path).map_err(|e| ModelError::config(&path, e.to_string()))?;
+    let options = TokenizerOptions {
+        k: vocab.k(),
+        stride: 1,
+        canonical: false,
+        soft_mask: SoftMask::Upper,
+    };
+    Ok((vocab, options))
+}
+
+/// The tensor-name prefix of the base model: `""` for `BertModel` and
+/// `LongformerModel`, `"bert."` / `"longformer."` for the task heads' checkpoints.
+pub(crate) fn prefix(w: &Weights, family: &str) -> String {
+    let head = format!("{family}.");
+    if w.contains(&format!("{head}embeddings.word_embeddings.weight")) {
+        head
+    } else {
+        String::new()
+    }
+}
+
+/// Sizes shared by every layer of a checkpoint.
+pub(crate) struct LayerShape {
+    pub d: usize,
+    pub heads: usize,
+    pub hidden: usize,
+    pub activation: Activation,
+    pub eps: f32,
+}
+
+/// Loads layer `i` (Hugging Face `BertLayer` / `LongformerLayer` names under
+/// `{prefix}encoder.layer.{i}`); `global` also loads Longformer's global projections.
+pub(crate) fn layer(
+    w: &Weights,
+    prefix: &str,
+    i: usize,
+    s: &LayerShape,
+    pattern: Pattern,
+    global: bool,
+) -> Result<EncoderLayer, ModelError> {
+    let p = format!("{prefix}encoder.layer.{i}");
+    let d = s.d;
+    let lin =
+        |name: &str, input, output| Linear::load(w, &format!("{p}.{name}"), input, output, true);
+    let global = if global {
+        Some(GlobalProjections {
+            q: lin("attention.self.query_global", d, d)?,
+            k: lin("attention.self.key_global", d, d)?,
+            v: lin("attention.self.value_global", d, d)?,
+        })
+    } else {
+        None
+    };
+    Ok(EncoderLayer {
+        attention: SelfAttention {
+            q: lin("attention.self.query", d, d)?,
+            k: lin("attention.self.key", d, d)?,
+            v: lin("attention.self.value", d, d)?,
+            o: lin("attention.output.dense", d, d)?,
+            heads: s.heads,
+            pattern,
+            rope: None,
+            alibi: None,
+            global,
+        },
+        ffn: FeedForward {
+            up: lin("intermediate.dense", d, s.hidden)?,
+            gate: None,
+            down: lin("output.dense", s.hidden, d)?,
+            activation: s.activation,
+        },
+        norm1: LayerNorm::load(w, &format!("{p}.attention.output.LayerNorm"), d, s.eps)?,
+        norm2: LayerNorm::load(w, &format!("{p}.output.LayerNorm"), d, s.eps)?,
+        placement: NormPlacement::Post,
+    })
+}
+
+/// Row 0 of the token-type table, whatever its number of rows.
+pub(crate) fn token_type_row(
+    w: &Weights,
+    name: &str,
+    d: usize,
+) -> Result<Option<ndarray::Array1<f32>>, ModelError> {
+    match w.shape(name).map(<[usize]>::to_vec) {
+        None => Ok(None),
+        Some(shape) => {
+            let rows = shape.first().copied().unwrap_or(0).max(1);
+            let table = w.matrix(name, rows, d)?;
+            Ok(Some(table.row(0).to_owned()))
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Hugging Face `LongformerModel` / `LongformerForMaskedLM` checkpoints: sliding windows
+//! of `attention_window[i] / 2` each side per layer, global attention on `[CLS]` (the
+//! window's first token) with the `query_global` / `key_global` / `value_global`
+//! projections, RoBERTa-style positions starting at `pad_token_id + 1`.
+
+use std::path::Path;
+
+use glance_attn::{Global, Local, Pattern};
+
+use crate::encoder::{Architecture, Encoder};
+use crate::error::ModelError;
+use crate::import::hf::{self, HfConfig, LayerShape};
+use crate::layers::{Embeddings, LayerNorm};
+use crate::weights::Weights;
+
+/// Longformer's LayerNorm epsilon when the config does not say.
+pub const DEFAULT_EPS: f32 = 1e-5;
+/// Longformer's (RoBERTa's) padding id when the config does not say.
+pub const DEFAULT_PAD: u32 = 1;
+
+/// Loads a Longformer checkpoint from `dir` with its parsed `config`.
+pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
+    let config_path = dir.join("config.json");
+    config.check(&config_path)?;
+    let n_layers = config.num_hidden_layers;
+    let windows = config
+        .attention_window
+        .as_ref()
+        .and_then(|w| w.per_layer(n_layers))
+        .ok_or_else(|| {
+            ModelError::config(
+                &config_path,
+                format!("attention_window must be one number or a list of {n_layers}"),
+            )
+        })?;
+    if let Some(dil) = config.attention_dilation.as_ref() {
+        if dil
+            .per_layer(n_layers)
+            .is_none_or(|v| v.iter().any(|&d| d != 1))
+        {
+            return Err(ModelError::Unsupported {
+                path: config_path,
+                message: "attention_dilation other than 1".into(),
+            });
+        }
+    }
+    if let Some((i, w)) = windows
+        .iter()
+        .enumerate()
+        .find(|(_, w)| **w == 0 || **w % 2 != 0)
+    {
+        return Err(ModelError::config(
+            &config_path,
+            format!("attention_window[{i}] = {w} must be a positive even number"),
+        ));
+    }
+    let w = Weights::open(&dir.join("model.safetensors"))?;
+    let (vocab, tokenizer) = hf::read_vocab(dir)?;
+    let prefix = hf::prefix(&w, "longformer");
+    let d = config.hidden_size;
+    let eps = config.layer_norm_eps.unwrap_or(DEFAULT_EPS);
+    let pad = config.pad_token_id.unwrap_or(DEFAULT_PAD) as usize;
+    let e = format!("{prefix}embeddings");
+    let embeddings = Embeddings {
+        tokens: w.matrix(&format!("{e}.word_embeddings.weight"), config.vocab_size, d)?,
+        positions: Some(w.matrix(
+            &format!("{e}.position_embeddings.weight"),
+            config.max_position_embeddings,
+            d,
+        )?),
+        position_offset: pad + 1,
+        token_type: hf::token_type_row(&w, &format!("{e}.token_type_embeddings.weight"), d)?,
+        norm: Some(LayerNorm::load(&w, &format!("{e}.LayerNorm"), d, eps)?),
+    };
+    let shape = LayerShape {
+        d,
+        heads: config.num_attention_heads,
+        hidden: config.intermediate_size,
+        activation: config.activation(&config_path)?,
+        eps,
+    };
+    let layers = windows
+        .iter()
+        .enumerate()
+        .map(|(i, &win)| {
+            let pattern = Pattern {
+                local: Local::Sliding {
+                    radius: win / 2,
+                    causal: false,
+                },
+                global: Some(Global::First),
+            };
+            hf::layer(&w, &prefix, i, &shape, pattern, true)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Encoder {
+        architecture: Architecture::Longformer,
+        embeddings,
+        layers,
+        final_norm: None,
+        pool_query: None,
+        tokenizer,
+        vocab,
+    })
+}

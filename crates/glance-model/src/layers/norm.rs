@@ -1,0 +1,58 @@
+//! [`LayerNorm`] over the last axis.
+
+use ndarray::{Array1, Array2, Axis};
+
+use crate::error::ModelError;
+use crate::weights::Weights;
+
+/// Layer normalisation with a learned scale and shift; mirrors PyTorch's
+/// `torch.nn.LayerNorm` (biased variance, eps inside the square root).
+#[derive(Debug, Clone)]
+pub struct LayerNorm {
+    weight: Array1<f32>,
+    bias: Array1<f32>,
+    eps: f32,
+}
+
+impl LayerNorm {
+    /// Loads `{prefix}.weight` and `{prefix}.bias`, falling back to the `gamma` / `beta`
+    /// names of old TensorFlow-converted BERT checkpoints.
+    pub fn load(w: &Weights, prefix: &str, d: usize, eps: f32) -> Result<Self, ModelError> {
+        let pick = |new: &str, old: &str| {
+            let name = format!("{prefix}.{new}");
+            if w.contains(&name) {
+                w.vector(&name, d)
+            } else {
+                let legacy = format!("{prefix}.{old}");
+                if w.contains(&legacy) {
+                    w.vector(&legacy, d)
+                } else {
+                    w.vector(&name, d)
+                }
+            }
+        };
+        Ok(LayerNorm {
+            weight: pick("weight", "gamma")?,
+            bias: pick("bias", "beta")?,
+            eps,
+        })
+    }
+
+    /// Number of parameters.
+    pub fn parameters(&self) -> usize {
+        2 * self.weight.len()
+    }
+
+    /// Normalises every row of `x` in place.
+    pub fn forward_inplace(&self, x: &mut Array2<f32>) {
+        let d = x.ncols() as f32;
+        for mut row in x.axis_iter_mut(Axis(0)) {
+            let mean = row.sum() / d;
+            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d;
+            let inv = 1.0 / (var + self.eps).sqrt();
+            for ((v, g), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
+                *v = (*v - mean) * inv * g + b;
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Transformer encoders for glance: a native model format (config.json +
+//! model.safetensors), importers for Hugging Face BERT/DNABERT and Longformer
+//! checkpoints, chunked streaming inference whose kept centres equal whole-sequence
+//! encoding, and pooling of token states into per-region embeddings.
+//!
+//! Layers ([`layers`]) know nothing of DNA; attention itself is glance-attn's `attend`.
+
+pub mod config;
+pub mod encoder;
+pub mod error;
+pub mod import;
+pub mod layers;
+mod load;
+mod native;
+pub mod stream;
+pub mod weights;
+
+pub use config::ModelConfig;
+pub use encoder::{Architecture, Encoder, RunMode};
+pub use error::ModelError;
+pub use load::load;
+pub use stream::{encode_source, encode_tokens, StreamOptions, TokenSink};
+pub use weights::Weights;

@@ -1,0 +1,406 @@
+//! Streaming inference: a token sequence (in memory, or read chunk by chunk from a
+//! [`SequenceSource`]) is cut into jobs that run in parallel and whose kept rows are
+//! handed, in sequence order, to a [`TokenSink`].
+//!
+//! - [`RunMode::Chunked`]: jobs of `chunk_tokens` core tokens plus a halo of `H` tokens
+//!   each side (H = the stack's receptive radius); only cores are kept, so the result
+//!   equals encoding the whole sequence at once. Each job passes its absolute position
+//!   to the layers (`AttendOptions::offset`), so block boundaries, dilation phase and
+//!   rotary angles are those of the whole sequence.
+//! - [`RunMode::Windows`]: windows of the position table's length (minus `[CLS]` and
+//!   `[SEP]`), each wrapped in `[CLS] ... [SEP]`, starting every `tokens - overlap`
+//!   tokens; tokens covered by two windows get the mean of both.
+//! - [`RunMode::Whole`]: one job per record (unbounded receptive field).
+//!
+//! Every job runs single-threaded, so results are bit-identical for any thread count.
+
+use std::ops::Range;
+
+use glance_seq::{Chunk, ChunkOptions, Chunker, SequenceSource, Tokenizer};
+use ndarray::{s, Array2, ArrayView2, Axis};
+use rayon::prelude::*;
+
+use crate::encoder::{Encoder, RunMode};
+use crate::error::ModelError;
+
+/// How sequences are cut into jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamOptions {
+    /// Core tokens per job in [`RunMode::Chunked`] (the window length is fixed by the
+    /// model in [`RunMode::Windows`]).
+    pub chunk_tokens: usize,
+    /// Tokens shared by consecutive windows in [`RunMode::Windows`] (averaged).
+    pub overlap: usize,
+    /// Jobs run in parallel per batch (memory grows with it).
+    pub batch: usize,
+    /// Longest record accepted in [`RunMode::Whole`], in tokens.
+    pub max_whole_tokens: usize,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            chunk_tokens: 2048,
+            overlap: 0,
+            batch: 2 * rayon::current_num_threads().max(1),
+            max_whole_tokens: 1 << 16,
+        }
+    }
+}
+
+/// Where encoded tokens go, in sequence order.
+pub trait TokenSink {
+    /// A record starts (`origin`: chromosome position of its first base).
+    fn begin_record(&mut self, name: &str, origin: u64) -> Result<(), ModelError>;
+    /// Hidden states of consecutive tokens of the current record, the first being token
+    /// `first` (its first base is `origin + first * stride`).
+    fn tokens(&mut self, first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError>;
+    /// The current record ends; `len` is its length in bases.
+    fn end_record(&mut self, len: u64) -> Result<(), ModelError>;
+}
+
+/// The token-level plan of a model: context each side of a core and how to wrap.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// Core tokens per job.
+    core: usize,
+    /// Context tokens before the core.
+    left: usize,
+    /// Context tokens after the core (windows: the overlap, which is kept).
+    right: usize,
+    /// `[CLS]`/`[SEP]` ids for windows.
+    wrap: Option<(u32, u32)>,
+}
+
+impl Plan {
+    fn new(mode: RunMode, opts: &StreamOptions) -> Result<Plan, ModelError> {
+        Ok(match mode {
+            RunMode::Chunked { halo } => {
+                if opts.chunk_tokens == 0 {
+                    return Err(ModelError::Options(
+                        "chunk size must be at least 1 token".into(),
+                    ));
+                }
+                Plan {
+                    core: opts.chunk_tokens,
+                    left: halo,
+                    right: halo,
+                    wrap: None,
+                }
+            }
+            RunMode::Windows { tokens, cls, sep } => {
+                if opts.overlap >= tokens {
+                    return Err(ModelError::Options(format!(
+                        "window overlap {} must be below the window length of {tokens} tokens",
+                        opts.overlap
+                    )));
+                }
+                Plan {
+                    core: tokens - opts.overlap,
+                    left: 0,
+                    right: opts.overlap,
+                    wrap: Some((cls, sep)),
+                }
+            }
+            RunMode::Whole => Plan {
+                core: opts.max_whole_tokens,
+                left: 0,
+                right: 0,
+                wrap: None,
+            },
+        })
+    }
+
+    /// Runs one job: `ids` are tokens `ids_first..` of the record (covering the
+    /// context), `keep` the absolute token range whose rows are returned.
+    fn run(
+        &self,
+        enc: &Encoder,
+        ids: &[u32],
+        ids_first: u64,
+        keep: Range<u64>,
+    ) -> Result<Array2<f32>, ModelError> {
+        let from = (keep.start - ids_first) as usize;
+        let to = (keep.end - ids_first) as usize;
+        match self.wrap {
+            Some((cls, sep)) => {
+                let mut w = Vec::with_capacity(to - from + 2);
+                w.push(cls);
+                w.extend_from_slice(&ids[from..to]);
+                w.push(sep);
+                let h = enc.forward(&w, 0)?;
+                Ok(h.slice(s![1..h.nrows() - 1, ..]).to_owned())
+            }
+            None => {
+                let h = enc.forward(ids, ids_first as usize)?;
+                Ok(h.slice(s![from..to, ..]).to_owned())
+            }
+        }
+    }
+}
+
+/// Averages the rows that consecutive windows share, emitting each token once.
+struct Merger {
+    /// Absolute index of the first pending row.
+    pending_first: u64,
+    /// Rows received but possibly shared with the next job.
+    pending: Option<Array2<f32>>,
+}
+
+impl Merger {
+    fn new() -> Self {
+        Merger {
+            pending_first: 0,
+            pending: None,
+        }
+    }
+
+    /// Adds rows of tokens `first..`; emits every row that no later job can cover,
+    /// i.e. below `settled`.
+    fn push(
+        &mut self,
+        first: u64,
+        rows: Array2<f32>,
+        settled: u64,
+        sink: &mut dyn TokenSink,
+    ) -> Result<(), ModelError> {
+        let merged = match self.pending.take() {
+            Some(mut prev) => {
+                // Shared rows: prev covers [pending_first, pending_first + prev.len).
+                let shared =
+                    (self.pending_first + prev.nrows() as u64).saturating_sub(first) as usize;
+                let shared = shared.min(rows.nrows());
+                let offset = prev.nrows() - shared;
+                {
+                    let mut tail = prev.slice_mut(s![offset.., ..]);
+                    tail += &rows.slice(s![..shared, ..]);
+                    tail.mapv_inplace(|v| v * 0.5);
+                }
+                ndarray::concatenate(Axis(0), &[prev.view(), rows.slice(s![shared.., ..])])
+                    .map_err(|e| ModelError::Options(format!("merging windows: {e}")))?
+            }
+            None => {
+                self.pending_first = first;
+                rows
+            }
+        };
+        let emit = (settled.saturating_sub(self.pending_first) as usize).min(merged.nrows());
+        if emit > 0 {
+            sink.tokens(self.pending_first, merged.slice(s![..emit, ..]))?;
+        }
+        if emit < merged.nrows() {
+            self.pending = Some(merged.slice(s![emit.., ..]).to_owned());
+            self.pending_first += emit as u64;
+        } else {
+            self.pending_first += emit as u64;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, sink: &mut dyn TokenSink) -> Result<(), ModelError> {
+        if let Some(rest) = self.pending.take() {
+            sink.tokens(self.pending_first, rest.view())?;
+        }
+        Ok(())
+    }
+}
+
+/// Encodes one in-memory token sequence and returns its last hidden states
+/// (`[ids.len(), d_model]`), running jobs in parallel as the stream does.
+pub fn encode_tokens(
+    enc: &Encoder,
+    ids: &[u32],
+    opts: &StreamOptions,
+) -> Result<Array2<f32>, ModelError> {
+    let plan = Plan::new(enc.run_mode()?, opts)?;
+    let n = ids.len() as u64;
+    if matches!(enc.run_mode()?, RunMode::Whole) && ids.len() > opts.max_whole_tokens {
+        return Err(whole_too_long(ids.len(), opts));
+    }
+    let starts: Vec<u64> = (0..n).step_by(plan.core).collect();
+    let results: Vec<Array2<f32>> = starts
+        .par_iter()
+        .map(|&c0| {
+            let c1 = (c0 + plan.core as u64).min(n);
+            let lo = c0.saturating_sub(plan.left as u64);
+            let hi = (c1 + plan.right as u64).min(n);
+            let keep_end = if plan.wrap.is_some() { hi } else { c1 };
+            plan.run(enc, &ids[lo as usize..hi as usize], lo, c0..keep_end)
+        })
+        .collect::<Result<_, _>>()?;
+    let mut out = Collect::default();
+    out.begin_record("", 0)?;
+    let mut merger = Merger::new();
+    for (&c0, rows) in starts.iter().zip(results) {
+        let settled = (c0 + plan.core as u64).min(n);
+        merger.push(c0, rows, settled, &mut out)?;
+    }
+    merger.finish(&mut out)?;
+    let d = enc.d_model();
+    Ok(out.rows.unwrap_or_else(|| Array2::zeros((0, d))))
+}
+
+fn whole_too_long(len: usize, opts: &StreamOptions) -> ModelError {
+    ModelError::Options(format!(
+        "a record of {len} tokens is too long for a model whose attention reach is unbounded \
+         (full or global patterns run whole records, at most {} tokens); use a local pattern",
+        opts.max_whole_tokens
+    ))
+}
+
+/// Collects every row (for [`encode_tokens`]).
+#[derive(Default)]
+struct Collect {
+    rows: Option<Array2<f32>>,
+}
+
+impl TokenSink for Collect {
+    fn begin_record(&mut self, _: &str, _: u64) -> Result<(), ModelError> {
+        Ok(())
+    }
+
+    fn tokens(&mut self, _first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError> {
+        self.rows = Some(match self.rows.take() {
+            None => rows.to_owned(),
+            Some(prev) => ndarray::concatenate(Axis(0), &[prev.view(), rows])
+                .map_err(|e| ModelError::Options(format!("collecting rows: {e}")))?,
+        });
+        Ok(())
+    }
+
+    fn end_record(&mut self, _: u64) -> Result<(), ModelError> {
+        Ok(())
+    }
+}
+
+/// One job cut from a [`Chunk`]: its tokens and which rows to keep.
+struct Job {
+    name: String,
+    origin: u64,
+    first_chunk: bool,
+    last_chunk: bool,
+    record_len: Option<u64>,
+    /// Tokens held, the first being token `ids_first` of the record.
+    ids: Vec<u32>,
+    ids_first: u64,
+    /// The core tokens (absolute), always kept.
+    core: Range<u64>,
+    /// The kept range (core, plus the overlap for windows).
+    keep: Range<u64>,
+}
+
+/// Encodes every record of `source`, chunk by chunk, never holding a whole record's
+/// tokens or activations (except in [`RunMode::Whole`]), and feeds the sink in order.
+/// `progress` is called with the number of bases whose tokens were emitted.
+pub fn encode_source<S: SequenceSource>(
+    enc: &Encoder,
+    source: S,
+    opts: &StreamOptions,
+    sink: &mut dyn TokenSink,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), ModelError> {
+    let tokenizer = enc.make_tokenizer()?;
+    let mode = enc.run_mode()?;
+    let plan = Plan::new(mode, opts)?;
+    let k = enc.tokenizer.k;
+    let s = enc.tokenizer.stride;
+    let chunk_options = ChunkOptions {
+        size: plan.core * s,
+        halo_left: plan.left * s,
+        halo_right: plan.right * s + k,
+    };
+    let mut chunker = Chunker::new(source, chunk_options)?;
+    let batch = opts.batch.max(1);
+    let mut merger = Merger::new();
+    let mut chunk = Chunk::default();
+    let mut done = false;
+    while !done {
+        let mut jobs = Vec::with_capacity(batch);
+        while jobs.len() < batch {
+            if !chunker.next_chunk(&mut chunk)? {
+                done = true;
+                break;
+            }
+            let job = make_job(&chunk, &tokenizer, &plan)?;
+            if matches!(mode, RunMode::Whole) && !job.last_chunk {
+                return Err(whole_too_long(plan.core + 1, opts));
+            }
+            jobs.push(job);
+        }
+        let results: Vec<Option<Array2<f32>>> = jobs
+            .par_iter()
+            .map(|job| {
+                if job.keep.is_empty() {
+                    Ok(None)
+                } else {
+                    plan.run(enc, &job.ids, job.ids_first, job.keep.clone())
+                        .map(Some)
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        for (job, rows) in jobs.into_iter().zip(results) {
+            if job.first_chunk {
+                sink.begin_record(&job.name, job.origin)?;
+            }
+            if let Some(rows) = rows {
+                merger.push(job.keep.start, rows, job.core.end, sink)?;
+            }
+            progress((job.core.end - job.core.start) * s as u64);
+            if job.last_chunk {
+                merger.finish(sink)?;
+                merger = Merger::new();
+                let len = job.record_len.ok_or_else(|| {
+                    ModelError::Options(format!("{}: record length unknown at its end", job.name))
+                })?;
+                sink.end_record(len)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Tokenizes a chunk (halo included) and works out its core and kept token ranges.
+fn make_job(chunk: &Chunk, tokenizer: &Tokenizer, plan: &Plan) -> Result<Job, ModelError> {
+    let s = tokenizer.options().stride as u64;
+    let rel_start = chunk.start - chunk.origin;
+    let ids_first = rel_start.div_ceil(s);
+    let skip = (ids_first * s - rel_start) as usize;
+    let mut ids = Vec::new();
+    if skip <= chunk.bases.len() {
+        tokenizer.tokenize_into(&chunk.bases[skip..], &mut ids);
+    }
+    let available = ids_first..ids_first + ids.len() as u64;
+    let core_start = (chunk.core.start - chunk.origin).div_ceil(s);
+    let core_end = (chunk.core.end - chunk.origin).div_ceil(s);
+    let core = intersect(core_start..core_end, &available);
+    let context = intersect(
+        core.start.saturating_sub(plan.left as u64)..core.end + plan.right as u64,
+        &available,
+    );
+    let keep = if plan.wrap.is_some() {
+        core.start..context.end
+    } else {
+        core.clone()
+    };
+    let from = (context.start - ids_first) as usize;
+    let to = (context.end - ids_first) as usize;
+    ids.truncate(to);
+    ids.drain(..from);
+    Ok(Job {
+        name: chunk.name.clone(),
+        origin: chunk.origin,
+        first_chunk: chunk.first,
+        last_chunk: chunk.last,
+        record_len: chunk.record_len,
+        ids,
+        ids_first: context.start,
+        core,
+        keep,
+    })
+}
+
+/// `a ∩ b`, empty (at `a.start` clamped into `b`) when they do not meet.
+fn intersect(a: Range<u64>, b: &Range<u64>) -> Range<u64> {
+    let start = a.start.max(b.start);
+    start..a.end.min(b.end).max(start)
+}

@@ -1,0 +1,55 @@
+//! Helpers shared by the integration tests: fixture paths, the fixture sequences and
+//! their expected hidden states (written by scripts/model_fixtures.py).
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use glance_model::Weights;
+use glance_seq::{Record, SeqReader};
+use ndarray::Array2;
+
+/// test-data/models/<name>.
+pub fn model_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../test-data/models")
+        .join(name)
+}
+
+/// The fixture sequences (name, bases).
+pub fn sequences() -> Vec<(String, Vec<u8>)> {
+    let mut reader = SeqReader::open(model_dir("sequences.fa")).unwrap();
+    let mut rec = Record::default();
+    let mut out = Vec::new();
+    while reader.read_record(&mut rec).unwrap() {
+        out.push((rec.name.clone(), rec.sequence.clone()));
+    }
+    out
+}
+
+/// Expected token ids and hidden states (None when the sequence has no token).
+pub fn expected(model: &str, seq: &str) -> (Vec<u32>, Option<Array2<f32>>) {
+    let w = Weights::open(&model_dir(model).join("expected.safetensors")).unwrap();
+    let n = w.shape(&format!("{seq}.ids")).unwrap()[0];
+    let ids = w
+        .tensor(&format!("{seq}.ids"), &[n])
+        .unwrap()
+        .into_iter()
+        .map(|v| v as u32)
+        .collect();
+    let name = format!("{seq}.hidden");
+    let hidden = w.shape(&name).map(|s| {
+        let (r, c) = (s[0], s[1]);
+        w.matrix(&name, r, c).unwrap()
+    });
+    (ids, hidden)
+}
+
+/// Largest absolute difference.
+pub fn max_abs_diff(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
+    assert_eq!(a.dim(), b.dim(), "shapes differ");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
