@@ -1,0 +1,206 @@
+//! Streaming semantics: chunked encoding with halos equals whole-sequence encoding
+//! (1e-5) for any chunk size, is bit-identical across thread counts, reading from a
+//! sequence source equals encoding in memory, and overlapping windows are averaged.
+
+mod common;
+
+use common::{max_abs_diff, model_dir};
+use glance_model::{
+    encode_source, encode_tokens, load, Encoder, ModelError, StreamOptions, TokenSink,
+};
+use glance_seq::SeqReader;
+use ndarray::{concatenate, s, Array2, ArrayView2, Axis};
+
+/// A deterministic pseudo-random sequence with a few N bases.
+fn bases(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed;
+    (0..n)
+        .map(|i| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            if i % 97 == 50 {
+                b'N'
+            } else {
+                b"ACGT"[(x >> 33) as usize % 4]
+            }
+        })
+        .collect()
+}
+
+fn tokens(enc: &Encoder, seq: &[u8]) -> Vec<u32> {
+    let mut ids = Vec::new();
+    enc.make_tokenizer().unwrap().tokenize_into(seq, &mut ids);
+    ids
+}
+
+fn opts(chunk_tokens: usize) -> StreamOptions {
+    StreamOptions {
+        chunk_tokens,
+        ..StreamOptions::default()
+    }
+}
+
+#[test]
+fn chunked_equals_whole_for_any_chunk_size() {
+    for model in ["native_mixed", "native_alibi"] {
+        let enc = load(&model_dir(model)).unwrap();
+        let ids = tokens(&enc, &bases(700, 7));
+        let whole = enc.forward(&ids, 0).unwrap();
+        for chunk in [1, 5, 16, 64, 1000] {
+            let got = encode_tokens(&enc, &ids, &opts(chunk)).unwrap();
+            let err = max_abs_diff(&got, &whole);
+            assert!(err <= 1e-5, "{model}, chunk {chunk}: max abs error {err}");
+        }
+    }
+}
+
+#[test]
+fn too_small_halo_would_differ() {
+    // Guards the test above: without the halo the block and dilated layers see other
+    // keys near chunk edges, and the error is far above the tolerance.
+    let enc = load(&model_dir("native_mixed")).unwrap();
+    let ids = tokens(&enc, &bases(300, 3));
+    let whole = enc.forward(&ids, 0).unwrap();
+    let radius = enc.receptive_radius().unwrap();
+    assert_eq!(radius, 3 + 2 * 3 + (8 * 2 - 1));
+    let pieces: Vec<Array2<f32>> = (0..ids.len())
+        .step_by(32)
+        .map(|c| enc.forward(&ids[c..(c + 32).min(ids.len())], c).unwrap())
+        .collect();
+    let views: Vec<ArrayView2<f32>> = pieces.iter().map(|p| p.view()).collect();
+    let naive = concatenate(Axis(0), &views).unwrap();
+    assert!(max_abs_diff(&naive, &whole) > 1e-3);
+}
+
+#[test]
+fn bit_identical_across_thread_counts() {
+    let enc = load(&model_dir("native_mixed")).unwrap();
+    let ids = tokens(&enc, &bases(900, 11));
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| encode_tokens(&enc, &ids, &opts(40)).unwrap())
+    };
+    let one = run(1);
+    for threads in [2, 3] {
+        assert!(one
+            .iter()
+            .zip(run(threads).iter())
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}
+
+/// Collects every record's rows, checking that token indices are contiguous.
+#[derive(Default)]
+struct Records {
+    out: Vec<(String, Array2<f32>, u64)>,
+    next: u64,
+}
+
+impl TokenSink for Records {
+    fn begin_record(&mut self, name: &str, origin: u64) -> Result<(), ModelError> {
+        assert_eq!(origin, 0);
+        self.out.push((name.to_string(), Array2::zeros((0, 0)), 0));
+        self.next = 0;
+        Ok(())
+    }
+
+    fn tokens(&mut self, first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError> {
+        assert_eq!(first, self.next, "tokens arrive in order, once");
+        self.next += rows.nrows() as u64;
+        let last = self.out.last_mut().unwrap();
+        last.1 = if last.1.nrows() == 0 {
+            rows.to_owned()
+        } else {
+            concatenate(Axis(0), &[last.1.view(), rows]).unwrap()
+        };
+        Ok(())
+    }
+
+    fn end_record(&mut self, len: u64) -> Result<(), ModelError> {
+        self.out.last_mut().unwrap().2 = len;
+        Ok(())
+    }
+}
+
+fn stream(enc: &Encoder, fasta: &[(String, Vec<u8>)], o: &StreamOptions) -> Records {
+    let mut text = Vec::new();
+    for (name, seq) in fasta {
+        text.extend_from_slice(format!(">{name}\n").as_bytes());
+        for line in seq.chunks(61) {
+            text.extend_from_slice(line);
+            text.push(b'\n');
+        }
+    }
+    let reader = SeqReader::from_reader(std::io::Cursor::new(text)).unwrap();
+    let mut sink = Records::default();
+    let mut seen = 0;
+    encode_source(enc, reader, o, &mut sink, &mut |n| seen += n).unwrap();
+    sink
+}
+
+#[test]
+fn streaming_a_source_equals_encoding_in_memory() {
+    for model in ["native_mixed", "native_alibi", "native_learned", "bert_k3"] {
+        let enc = load(&model_dir(model)).unwrap();
+        let fasta = vec![
+            ("a".to_string(), bases(500, 1)),
+            ("b".to_string(), bases(2, 2)),
+            ("c".to_string(), bases(333, 3)),
+        ];
+        let o = StreamOptions {
+            chunk_tokens: 37,
+            batch: 3,
+            ..StreamOptions::default()
+        };
+        let got = stream(&enc, &fasta, &o);
+        assert_eq!(got.out.len(), 3);
+        for ((name, seq), (got_name, rows, len)) in fasta.iter().zip(&got.out) {
+            assert_eq!((name, seq.len() as u64), (got_name, *len));
+            let want = encode_tokens(&enc, &tokens(&enc, seq), &o).unwrap();
+            if want.nrows() == 0 {
+                assert_eq!(rows.nrows(), 0);
+            } else {
+                assert!(max_abs_diff(rows, &want) == 0.0, "{model}/{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn overlapping_windows_are_averaged() {
+    let enc = load(&model_dir("native_learned")).unwrap();
+    // 22 content tokens per window; overlap 6 -> windows start every 16 tokens.
+    let ids = tokens(&enc, &bases(60, 5));
+    let n = ids.len();
+    let o = StreamOptions {
+        overlap: 6,
+        ..StreamOptions::default()
+    };
+    let got = encode_tokens(&enc, &ids, &o).unwrap();
+    let window = |start: usize| {
+        let end = (start + 22).min(n);
+        let mut w = vec![2];
+        w.extend_from_slice(&ids[start..end]);
+        w.push(3);
+        let h = enc.forward(&w, 0).unwrap();
+        h.slice(s![1..h.nrows() - 1, ..]).to_owned()
+    };
+    let (w0, w1) = (window(0), window(16));
+    for t in 0..n.min(32) {
+        let want = match t {
+            0..16 => w0.row(t).to_owned(),
+            16..22 => (&w0.row(t) + &w1.row(t - 16)) * 0.5,
+            _ => w1.row(t - 16).to_owned(),
+        };
+        let err = (&got.row(t) - &want)
+            .iter()
+            .fold(0f32, |m, v| m.max(v.abs()));
+        assert!(err < 1e-6, "token {t}: {err}");
+    }
+    let streamed = stream(&enc, &[("x".into(), bases(60, 5))], &o);
+    assert_eq!(max_abs_diff(&streamed.out[0].1, &got), 0.0);
+}
