@@ -38,6 +38,9 @@ pub enum MotifError {
     /// A bad option value.
     #[error("{0}")]
     Invalid(String),
+    /// Reading the sequence input failed.
+    #[error(transparent)]
+    Seq(#[from] glance_seq::SeqError),
     /// An I/O error.
     #[error(transparent)]
     Io(#[from] std::io::Error),

@@ -13,3 +13,7 @@ pub use error::MotifError;
 pub use format::{parse_motifs, write_meme, MotifFile, MotifFormat};
 pub use motif::Motif;
 pub use pssm::{MotifModel, Pssm};
+pub mod qvalue;
+pub mod scan;
+
+pub use scan::{ChunkMeta, Hit, ScanOptions, ScanTally, Scanner};

@@ -1,0 +1,84 @@
+//! Streams sequences through a [`Scanner`]: glance-seq's [`Chunker`] cuts each record into
+//! chunks whose right halo is the widest motif minus one, the next chunk is read while
+//! the current one is scanned, and the tallies accumulate over every input of a run.
+
+use glance_seq::{Chunk, ChunkOptions, Chunker, SequenceSource};
+
+use super::prep::Prepared;
+use super::{ChunkMeta, ScanTally, Scanner};
+use crate::error::MotifError;
+
+/// Default number of core bases per chunk.
+pub const DEFAULT_CHUNK: usize = 1 << 20;
+
+/// State carried across the inputs of one run: record names, the global window counter
+/// and the per-motif tallies.
+#[derive(Debug)]
+pub struct ScanRun {
+    /// Names of the records scanned so far, indexed by [`crate::Hit::record`].
+    pub names: Vec<String>,
+    /// Global index of the next record's first window.
+    pub global: u64,
+    /// Per-motif tallies.
+    pub tallies: Vec<ScanTally>,
+    /// Core bases per chunk.
+    pub chunk_size: usize,
+}
+
+impl ScanRun {
+    /// A new run for `scanner`.
+    pub fn new(scanner: &Scanner, chunk_size: usize) -> ScanRun {
+        ScanRun {
+            names: Vec::new(),
+            global: 0,
+            tallies: scanner.new_tallies(),
+            chunk_size: chunk_size.max(1),
+        }
+    }
+
+    /// Scans every record of `source`.
+    pub fn scan_source<S: SequenceSource + Send>(
+        &mut self,
+        scanner: &Scanner,
+        source: S,
+    ) -> Result<(), MotifError> {
+        let options = ChunkOptions {
+            size: self.chunk_size,
+            halo_left: 0,
+            halo_right: scanner.max_width() - 1,
+        };
+        let mut chunker = Chunker::new(source, options)?;
+        let mut current = Chunk::default();
+        let mut next = Chunk::default();
+        let mut prep = Prepared::default();
+        let mut have = chunker.next_chunk(&mut current)?;
+        let mut record_base_index = self.names.len() as u32;
+        let mut last_record_index = u64::MAX;
+        while have {
+            if current.record_index != last_record_index {
+                last_record_index = current.record_index;
+                record_base_index = self.names.len() as u32;
+                self.names.push(current.name.clone());
+            }
+            scanner.prepare(&current.bases, &mut prep);
+            let meta = ChunkMeta {
+                record: record_base_index,
+                offset: current.start,
+                core_start: (current.core.start - current.start) as usize,
+                core_end: (current.core.end - current.start) as usize,
+                global: self.global + (current.start - current.origin),
+            };
+            let tallies = &mut self.tallies;
+            let (read, ()) = rayon::join(
+                || chunker.next_chunk(&mut next),
+                || scanner.scan_chunk(&current.bases, &prep, &meta, tallies),
+            );
+            if current.last {
+                self.global += current.end() - current.origin;
+            }
+            have = read?;
+            std::mem::swap(&mut current, &mut next);
+        }
+        Ok(())
+    }
+}

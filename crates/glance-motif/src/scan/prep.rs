@@ -1,0 +1,94 @@
+//! Per-chunk preparation shared by every motif: base codes, dinucleotide codes for the
+//! SIMD filter, k-mer codes (the superalphabet) for the exact table scorer, and runs of
+//! valid (ACGT) bases.
+
+/// Code of a base: A=0, C=1, G=2, T=3 (either case); anything else is 4 (not scoreable).
+#[inline]
+pub fn base_code(b: u8) -> u8 {
+    match b {
+        b'A' | b'a' => 0,
+        b'C' | b'c' => 1,
+        b'G' | b'g' => 2,
+        b'T' | b't' => 3,
+        _ => 4,
+    }
+}
+
+/// Extra zero bytes after the dinucleotide array so vector loads stay in bounds.
+pub const PAD: usize = 128;
+
+/// The prepared arrays of one chunk.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// Base codes (0..=4), one per base of the chunk.
+    pub codes: Vec<u8>,
+    /// `dinuc[i] = 4 * (codes[i] & 3) + (codes[i + 1] & 3)`, padded with zeros
+    /// ([`PAD`] plus the widest motif).
+    pub dinuc: Vec<u8>,
+    /// `kmers[k][i]`: code of the k-mer at i (or `4^k` if it holds a non-ACGT base), for
+    /// each k in use (empty vectors for the others).
+    pub kmers: Vec<Vec<u16>>,
+    /// `valid_run[i]`: number of consecutive ACGT bases starting at i (capped at u16::MAX).
+    pub valid_run: Vec<u16>,
+}
+
+impl Prepared {
+    /// Prepares `bases` for the k-mer sizes flagged in `ks` (index = k) and motifs up
+    /// to `max_width` wide.
+    pub fn new(bases: &[u8], ks: &[bool], max_width: usize) -> Prepared {
+        let mut p = Prepared::default();
+        p.fill(bases, ks, max_width);
+        p
+    }
+
+    /// Refills the buffers for a new chunk (reusing their allocations).
+    pub fn fill(&mut self, bases: &[u8], ks: &[bool], max_width: usize) {
+        let n = bases.len();
+        self.codes.clear();
+        self.codes.extend(bases.iter().map(|&b| base_code(b)));
+        self.dinuc.clear();
+        self.dinuc.reserve(n + PAD + max_width);
+        for i in 0..n {
+            let a = self.codes[i] & 3;
+            let b = if i + 1 < n { self.codes[i + 1] & 3 } else { 0 };
+            self.dinuc.push((a << 2) | b);
+        }
+        self.dinuc.resize(n + PAD + max_width, 0);
+        self.valid_run.clear();
+        self.valid_run.resize(n, 0);
+        let mut run: u32 = 0;
+        for i in (0..n).rev() {
+            run = if self.codes[i] < 4 { run + 1 } else { 0 };
+            self.valid_run[i] = run.min(u32::from(u16::MAX)) as u16;
+        }
+        self.kmers.resize(ks.len(), Vec::new());
+        for (k, &used) in ks.iter().enumerate() {
+            let v = &mut self.kmers[k];
+            v.clear();
+            if !used || k == 0 || n < k {
+                continue;
+            }
+            let sentinel = 1u32 << (2 * k);
+            let mask = sentinel - 1;
+            let mut code: u32 = 0;
+            for i in 0..n {
+                code = ((code << 2) | u32::from(self.codes[i] & 3)) & mask;
+                if i + 1 >= k {
+                    let start = i + 1 - k;
+                    let valid = usize::from(self.valid_run[start]) >= k;
+                    v.push(if valid { code as u16 } else { sentinel as u16 });
+                }
+            }
+        }
+    }
+
+    /// Number of bases.
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    /// True when the chunk is empty.
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+}

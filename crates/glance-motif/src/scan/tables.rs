@@ -1,0 +1,171 @@
+//! Per-motif, per-strand lookup tables: exact k-mer (superalphabet) tables whose sums
+//! equal the plain column sum, with a block order and suffix maxima for the lookahead
+//! bound; and quantised dinucleotide deficit tables for the SIMD prefilter.
+
+use super::prep::Prepared;
+
+/// Table value of a k-mer holding a non-ACGT base: far below any reachable threshold
+/// even when summed over every block.
+pub const INVALID: i32 = -(1 << 26);
+
+/// Largest k-mer length used by the exact tables (4^5 = 1024 entries per block).
+pub const MAX_K: usize = 5;
+
+/// One block of `k` consecutive motif columns starting at `offset`.
+#[derive(Debug, Clone)]
+pub struct KmerBlock {
+    /// First motif column covered.
+    pub offset: usize,
+    /// Block length (all blocks of a motif share it).
+    pub k: usize,
+    /// `4^k + 1` entries: summed column scores of each k-mer; the last is [`INVALID`].
+    pub table: Vec<i32>,
+    /// Largest entry.
+    pub max: i32,
+}
+
+/// Lookup structures of one strand of one motif.
+#[derive(Debug, Clone)]
+pub struct StrandTables {
+    /// Blocks in evaluation order (most selective first).
+    pub blocks: Vec<KmerBlock>,
+    /// `rest_max[b]`: sum of the maxima of blocks after `b` in evaluation order.
+    pub rest_max: Vec<i32>,
+    /// Dinucleotide deficit tables (16 entries each) and the column each starts at.
+    pub dinuc: Vec<([u8; 16], usize)>,
+    /// A window can reach the threshold only if its summed dinucleotide deficits are
+    /// at most this value.
+    pub dinuc_limit: u8,
+}
+
+impl StrandTables {
+    /// Builds the tables of an integer matrix for hits at `threshold` (scaled units).
+    pub fn new(matrix: &[[i32; 4]], threshold: i32) -> StrandTables {
+        let w = matrix.len();
+        let k = w.min(MAX_K);
+        let mut offsets: Vec<usize> = (0..w / k).map(|b| b * k).collect();
+        if w % k != 0 {
+            offsets.push(w - k);
+        }
+        let mut blocks: Vec<KmerBlock> = Vec::with_capacity(offsets.len());
+        let mut covered = 0usize; // columns already counted by earlier blocks
+        for &off in &offsets {
+            let n = 1usize << (2 * k);
+            let mut table = vec![0i32; n + 1];
+            for (code, slot) in table.iter_mut().take(n).enumerate() {
+                let mut s = 0;
+                for j in 0..k {
+                    let col = off + j;
+                    if col < covered {
+                        continue;
+                    }
+                    let base = (code >> (2 * (k - 1 - j))) & 3;
+                    s += matrix[col][base];
+                }
+                *slot = s;
+            }
+            table[n] = INVALID;
+            let max = *table[..n].iter().max().unwrap_or(&0);
+            covered = off + k;
+            blocks.push(KmerBlock {
+                offset: off,
+                k,
+                table,
+                max,
+            });
+        }
+        // Most selective first: largest spread between best and mean entry.
+        blocks.sort_by_key(|b| {
+            let n = b.table.len() - 1;
+            let mean = b.table[..n].iter().map(|&v| i64::from(v)).sum::<i64>() / n as i64;
+            std::cmp::Reverse(i64::from(b.max) - mean)
+        });
+        let mut rest_max = vec![0i32; blocks.len()];
+        let mut acc = 0;
+        for b in (0..blocks.len()).rev() {
+            rest_max[b] = acc;
+            acc += blocks[b].max;
+        }
+        let (dinuc, dinuc_limit) = dinuc_tables(matrix, threshold);
+        StrandTables {
+            blocks,
+            rest_max,
+            dinuc,
+            dinuc_limit,
+        }
+    }
+
+    /// Exact scaled score of the window starting at `i` (`None` if it holds a non-ACGT
+    /// base), by k-mer table sums.
+    #[inline]
+    pub fn score(&self, prep: &Prepared, i: usize) -> Option<i32> {
+        let mut s = 0i32;
+        for b in &self.blocks {
+            s += b.table[usize::from(prep.kmers[b.k][i + b.offset])];
+        }
+        (s >= 0).then_some(s)
+    }
+
+    /// Exact score if it can reach `threshold` (lookahead: stops as soon as the partial
+    /// sum plus the best possible rest falls short), else `None`.
+    #[inline]
+    pub fn score_at_least(&self, prep: &Prepared, i: usize, threshold: i32) -> Option<i32> {
+        let mut s = 0i32;
+        for (b, blk) in self.blocks.iter().enumerate() {
+            s += blk.table[usize::from(prep.kmers[blk.k][i + blk.offset])];
+            if s + self.rest_max[b] < threshold {
+                return None;
+            }
+        }
+        Some(s)
+    }
+}
+
+/// Quantised deficit tables for column pairs: deficit = column max minus the entry;
+/// a window reaches `threshold` only if its summed deficit is at most
+/// `D = sum(col max) - threshold`. With `q = D / 254 + 1`, `floor(pair deficit / q)`
+/// summed over pairs is at most `floor(D / q) <= 253` for every hit, so a saturating u8
+/// sum is a valid filter.
+fn dinuc_tables(matrix: &[[i32; 4]], threshold: i32) -> (Vec<([u8; 16], usize)>, u8) {
+    let w = matrix.len();
+    let colmax: Vec<i32> = matrix
+        .iter()
+        .map(|r| *r.iter().max().unwrap_or(&0))
+        .collect();
+    let best: i32 = colmax.iter().sum();
+    let d_total = i64::from(best) - i64::from(threshold);
+    if d_total < 0 {
+        return (Vec::new(), 0);
+    }
+    let q = d_total / 254 + 1;
+    let limit = (d_total / q) as u8;
+    let mut out = Vec::new();
+    let mut col = 0;
+    while col < w {
+        // pair (col, col+1); for a last odd column use the pair (w-2, w-1) counting only
+        // column w-1, or (for w == 1) the first base alone.
+        let (start, first_counts) = if col + 1 < w {
+            (col, true)
+        } else if w >= 2 {
+            (w - 2, false)
+        } else {
+            (0, true)
+        };
+        let mut t = [0u8; 16];
+        for (code, slot) in t.iter_mut().enumerate() {
+            let a = code >> 2;
+            let b = code & 3;
+            let mut d = 0i64;
+            if first_counts {
+                d += i64::from(colmax[start] - matrix[start][a]);
+            }
+            if start + 1 < w && (start + 1 >= col) {
+                d += i64::from(colmax[start + 1] - matrix[start + 1][b]);
+            }
+            *slot = (d / q).min(255) as u8;
+        }
+        out.push((t, start));
+        col += 2;
+    }
+    (out, limit)
+}

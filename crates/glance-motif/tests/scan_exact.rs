@@ -1,0 +1,157 @@
+//! The fast scanner (SIMD prefilter + k-mer tables with lookahead, chunked streaming)
+//! finds exactly the windows and integer scores of the plain column sum.
+
+use glance_motif::pssm::Pssm;
+use glance_motif::scan::driver::ScanRun;
+use glance_motif::scan::prep::{base_code, Prepared};
+use glance_motif::scan::tables::StrandTables;
+use glance_motif::{BackgroundSource, Motif, ScanOptions, Scanner};
+use glance_seq::SeqReader;
+use proptest::prelude::*;
+
+fn lcg(seed: &mut u64) -> u64 {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    *seed >> 33
+}
+
+fn random_motif(id: usize, w: usize, seed: &mut u64) -> Motif {
+    let probs = (0..w)
+        .map(|_| {
+            let mut r = [0.0; 4];
+            let hot = (lcg(seed) % 4) as usize;
+            for (k, v) in r.iter_mut().enumerate() {
+                *v = (lcg(seed) % 100) as f64 + if k == hot { 400.0 } else { 1.0 };
+            }
+            let s: f64 = r.iter().sum();
+            r.map(|v| v / s)
+        })
+        .collect();
+    Motif {
+        id: format!("M{id}"),
+        alt_id: format!("alt{id}"),
+        probs,
+        nsites: Some(50.0 + id as f64),
+        url: None,
+    }
+}
+
+fn random_sequence(n: usize, seed: &mut u64) -> Vec<u8> {
+    (0..n)
+        .map(|i| {
+            if (i / 97) % 13 == 5 {
+                b'N'
+            } else {
+                let b = b"ACGTacgtACGTACGT"[(lcg(seed) % 16) as usize];
+                if i % 1000 == 7 {
+                    b'R'
+                } else {
+                    b
+                }
+            }
+        })
+        .collect()
+}
+
+/// Every (record, 0-based start, strand, scaled score) at the threshold, by brute force.
+fn brute(scanner: &Scanner, records: &[Vec<u8>]) -> Vec<(u32, u32, u64, bool, i32)> {
+    let mut out = Vec::new();
+    for (mi, m) in scanner.motifs().iter().enumerate() {
+        let w = m.width();
+        for (r, seq) in records.iter().enumerate() {
+            let codes: Vec<u8> = seq.iter().map(|&b| base_code(b)).collect();
+            if codes.len() < w {
+                continue;
+            }
+            for i in 0..=codes.len() - w {
+                for s in 0..m.strands.len() {
+                    if let Some(v) = m.pssm(s).plain_score(&codes[i..i + w]) {
+                        if v >= m.threshold {
+                            out.push((mi as u32, r as u32, i as u64, s == 1, v));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn fast(scanner: &Scanner, records: &[Vec<u8>], chunk: usize) -> Vec<(u32, u32, u64, bool, i32)> {
+    let mut fasta = Vec::new();
+    for (i, s) in records.iter().enumerate() {
+        fasta.extend_from_slice(format!(">r{i}\n").as_bytes());
+        for line in s.chunks(60) {
+            fasta.extend_from_slice(line);
+            fasta.push(b'\n');
+        }
+    }
+    let reader = SeqReader::from_reader(std::io::Cursor::new(fasta)).unwrap();
+    let mut run = ScanRun::new(scanner, chunk);
+    run.scan_source(scanner, reader).unwrap();
+    let mut out = Vec::new();
+    for (mi, t) in run.tallies.iter().enumerate() {
+        for h in &t.hits {
+            out.push((mi as u32, h.record, h.start, h.reverse, h.scaled));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn fast_scan_equals_plain_column_sum_across_chunk_sizes() {
+    let mut seed = 7;
+    let motifs: Vec<Motif> = [1usize, 2, 4, 5, 6, 7, 9, 10, 11, 15, 21, 33]
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| random_motif(i, w, &mut seed))
+        .collect();
+    let records = vec![
+        random_sequence(20_000, &mut seed),
+        random_sequence(3, &mut seed),
+        random_sequence(5_000, &mut seed),
+    ];
+    let bg = BackgroundSource::Nrdb.resolve(true).unwrap();
+    for thresh in [5e-2, 1e-3, 1e-4] {
+        let opts = ScanOptions {
+            thresh,
+            ..ScanOptions::default()
+        };
+        let scanner = Scanner::new(&motifs, bg, opts).unwrap();
+        let want = brute(&scanner, &records);
+        assert!(want.len() > 30, "too few hits to be a test: {}", want.len());
+        for chunk in [1 << 20, 4096, 777, 40] {
+            assert_eq!(
+                fast(&scanner, &records, chunk),
+                want,
+                "chunk {chunk}, thresh {thresh}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn kmer_table_sum_equals_column_sum(
+        w in 1usize..20,
+        seed in any::<u64>(),
+        seq in proptest::collection::vec(prop_oneof![Just(b'A'), Just(b'C'), Just(b'G'), Just(b't'), Just(b'N')], 40..120),
+    ) {
+        let mut s = seed;
+        let m = random_motif(0, w, &mut s);
+        let bg = [0.3, 0.2, 0.2, 0.3];
+        let pssm = Pssm::build(&m.probs, &bg);
+        let tables = StrandTables::new(&pssm.matrix, 0);
+        let mut ks = vec![false; 6];
+        for b in &tables.blocks { ks[b.k] = true; }
+        let prep = Prepared::new(&seq, &ks, w);
+        let codes: Vec<u8> = seq.iter().map(|&b| base_code(b)).collect();
+        for i in 0..=seq.len().saturating_sub(w) {
+            prop_assert_eq!(tables.score(&prep, i), pssm.plain_score(&codes[i..i + w]));
+        }
+    }
+}
