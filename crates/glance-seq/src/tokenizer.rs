@@ -137,7 +137,8 @@ impl Tokenizer {
 
     /// Appends the tokens that `chunk` owns: those whose first base lies in the chunk's
     /// core, on the stride grid anchored at `chunk.origin`. The right halo must hold the
-    /// k-1 bases that the last core tokens reach into (unless the record ends there);
+    /// k-1 bases that the last core tokens reach into (unless the record ends within
+    /// the chunk);
     /// otherwise this fails rather than silently dropping tokens. Concatenating the
     /// tokens of a record's chunks gives exactly [`Tokenizer::tokenize_into`] of the
     /// record.
@@ -158,7 +159,10 @@ impl Tokenizer {
         } else {
             0
         };
-        if fit < in_core && !chunk.last {
+        let reaches_record_end = chunk
+            .record_len
+            .is_some_and(|len| chunk.origin + len == end);
+        if fit < in_core && !reaches_record_end {
             return Err(SeqError::Options(format!(
                 "chunk right halo too small for k={k}: it must hold at least k-1 bases"
             )));
