@@ -11,10 +11,12 @@
 //! A query row with no visible key (all its keys are padding) is returned as zeros.
 
 mod error;
+mod kernels;
 mod options;
 mod pattern;
 pub mod reference;
-mod rowwise;
+mod simd;
+mod tiled;
 mod validate;
 mod visibility;
 
@@ -39,6 +41,5 @@ pub fn attend(
 ) -> Result<Array3<f32>, AttnError> {
     let dims = validate::check(&q, &k, &v, opts)?;
     let vis = Visibility::new(pattern, dims.n, dims.heads, opts)?;
-    let scale = validate::scale(opts, dims.d);
-    Ok(rowwise::attend(q, k, v, &vis, opts, dims, scale))
+    tiled::attend(q, k, v, &vis, opts, dims)
 }

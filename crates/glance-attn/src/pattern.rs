@@ -71,7 +71,7 @@ impl Global {
     pub fn contains(&self, p: usize) -> bool {
         match self {
             Global::First => p == 0,
-            Global::Every(k) => p % k == 0,
+            Global::Every(k) => p.is_multiple_of(*k),
             Global::Tokens(list) => list.binary_search(&p).is_ok(),
         }
     }

@@ -75,8 +75,3 @@ pub(crate) fn check(
     }
     Ok(Dims { heads, n, d })
 }
-
-/// The score scale: the option or `1 / sqrt(d_head)`.
-pub(crate) fn scale(opts: &AttendOptions, d: usize) -> f32 {
-    opts.scale.unwrap_or(1.0 / (d as f32).sqrt())
-}
