@@ -12,6 +12,7 @@ pub mod import;
 pub mod layers;
 mod load;
 mod native;
+pub mod pool;
 pub mod stream;
 pub mod weights;
 
@@ -19,5 +20,6 @@ pub use config::ModelConfig;
 pub use encoder::{Architecture, Encoder, RunMode};
 pub use error::ModelError;
 pub use load::load;
+pub use pool::{PooledRegion, Pooler, Pooling, RegionSpec, Regions, RowSink};
 pub use stream::{encode_source, encode_tokens, StreamOptions, TokenSink};
 pub use weights::Weights;
