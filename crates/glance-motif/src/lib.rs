@@ -2,6 +2,7 @@
 //! arithmetic, exact p-values, q-values, fast scanning and region motif scores.
 
 pub mod background;
+pub mod bundled;
 pub mod error;
 pub mod format;
 pub mod motif;
