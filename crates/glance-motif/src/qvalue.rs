@@ -5,7 +5,7 @@
 //!
 //! FIMO estimates pi0 from a random reservoir sample of 10,000 p-values and draws 100
 //! random bootstraps of 1,000. glance uses a deterministic weighted sample instead (see
-//! [`sample_stride`]) and the exact expected bootstrap error of a 1,000-draw bootstrap,
+//! [`sample_stride`] and [`sample_base`]) and the exact expected bootstrap error of a 1,000-draw bootstrap,
 //! so results do not depend on a random seed, thread count or chunk size.
 
 /// Number of lambda values (MEME's `NUM_LAMBDA`).
@@ -16,8 +16,21 @@ pub const MAX_LAMBDA: f64 = 0.5;
 pub const BOOTSTRAP_SIZE: f64 = 1000.0;
 /// FIMO needs more than this many sampled p-values to estimate pi0 (else uses 1).
 pub const MIN_SAMPLES: u64 = 100;
-/// Windows before the sampling stride starts doubling.
-pub const SAMPLE_BASE: u64 = 4096;
+/// Budget of sampled (motif x window) pairs that sets the sampling base.
+pub const SAMPLE_BUDGET: u64 = 1 << 22;
+
+/// The sampling base for a run over `motifs` motifs: `SAMPLE_BUDGET / motifs` rounded
+/// down to a power of two, clamped to `4096..=2^20` (every window of a 2 Mb input is
+/// sampled for up to 4 motifs; 4096 for a 1019-motif set).
+pub fn sample_base(motifs: usize) -> u64 {
+    let raw = SAMPLE_BUDGET / (motifs.max(1) as u64);
+    let pow = if raw == 0 {
+        1
+    } else {
+        1u64 << (63 - raw.leading_zeros())
+    };
+    pow.clamp(4096, 1 << 20)
+}
 
 /// The lambda grid: `lambda_i = ((i + 1) / 100) * 0.5`.
 pub fn lambdas() -> [f64; NUM_LAMBDA] {
@@ -28,13 +41,13 @@ pub fn lambdas() -> [f64; NUM_LAMBDA] {
     l
 }
 
-/// Sampling stride at global window index `g`: 1 for the first [`SAMPLE_BASE`] windows of
-/// the run, then the largest power of two `<= g / SAMPLE_BASE`. Window `g` is sampled when
+/// Sampling stride at global window index `g`: 1 for the first `2 * base` windows of
+/// the run, then the largest power of two `<= g / base`. Window `g` is sampled when
 /// `g` is a multiple of its stride, and weighs its stride, so the weighted sample
 /// estimates the distribution of every tested window with about
-/// `SAMPLE_BASE * (1 + log2(n / SAMPLE_BASE))` windows.
-pub fn sample_stride(g: u64) -> u64 {
-    let r = g / SAMPLE_BASE;
+/// `base * (2 + log2(n / base))` windows.
+pub fn sample_stride(g: u64, base: u64) -> u64 {
+    let r = g / base;
     if r <= 1 {
         1
     } else {
@@ -43,11 +56,11 @@ pub fn sample_stride(g: u64) -> u64 {
 }
 
 /// Sampled window indices in `g0..g1` with their weights.
-pub fn sampled_windows(g0: u64, g1: u64, out: &mut Vec<(u64, u64)>) {
+pub fn sampled_windows(g0: u64, g1: u64, base: u64, out: &mut Vec<(u64, u64)>) {
     out.clear();
     let mut g = g0;
     while g < g1 {
-        let s = sample_stride(g);
+        let s = sample_stride(g, base);
         if g % s != 0 {
             g = (g / s + 1) * s;
             continue;
@@ -172,16 +185,25 @@ mod tests {
     }
 
     #[test]
+    fn sample_base_follows_the_budget() {
+        assert_eq!(sample_base(1), 1 << 20);
+        assert_eq!(sample_base(10), 1 << 18);
+        assert_eq!(sample_base(100), 1 << 15);
+        assert_eq!(sample_base(1019), 4096);
+    }
+
+    #[test]
     fn sampling_is_dense_then_doubles() {
+        let base = 4096;
         let mut v = Vec::new();
-        sampled_windows(0, 3 * SAMPLE_BASE, &mut v);
-        assert_eq!(v.len() as u64, 2 * SAMPLE_BASE + SAMPLE_BASE / 2);
+        sampled_windows(0, 3 * base, base, &mut v);
+        assert_eq!(v.len() as u64, 2 * base + base / 2);
         assert!(v.iter().all(|&(g, w)| g % w == 0));
         // the same windows whatever the split
         let mut a = Vec::new();
         let mut b = Vec::new();
-        sampled_windows(0, 10_001, &mut a);
-        sampled_windows(10_001, 3 * SAMPLE_BASE, &mut b);
+        sampled_windows(0, 10_001, base, &mut a);
+        sampled_windows(10_001, 3 * base, base, &mut b);
         a.extend(b);
         assert_eq!(a, v);
     }

@@ -81,6 +81,7 @@ pub struct Scanner {
     options: ScanOptions,
     ks: Vec<bool>,
     max_width: usize,
+    sample_base: u64,
 }
 
 /// A chunk of one record handed to [`Scanner::scan_chunk`].
@@ -222,7 +223,9 @@ impl Scanner {
                 }
             }
         }
+        let sample_base = qvalue::sample_base(compiled.len());
         Ok(Scanner {
+            sample_base,
             motifs: compiled,
             options,
             ks,
@@ -281,6 +284,7 @@ impl Scanner {
         qvalue::sampled_windows(
             meta.global + meta.core_start as u64,
             meta.global + core_end as u64,
+            self.sample_base,
             &mut samples,
         );
         let strands = if self.options.both_strands { 2 } else { 1 };
