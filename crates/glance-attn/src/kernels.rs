@@ -1,10 +1,14 @@
-//! Micro-kernels of the tiled attention, generic over [`Simd`]:
-//! - [`qk`]: a score tile `S = Qp * Kt` (`[rows, nk]`) from a packed query tile
-//!   (`[rows, dp]`, row-major, already scaled) and a packed transposed key tile
-//!   (`[dp, nk]`), `R` rows by `C` vectors of keys held in registers;
-//! - [`softmax_row`]: the online-softmax update of one row, turning its scores into
-//!   unnormalised probabilities in place;
-//! - [`pv`]: `O += P * V` with `P` `[rows, nk]` and a packed value tile `[nk, dp]`.
+//! Micro-kernels of the tiled attention, generic over [`Simd`]. A tile holds `mq`
+//! queries (the vector dimension, a multiple of `C * LANES`) and `nk` keys; scores are
+//! kept transposed, `st[j][x]`, so the online softmax runs across queries without
+//! horizontal reductions, and keys and values are read in place through row pointers
+//! (no packing, so strided keys of a dilated pattern cost the same as contiguous ones).
+//!
+//! - [`qk_t`]: `st[j][x] = sum_dd k_j[dd] * qt[dd][x]` (`qt` is the scaled, transposed
+//!   query tile), `J` keys by `C` query vectors in registers;
+//! - [`softmax_tile`]: the online-softmax update of every query of the tile, turning the
+//!   scores into unnormalised probabilities in place;
+//! - [`pv_t`]: `ot[dd][x] = ot[dd][x] * alpha[x] + sum_j v_j[dd] * st[j][x]`.
 //!
 //! Every output element is computed by the same instruction sequence whatever its
 //! position in the tile, so results do not depend on tiling or thread count.
@@ -13,38 +17,38 @@
 
 use crate::simd::Simd;
 
-/// `s[r][c] = sum_dd qp[r][dd] * kt[dd][c]` for `r < rows` (a multiple of `R`) and
-/// `c < nk` (a multiple of `C * LANES`).
+/// Scores of `nk` keys (a multiple of `J`; `krows[j]` points at `d` floats) against
+/// the `mq` queries of `qt` (`[d][mq]`), into `st` (`[nk][mq]`).
 #[inline(always)]
-pub(crate) unsafe fn qk<S: Simd, const R: usize, const C: usize>(
-    qp: *const f32,
-    kt: *const f32,
-    s: *mut f32,
-    rows: usize,
-    dp: usize,
-    nk: usize,
+pub(crate) unsafe fn qk_t<S: Simd, const J: usize, const C: usize>(
+    qt: *const f32,
+    krows: &[*const f32],
+    st: *mut f32,
+    d: usize,
+    mq: usize,
 ) {
     let step = C * S::LANES;
-    for r0 in (0..rows).step_by(R) {
-        for c0 in (0..nk).step_by(step) {
+    for j0 in (0..krows.len()).step_by(J) {
+        let k: [*const f32; J] = std::array::from_fn(|jj| krows[j0 + jj]);
+        for c0 in (0..mq).step_by(step) {
             let z = S::zero();
-            let mut acc = [[z; C]; R];
-            for dd in 0..dp {
-                let krow = kt.add(dd * nk + c0);
-                let mut kv = [z; C];
-                for (c, slot) in kv.iter_mut().enumerate() {
-                    *slot = S::load(krow.add(c * S::LANES));
+            let mut acc = [[z; C]; J];
+            for dd in 0..d {
+                let qrow = qt.add(dd * mq + c0);
+                let mut qv = [z; C];
+                for (c, slot) in qv.iter_mut().enumerate() {
+                    *slot = S::load(qrow.add(c * S::LANES));
                 }
-                for (r, acc_r) in acc.iter_mut().enumerate() {
-                    let qb = S::splat(*qp.add((r0 + r) * dp + dd));
+                for (jj, acc_j) in acc.iter_mut().enumerate() {
+                    let kb = S::splat(*k[jj].add(dd));
                     for c in 0..C {
-                        acc_r[c] = S::fma(qb, kv[c], acc_r[c]);
+                        acc_j[c] = S::fma(kb, qv[c], acc_j[c]);
                     }
                 }
             }
-            for (r, acc_r) in acc.iter().enumerate() {
-                let out = s.add((r0 + r) * nk + c0);
-                for (c, &a) in acc_r.iter().enumerate() {
+            for (jj, acc_j) in acc.iter().enumerate() {
+                let out = st.add((j0 + jj) * mq + c0);
+                for (c, &a) in acc_j.iter().enumerate() {
                     S::store(out.add(c * S::LANES), a);
                 }
             }
@@ -52,111 +56,104 @@ pub(crate) unsafe fn qk<S: Simd, const R: usize, const C: usize>(
     }
 }
 
-/// One online-softmax step for a row of `nk` scores (masked entries are `-inf`):
-/// updates the running max `m` and sum `l`, overwrites the scores with
-/// `exp(s - m_new)` and returns the factor by which the row's accumulated output must
-/// be rescaled (`1` when the max did not change).
+/// One online-softmax step for all `mq` queries over a score tile `st` (`[nk][mq]`,
+/// masked entries `-inf`): updates the running max `m` and sum `l`, overwrites the
+/// scores with `exp(s - m_new)` and stores in `alpha` the factor by which each query's
+/// accumulated output must be rescaled. Queries that have seen nothing keep `m = -inf`,
+/// `l = 0`, and get zero probabilities.
 #[inline(always)]
-pub(crate) unsafe fn softmax_row<S: Simd>(
-    srow: *mut f32,
+pub(crate) unsafe fn softmax_tile<S: Simd>(
+    st: *mut f32,
     nk: usize,
-    m: &mut f32,
-    l: &mut f32,
-) -> f32 {
-    let mut mx = S::splat(f32::NEG_INFINITY);
-    for c in (0..nk).step_by(S::LANES) {
-        mx = S::max(mx, S::load(srow.add(c)));
-    }
-    let m_new = m.max(S::reduce_max(mx));
-    if m_new == f32::NEG_INFINITY {
-        // Nothing visible yet: probabilities are zero and the state is unchanged.
-        for c in (0..nk).step_by(S::LANES) {
-            S::store(srow.add(c), S::zero());
-        }
-        return 1.0;
-    }
-    let alpha = if *m == m_new { 1.0 } else { (*m - m_new).exp() };
-    let mv = S::splat(m_new);
-    let mut sum = S::zero();
-    for c in (0..nk).step_by(S::LANES) {
-        let p = S::exp(S::sub(S::load(srow.add(c)), mv));
-        S::store(srow.add(c), p);
-        sum = S::add(sum, p);
-    }
-    *l = *l * alpha + S::reduce_add(sum);
-    *m = m_new;
-    alpha
-}
-
-/// Multiplies `len` floats (a multiple of `LANES`) at `row` by `alpha`.
-#[inline(always)]
-pub(crate) unsafe fn scale_row<S: Simd>(row: *mut f32, len: usize, alpha: f32) {
-    let a = S::splat(alpha);
-    for c in (0..len).step_by(S::LANES) {
-        S::store(row.add(c), S::mul(S::load(row.add(c)), a));
-    }
-}
-
-/// `o[r][..] += sum_j p[r][j] * vt[j][..]` for `r < rows` (a multiple of `R`),
-/// `j < nk`, over `dp` output columns (a multiple of `LANES`).
-#[inline(always)]
-pub(crate) unsafe fn pv<S: Simd, const R: usize, const C: usize>(
-    p: *const f32,
-    vt: *const f32,
-    o: *mut f32,
-    rows: usize,
-    nk: usize,
-    dp: usize,
+    mq: usize,
+    m: *mut f32,
+    l: *mut f32,
+    alpha: *mut f32,
 ) {
-    for r0 in (0..rows).step_by(R) {
-        let mut c0 = 0;
-        while c0 + C * S::LANES <= dp {
-            pv_block::<S, R, C>(p, vt, o, r0, c0, nk, dp);
-            c0 += C * S::LANES;
+    for c in (0..mq).step_by(S::LANES) {
+        let m_old = S::load(m.add(c));
+        let mut m_new = m_old;
+        for j in 0..nk {
+            m_new = S::max(m_new, S::load(st.add(j * mq + c)));
         }
-        while c0 < dp {
-            pv_block::<S, R, 1>(p, vt, o, r0, c0, nk, dp);
-            c0 += S::LANES;
+        // exp(-inf - -inf) is exp(NaN) = 0 in `Simd::exp`, as wanted for both.
+        let a = S::exp(S::sub(m_old, m_new));
+        let mut sum = S::zero();
+        for j in 0..nk {
+            let slot = st.add(j * mq + c);
+            let p = S::exp(S::sub(S::load(slot), m_new));
+            S::store(slot, p);
+            sum = S::add(sum, p);
         }
+        S::store(l.add(c), S::fma(S::load(l.add(c)), a, sum));
+        S::store(m.add(c), m_new);
+        S::store(alpha.add(c), a);
     }
 }
 
-/// `R` rows by `C` vectors of output columns starting at `(r0, c0)`.
+/// `ot[dd][x] = ot[dd][x] * alpha[x] + sum_j vrows[j][dd] * pt[j][x]` for `dd < d`,
+/// `x < mq` (a multiple of `C * LANES`), `j < vrows.len()`.
 #[inline(always)]
-unsafe fn pv_block<S: Simd, const R: usize, const C: usize>(
-    p: *const f32,
-    vt: *const f32,
-    o: *mut f32,
-    r0: usize,
-    c0: usize,
-    nk: usize,
-    dp: usize,
+pub(crate) unsafe fn pv_t<S: Simd, const DD: usize, const C: usize>(
+    pt: *const f32,
+    vrows: &[*const f32],
+    ot: *mut f32,
+    alpha: *const f32,
+    d: usize,
+    mq: usize,
 ) {
-    let z = S::zero();
-    let mut acc = [[z; C]; R];
-    for (r, acc_r) in acc.iter_mut().enumerate() {
-        let orow = o.add((r0 + r) * dp + c0);
-        for (c, a) in acc_r.iter_mut().enumerate() {
-            *a = S::load(orow.add(c * S::LANES));
-        }
+    let mut d0 = 0;
+    while d0 + DD <= d {
+        pv_block::<S, DD, C>(pt, vrows, ot, alpha, d0, mq);
+        d0 += DD;
     }
-    for j in 0..nk {
-        let vrow = vt.add(j * dp + c0);
-        let mut vv = [z; C];
-        for (c, slot) in vv.iter_mut().enumerate() {
-            *slot = S::load(vrow.add(c * S::LANES));
-        }
-        for (r, acc_r) in acc.iter_mut().enumerate() {
-            let pb = S::splat(*p.add((r0 + r) * nk + j));
-            for c in 0..C {
-                acc_r[c] = S::fma(pb, vv[c], acc_r[c]);
+    while d0 < d {
+        pv_block::<S, 1, C>(pt, vrows, ot, alpha, d0, mq);
+        d0 += 1;
+    }
+}
+
+/// `DD` output dimensions from `d0`, all queries.
+#[inline(always)]
+unsafe fn pv_block<S: Simd, const DD: usize, const C: usize>(
+    pt: *const f32,
+    vrows: &[*const f32],
+    ot: *mut f32,
+    alpha: *const f32,
+    d0: usize,
+    mq: usize,
+) {
+    let step = C * S::LANES;
+    for c0 in (0..mq).step_by(step) {
+        let z = S::zero();
+        let mut acc = [[z; C]; DD];
+        for (i, acc_i) in acc.iter_mut().enumerate() {
+            let orow = ot.add((d0 + i) * mq + c0);
+            for (c, a) in acc_i.iter_mut().enumerate() {
+                *a = S::mul(
+                    S::load(orow.add(c * S::LANES)),
+                    S::load(alpha.add(c0 + c * S::LANES)),
+                );
             }
         }
-    }
-    for (r, acc_r) in acc.iter().enumerate() {
-        let orow = o.add((r0 + r) * dp + c0);
-        for (c, &a) in acc_r.iter().enumerate() {
-            S::store(orow.add(c * S::LANES), a);
+        for (j, &vrow) in vrows.iter().enumerate() {
+            let prow = pt.add(j * mq + c0);
+            let mut pv = [z; C];
+            for (c, slot) in pv.iter_mut().enumerate() {
+                *slot = S::load(prow.add(c * S::LANES));
+            }
+            for (i, acc_i) in acc.iter_mut().enumerate() {
+                let vb = S::splat(*vrow.add(d0 + i));
+                for c in 0..C {
+                    acc_i[c] = S::fma(vb, pv[c], acc_i[c]);
+                }
+            }
+        }
+        for (i, acc_i) in acc.iter().enumerate() {
+            let orow = ot.add((d0 + i) * mq + c0);
+            for (c, &a) in acc_i.iter().enumerate() {
+                S::store(orow.add(c * S::LANES), a);
+            }
         }
     }
 }

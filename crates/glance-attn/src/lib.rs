@@ -25,7 +25,7 @@ pub use options::{AttendOptions, GlobalQkv, Isa, PositionBias};
 pub use pattern::{Global, Local, Pattern};
 pub use visibility::Visibility;
 
-use ndarray::{Array3, ArrayView3};
+use ndarray::{Array3, ArrayView3, ArrayViewMut3};
 
 /// Multi-head attention of `q`, `k`, `v` (`[heads, n, d_head]`) restricted to `pattern`.
 ///
@@ -39,7 +39,37 @@ pub fn attend(
     pattern: &Pattern,
     opts: &AttendOptions,
 ) -> Result<Array3<f32>, AttnError> {
+    let mut out = Array3::<f32>::zeros(q.dim());
+    attend_into(q, k, v, pattern, opts, out.view_mut())?;
+    Ok(out)
+}
+
+/// [`attend`] into a caller-owned output `[heads, n, d_head]` (every element is
+/// overwritten), so repeated calls reuse one buffer.
+pub fn attend_into(
+    q: ArrayView3<f32>,
+    k: ArrayView3<f32>,
+    v: ArrayView3<f32>,
+    pattern: &Pattern,
+    opts: &AttendOptions,
+    mut out: ArrayViewMut3<f32>,
+) -> Result<(), AttnError> {
     let dims = validate::check(&q, &k, &v, opts)?;
+    if out.dim() != q.dim() {
+        return Err(AttnError::Shape(format!(
+            "output is {:?}, q is {:?}",
+            out.shape(),
+            q.shape()
+        )));
+    }
     let vis = Visibility::new(pattern, dims.n, dims.heads, opts)?;
-    tiled::attend(q, k, v, &vis, opts, dims)
+    match out.as_slice_mut() {
+        Some(slice) => tiled::attend(q, k, v, &vis, opts, dims, slice),
+        None => {
+            let mut tmp = vec![0f32; out.len()];
+            tiled::attend(q, k, v, &vis, opts, dims, &mut tmp)?;
+            out.iter_mut().zip(tmp).for_each(|(o, t)| *o = t);
+            Ok(())
+        }
+    }
 }

@@ -46,10 +46,6 @@ pub(crate) trait Simd: Copy {
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
-    /// Horizontal maximum (fixed order: deterministic).
-    unsafe fn reduce_max(v: Self::V) -> f32;
-    /// Horizontal sum (fixed order: deterministic).
-    unsafe fn reduce_add(v: Self::V) -> f32;
     /// `exp(x)` for `x <= 0`; `0` below -87.3 and for `-inf`.
     unsafe fn exp(x: Self::V) -> Self::V;
 }
@@ -115,14 +111,6 @@ impl Simd for Portable {
         a.max(b)
     }
     #[inline(always)]
-    unsafe fn reduce_max(v: f32) -> f32 {
-        v
-    }
-    #[inline(always)]
-    unsafe fn reduce_add(v: f32) -> f32 {
-        v
-    }
-    #[inline(always)]
     unsafe fn exp(x: f32) -> f32 {
         exp_scalar(x)
     }
@@ -179,20 +167,6 @@ mod x86 {
         #[inline(always)]
         unsafe fn max(a: __m256, b: __m256) -> __m256 {
             _mm256_max_ps(a, b)
-        }
-        #[inline(always)]
-        unsafe fn reduce_max(v: __m256) -> f32 {
-            let m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-            let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-            let m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
-            _mm_cvtss_f32(m)
-        }
-        #[inline(always)]
-        unsafe fn reduce_add(v: __m256) -> f32 {
-            let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-            let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-            _mm_cvtss_f32(s)
         }
         #[inline(always)]
         unsafe fn exp(x: __m256) -> __m256 {
@@ -259,14 +233,6 @@ mod x86 {
         #[inline(always)]
         unsafe fn max(a: __m512, b: __m512) -> __m512 {
             _mm512_max_ps(a, b)
-        }
-        #[inline(always)]
-        unsafe fn reduce_max(v: __m512) -> f32 {
-            _mm512_reduce_max_ps(v)
-        }
-        #[inline(always)]
-        unsafe fn reduce_add(v: __m512) -> f32 {
-            _mm512_reduce_add_ps(v)
         }
         #[inline(always)]
         unsafe fn exp(x: __m512) -> __m512 {

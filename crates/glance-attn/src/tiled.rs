@@ -15,11 +15,11 @@
 //! Memory: per worker thread a few tile buffers (`O(MQ * d + NK * d)`), never an
 //! `n x n` or `n x window` score matrix.
 
-use ndarray::{Array3, ArrayView3, CowArray, Ix3};
+use ndarray::{ArrayView3, CowArray, Ix3};
 use rayon::prelude::*;
 
 use crate::error::AttnError;
-use crate::kernels::{pv, qk, scale_row, softmax_row};
+use crate::kernels::{pv_t, qk_t, softmax_tile};
 use crate::options::{AttendOptions, Isa, PositionBias};
 use crate::pattern::Local;
 use crate::simd::{Portable, Simd};
@@ -27,11 +27,9 @@ use crate::validate::Dims;
 use crate::visibility::Visibility;
 
 /// Query rows per tile.
-const MQ: usize = 64;
+const MQ: usize = 32;
 /// Keys per tile.
 const NK: usize = 64;
-/// Rows per register block in the micro-kernels (`MQ` is a multiple of it).
-const R: usize = 4;
 
 /// Which keys a lane row `u` sees, in absolute lane coordinates.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +60,19 @@ impl Rule {
                     (block + neighbours + 1).saturating_mul(size),
                 )
             }
+        }
+    }
+
+    /// The rows `[lo, hi)` that see key `u` (the transpose of [`Rule::interval`]).
+    #[inline]
+    fn queries_of_key(self, u: usize) -> (usize, usize) {
+        match self {
+            Rule::Full { causal: true } => (u, usize::MAX),
+            Rule::Sliding {
+                radius,
+                causal: true,
+            } => (u, u.saturating_add(radius + 1)),
+            symmetric => symmetric.interval(u),
         }
     }
 }
@@ -175,35 +186,43 @@ impl Aligned {
     }
 }
 
-/// Per-worker tile buffers.
+/// Per-worker tile buffers (all `O(MQ * d + NK * MQ)`).
 struct Scratch {
-    qp: Aligned,
-    kt: Aligned,
-    vt: Aligned,
-    s: Aligned,
-    o: Aligned,
-    m: Vec<f32>,
-    l: Vec<f32>,
-    /// Per key column of the current tile: padding or outside the lane.
+    /// Scaled, transposed query tile `[d][MQ]`.
+    qt: Aligned,
+    /// Scores, then probabilities, `[NK][MQ]`.
+    st: Aligned,
+    /// Transposed output accumulator `[d][MQ]`.
+    ot: Aligned,
+    m: Aligned,
+    l: Aligned,
+    alpha: Aligned,
+    /// Key and value row of each column of the current key tile.
+    krows: Vec<*const f32>,
+    vrows: Vec<*const f32>,
+    /// Per key column: padding or absent (then its rows point at `zeros`).
     dead: Vec<bool>,
+    zeros: Vec<f32>,
 }
 
 impl Scratch {
-    fn new(dp: usize) -> Scratch {
+    fn new(d: usize) -> Scratch {
         Scratch {
-            qp: Aligned::new(MQ * dp),
-            kt: Aligned::new(dp * NK),
-            vt: Aligned::new(NK * dp),
-            s: Aligned::new(MQ * NK),
-            o: Aligned::new(MQ * dp),
-            m: vec![0.0; MQ],
-            l: vec![0.0; MQ],
+            qt: Aligned::new(d * MQ),
+            st: Aligned::new(NK * MQ),
+            ot: Aligned::new(d * MQ),
+            m: Aligned::new(MQ),
+            l: Aligned::new(MQ),
+            alpha: Aligned::new(MQ),
+            krows: vec![std::ptr::null(); NK],
+            vrows: vec![std::ptr::null(); NK],
             dead: vec![false; NK],
+            zeros: vec![0.0; d],
         }
     }
 }
 
-/// Runs the tiled kernel with the instruction set of `opts` (already checked
+/// Runs the tiled kernel into `out` (`[heads, n, d]`, every element written) with the instruction set of `opts` (already checked
 /// available) or the best detected one.
 pub(crate) fn attend(
     q: ArrayView3<f32>,
@@ -212,7 +231,8 @@ pub(crate) fn attend(
     vis: &Visibility,
     opts: &AttendOptions,
     dims: Dims,
-) -> Result<Array3<f32>, AttnError> {
+    out: &mut [f32],
+) -> Result<(), AttnError> {
     let scale = opts.scale.unwrap_or(1.0 / (dims.d as f32).sqrt());
     let isa = opts.isa.unwrap_or_else(Isa::detect);
     let (q, k, v) = (
@@ -252,15 +272,27 @@ pub(crate) fn attend(
     let mut items = Vec::new();
     for h in 0..heads {
         let stride = if dilated { vis.dilation(h) } else { 1 };
-        for residue in 0..stride {
-            if let Some(lane) = Lane::new(h, stride, residue, vis.offset(), n) {
-                for tile in lane.u_lo / MQ..=(lane.u_hi - 1) / MQ {
-                    items.push(Item::Local {
-                        lane: lanes.len(),
-                        tile,
-                    });
+        // Tiles of all residues of one region go together, so the strided rows of a
+        // dilated pattern are read close in time (cache- and prefetch-friendly).
+        let first_lane = lanes.len();
+        lanes.extend((0..stride).filter_map(|rho| Lane::new(h, stride, rho, vis.offset(), n)));
+        let head_lanes = first_lane..lanes.len();
+        let tiles = |l: &Lane| l.u_lo / MQ..=(l.u_hi - 1) / MQ;
+        let lo = lanes[head_lanes.clone()]
+            .iter()
+            .map(|l| *tiles(l).start())
+            .min();
+        let hi = lanes[head_lanes.clone()]
+            .iter()
+            .map(|l| *tiles(l).end())
+            .max();
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            for tile in lo..=hi {
+                for lane in head_lanes.clone() {
+                    if tiles(&lanes[lane]).contains(&tile) {
+                        items.push(Item::Local { lane, tile });
+                    }
                 }
-                lanes.push(lane);
             }
         }
         let globals = vis.globals();
@@ -284,23 +316,18 @@ pub(crate) fn attend(
             && !matches!(vis.local_pattern(), Local::Full { causal: false }),
     };
 
-    let lanes_of = |isa: Isa| match isa {
-        Isa::Portable => Portable::LANES,
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => crate::simd::Avx2::LANES,
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => crate::simd::Avx512::LANES,
-        #[cfg(not(target_arch = "x86_64"))]
-        _ => Portable::LANES,
-    };
-    let dp = d.div_ceil(lanes_of(isa)) * lanes_of(isa);
-    let mut out = vec![0f32; heads * n * d];
+    if out.len() != heads * n * d {
+        return Err(AttnError::Shape(format!(
+            "output has {} elements, expected {heads} x {n} x {d}",
+            out.len()
+        )));
+    }
     let out_ptr = OutPtr(out.as_mut_ptr());
     items.par_iter().for_each_init(
-        || Scratch::new(dp),
-        |scratch, item| run_item(isa, &ctx, *item, scratch, dp, out_ptr),
+        || Scratch::new(d),
+        |scratch, item| run_item(isa, &ctx, *item, scratch, out_ptr),
     );
-    Array3::from_shape_vec((heads, n, d), out).map_err(|e| AttnError::Shape(e.to_string()))
+    Ok(())
 }
 
 /// The elements of a standard-layout array as one slice.
@@ -310,186 +337,170 @@ fn contiguous<'a>(a: &'a CowArray<'_, f32, Ix3>) -> Result<&'a [f32], AttnError>
 }
 
 /// Dispatches one item to the kernel of `isa`.
-fn run_item(isa: Isa, ctx: &Ctx, item: Item, sc: &mut Scratch, dp: usize, out: OutPtr) {
+fn run_item(isa: Isa, ctx: &Ctx, item: Item, sc: &mut Scratch, out: OutPtr) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `attend` only selects an ISA that `Isa::is_available` confirmed.
-        Isa::Avx512 => unsafe { item_avx512(ctx, item, sc, dp, out) },
+        Isa::Avx512 => unsafe { item_avx512(ctx, item, sc, out) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above.
-        Isa::Avx2 => unsafe { item_avx2(ctx, item, sc, dp, out) },
-        // SAFETY: the portable kernel needs no CPU feature; buffers are sized for `dp`.
-        _ => unsafe { process::<Portable, 4, 4>(ctx, item, sc, dp, out) },
+        Isa::Avx2 => unsafe { item_avx2(ctx, item, sc, out) },
+        // SAFETY: the portable kernel needs no CPU feature; buffers fit `Scratch::new(d)`.
+        _ => unsafe { process::<Portable, 4, 4, 4, 4>(ctx, item, sc, out) },
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn item_avx512(ctx: &Ctx, item: Item, sc: &mut Scratch, dp: usize, out: OutPtr) {
-    process::<crate::simd::Avx512, 4, 4>(ctx, item, sc, dp, out)
+unsafe fn item_avx512(ctx: &Ctx, item: Item, sc: &mut Scratch, out: OutPtr) {
+    process::<crate::simd::Avx512, 8, 2, 8, 2>(ctx, item, sc, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn item_avx2(ctx: &Ctx, item: Item, sc: &mut Scratch, dp: usize, out: OutPtr) {
-    process::<crate::simd::Avx2, 2, 2>(ctx, item, sc, dp, out)
+unsafe fn item_avx2(ctx: &Ctx, item: Item, sc: &mut Scratch, out: OutPtr) {
+    process::<crate::simd::Avx2, 4, 2, 4, 2>(ctx, item, sc, out)
 }
 
-/// Copies `src` scaled by `scale` into `dst` and zero-fills the rest of `dst`.
+/// Runs one work item. Register blocks: `J` keys by `CQ` query vectors for the scores,
+/// `DD` output dimensions by `CV` query vectors for `P V`.
 #[inline(always)]
-fn copy_padded(dst: &mut [f32], src: &[f32], scale: f32) {
-    let (head, tail) = dst.split_at_mut(src.len());
-    for (o, &x) in head.iter_mut().zip(src) {
-        *o = x * scale;
-    }
-    tail.fill(0.0);
-}
-
-/// Runs one work item: `CQ`/`CV` are the key/column vectors per register block of the
-/// score and value kernels.
-#[inline(always)]
-unsafe fn process<S: Simd, const CQ: usize, const CV: usize>(
+unsafe fn process<S: Simd, const J: usize, const CQ: usize, const DD: usize, const CV: usize>(
     ctx: &Ctx,
     item: Item,
     sc: &mut Scratch,
-    dp: usize,
     out: OutPtr,
 ) {
     match item {
         Item::Local { lane, tile } => {
-            local_tile::<S, CQ, CV>(ctx, ctx.lanes[lane], tile, sc, dp, out)
+            local_tile::<S, J, CQ, DD, CV>(ctx, ctx.lanes[lane], tile, sc, out)
         }
         Item::Global { head, first, count } => {
-            global_rows::<S, CQ, CV>(ctx, head, first, count, sc, dp, out)
+            global_rows::<S, J, CQ, DD, CV>(ctx, head, first, count, sc, out)
         }
     }
 }
 
-/// Packs key/value rows `rows[c]` (or a dead column for `None`) into the transposed
-/// key tile and the value tile, marking padding and absent columns dead.
+/// Points the key tile's columns at key/value rows `rows[c]` (or at zeros for `None`),
+/// marking padding and absent columns dead; returns whether any column is dead.
 #[inline(always)]
-fn pack_keys(
+fn gather_keys(
     ctx: &Ctx,
     k: &[f32],
     v: &[f32],
     h: usize,
     rows: impl Iterator<Item = Option<usize>>,
     sc: &mut Scratch,
-    dp: usize,
 ) -> bool {
-    let d = ctx.dims.d;
-    let kt = sc.kt.slice();
-    let vt = sc.vt.slice();
     let mut any_dead = false;
     for (c, row) in rows.enumerate() {
-        let vrow = &mut vt[c * dp..(c + 1) * dp];
-        match row {
+        let dead = match row {
             Some(j) => {
-                for (dd, &x) in ctx.row(k, h, j).iter().enumerate() {
-                    kt[dd * NK + c] = x;
-                }
-                for dd in d..dp {
-                    kt[dd * NK + c] = 0.0;
-                }
-                copy_padded(vrow, ctx.row(v, h, j), 1.0);
-                let dead = ctx.vis.is_padding(j);
-                sc.dead[c] = dead;
-                any_dead |= dead;
+                sc.krows[c] = ctx.row(k, h, j).as_ptr();
+                sc.vrows[c] = ctx.row(v, h, j).as_ptr();
+                ctx.vis.is_padding(j)
             }
             None => {
-                for dd in 0..dp {
-                    kt[dd * NK + c] = 0.0;
-                }
-                vrow.fill(0.0);
-                sc.dead[c] = true;
-                any_dead = true;
+                sc.krows[c] = sc.zeros.as_ptr();
+                sc.vrows[c] = sc.zeros.as_ptr();
+                true
             }
-        }
+        };
+        sc.dead[c] = dead;
+        any_dead |= dead;
     }
     any_dead
 }
 
-/// Scores, softmax update and `O += P V` for one packed key tile; `mask(x, c)` is
-/// called for the rows `x < mq` only when `masked` and returns whether column `c` is
-/// visible (before the `dead` columns, which are always hidden); `delta(x, c)` is the
-/// signed distance `i - j` for the bias.
+/// Fills the query tile from rows `rows` (scaled, transposed, zero beyond them) and
+/// resets the softmax state and output accumulator.
+#[inline(always)]
+fn load_queries(
+    ctx: &Ctx,
+    q: &[f32],
+    h: usize,
+    rows: impl Iterator<Item = usize>,
+    sc: &mut Scratch,
+) {
+    let d = ctx.dims.d;
+    let qt = sc.qt.slice();
+    qt[..d * MQ].fill(0.0);
+    for (x, i) in rows.enumerate() {
+        for (dd, &val) in ctx.row(q, h, i).iter().enumerate() {
+            qt[dd * MQ + x] = val * ctx.scale;
+        }
+    }
+    sc.m.slice()[..MQ].fill(f32::NEG_INFINITY);
+    sc.l.slice()[..MQ].fill(0.0);
+    sc.ot.slice()[..d * MQ].fill(0.0);
+}
+
+/// Scores, masking, softmax update and `O += P V` for the gathered key tile.
+/// `key_queries(c)` gives the tile queries `[lo, hi)` that may see key column `c`;
+/// `extra_mask(x, c)`, when given, must also accept the pair; `delta(x, c)` is the
+/// signed distance `i - j` for the bias. Dead columns are hidden from every query.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)] // one inlined step of the tile loop
-unsafe fn tile_step<S: Simd, const CQ: usize, const CV: usize>(
+unsafe fn tile_step<S: Simd, const J: usize, const CQ: usize, const DD: usize, const CV: usize>(
     ctx: &Ctx,
     h: usize,
     mq: usize,
+    cols: (usize, usize),
     sc: &mut Scratch,
-    dp: usize,
     any_dead: bool,
-    mut row_cols: impl FnMut(usize) -> (usize, usize),
+    mut key_queries: impl FnMut(usize) -> (usize, usize),
     mut extra_mask: Option<&mut dyn FnMut(usize, usize) -> bool>,
     delta: impl Fn(usize, usize) -> i64,
 ) {
-    let rows = mq.div_ceil(R) * R;
-    qk::<S, R, CQ>(sc.qp.ptr(), sc.kt.ptr(), sc.s.ptr(), rows, dp, NK);
-    let s = sc.s.ptr();
-    let o = sc.o.ptr();
-    for x in 0..mq {
-        let srow = std::slice::from_raw_parts_mut(s.add(x * NK), NK);
-        let (lo, hi) = row_cols(x);
-        let (lo, hi) = (lo.min(NK), hi.min(NK).max(lo.min(NK)));
-        srow[..lo].fill(f32::NEG_INFINITY);
-        srow[hi..].fill(f32::NEG_INFINITY);
-        if any_dead {
-            for (sv, &dead) in srow[lo..hi].iter_mut().zip(&sc.dead[lo..hi]) {
-                if dead {
-                    *sv = f32::NEG_INFINITY;
-                }
-            }
+    let d = ctx.dims.d;
+    // Only the J-groups of columns that hold live keys are computed; skipped columns
+    // would contribute exact zeros, so skipping them does not change any result.
+    let (j0, j1) = ((cols.0 / J) * J, cols.1.min(NK).div_ceil(J) * J);
+    if j0 >= j1 {
+        return;
+    }
+    let st = sc.st.ptr();
+    qk_t::<S, J, CQ>(sc.qt.ptr(), &sc.krows[j0..j1], st.add(j0 * MQ), d, MQ);
+    for c in j0..j1 {
+        let row = std::slice::from_raw_parts_mut(st.add(c * MQ), MQ);
+        if any_dead && sc.dead[c] {
+            row.fill(f32::NEG_INFINITY);
+            continue;
         }
+        let (lo, hi) = key_queries(c);
+        let hi = hi.min(mq);
+        let lo = lo.min(hi);
+        row[..lo].fill(f32::NEG_INFINITY);
+        row[hi..].fill(f32::NEG_INFINITY);
         if let Some(mask) = extra_mask.as_mut() {
-            for (c, sv) in srow.iter_mut().enumerate().take(hi).skip(lo) {
+            for (x, sv) in row.iter_mut().enumerate().take(hi).skip(lo) {
                 if !mask(x, c) {
                     *sv = f32::NEG_INFINITY;
                 }
             }
         }
         if let Some(bias) = ctx.bias {
-            for (c, sv) in srow.iter_mut().enumerate().take(hi).skip(lo) {
+            for (x, sv) in row.iter_mut().enumerate().take(hi).skip(lo) {
                 *sv += bias.value(h, delta(x, c));
             }
         }
-        let alpha = softmax_row::<S>(srow.as_mut_ptr(), NK, &mut sc.m[x], &mut sc.l[x]);
-        if alpha != 1.0 {
-            scale_row::<S>(o.add(x * dp), dp, alpha);
-        }
     }
-    // Padding rows of the tile (x >= mq) hold finite scores of zero queries; their
-    // output rows are never read.
-    pv::<S, R, CV>(sc.s.ptr(), sc.vt.ptr(), o, rows, NK, dp);
+    let pt = st.add(j0 * MQ);
+    softmax_tile::<S>(pt, j1 - j0, MQ, sc.m.ptr(), sc.l.ptr(), sc.alpha.ptr());
+    pv_t::<S, DD, CV>(pt, &sc.vrows[j0..j1], sc.ot.ptr(), sc.alpha.ptr(), d, MQ);
 }
 
-/// Resets the softmax state and output accumulator of `mq` rows (rounded up to `R`).
-fn reset_state(sc: &mut Scratch, mq: usize, dp: usize) {
-    let rows = mq.div_ceil(R) * R;
-    sc.m[..rows].fill(f32::NEG_INFINITY);
-    sc.l[..rows].fill(0.0);
-    sc.o.slice()[..rows * dp].fill(0.0);
-}
-
-/// Writes row `x` of the accumulator, normalised, to output row `i` of head `h`.
-unsafe fn write_row(
-    ctx: &Ctx,
-    sc: &mut Scratch,
-    x: usize,
-    h: usize,
-    i: usize,
-    dp: usize,
-    out: OutPtr,
-) {
+/// Writes query `x` of the tile, normalised, to output row `i` of head `h`.
+#[inline(always)]
+unsafe fn write_row(ctx: &Ctx, sc: &mut Scratch, x: usize, h: usize, i: usize, out: OutPtr) {
     let d = ctx.dims.d;
     let dst = std::slice::from_raw_parts_mut(out.0.add((h * ctx.dims.n + i) * d), d);
-    let l = sc.l[x];
+    let l = sc.l.slice()[x];
     if l > 0.0 {
         let inv = 1.0 / l;
-        for (o, &a) in dst.iter_mut().zip(&sc.o.slice()[x * dp..x * dp + d]) {
-            *o = a * inv;
+        let ot = sc.ot.slice();
+        for (dd, o) in dst.iter_mut().enumerate() {
+            *o = ot[dd * MQ + x] * inv;
         }
     } else {
         dst.fill(0.0);
@@ -499,12 +510,11 @@ unsafe fn write_row(
 /// A query tile of a lane: local key tiles, then (when the pattern has global tokens)
 /// the global keys outside each row's neighbourhood.
 #[inline(always)]
-unsafe fn local_tile<S: Simd, const CQ: usize, const CV: usize>(
+unsafe fn local_tile<S: Simd, const J: usize, const CQ: usize, const DD: usize, const CV: usize>(
     ctx: &Ctx,
     lane: Lane,
     tile: usize,
     sc: &mut Scratch,
-    dp: usize,
     out: OutPtr,
 ) {
     let h = lane.head;
@@ -512,16 +522,7 @@ unsafe fn local_tile<S: Simd, const CQ: usize, const CV: usize>(
     let ua = lane.u_lo.max(tile * MQ);
     let ub = lane.u_hi.min((tile + 1) * MQ);
     let mq = ub - ua;
-    let rows = mq.div_ceil(R) * R;
-    {
-        let qp = sc.qp.slice();
-        for x in 0..mq {
-            let src = ctx.row(ctx.x.q, h, lane.row(ua + x, offset));
-            copy_padded(&mut qp[x * dp..(x + 1) * dp], src, ctx.scale);
-        }
-        qp[mq * dp..rows * dp].fill(0.0);
-    }
-    reset_state(sc, mq, dp);
+    load_queries(ctx, ctx.x.q, h, (ua..ub).map(|u| lane.row(u, offset)), sc);
 
     let stride = lane.stride as i64;
     let klo = ctx.rule.interval(ua).0.max(lane.u_lo);
@@ -533,20 +534,20 @@ unsafe fn local_tile<S: Simd, const CQ: usize, const CV: usize>(
                 let u = base + c;
                 (u >= lane.u_lo && u < lane.u_hi).then(|| lane.row(u, offset))
             });
-            let any_dead = pack_keys(ctx, ctx.x.k, ctx.x.v, h, cols, sc, dp);
-            tile_step::<S, CQ, CV>(
+            let any_dead = gather_keys(ctx, ctx.x.k, ctx.x.v, h, cols, sc);
+            tile_step::<S, J, CQ, DD, CV>(
                 ctx,
                 h,
                 mq,
+                (klo.max(base) - base, khi.min(base + NK) - base),
                 sc,
-                dp,
                 any_dead,
-                |x| {
-                    let (lo, hi) = ctx.rule.interval(ua + x);
-                    (lo.saturating_sub(base), hi.saturating_sub(base))
+                |c| {
+                    let (lo, hi) = ctx.rule.queries_of_key(base + c);
+                    (lo.saturating_sub(ua), hi.saturating_sub(ua))
                 },
                 None,
-                |x, c| (ua + x) as i64 * stride - (base + c) as i64 * stride,
+                |x, c| ((ua + x) as i64 - (base + c) as i64) * stride,
             );
         }
     }
@@ -555,17 +556,17 @@ unsafe fn local_tile<S: Simd, const CQ: usize, const CV: usize>(
         let globals = ctx.vis.globals();
         for chunk in globals.chunks(NK) {
             let cols = (0..NK).map(|c| chunk.get(c).copied());
-            let any_dead = pack_keys(ctx, ctx.x.k, ctx.x.v, h, cols, sc, dp);
+            let any_dead = gather_keys(ctx, ctx.x.k, ctx.x.v, h, cols, sc);
             let mut outside =
                 |x: usize, c: usize| !ctx.vis.is_local(h, lane.row(ua + x, offset), chunk[c]);
-            tile_step::<S, CQ, CV>(
+            tile_step::<S, J, CQ, DD, CV>(
                 ctx,
                 h,
                 mq,
+                (0, chunk.len()),
                 sc,
-                dp,
                 any_dead,
-                |_| (0, chunk.len()),
+                |_| (0, mq),
                 Some(&mut outside),
                 |x, c| lane.row(ua + x, offset) as i64 - chunk[c] as i64,
             );
@@ -575,7 +576,7 @@ unsafe fn local_tile<S: Simd, const CQ: usize, const CV: usize>(
     for x in 0..mq {
         let i = lane.row(ua + x, offset);
         if !ctx.vis.is_global(i) {
-            write_row(ctx, sc, x, h, i, dp, out);
+            write_row(ctx, sc, x, h, i, out);
         }
     }
 }
@@ -583,46 +584,39 @@ unsafe fn local_tile<S: Simd, const CQ: usize, const CV: usize>(
 /// Global rows `globals[first..first + count]` of head `h` over every key, with the
 /// global projections when given.
 #[inline(always)]
-unsafe fn global_rows<S: Simd, const CQ: usize, const CV: usize>(
+unsafe fn global_rows<
+    S: Simd,
+    const J: usize,
+    const CQ: usize,
+    const DD: usize,
+    const CV: usize,
+>(
     ctx: &Ctx,
     h: usize,
     first: usize,
     count: usize,
     sc: &mut Scratch,
-    dp: usize,
     out: OutPtr,
 ) {
     let rows_idx = &ctx.vis.globals()[first..first + count];
-    let rows = count.div_ceil(R) * R;
-    {
-        let qp = sc.qp.slice();
-        for (x, &i) in rows_idx.iter().enumerate() {
-            copy_padded(
-                &mut qp[x * dp..(x + 1) * dp],
-                ctx.row(ctx.x.gq, h, i),
-                ctx.scale,
-            );
-        }
-        qp[count * dp..rows * dp].fill(0.0);
-    }
-    reset_state(sc, count, dp);
+    load_queries(ctx, ctx.x.gq, h, rows_idx.iter().copied(), sc);
     let n = ctx.dims.n;
     for base in (0..n).step_by(NK) {
         let cols = (0..NK).map(|c| (base + c < n).then_some(base + c));
-        let any_dead = pack_keys(ctx, ctx.x.gk, ctx.x.gv, h, cols, sc, dp);
-        tile_step::<S, CQ, CV>(
+        let any_dead = gather_keys(ctx, ctx.x.gk, ctx.x.gv, h, cols, sc);
+        tile_step::<S, J, CQ, DD, CV>(
             ctx,
             h,
             count,
+            (0, NK.min(n - base)),
             sc,
-            dp,
             any_dead,
-            |_| (0, NK),
+            |_| (0, count),
             None,
             |x, c| rows_idx[x] as i64 - (base + c) as i64,
         );
     }
     for (x, &i) in rows_idx.iter().enumerate() {
-        write_row(ctx, sc, x, h, i, dp, out);
+        write_row(ctx, sc, x, h, i, out);
     }
 }
