@@ -16,6 +16,8 @@ pub mod pool;
 pub mod stream;
 pub mod weights;
 
+pub use ndarray;
+
 pub use config::ModelConfig;
 pub use encoder::{Architecture, Encoder, RunMode};
 pub use error::ModelError;

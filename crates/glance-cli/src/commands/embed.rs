@@ -1,0 +1,362 @@
+//! `glance embed`: run an encoder over FASTA/FASTQ and write per-region (or per-token)
+//! embeddings as PREFIX.npy (f32, `[rows, d_model]`, C order) plus PREFIX.bed (chrom,
+//! start, end, name, row), both written atomically.
+
+use std::fs::File;
+use std::io::{BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use glance::attn::Pattern;
+use glance::model::ndarray::ArrayView2;
+use glance::model::{
+    encode_source, load, Encoder, ModelError, PooledRegion, Pooler, Pooling, RegionSpec, Regions,
+    RowSink, StreamOptions, TokenSink,
+};
+use glance::seq::{read_bed, SeqReader};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::GlobalArgs;
+use crate::output::AtomicOutput;
+
+/// Arguments of `glance embed`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  glance embed genome.fa.gz --model my-model --bin 1000 -o genome_1kb
+  glance embed genome.fa --model dnabert6 --regions peaks.bed --pool max -o peaks
+  glance embed reads.fa --model my-model --per-token -o reads_tokens")]
+pub struct EmbedArgs {
+    /// Input FASTA/FASTQ files (plain, gzip or BGZF); `-` reads stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Model directory: a native glance model or a Hugging Face BERT/DNABERT or
+    /// Longformer checkpoint (config.json + model.safetensors + vocab.txt).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+
+    /// Override attention patterns: `SPEC` for every layer or `LAYER=SPEC` (0-based)
+    /// for one, e.g. `sliding:r=64` or `2=block:b=512,n=1`. Repeatable.
+    #[arg(long, value_name = "SPEC")]
+    pub pattern: Vec<String>,
+
+    /// Bin size in bp (default 1000 unless --regions or --per-token).
+    #[arg(long, value_name = "BP", conflicts_with_all = ["regions", "per_token"])]
+    pub bin: Option<u64>,
+
+    /// Distance between bin starts in bp (default: the bin size).
+    #[arg(long, value_name = "BP", requires = "bin")]
+    pub step: Option<u64>,
+
+    /// Pool over the regions of a BED file instead of bins (rows in BED order).
+    #[arg(long, value_name = "BED", conflicts_with = "per_token")]
+    pub regions: Option<PathBuf>,
+
+    /// Pooling: mean, max, cls (first token of the region) or attention (the model's
+    /// learned query).
+    #[arg(long, value_name = "HOW", default_value = "mean")]
+    pub pool: Pooling,
+
+    /// Write one row per token instead of pooling (for short inputs).
+    #[arg(long)]
+    pub per_token: bool,
+
+    /// Refuse --per-token output of more tokens than this.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_tokens: u64,
+
+    /// Core tokens per parallel chunk (models with relative or no positions).
+    #[arg(long, value_name = "N", default_value_t = 2048)]
+    pub chunk_tokens: usize,
+
+    /// Tokens shared by consecutive windows of learned-position models (BERT/DNABERT,
+    /// Longformer); shared tokens get the mean of both windows.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub overlap: usize,
+
+    /// Output prefix: writes PREFIX.npy and PREFIX.bed.
+    #[arg(short, long, value_name = "PREFIX")]
+    pub output: PathBuf,
+}
+
+/// Runs `glance embed`.
+pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    let Some(dir) = &args.model else {
+        bail!(
+            "--model DIR is required: glance does not ship a default model yet; pass a native \
+             glance model or a Hugging Face BERT/DNABERT/Longformer directory"
+        );
+    };
+    let mut encoder = load(dir).with_context(|| format!("{}: cannot load model", dir.display()))?;
+    override_patterns(&mut encoder, &args.pattern)?;
+    let d = encoder.d_model();
+    let k = encoder.tokenizer.k as u64;
+    let stride = encoder.tokenizer.stride;
+    let regions = if let Some(bed) = &args.regions {
+        Some(Regions::List(read_regions(bed)?))
+    } else if args.per_token {
+        None
+    } else {
+        let size = args.bin.unwrap_or(1000);
+        Some(Regions::Bins {
+            size,
+            step: args.step.unwrap_or(size),
+        })
+    };
+    let opts = StreamOptions {
+        chunk_tokens: args.chunk_tokens,
+        overlap: args.overlap,
+        ..StreamOptions::default()
+    };
+
+    let npy_path = with_suffix(&args.output, "npy");
+    let bed_path = with_suffix(&args.output, "bed");
+    let mut npy_out = AtomicOutput::create(&npy_path)?;
+    let mut bed_out = AtomicOutput::create(&bed_path)?;
+    let progress = progress_bar(global.quiet);
+    let rows = {
+        let mut npy = npy_out.writer();
+        let mut bed = bed_out.writer();
+        let mut writer = Writer::new(&mut npy, &mut bed, d, &npy_path)?;
+        match regions {
+            Some(regions) => {
+                let mut pooler = Pooler::new(
+                    args.pool,
+                    regions,
+                    encoder.pool_query.as_ref(),
+                    d,
+                    stride,
+                    &mut writer,
+                )?;
+                encode_inputs(&encoder, &args.inputs, &opts, &mut pooler, &progress)?;
+                pooler.finish()?;
+            }
+            None => {
+                let mut sink = PerToken {
+                    writer: &mut writer,
+                    chrom: String::new(),
+                    origin: 0,
+                    stride: stride as u64,
+                    k,
+                    max: args.max_tokens,
+                };
+                encode_inputs(&encoder, &args.inputs, &opts, &mut sink, &progress)?;
+            }
+        }
+        let rows = writer.rows;
+        write_npy_header(&mut npy, rows, d)
+            .and_then(|()| npy.flush())
+            .with_context(|| format!("{}: cannot write", npy_path.display()))?;
+        bed.flush()
+            .with_context(|| format!("{}: cannot write", bed_path.display()))?;
+        rows
+    };
+    progress.finish_and_clear();
+    npy_out.commit()?;
+    bed_out.commit()?;
+    if !global.quiet {
+        eprintln!(
+            "glance embed: {rows} rows x {d} to {} and {}",
+            npy_path.display(),
+            bed_path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Applies `--pattern` overrides (`SPEC` or `LAYER=SPEC`).
+fn override_patterns(encoder: &mut Encoder, specs: &[String]) -> anyhow::Result<()> {
+    let n = encoder.layers.len();
+    for spec in specs {
+        let (layers, text) = match spec.split_once('=') {
+            Some((layer, text)) if layer.chars().all(|c| c.is_ascii_digit()) => {
+                let i: usize = layer.parse()?;
+                if i >= n {
+                    bail!("--pattern {spec}: the model has layers 0..{}", n - 1);
+                }
+                (i..i + 1, text)
+            }
+            _ => (0..n, spec.as_str()),
+        };
+        let pattern: Pattern = text.parse().with_context(|| format!("--pattern {spec}"))?;
+        for layer in &mut encoder.layers[layers] {
+            layer.attention.pattern = pattern.clone();
+        }
+    }
+    Ok(())
+}
+
+/// Reads a BED file of regions.
+fn read_regions(path: &Path) -> anyhow::Result<Vec<RegionSpec>> {
+    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let regions = read_bed(BufReader::new(file)).with_context(|| path.display().to_string())?;
+    regions
+        .into_iter()
+        .map(|r| {
+            let end = r
+                .end
+                .with_context(|| format!("{}: region {r} has no end", path.display()))?;
+            Ok(RegionSpec {
+                chrom: r.name,
+                start: r.start,
+                end,
+            })
+        })
+        .collect()
+}
+
+/// Streams every input through the encoder into `sink`.
+fn encode_inputs(
+    encoder: &Encoder,
+    inputs: &[PathBuf],
+    opts: &StreamOptions,
+    sink: &mut dyn TokenSink,
+    progress: &ProgressBar,
+) -> anyhow::Result<()> {
+    for input in inputs {
+        let reader =
+            SeqReader::open(input).with_context(|| format!("{}: cannot open", input.display()))?;
+        encode_source(encoder, reader, opts, sink, &mut |bases| {
+            progress.inc(bases)
+        })
+        .with_context(|| input.display().to_string())?;
+    }
+    Ok(())
+}
+
+/// A spinner with bases done and bases/s on a terminal; hidden otherwise.
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "{spinner} {elapsed_precise} {human_pos} bases ({per_sec}) {msg}",
+    );
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// `PREFIX.ext`, keeping any dots already in the prefix.
+fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
+    let mut s = prefix.as_os_str().to_owned();
+    s.push(".");
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+/// Size of the fixed .npy header (a multiple of 64, room for any shape).
+const NPY_HEADER: usize = 128;
+
+/// Writes the .npy v1.0 header for `[rows, d]` f32, padded to [`NPY_HEADER`] bytes,
+/// at the start of `w`.
+fn write_npy_header<W: Write + Seek>(w: &mut W, rows: u64, d: usize) -> std::io::Result<()> {
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {d}), }}");
+    let mut header = dict.into_bytes();
+    header.resize(NPY_HEADER - 10 - 1, b' ');
+    header.push(b'\n');
+    w.seek(SeekFrom::Start(0))?;
+    w.write_all(b"\x93NUMPY\x01\x00")?;
+    w.write_all(&(header.len() as u16).to_le_bytes())?;
+    w.write_all(&header)?;
+    w.seek(SeekFrom::End(0))?;
+    Ok(())
+}
+
+/// Streams rows to the .npy body and lines to the .bed.
+struct Writer<'a, N: Write + Seek, B: Write> {
+    npy: &'a mut N,
+    bed: &'a mut B,
+    d: usize,
+    rows: u64,
+    bytes: Vec<u8>,
+}
+
+impl<'a, N: Write + Seek, B: Write> Writer<'a, N, B> {
+    fn new(npy: &'a mut N, bed: &'a mut B, d: usize, path: &Path) -> anyhow::Result<Self> {
+        // Placeholder header, rewritten with the row count at the end.
+        write_npy_header(npy, 0, d).with_context(|| format!("{}: cannot write", path.display()))?;
+        Ok(Writer {
+            npy,
+            bed,
+            d,
+            rows: 0,
+            bytes: Vec::with_capacity(4 * d),
+        })
+    }
+
+    fn write(
+        &mut self,
+        chrom: &str,
+        start: u64,
+        end: u64,
+        name: &str,
+        values: &[f32],
+    ) -> Result<(), ModelError> {
+        let io = |e: std::io::Error| ModelError::Options(format!("cannot write output: {e}"));
+        debug_assert_eq!(values.len(), self.d);
+        self.bytes.clear();
+        for v in values {
+            self.bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        self.npy.write_all(&self.bytes).map_err(io)?;
+        writeln!(self.bed, "{chrom}\t{start}\t{end}\t{name}\t{}", self.rows).map_err(io)?;
+        self.rows += 1;
+        Ok(())
+    }
+}
+
+impl<N: Write + Seek, B: Write> RowSink for &mut Writer<'_, N, B> {
+    fn row(&mut self, r: &PooledRegion, values: &[f32]) -> Result<(), ModelError> {
+        let mut name = format!("{}:{}-{}", r.chrom, r.start + 1, r.end);
+        if r.partial {
+            name.push_str(";partial");
+        }
+        if r.tokens == 0 {
+            name.push_str(";empty");
+        }
+        self.write(&r.chrom, r.start, r.end, &name, values)
+    }
+}
+
+/// `--per-token`: one row per token; the BED line gives the bases the token covers.
+struct PerToken<'w, 'a, N: Write + Seek, B: Write> {
+    writer: &'w mut Writer<'a, N, B>,
+    chrom: String,
+    origin: u64,
+    stride: u64,
+    k: u64,
+    max: u64,
+}
+
+impl<N: Write + Seek, B: Write> TokenSink for PerToken<'_, '_, N, B> {
+    fn begin_record(&mut self, name: &str, origin: u64) -> Result<(), ModelError> {
+        self.chrom = name.to_string();
+        self.origin = origin;
+        Ok(())
+    }
+
+    fn tokens(&mut self, first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError> {
+        if self.writer.rows + rows.nrows() as u64 > self.max {
+            return Err(ModelError::Options(format!(
+                "--per-token output would exceed {} tokens; pool with --bin or --regions, or \
+                 raise --max-tokens",
+                self.max
+            )));
+        }
+        for (t, row) in rows.rows().into_iter().enumerate() {
+            let start = self.origin + (first + t as u64) * self.stride;
+            let values = row.to_vec();
+            self.writer
+                .write(&self.chrom, start, start + self.k, ".", &values)?;
+        }
+        Ok(())
+    }
+
+    fn end_record(&mut self, _len: u64) -> Result<(), ModelError> {
+        Ok(())
+    }
+}

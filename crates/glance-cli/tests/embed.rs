@@ -1,0 +1,227 @@
+//! `glance embed`: per-token output matches the transformers / PyTorch fixtures, pooled
+//! rows agree with per-token rows, BED rows line up with .npy rows, and failures leave
+//! no output.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use glance::model::Weights;
+
+fn models() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-data/models")
+}
+
+fn glance() -> Command {
+    Command::cargo_bin("glance").unwrap()
+}
+
+/// Reads a [rows, d] f32 .npy written by glance.
+fn read_npy(path: &Path) -> (usize, usize, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+    let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
+    assert!(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"));
+    let shape = header
+        .split("'shape': (")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
+    let dims: Vec<usize> = shape
+        .split(',')
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
+    let data: Vec<f32> = bytes[10 + hlen..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(data.len(), dims[0] * dims[1]);
+    (dims[0], dims[1], data)
+}
+
+fn read_bed(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn per_token_matches_reference_fixtures() {
+    for (model, tol) in [
+        ("bert_k3", 1e-4),
+        ("bert_k6_mlm", 1e-4),
+        ("longformer_k3", 1e-4),
+        ("native_mixed", 1e-5),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("out");
+        glance()
+            .args(["embed", "--per-token", "-q", "--model"])
+            .arg(models().join(model))
+            .arg(models().join("sequences.fa"))
+            .arg("-o")
+            .arg(&prefix)
+            .assert()
+            .success();
+        let (rows, d, data) = read_npy(&prefix.with_extension("npy"));
+        let bed = read_bed(&prefix.with_extension("bed"));
+        assert_eq!(bed.len(), rows);
+        let want = Weights::open(&models().join(model).join("expected.safetensors")).unwrap();
+        let mut row = 0;
+        for seq in ["short", "with_n", "long", "tiny"] {
+            let name = format!("{seq}.hidden");
+            let Some(shape) = want.shape(&name).map(<[usize]>::to_vec) else {
+                continue;
+            };
+            assert_eq!(shape[1], d);
+            let expected = want.tensor(&name, &shape).unwrap();
+            let got = &data[row * d..(row + shape[0]) * d];
+            let err = got
+                .iter()
+                .zip(&expected)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(err <= tol, "{model}/{seq}: {err}");
+            assert!(bed[row..row + shape[0]].iter().all(|l| l[0] == seq));
+            assert_eq!(bed[row][1], "0");
+            row += shape[0];
+        }
+        assert_eq!(row, rows, "{model}: every token row checked");
+    }
+}
+
+#[test]
+fn pooled_bins_are_means_of_token_rows_and_last_partial_bin_is_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str], out: &str| {
+        glance()
+            .args(["embed", "-q", "--threads", "2", "--model"])
+            .arg(models().join("native_mixed"))
+            .arg(models().join("sequences.fa"))
+            .args(extra)
+            .arg("-o")
+            .arg(dir.path().join(out))
+            .assert()
+            .success();
+        (
+            read_npy(&dir.path().join(format!("{out}.npy"))),
+            read_bed(&dir.path().join(format!("{out}.bed"))),
+        )
+    };
+    let ((_, d, tokens), tbed) = run(&["--per-token"], "tok");
+    let ((rows, _, pooled), bed) = run(&["--bin", "20", "--step", "10"], "bins");
+    assert_eq!(bed.len(), rows);
+    // "long" is 170 bp: bins start at 0, 10, ..., 160; only [160, 170) is partial.
+    let long: Vec<&Vec<String>> = bed.iter().filter(|l| l[0] == "long").collect();
+    assert_eq!(long.len(), 17);
+    assert_eq!(long[16][1..3], ["160".to_string(), "170".to_string()]);
+    assert_eq!(long[16][3], "long:161-170;partial");
+    assert_eq!(long[15][3], "long:151-170");
+    for (i, l) in bed.iter().enumerate() {
+        assert_eq!(l[4], i.to_string());
+        let (start, end): (u64, u64) = (l[1].parse().unwrap(), l[2].parse().unwrap());
+        let members: Vec<usize> = tbed
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t[0] == l[0] && (start..end).contains(&t[1].parse::<u64>().unwrap()))
+            .map(|(j, _)| j)
+            .collect();
+        for c in 0..d {
+            let want = if members.is_empty() {
+                0.0
+            } else {
+                members.iter().map(|&j| tokens[j * d + c]).sum::<f32>() / members.len() as f32
+            };
+            assert!((pooled[i * d + c] - want).abs() < 1e-5, "row {i}");
+        }
+        assert_eq!(members.is_empty(), l[3].contains(";empty"));
+    }
+}
+
+#[test]
+fn regions_come_out_in_bed_order_with_max_pooling() {
+    let dir = tempfile::tempdir().unwrap();
+    let bed_in = dir.path().join("r.bed");
+    std::fs::write(&bed_in, "long\t100\t150\nshort\t0\t10\nlong\t0\t30\n").unwrap();
+    glance()
+        .args(["embed", "-q", "--pool", "max", "--model"])
+        .arg(models().join("native_alibi"))
+        .arg(models().join("sequences.fa"))
+        .arg("--regions")
+        .arg(&bed_in)
+        .arg("-o")
+        .arg(dir.path().join("r"))
+        .assert()
+        .success();
+    let bed = read_bed(&dir.path().join("r.bed"));
+    let names: Vec<&str> = bed.iter().map(|l| l[3].as_str()).collect();
+    assert_eq!(names, ["long:101-150", "short:1-10", "long:1-30"]);
+    let (rows, d, _) = read_npy(&dir.path().join("r.npy"));
+    assert_eq!((rows, d), (3, 24));
+}
+
+#[test]
+fn failures_print_one_line_and_leave_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("x");
+    let out = glance()
+        .arg("embed")
+        .arg(models().join("sequences.fa"))
+        .arg("-o")
+        .arg(&prefix)
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let msg = String::from_utf8(out).unwrap();
+    assert!(
+        msg.starts_with("error: --model DIR is required") && msg.lines().count() == 1,
+        "{msg}"
+    );
+
+    let bed_in = dir.path().join("r.bed");
+    std::fs::write(&bed_in, "chrZ\t0\t10\n").unwrap();
+    let out = glance()
+        .args(["embed", "--model"])
+        .arg(models().join("native_mixed"))
+        .arg(models().join("sequences.fa"))
+        .arg("--regions")
+        .arg(&bed_in)
+        .arg("-o")
+        .arg(&prefix)
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let msg = String::from_utf8(out).unwrap();
+    assert!(msg.contains("`chrZ` is not in the input"), "{msg}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "only the BED input remains"
+    );
+
+    glance()
+        .args(["embed", "--pool", "attention", "--model"])
+        .arg(models().join("bert_k3"))
+        .arg(models().join("sequences.fa"))
+        .arg("-o")
+        .arg(&prefix)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("no"));
+    glance()
+        .args(["embed", "--pool", "median", "--model"])
+        .arg(models().join("bert_k3"))
+        .arg(models().join("sequences.fa"))
+        .arg("-o")
+        .arg(&prefix)
+        .assert()
+        .code(2);
+}

@@ -1,0 +1,59 @@
+//! `glance model inspect`: architecture, parameters, receptive field, tokenizer; clear
+//! errors for broken directories.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+fn models() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-data/models")
+}
+
+#[test]
+fn inspect_native_model() {
+    Command::cargo_bin("glance")
+        .unwrap()
+        .args(["model", "inspect"])
+        .arg(models().join("native_mixed"))
+        .assert()
+        .success()
+        .stdout(contains("architecture: glance native encoder"))
+        .stdout(contains("parameters:   27,936"))
+        .stdout(contains("2: block:b=8,n=1 (reach ±15 tokens)"))
+        .stdout(contains("receptive field: ±24 tokens"))
+        .stdout(contains("chunked streaming, halo 24 tokens"))
+        .stdout(contains("k=3 stride=1"));
+}
+
+#[test]
+fn inspect_longformer_and_dnabert() {
+    Command::cargo_bin("glance")
+        .unwrap()
+        .args(["model", "inspect"])
+        .arg(models().join("longformer_k3"))
+        .assert()
+        .success()
+        .stdout(contains("Hugging Face Longformer"))
+        .stdout(contains(
+            "1: sliding:r=2+global:first (reach unbounded, global q/k/v)",
+        ))
+        .stdout(contains("windows of 63 tokens"));
+    Command::cargo_bin("glance")
+        .unwrap()
+        .args(["model", "inspect"])
+        .arg(models().join("bert_k6_mlm"))
+        .assert()
+        .success()
+        .stdout(contains("k=6 stride=1 canonical=false vocab=4101 tokens"));
+}
+
+#[test]
+fn inspect_missing_directory_fails_with_one_line() {
+    Command::cargo_bin("glance")
+        .unwrap()
+        .args(["model", "inspect", "/nonexistent/model"])
+        .assert()
+        .code(1)
+        .stderr(contains("error: /nonexistent/model: cannot load model"));
+}

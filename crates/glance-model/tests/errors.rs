@@ -1,0 +1,150 @@
+//! Loading errors name the file and the tensor: missing tensor, wrong shape, wrong
+//! dtype, unsupported architecture; DNABERT-style configs without layer_norm_eps or
+//! pad_token_id load.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use common::model_dir;
+use glance_model::{load, ModelError};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+
+/// Copies a fixture model to a temp dir, rewriting its tensors with `edit`.
+fn edited(
+    model: &str,
+    edit: impl Fn(&mut HashMap<String, (Dtype, Vec<usize>, Vec<u8>)>),
+) -> tempfile::TempDir {
+    let src = model_dir(model);
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["config.json", "vocab.txt"] {
+        if src.join(f).exists() {
+            std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
+        }
+    }
+    let bytes = std::fs::read(src.join("model.safetensors")).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let mut tensors: HashMap<String, (Dtype, Vec<usize>, Vec<u8>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, t)| (n, (t.dtype(), t.shape().to_vec(), t.data().to_vec())))
+        .collect();
+    edit(&mut tensors);
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .map(|(n, (d, s, b))| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap()))
+        .collect();
+    safetensors::serialize_to_file(views, None, &dir.path().join("model.safetensors")).unwrap();
+    dir
+}
+
+fn err(dir: &Path) -> String {
+    load(dir).expect_err("load should fail").to_string()
+}
+
+#[test]
+fn missing_tensor_is_named() {
+    let dir = edited("bert_k3", |t| {
+        t.remove("encoder.layer.1.attention.self.key.weight");
+    });
+    let msg = err(dir.path());
+    assert!(
+        msg.contains("missing tensor `encoder.layer.1.attention.self.key.weight`"),
+        "{msg}"
+    );
+    assert!(msg.contains("model.safetensors"), "{msg}");
+}
+
+#[test]
+fn wrong_shape_is_named() {
+    let dir = edited("native_mixed", |t| {
+        let e = t.get_mut("layers.2.ffn.up.weight").unwrap();
+        e.1 = vec![32, 64];
+    });
+    let msg = err(dir.path());
+    assert!(
+        msg.contains("`layers.2.ffn.up.weight` has shape [32, 64], expected [64, 32]"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn wrong_dtype_is_named() {
+    let dir = edited("native_alibi", |t| {
+        let e = t.get_mut("layers.0.attn.q.bias").unwrap();
+        e.0 = Dtype::I32;
+    });
+    let msg = err(dir.path());
+    assert!(
+        msg.contains("`layers.0.attn.q.bias` has dtype I32"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn half_precision_weights_load() {
+    let dir = edited("native_mixed", |t| {
+        for (d, _, b) in t.values_mut() {
+            let f16: Vec<u8> = b
+                .chunks_exact(4)
+                .flat_map(|c| {
+                    half::f16::from_f32(f32::from_le_bytes([c[0], c[1], c[2], c[3]])).to_le_bytes()
+                })
+                .collect();
+            *d = Dtype::F16;
+            *b = f16;
+        }
+    });
+    let enc = load(dir.path()).unwrap();
+    let full = load(&model_dir("native_mixed")).unwrap();
+    let ids = [5u32, 9, 17, 40, 1, 33];
+    let (a, b) = (
+        enc.forward(&ids, 0).unwrap(),
+        full.forward(&ids, 0).unwrap(),
+    );
+    let diff = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    assert!(diff > 0.0 && diff < 0.05, "f16 rounding only: {diff}");
+}
+
+#[test]
+fn unsupported_architecture_and_bad_config_are_clear() {
+    let dir = edited("bert_k3", |_| {});
+    let cfg = dir.path().join("config.json");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace("\"bert\"", "\"gpt2\"")
+            .replace("BertModel", "GPT2Model"),
+    )
+    .unwrap();
+    let msg = err(dir.path());
+    assert!(
+        msg.contains("unsupported architecture") && msg.contains("gpt2"),
+        "{msg}"
+    );
+
+    let dir = edited("native_mixed", |_| {});
+    let cfg = dir.path().join("config.json");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("\"version\": 1", "\"version\": 7")).unwrap();
+    assert!(err(dir.path()).contains("config version 7 is not supported"));
+    std::fs::write(&cfg, text.replace("block:b=8,n=1", "block:b=8")).unwrap();
+    assert!(err(dir.path()).contains("layers[2].attention"));
+    assert!(matches!(
+        load(Path::new("/nonexistent/model")),
+        Err(ModelError::Io { .. })
+    ));
+}
+
+#[test]
+fn dnabert_style_config_without_eps_and_pad_loads() {
+    let text = std::fs::read_to_string(model_dir("bert_k3").join("config.json")).unwrap();
+    assert!(!text.contains("layer_norm_eps") && !text.contains("pad_token_id"));
+    assert!(load(&model_dir("bert_k3")).is_ok());
+}
