@@ -51,4 +51,8 @@ impl GlobalArgs {
 pub enum Command {
     /// Read FASTA/FASTQ (plain, gzip, BGZF or stdin) and write k-mer token ids as .npy.
     Tokenize(commands::tokenize::TokenizeArgs),
+    /// Run an encoder over FASTA/FASTQ and write per-region embeddings (.npy + .bed).
+    Embed(commands::embed::EmbedArgs),
+    /// Inspect model directories.
+    Model(commands::model::ModelArgs),
 }

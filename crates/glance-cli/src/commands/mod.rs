@@ -1,5 +1,7 @@
 //! One module per subcommand; [`run`] dispatches the parsed command line.
 
+pub mod embed;
+pub mod model;
 pub mod tokenize;
 
 use crate::cli::{Cli, Command};
@@ -8,5 +10,7 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Tokenize(args) => tokenize::run(&args, &cli.global),
+        Command::Embed(args) => embed::run(&args, &cli.global),
+        Command::Model(args) => model::run(&args, &cli.global),
     }
 }
