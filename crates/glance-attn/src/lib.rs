@@ -20,6 +20,9 @@ mod tiled;
 mod validate;
 mod visibility;
 
+/// The ndarray crate of this API's array types, for callers without their own.
+pub use ndarray;
+
 pub use error::{AttnError, PatternError};
 pub use options::{AttendOptions, GlobalQkv, Isa, PositionBias};
 pub use pattern::{Global, Local, Pattern};
