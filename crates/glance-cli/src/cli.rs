@@ -55,4 +55,6 @@ pub enum Command {
     Embed(commands::embed::EmbedArgs),
     /// Inspect model directories.
     Model(commands::model::ModelArgs),
+    /// Micro-benchmarks of glance's kernels (`glance bench attention ...`).
+    Bench(commands::bench::BenchArgs),
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand; [`run`] dispatches the parsed command line.
 
+pub mod bench;
 pub mod embed;
 pub mod model;
 pub mod tokenize;
@@ -12,5 +13,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tokenize(args) => tokenize::run(&args, &cli.global),
         Command::Embed(args) => embed::run(&args, &cli.global),
         Command::Model(args) => model::run(&args, &cli.global),
+        Command::Bench(args) => bench::run(&args, &cli.global),
     }
 }
