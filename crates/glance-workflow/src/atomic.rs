@@ -1,0 +1,129 @@
+//! Atomic outputs: each file is written under a hidden temporary name
+//! (`.NAME.glance-partial.XXXX`) in its final directory and renamed into place only once
+//! complete and synced, so a failed or killed run never leaves a file that looks
+//! finished. [`clean_partials`] removes what a killed run left behind.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::WorkflowError;
+
+/// The marker in every temporary file name.
+const PARTIAL: &str = ".glance-partial.";
+
+/// A file being written; it appears under its final name only after [`Self::commit`].
+/// Dropping it uncommitted removes the temporary file.
+pub struct AtomicFile {
+    path: PathBuf,
+    temp: tempfile::NamedTempFile,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` through a temporary file beside it.
+    pub fn create(path: &Path) -> Result<Self, WorkflowError> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = path.file_name().map_or_else(
+            || "output".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}{PARTIAL}"))
+            .tempfile_in(dir)
+            .map_err(|e| WorkflowError::output(path, e))?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            temp,
+        })
+    }
+
+    /// The temporary file (for writers that seek).
+    pub fn file(&mut self) -> &mut File {
+        self.temp.as_file_mut()
+    }
+
+    /// A buffered writer over the temporary file.
+    pub fn writer(&mut self) -> BufWriter<&mut File> {
+        BufWriter::with_capacity(1 << 20, self.temp.as_file_mut())
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Syncs the temporary file and renames it to its final name.
+    pub fn commit(self) -> Result<(), WorkflowError> {
+        let path = self.path;
+        self.temp
+            .as_file()
+            .sync_all()
+            .map_err(|e| WorkflowError::output(&path, e))?;
+        self.temp
+            .persist(&path)
+            .map_err(|e| WorkflowError::output(&path, e.error))?;
+        Ok(())
+    }
+}
+
+/// Writes `path` atomically with what `write` produces.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), WorkflowError> {
+    let mut out = AtomicFile::create(path)?;
+    {
+        let mut w = out.writer();
+        write(&mut w)
+            .and_then(|()| w.flush())
+            .map_err(|e| WorkflowError::output(path, e))?;
+    }
+    out.commit()
+}
+
+/// Removes temporary files a killed run left in `dir`; returns how many.
+pub fn clean_partials(dir: &Path) -> Result<usize, WorkflowError> {
+    let mut n = 0;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(WorkflowError::output(dir, e)),
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().contains(PARTIAL) {
+            std::fs::remove_file(entry.path())
+                .map_err(|e| WorkflowError::output(&entry.path(), e))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_appear_only_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        let mut f = AtomicFile::create(&p).unwrap();
+        f.writer().write_all(b"hello").unwrap();
+        assert!(!p.exists());
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"hello");
+        let f = AtomicFile::create(&dir.path().join("b.txt")).unwrap();
+        std::mem::forget(f); // as if killed: the partial file stays
+        assert_eq!(clean_partials(dir.path()).unwrap(), 1);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["a.txt"]);
+    }
+}

@@ -1,0 +1,420 @@
+//! The pipeline configuration: a TOML file (serde, unknown keys rejected with the key's
+//! name and line) whose every key is also a `glance run` option. [`EXAMPLE`] is the
+//! commented example that `glance config --example` prints; it parses to the defaults.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::WorkflowError;
+
+/// A whole `glance run` configuration. Every field has a default, so an empty file is a
+/// valid configuration (inputs may then come from the command line).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Input FASTA/FASTQ files (plain, gzip or BGZF). Relative paths are taken relative
+    /// to the directory the command runs in.
+    pub inputs: Vec<PathBuf>,
+    /// Output directory.
+    pub outdir: Option<PathBuf>,
+    /// Worker threads (`None`: all cores).
+    pub threads: Option<usize>,
+    /// Print nothing but errors.
+    pub quiet: bool,
+    /// Seconds between plain log lines when stderr is not a terminal.
+    pub log_interval: f64,
+    /// Process only shard `I/N` (1-based) of the records; see [`Shard`].
+    pub shard: Option<Shard>,
+    /// The encoder.
+    pub model: ModelConfig,
+    /// The regions embeddings and motif scores are pooled over.
+    pub regions: RegionsConfig,
+    /// Motif scanning and region motif scores.
+    pub motifs: MotifsConfig,
+    /// Which outputs to produce.
+    pub outputs: OutputsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            inputs: Vec::new(),
+            outdir: None,
+            threads: None,
+            quiet: false,
+            log_interval: 10.0,
+            shard: None,
+            model: ModelConfig::default(),
+            regions: RegionsConfig::default(),
+            motifs: MotifsConfig::default(),
+            outputs: OutputsConfig::default(),
+        }
+    }
+}
+
+/// `[model]`: which encoder and how sequences are cut into jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Model directory (native glance model or Hugging Face BERT/DNABERT/Longformer);
+    /// `None`: the bundled default model (see [`crate::resolve::default_model_dir`]).
+    pub path: Option<PathBuf>,
+    /// Attention pattern overrides: `SPEC` for every layer or `LAYER=SPEC`.
+    pub patterns: Vec<String>,
+    /// Core tokens per parallel job (models with relative or no positions).
+    pub chunk_tokens: usize,
+    /// Tokens shared by consecutive windows of learned-position models.
+    pub overlap: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            path: None,
+            patterns: Vec::new(),
+            chunk_tokens: 2048,
+            overlap: 0,
+        }
+    }
+}
+
+/// `[regions]`: fixed bins along every sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegionsConfig {
+    /// Bin length in bp.
+    pub bin: u64,
+    /// Distance between bin starts in bp (`None`: the bin length).
+    pub step: Option<u64>,
+    /// Pooling of token states: mean, max, cls or attention.
+    pub pool: String,
+}
+
+impl Default for RegionsConfig {
+    fn default() -> Self {
+        RegionsConfig {
+            bin: 1000,
+            step: None,
+            pool: "mean".to_string(),
+        }
+    }
+}
+
+impl RegionsConfig {
+    /// The step, defaulting to the bin length.
+    pub fn step(&self) -> u64 {
+        self.step.unwrap_or(self.bin)
+    }
+}
+
+/// `[motifs]`: the motif set and FIMO's scanning options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MotifsConfig {
+    /// Motif file (MEME, JASPAR, TRANSFAC, HOMER); `None`: the bundled JASPAR set.
+    pub file: Option<PathBuf>,
+    /// Background: `--nrdb--`, `--uniform--`, `--motif--` or a MEME background file.
+    pub background: String,
+    /// p-value threshold for hits (or the q-value threshold with `qv_thresh`).
+    pub thresh: f64,
+    /// Apply `thresh` to q-values.
+    pub qv_thresh: bool,
+    /// Scan the given strand only.
+    pub norc: bool,
+    /// Motif pseudocount (FIMO `--motif-pseudo`).
+    pub motif_pseudo: f64,
+    /// Temperature of the attention-pooled region affinity.
+    pub tau: f64,
+    /// Core bases per scanner chunk.
+    pub chunk_size: usize,
+}
+
+impl Default for MotifsConfig {
+    fn default() -> Self {
+        MotifsConfig {
+            file: None,
+            background: "--nrdb--".to_string(),
+            thresh: 1e-4,
+            qv_thresh: false,
+            norc: false,
+            motif_pseudo: 0.1,
+            tau: 1.0,
+            chunk_size: 1 << 20,
+        }
+    }
+}
+
+/// `[outputs]`: which stages run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputsConfig {
+    /// embeddings.npy (needs a model).
+    pub embeddings: bool,
+    /// hits.tsv (FIMO columns, q-values over all tests).
+    pub hits: bool,
+    /// motif_scores.npy and motif_scores.tsv.
+    pub motif_scores: bool,
+}
+
+impl Default for OutputsConfig {
+    fn default() -> Self {
+        OutputsConfig {
+            embeddings: true,
+            hits: true,
+            motif_scores: true,
+        }
+    }
+}
+
+/// Shard `index/count` (1-based index): record `r` (0-based, counted over all inputs in
+/// order) belongs to shard `r % count + 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based shard number.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
+impl Shard {
+    /// The whole input as one shard.
+    pub const WHOLE: Shard = Shard { index: 1, count: 1 };
+
+    /// Does record `r` (0-based over all inputs) belong to this shard?
+    pub fn owns(&self, r: u64) -> bool {
+        (r % self.count as u64) as usize + 1 == self.index
+    }
+}
+
+impl FromStr for Shard {
+    type Err = WorkflowError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || WorkflowError::Config(format!("shard `{s}`: expected I/N with 1 <= I <= N"));
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: usize = i.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Serialize for Shard {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Shard {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Config {
+    /// Parses TOML text; errors name the offending key and its line.
+    pub fn from_toml(text: &str) -> Result<Config, WorkflowError> {
+        toml::from_str(text).map_err(|e| WorkflowError::Config(one_line(&e.to_string())))
+    }
+
+    /// Reads a TOML file; errors start with the path.
+    pub fn read(path: &Path) -> Result<Config, WorkflowError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| WorkflowError::Config(format!("{}: cannot read: {e}", path.display())))?;
+        Config::from_toml(&text).map_err(|e| match e {
+            WorkflowError::Config(m) => WorkflowError::Config(format!("{}: {m}", path.display())),
+            other => other,
+        })
+    }
+
+    /// Checks values that serde cannot (ranges, pooling names, pattern syntax).
+    pub fn validate(&self) -> Result<(), WorkflowError> {
+        let err = |m: String| Err(WorkflowError::Config(m));
+        if self.regions.bin == 0 {
+            return err("regions.bin must be at least 1".into());
+        }
+        if self.regions.step == Some(0) {
+            return err("regions.step must be at least 1".into());
+        }
+        if let Err(e) = self.regions.pool.parse::<glance_model::Pooling>() {
+            return err(format!("regions.pool: {e}"));
+        }
+        for spec in &self.model.patterns {
+            let text = match spec.split_once('=') {
+                Some((layer, text)) if layer.chars().all(|c| c.is_ascii_digit()) => text,
+                _ => spec.as_str(),
+            };
+            if let Err(e) = text.parse::<glance_attn::Pattern>() {
+                return err(format!("model.patterns: `{spec}`: {e}"));
+            }
+        }
+        if self.model.chunk_tokens == 0 {
+            return err("model.chunk_tokens must be at least 1".into());
+        }
+        if !(self.motifs.thresh > 0.0 && self.motifs.thresh <= 1.0) {
+            return err(format!(
+                "motifs.thresh {} must lie in (0, 1]",
+                self.motifs.thresh
+            ));
+        }
+        if !(self.motifs.tau > 0.0 && self.motifs.tau.is_finite()) {
+            return err(format!("motifs.tau {} must be > 0", self.motifs.tau));
+        }
+        if self.motifs.chunk_size == 0 {
+            return err("motifs.chunk_size must be at least 1".into());
+        }
+        if self.threads == Some(0) {
+            return err("threads must be at least 1".into());
+        }
+        if !(self.log_interval > 0.0) {
+            return err("log_interval must be > 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// Folds a multi-line error (toml prints the offending line under the message) into one.
+fn one_line(msg: &str) -> String {
+    let mut parts = msg
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "|");
+    let mut out = parts.next().unwrap_or_default().to_string();
+    for p in parts {
+        out.push_str("; ");
+        out.push_str(p);
+    }
+    out
+}
+
+/// The commented example printed by `glance config --example`. It parses to
+/// [`Config::default`] plus the example inputs and outdir.
+pub const EXAMPLE: &str = r#"# glance run configuration (TOML). Every key is optional and is also a
+# `glance run` option: command-line options override the file.
+#   glance run --config glance.toml
+#   glance run genome.fa.gz --config glance.toml --outdir out --shard 2/8
+
+# Input FASTA/FASTQ files (plain, gzip or BGZF), read once each, in this order.
+inputs = ["genome.fa.gz"]
+# Output directory: regions.bed, embeddings.npy, motif_scores.npy, motif_scores.tsv,
+# hits.tsv and manifest.json (written last).
+outdir = "glance-out"
+# Worker threads (leave out for all cores).
+# threads = 8
+# Print nothing but errors.
+quiet = false
+# Seconds between progress lines when stderr is not a terminal.
+log_interval = 10.0
+# Process only shard I of N (records r with r % N == I - 1); gather with `glance merge`.
+# shard = "1/4"
+
+[model]
+# Model directory; leave out for the bundled default model (GLANCE_MODEL overrides).
+# path = "models/default"
+# Attention pattern overrides: "SPEC" for every layer or "LAYER=SPEC" (0-based).
+patterns = []
+# Core tokens per parallel job (relative/no positions).
+chunk_tokens = 2048
+# Tokens shared by consecutive windows (learned positions: BERT/DNABERT, Longformer).
+overlap = 0
+
+[regions]
+# Bins of `bin` bp every `step` bp along each sequence (the last one clipped).
+bin = 1000
+# step = 1000
+# Pooling of token states: mean, max, cls or attention.
+pool = "mean"
+
+[motifs]
+# Motif file (MEME, JASPAR, TRANSFAC, HOMER); leave out for the bundled JASPAR 2026
+# CORE vertebrates non-redundant set.
+# file = "motifs.meme"
+# Background: "--nrdb--", "--uniform--", "--motif--" or a MEME background file.
+background = "--nrdb--"
+# Hits are windows with p-value <= thresh (q-value with qv_thresh = true).
+thresh = 1e-4
+qv_thresh = false
+# Scan the given strand only.
+norc = false
+# Motif pseudocount (FIMO --motif-pseudo).
+motif_pseudo = 0.1
+# Temperature of the attention-pooled region affinity tau*ln(sum exp(s/tau)).
+tau = 1.0
+# Core bases per scanner chunk.
+chunk_size = 1048576
+
+[outputs]
+# Stages to run: embeddings.npy, hits.tsv, motif_scores.npy + motif_scores.tsv.
+embeddings = true
+hits = true
+motif_scores = true
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_parses_to_the_defaults() {
+        let c = Config::from_toml(EXAMPLE).unwrap();
+        let mut expected = Config::default();
+        expected.inputs = vec!["genome.fa.gz".into()];
+        expected.outdir = Some("glance-out".into());
+        assert_eq!(c, expected);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let e = Config::from_toml("inputs = []\n[motifs]\nthreshold = 0.1\n").unwrap_err();
+        let m = e.to_string();
+        assert!(m.contains("threshold") && m.contains("line 3"), "{m}");
+        assert!(!m.contains('\n'), "{m}");
+        let e = Config::from_toml("[model]\nchunk_tokens = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("chunk_tokens"), "{e}");
+    }
+
+    #[test]
+    fn shards_parse_and_partition_records() {
+        let s: Shard = "2/3".parse().unwrap();
+        assert_eq!(s.to_string(), "2/3");
+        let owned: Vec<u64> = (0..7).filter(|&r| s.owns(r)).collect();
+        assert_eq!(owned, [1, 4]);
+        for bad in ["0/3", "4/3", "1", "a/b", "1/0"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        let c = Config::from_toml("shard = \"3/4\"").unwrap();
+        assert_eq!(c.shard, Some(Shard { index: 3, count: 4 }));
+        assert!(Config::from_toml("shard = \"5/4\"").is_err());
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let mut c = Config::default();
+        c.regions.pool = "median".into();
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("regions.pool"));
+        let mut c = Config::default();
+        c.model.patterns = vec!["sliding:q=3".into()];
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("model.patterns"));
+    }
+}

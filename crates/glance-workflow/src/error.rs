@@ -1,0 +1,46 @@
+//! [`WorkflowError`]: every failure of the pipeline, with the file (and record or line)
+//! it concerns already in the message.
+
+/// A pipeline error. Messages name the file, record or key; the CLI prints them as one
+/// line.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    /// A bad configuration (file, key or value).
+    #[error("{0}")]
+    Config(String),
+    /// An input that cannot be read or parsed.
+    #[error("{path}: {source}")]
+    Input {
+        /// The input file.
+        path: String,
+        /// What went wrong (record and line inside).
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An output that cannot be written.
+    #[error("{path}: cannot write: {source}")]
+    Output {
+        /// The output file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The model failed (loading or inference).
+    #[error("{0}")]
+    Model(String),
+    /// Motifs failed (loading or scanning).
+    #[error("{0}")]
+    Motif(String),
+    /// Shards that cannot be merged, or a manifest that does not match.
+    #[error("{0}")]
+    Merge(String),
+}
+
+impl WorkflowError {
+    /// An output error for `path`.
+    pub fn output(path: &std::path::Path, source: std::io::Error) -> Self {
+        WorkflowError::Output {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
