@@ -4,8 +4,8 @@
 //! small HTTP server on 127.0.0.1 started by the test (no other network).
 #![cfg(feature = "htslib")]
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+mod hts_support;
+
 use std::path::{Path, PathBuf};
 
 use glance_seq::{
@@ -20,9 +20,7 @@ const REGION1: &str = "Kp1084_1000001_1003000:1001-1300";
 const REGION2: &str = "Kp1084_1100001_1102000:1-2000";
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../test-data/hts")
-        .join(name)
+    hts_support::data(name)
 }
 
 fn loc(name: &str) -> String {
@@ -434,87 +432,10 @@ fn references_list_the_header_sequences() {
 
 // ---------------------------------------------------------------- remote
 
-/// Serves test-data/hts over HTTP/1.1 on 127.0.0.1 (GET and HEAD, with single byte
-/// ranges, as htslib's libcurl backend asks for them), one connection per request.
-fn serve_test_data() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    assert!(address.ip().is_loopback());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let _ = respond(stream);
-            });
-        }
-    });
-    format!("http://{address}")
-}
-
-fn respond(stream: TcpStream) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request = String::new();
-    reader.read_line(&mut request)?;
-    let mut range = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
-            break;
-        }
-        let lower = line.to_ascii_lowercase();
-        if let Some(spec) = lower.strip_prefix("range: bytes=") {
-            let (a, b) = spec.trim().split_once('-').unwrap_or((spec.trim(), ""));
-            range = Some((a.parse::<usize>().unwrap_or(0), b.parse::<usize>().ok()));
-        }
-    }
-    let mut parts = request.split_whitespace();
-    let method = parts.next().unwrap_or("");
-    let path = parts.next().unwrap_or("/").trim_start_matches('/');
-    let mut out = stream;
-    let file = (!path.contains("..") && !path.contains('/'))
-        .then(|| std::fs::read(data(path)).ok())
-        .flatten();
-    let Some(body) = file else {
-        return out.write_all(
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        );
-    };
-    let (status, from, to) = match range {
-        Some((a, _)) if a >= body.len() => {
-            let head = format!(
-                "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            return out.write_all(head.as_bytes());
-        }
-        Some((a, b)) => (
-            "206 Partial Content",
-            a,
-            b.map_or(body.len(), |b| (b + 1).min(body.len())),
-        ),
-        None => ("200 OK", 0, body.len()),
-    };
-    let mut head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n",
-        to - from
-    );
-    if status.starts_with("206") {
-        head.push_str(&format!(
-            "Content-Range: bytes {from}-{}/{}\r\n",
-            to - 1,
-            body.len()
-        ));
-    }
-    head.push_str("\r\n");
-    out.write_all(head.as_bytes())?;
-    if method != "HEAD" {
-        out.write_all(&body[from..to])?;
-    }
-    out.flush()
-}
-
 #[test]
 fn remote_bam_and_cram_over_http_read_like_local_files() {
-    let base = serve_test_data();
+    let server = hts_support::Server::bind().start();
+    let base = &server.base;
     let local_bam = read_location(&loc("aligned.bam"), HtsOptions::default());
     let remote_bam = read_location(&format!("{base}/aligned.bam"), HtsOptions::default());
     assert_eq!(remote_bam, local_bam);
@@ -540,11 +461,17 @@ fn remote_bam_and_cram_over_http_read_like_local_files() {
     };
     let got = fetch_all(&format!("{base}/aligned.bam"), options, REGION2);
     assert_matches_view(&got, &view_rows("aligned.region2.tsv"));
+    // htslib asked for byte ranges, not only whole files.
+    let requests = server.requests.lock().unwrap();
+    assert!(requests
+        .iter()
+        .any(|r| r.to_ascii_lowercase().contains("range: bytes=")));
 }
 
 #[test]
 fn remote_errors_are_errors() {
-    let base = serve_test_data();
+    let server = hts_support::Server::bind().start();
+    let base = &server.base;
     let e = open_err(&format!("{base}/no-such.bam"), HtsOptions::default());
     assert!(matches!(e, SeqError::Htslib(_)), "{e:?}");
     // The unaligned BAM has no index on the server.
