@@ -189,55 +189,78 @@ impl Tokenizer {
         let start = out.len();
         out.resize(start + n, 0);
         let dst = &mut out[start..];
-        match (self.options.canonical, self.vocab.is_contiguous()) {
-            (false, true) => self.run::<false, true>(seq, dst),
-            (false, false) => self.run::<false, false>(seq, dst),
-            (true, true) => self.run::<true, true>(seq, dst),
-            (true, false) => self.run::<true, false>(seq, dst),
+        let ids = self.vocab.kmer_ids();
+        match (self.options.canonical, ids) {
+            (false, Ok(base)) => self.run::<false, _>(seq, dst, |f, _| base + f as u32),
+            (true, Ok(base)) => self.run::<true, _>(seq, dst, |f, r| base + f.min(r) as u32),
+            (false, Err(table)) => self.run::<false, _>(seq, dst, |f, _| table[f as usize]),
+            (true, Err(table)) => {
+                let unk = self.vocab.special().unk;
+                self.run::<true, _>(seq, dst, |f, r| {
+                    let (a, b) = (table[f as usize], table[r as usize]);
+                    // A k-mer missing from the vocabulary ([UNK]) loses to one present.
+                    if a == unk {
+                        b
+                    } else if b == unk {
+                        a
+                    } else {
+                        a.min(b)
+                    }
+                })
+            }
         }
     }
 
-    /// The rolling encoder: `seq` holds exactly the bases of the `dst.len()` tokens.
+    /// The rolling encoder: `seq` holds exactly the bases of the `dst.len()` tokens;
+    /// `id(forward, reverse_complement)` maps the k-mer indexes of a valid token to its
+    /// id (the reverse complement is only tracked when `CANONICAL`).
     #[inline(always)]
-    fn run<const CANONICAL: bool, const CONTIGUOUS: bool>(&self, seq: &[u8], dst: &mut [u32]) {
+    fn run<const CANONICAL: bool, F: Fn(u64, u64) -> u32>(
+        &self,
+        seq: &[u8],
+        dst: &mut [u32],
+        id: F,
+    ) {
         let k = self.options.k;
         let s = self.options.stride;
         let mask = self.mask;
         let unk = self.vocab.special().unk;
         let rc_shift = 2 * (k - 1);
-        let mut fwd = 0u64;
-        let mut rc = 0u64;
-        let mut valid = 0usize;
-        let mut next_end = k - 1;
-        let mut t = 0usize;
-        for (j, &b) in seq.iter().enumerate() {
-            let c = self.codes[b as usize];
+        let codes = &self.codes;
+        // `invalid` has bit i set when the base i positions back was not A/C/G/T. The
+        // shift registers are masked only when read, so that the loop-carried chain is
+        // one shift-or per base.
+        let invalid_mask = (1u64 << k) - 1;
+        let (mut fwd, mut rc, mut invalid) = (0u64, 0u64, 0u64);
+        let mut push = |b: u8| {
+            let c = codes[b as usize];
             let d = (c & 3) as u64;
-            fwd = ((fwd << 2) | d) & mask;
+            fwd = (fwd << 2) | d;
             if CANONICAL {
                 rc = (rc >> 2) | ((d ^ 1) << rc_shift);
             }
-            valid = if c == INVALID { 0 } else { valid + 1 };
-            if j == next_end {
-                let id = if valid < k {
-                    unk
-                } else if !CANONICAL {
-                    self.vocab.kmer_id(fwd)
-                } else if CONTIGUOUS {
-                    self.vocab.kmer_id(fwd.min(rc))
-                } else {
-                    let (a, r) = (self.vocab.kmer_id(fwd), self.vocab.kmer_id(rc));
-                    if a == unk {
-                        r
-                    } else if r == unk {
-                        a
-                    } else {
-                        a.min(r)
-                    }
-                };
-                dst[t] = id;
-                t += 1;
-                next_end += s;
+            invalid = (invalid << 1) | (c >> 2) as u64;
+            (fwd & mask, rc, invalid & invalid_mask)
+        };
+        for &b in &seq[..k - 1] {
+            push(b);
+        }
+        if s == 1 {
+            for (&b, out) in seq[k - 1..].iter().zip(dst.iter_mut()) {
+                let (f, r, bad) = push(b);
+                *out = if bad == 0 { id(f, r) } else { unk };
+            }
+        } else {
+            let mut next = k - 1;
+            for (t, out) in dst.iter_mut().enumerate() {
+                let end = k + t * s;
+                let mut last = (0, 0, 1);
+                for &b in &seq[next..end] {
+                    last = push(b);
+                }
+                next = end;
+                let (f, r, bad) = last;
+                *out = if bad == 0 { id(f, r) } else { unk };
             }
         }
     }

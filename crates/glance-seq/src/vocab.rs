@@ -170,10 +170,13 @@ impl Vocab {
         }
     }
 
-    /// True when k-mer ids increase with the k-mer index (so "lesser id" equals
-    /// "lesser index", which the tokenizer uses for canonical k-mers).
-    pub(crate) fn is_contiguous(&self) -> bool {
-        matches!(self.kmers, Kmers::Contiguous { .. })
+    /// How k-mer ids are found: `Ok(base)` when id = base + index (ids increase with the
+    /// index, so "lesser id" equals "lesser index"), else `Err(table)` indexed by k-mer.
+    pub(crate) fn kmer_ids(&self) -> Result<u32, &[u32]> {
+        match &self.kmers {
+            Kmers::Contiguous { base } => Ok(*base),
+            Kmers::Table(t) => Err(t),
+        }
     }
 
     /// The token with id `id`.
