@@ -18,7 +18,91 @@ pub fn round_sig(x: f64, digits: i32) -> f64 {
 }
 
 /// Formats like C's `printf("%.{precision}g", x)` (no `#` flag: trailing zeros removed).
+///
+/// Fast path: round the shortest round-trip digits of `x`. That equals rounding the
+/// exact binary value unless the shortest digits sit exactly on a rounding tie (then
+/// the exact, slower formatting decides), because no decimal with as few digits lies
+/// between `x` and its shortest representation.
 pub fn format_g(x: f64, precision: usize) -> String {
+    let mut out = String::new();
+    write_g(&mut out, x, precision);
+    out
+}
+
+/// Appends `x` formatted as C's `%.{precision}g` to `out` (see [`format_g`]).
+pub fn write_g(out: &mut String, x: f64, precision: usize) {
+    use std::fmt::Write;
+    let p = precision.max(1);
+    if x == 0.0 || !x.is_finite() {
+        out.push_str(&format_g_exact(x, p));
+        return;
+    }
+    let mut buf = String::with_capacity(32);
+    let _ = write!(buf, "{:e}", x.abs());
+    let (mant, exp) = buf.split_once('e').unwrap_or((&buf, "0"));
+    let mut exp: i32 = exp.parse().unwrap_or(0);
+    let mut digits: Vec<u8> = mant.bytes().filter(|b| b.is_ascii_digit()).collect();
+    if digits.len() > p {
+        let rest = &digits[p..];
+        if rest[0] == b'5' && rest[1..].iter().all(|&d| d == b'0') {
+            out.push_str(&format_g_exact(x, p));
+            return;
+        }
+        let up = rest[0] >= b'5';
+        digits.truncate(p);
+        if up {
+            let mut i = p;
+            loop {
+                if i == 0 {
+                    digits.insert(0, b'1');
+                    digits.truncate(p);
+                    exp += 1;
+                    break;
+                }
+                i -= 1;
+                if digits[i] == b'9' {
+                    digits[i] = b'0';
+                } else {
+                    digits[i] += 1;
+                    break;
+                }
+            }
+        }
+    }
+    while digits.len() > 1 && digits.last() == Some(&b'0') {
+        digits.pop();
+    }
+    if x < 0.0 {
+        out.push('-');
+    }
+    if exp < -4 || exp >= p as i32 {
+        out.push(digits[0] as char);
+        if digits.len() > 1 {
+            out.push('.');
+            out.extend(digits[1..].iter().map(|&d| d as char));
+        }
+        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    } else if exp < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        out.extend(digits.iter().map(|&d| d as char));
+    } else {
+        let int_len = exp as usize + 1;
+        for i in 0..int_len {
+            out.push(digits.get(i).map_or('0', |&d| d as char));
+        }
+        if digits.len() > int_len {
+            out.push('.');
+            out.extend(digits[int_len..].iter().map(|&d| d as char));
+        }
+    }
+}
+
+/// `%.{precision}g` by exact decimal expansion (Rust's exact formatting, which rounds
+/// ties to even like glibc).
+pub fn format_g_exact(x: f64, precision: usize) -> String {
     let p = precision.max(1);
     if x == 0.0 {
         return if x.is_sign_negative() { "-0" } else { "0" }.to_string();
@@ -73,6 +157,30 @@ mod tests {
         assert_eq!(format_g(2.0e-10, 3), "2e-10");
         assert_eq!(format_g(100.0, 3), "100");
         assert_eq!(format_g(1000.0, 3), "1e+03");
+    }
+
+    #[test]
+    fn fast_path_equals_exact_formatting() {
+        let mut seed: u64 = 1;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            seed
+        };
+        for i in 0..200_000 {
+            let r = next();
+            let x = match i % 4 {
+                0 => f64::from_bits(r >> 2) * if r & 1 == 1 { -1.0 } else { 1.0 },
+                1 => (r % 100_000) as f64 / 10f64.powi((r % 12) as i32),
+                2 => round_sig((r % 1_000_000_000) as f64 * 1e-14, 10),
+                _ => (r % 2001) as f64 / 8.0 - 125.0,
+            };
+            if !x.is_finite() {
+                continue;
+            }
+            for p in [3, 6] {
+                assert_eq!(format_g(x, p), format_g_exact(x, p), "{x:e} p={p}");
+            }
+        }
     }
 
     #[test]

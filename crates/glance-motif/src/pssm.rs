@@ -3,6 +3,8 @@
 //! (MEME suite `apply_pseudocount_to_motif`, `build_motif_pssm`, `scale_score_matrix`,
 //! `get_pdf_table`, `get_pv_lookup_pos_dep`), reproduced operation by operation.
 
+use std::sync::Arc;
+
 use crate::motif::Motif;
 use crate::numfmt::round_sig;
 
@@ -82,9 +84,12 @@ pub struct Pssm {
     pub scale: f64,
     /// Per-position offset (an integer) subtracted before scaling.
     pub offset: f64,
-    /// `pv[s]` = P(score >= s) under the background, for s in `0..=w * RANGE`
-    /// (not yet rounded; see [`Pssm::pvalue`]).
-    pub pv: Vec<f64>,
+    /// `pv[s - pv_start]` = P(score >= s) under the background, for s in
+    /// `pv_start..=w * RANGE` (not yet rounded; see [`Pssm::pvalue`]). Shared between
+    /// strands when they have the same distribution.
+    pub pv: Arc<Vec<f64>>,
+    /// First scaled score the table covers (0 unless [`Pssm::truncate_table`] was used).
+    pub pv_start: usize,
 }
 
 impl Pssm {
@@ -123,12 +128,13 @@ impl Pssm {
                 out
             })
             .collect();
-        let pv = pvalue_table(&matrix, bg);
+        let pv = Arc::new(pvalue_table(&matrix, bg));
         Pssm {
             matrix,
             scale,
             offset,
             pv,
+            pv_start: 0,
         }
     }
 
@@ -147,9 +153,26 @@ impl Pssm {
     }
 
     /// The p-value of a scaled score, rounded to 10 significant digits as FIMO does.
+    /// NaN for scores below the retained part of a truncated table.
     pub fn pvalue(&self, scaled: i32) -> f64 {
-        let s = scaled.clamp(0, self.pv.len() as i32 - 1) as usize;
-        round_sig(self.pv[s], 10)
+        let top = self.pv_start + self.pv.len() - 1;
+        let s = (scaled.max(0) as usize).min(top);
+        if s < self.pv_start {
+            return f64::NAN;
+        }
+        round_sig(self.pv[s - self.pv_start], 10)
+    }
+
+    /// Keeps only the p-values of scores `>= from` (the rest of a w x 1000 table is
+    /// only needed to set thresholds), to bound memory when many motifs are scanned.
+    pub fn truncate_table(&mut self, from: usize) {
+        let from = from.max(self.pv_start);
+        let top = self.pv_start + self.pv.len();
+        if from >= top || from == self.pv_start {
+            return;
+        }
+        self.pv = Arc::new(self.pv[from - self.pv_start..].to_vec());
+        self.pv_start = from;
     }
 
     /// The smallest scaled score whose (rounded) p-value is `<= thresh`; `None` when no
@@ -270,7 +293,8 @@ impl MotifModel {
                     matrix,
                     scale: fwd.scale,
                     offset: fwd.offset,
-                    pv: fwd.pv.clone(),
+                    pv: Arc::clone(&fwd.pv),
+                    pv_start: fwd.pv_start,
                 }
             } else {
                 Pssm::build(&rc, bg)

@@ -107,6 +107,26 @@ pub fn parse_motifs(
     Ok(file)
 }
 
+/// Reads a motif file, choosing the format from the extension (then the content).
+pub fn read_motifs(path: &std::path::Path) -> Result<MotifFile, MotifError> {
+    let text = std::fs::read_to_string(path)?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "motif".to_string());
+    let format = path
+        .extension()
+        .and_then(|e| MotifFormat::from_extension(&e.to_string_lossy()))
+        .or_else(|| MotifFormat::detect(&text))
+        .ok_or_else(|| {
+            parse_err(
+                1,
+                "cannot tell the motif format (MEME, JASPAR, .pfm, TRANSFAC or HOMER)",
+            )
+        })?;
+    parse_motifs(&text, format, &stem)
+}
+
 /// Parses a number, naming the line on failure.
 pub(crate) fn number(tok: &str, line: usize) -> Result<f64, MotifError> {
     let v: f64 = tok

@@ -42,6 +42,21 @@ impl ScanRun {
         scanner: &Scanner,
         source: S,
     ) -> Result<(), MotifError> {
+        self.scan_source_with(scanner, source, |_, _| Ok(()))
+    }
+
+    /// Scans every record of `source`, calling `after_chunk(names, tallies)` after each
+    /// chunk (e.g. to stream and drain hits).
+    pub fn scan_source_with<S, F>(
+        &mut self,
+        scanner: &Scanner,
+        source: S,
+        mut after_chunk: F,
+    ) -> Result<(), MotifError>
+    where
+        S: SequenceSource + Send,
+        F: FnMut(&[String], &mut [ScanTally]) -> Result<(), MotifError>,
+    {
         let options = ChunkOptions {
             size: self.chunk_size,
             halo_left: 0,
@@ -76,6 +91,7 @@ impl ScanRun {
             if current.last {
                 self.global += current.end() - current.origin;
             }
+            after_chunk(&self.names, &mut self.tallies)?;
             have = read?;
             std::mem::swap(&mut current, &mut next);
         }

@@ -25,10 +25,15 @@ pub fn scan_strand(
     cand.clear();
     if simd_available() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX2 presence was checked at run time; `prep.dinuc` is padded by at
-        // least PAD + max width bytes past the chunk, which covers every load.
+        // SAFETY: AVX-512BW / AVX2 presence was checked at run time; `prep.dinuc` is
+        // padded by at least PAD (>= 64) + max width bytes past the chunk, which covers
+        // every load.
         unsafe {
-            filter_avx2(t, &prep.dinuc, start, end, cand)
+            if avx512_available() {
+                filter_avx512(t, &prep.dinuc, start, end, cand)
+            } else {
+                filter_avx2(t, &prep.dinuc, start, end, cand)
+            }
         };
         for &i in cand.iter() {
             if let Some(s) = t.score_at_least(prep, i as usize, threshold) {
@@ -54,6 +59,54 @@ pub fn simd_available() -> bool {
     #[cfg(not(target_arch = "x86_64"))]
     {
         false
+    }
+}
+
+/// True when the 64-lane AVX-512BW prefilter can run.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn avx512_available() -> bool {
+    std::arch::is_x86_feature_detected!("avx512bw")
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn filter_avx512(
+    t: &StrandTables,
+    dinuc: &[u8],
+    start: usize,
+    end: usize,
+    cand: &mut Vec<u32>,
+) {
+    use std::arch::x86_64::*;
+    let lim = _mm512_set1_epi8(t.dinuc_limit as i8);
+    let tabs: Vec<(__m512i, usize)> = t
+        .dinuc
+        .iter()
+        .map(|(tb, off)| {
+            (
+                _mm512_broadcast_i32x4(_mm_loadu_si128(tb.as_ptr() as *const __m128i)),
+                *off,
+            )
+        })
+        .collect();
+    let base = dinuc.as_ptr();
+    let mut pos = start;
+    while pos < end {
+        let mut acc = _mm512_setzero_si512();
+        for &(tab, off) in &tabs {
+            let v = _mm512_loadu_si512(base.add(pos + off) as *const __m512i);
+            acc = _mm512_adds_epu8(acc, _mm512_shuffle_epi8(tab, v));
+        }
+        let mut mask: u64 = _mm512_cmple_epu8_mask(acc, lim);
+        while mask != 0 {
+            let i = pos + mask.trailing_zeros() as usize;
+            if i < end {
+                cand.push(i as u32);
+            }
+            mask &= mask - 1;
+        }
+        pos += 64;
     }
 }
 
@@ -96,5 +149,59 @@ unsafe fn filter_avx2(
             mask &= mask - 1;
         }
         pos += 32;
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use crate::scan::prep::Prepared;
+
+    /// Every prefilter keeps every window that reaches the threshold (it may keep more).
+    #[test]
+    fn avx2_and_avx512_prefilters_keep_every_hit() {
+        let mut seed: u64 = 3;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        for w in [1usize, 2, 3, 8, 13, 30] {
+            let matrix: Vec<[i32; 4]> = (0..w)
+                .map(|_| {
+                    [next() % 1000, next() % 1000, next() % 1000, next() % 1000].map(|v| v as i32)
+                })
+                .collect();
+            let best: i32 = matrix.iter().map(|r| *r.iter().max().unwrap()).sum();
+            let threshold = best * 3 / 4;
+            let t = StrandTables::new(&matrix, threshold);
+            let seq: Vec<u8> = (0..5000).map(|_| b"ACGTN"[next() % 5]).collect();
+            let mut ks = vec![false; 6];
+            for b in &t.blocks {
+                ks[b.k] = true;
+            }
+            let prep = Prepared::new(&seq, &ks, w);
+            let end = seq.len() + 1 - w;
+            let want: Vec<u32> = (0..end)
+                .filter(|&i| t.score(&prep, i).is_some_and(|s| s >= threshold))
+                .map(|i| i as u32)
+                .collect();
+            let mut kinds = Vec::new();
+            if std::arch::is_x86_feature_detected!("avx2") {
+                let mut c = Vec::new();
+                unsafe { filter_avx2(&t, &prep.dinuc, 0, end, &mut c) };
+                kinds.push(c);
+            }
+            if avx512_available() {
+                let mut c = Vec::new();
+                unsafe { filter_avx512(&t, &prep.dinuc, 0, end, &mut c) };
+                kinds.push(c);
+            }
+            for c in kinds {
+                assert!(want.iter().all(|i| c.contains(i)), "w={w}");
+                assert!(c.windows(2).all(|p| p[0] < p[1]));
+            }
+        }
     }
 }

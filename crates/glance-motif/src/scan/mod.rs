@@ -5,15 +5,18 @@
 
 pub mod driver;
 pub mod kernel;
+pub mod matched;
 pub mod prep;
 pub mod tables;
 
 use rayon::prelude::*;
+use std::sync::Arc;
 
 use crate::error::MotifError;
 use crate::motif::Motif;
 use crate::pssm::{MotifModel, Pssm, DEFAULT_PSEUDOCOUNT};
 use crate::qvalue::{self, NUM_LAMBDA};
+pub use matched::Matched;
 use prep::Prepared;
 use tables::{StrandTables, MAX_K};
 
@@ -26,6 +29,10 @@ pub struct ScanOptions {
     pub both_strands: bool,
     /// Motif pseudocount (FIMO `--motif-pseudo`, default 0.1).
     pub pseudocount: f64,
+    /// Keep each motif's whole p-value table (needed for p-values of windows below the
+    /// threshold, as in region scores); otherwise only the part at the threshold and
+    /// above is kept after compiling.
+    pub full_pvalue_tables: bool,
 }
 
 impl Default for ScanOptions {
@@ -34,6 +41,7 @@ impl Default for ScanOptions {
             thresh: 1e-4,
             both_strands: true,
             pseudocount: DEFAULT_PSEUDOCOUNT,
+            full_pvalue_tables: false,
         }
     }
 }
@@ -49,8 +57,9 @@ pub struct CompiledMotif {
     pub threshold: i32,
     /// Tables per strand: forward, then reverse when scanning both strands.
     pub strands: Vec<StrandTables>,
-    /// `cutoffs[i]`: largest scaled score whose p-value is `>= lambda_i` (q-value pi0).
-    pub cutoffs: [i32; NUM_LAMBDA],
+    /// `bucket[s]`: number of lambdas `lambda_i` with p-value(s) `>= lambda_i`, for
+    /// the q-value pi0 sample.
+    pub bucket: Vec<u8>,
 }
 
 impl CompiledMotif {
@@ -68,9 +77,21 @@ impl CompiledMotif {
         }
     }
 
-    fn bucket(&self, scaled: i32) -> usize {
-        // cutoffs are non-increasing: count the prefix with cutoff >= scaled
-        self.cutoffs.partition_point(|&c| c >= scaled)
+    /// Completes a raw hit with FIMO's reported score and p-value (q-value NaN).
+    pub fn to_hit(&self, motif_index: usize, h: RawHit) -> Hit {
+        let pssm = self.pssm(usize::from(h.reverse));
+        Hit {
+            motif: motif_index as u32,
+            record: h.record,
+            start: h.start + 1,
+            stop: h.start + self.width() as u64,
+            reverse: h.reverse,
+            scaled: h.scaled,
+            score: pssm.score(h.scaled),
+            pvalue: pssm.pvalue(h.scaled),
+            qvalue: f64::NAN,
+            matched: h.matched,
+        }
     }
 }
 
@@ -113,7 +134,7 @@ pub struct RawHit {
     pub scaled: i32,
     /// The window's bases as FIMO prints them (forward: as in the input; reverse:
     /// upper-case reverse complement).
-    pub matched: Box<[u8]>,
+    pub matched: Matched,
 }
 
 /// Per-motif accumulators over a whole run.
@@ -162,7 +183,7 @@ pub struct Hit {
     /// q-value.
     pub qvalue: f64,
     /// Matched sequence.
-    pub matched: Box<[u8]>,
+    pub matched: Matched,
 }
 
 impl Scanner {
@@ -192,7 +213,8 @@ impl Scanner {
         let compiled: Vec<CompiledMotif> = motifs
             .par_iter()
             .map(|m| {
-                let model = MotifModel::build(m, &bg, options.pseudocount, options.both_strands);
+                let mut model =
+                    MotifModel::build(m, &bg, options.pseudocount, options.both_strands);
                 let threshold = model
                     .fwd
                     .threshold_score(options.thresh)
@@ -200,6 +222,32 @@ impl Scanner {
                 let mut cutoffs = [0i32; NUM_LAMBDA];
                 for (c, &l) in cutoffs.iter_mut().zip(&lam) {
                     *c = model.fwd.last_score_with_pvalue_at_least(l);
+                }
+                // bucket[s] = #{i : cutoffs[i] >= s}; cutoffs are non-increasing
+                let top = model.fwd.width() * crate::pssm::RANGE as usize;
+                let mut bucket = vec![0u8; top + 1];
+                let mut b = NUM_LAMBDA;
+                for (s, slot) in bucket.iter_mut().enumerate() {
+                    while b > 0 && i64::from(cutoffs[b - 1]) < s as i64 {
+                        b -= 1;
+                    }
+                    *slot = b as u8;
+                }
+                if !options.full_pvalue_tables {
+                    let from = threshold.min(top as i32).max(0) as usize;
+                    let shared = model
+                        .rev
+                        .as_ref()
+                        .is_some_and(|r| Arc::ptr_eq(&r.pv, &model.fwd.pv));
+                    model.fwd.truncate_table(from);
+                    if let Some(rev) = model.rev.as_mut() {
+                        if shared {
+                            rev.pv = Arc::clone(&model.fwd.pv);
+                            rev.pv_start = model.fwd.pv_start;
+                        } else {
+                            rev.truncate_table(from);
+                        }
+                    }
                 }
                 let mut strands = vec![StrandTables::new(&model.fwd.matrix, threshold)];
                 if let Some(rev) = &model.rev {
@@ -210,7 +258,7 @@ impl Scanner {
                     model,
                     threshold,
                     strands,
-                    cutoffs,
+                    bucket,
                 }
             })
             .collect();
@@ -287,6 +335,18 @@ impl Scanner {
             self.sample_base,
             &mut samples,
         );
+        // Copy the sampled windows side by side (each max_width long, N-padded past the
+        // chunk) so every motif reads them from one small, contiguous buffer.
+        let mw = self.max_width;
+        let mut sample_bases = Vec::with_capacity(samples.len() * mw);
+        for &(g, _) in &samples {
+            let i = (g - meta.global) as usize;
+            let end = (i + mw).min(bases.len());
+            sample_bases.extend_from_slice(&bases[i..end]);
+            sample_bases.resize(sample_bases.len() + (i + mw - end), b'N');
+        }
+        let mut sample_prep = Prepared::default();
+        self.prepare(&sample_bases, &mut sample_prep);
         let strands = if self.options.both_strands { 2 } else { 1 };
         self.motifs
             .par_iter()
@@ -297,14 +357,14 @@ impl Scanner {
                     let w = m.width();
                     tally.tests += at_least[w] * strands as u64;
                     // p-value sample for pi0
-                    for &(g, weight) in &samples {
-                        let i = (g - meta.global) as usize;
-                        if usize::from(prep.valid_run[i]) < w {
+                    for (k, &(_, weight)) in samples.iter().enumerate() {
+                        let j = k * mw;
+                        if usize::from(sample_prep.valid_run[j]) < w {
                             continue;
                         }
                         for t in &m.strands {
-                            if let Some(s) = t.score(prep, i) {
-                                tally.bins[m.bucket(s)] += weight;
+                            if let Some(s) = t.score(&sample_prep, j) {
+                                tally.bins[usize::from(m.bucket[s as usize])] += weight;
                                 tally.samples += 1;
                             }
                         }
@@ -327,10 +387,13 @@ impl Scanner {
                         for &(i, s) in found.iter() {
                             let i = i as usize;
                             let window = &bases[i..i + w];
-                            let matched: Box<[u8]> = if si == 0 {
-                                window.into()
+                            let matched = if si == 0 {
+                                Matched::new(window)
                             } else {
-                                window.iter().rev().map(|&b| complement(b)).collect()
+                                Matched::from_iter_len(
+                                    w,
+                                    window.iter().rev().map(|&b| complement(b)),
+                                )
                             };
                             tally.hits.push(RawHit {
                                 record: meta.record,
@@ -345,6 +408,23 @@ impl Scanner {
             );
     }
 
+    /// Takes the hits collected so far (without q-values, FIMO `--text`), ordered by
+    /// motif, record, start and strand, leaving test counts and samples in place.
+    pub fn take_hits(&self, tallies: &mut [ScanTally]) -> Vec<Hit> {
+        let mut out = Vec::new();
+        for (mi, (tally, m)) in tallies.iter_mut().zip(&self.motifs).enumerate() {
+            let mut hits: Vec<Hit> = std::mem::take(&mut tally.hits)
+                .into_iter()
+                .map(|h| m.to_hit(mi, h))
+                .collect();
+            hits.sort_by(|a, b| {
+                (a.record, a.start, a.reverse).cmp(&(b.record, b.start, b.reverse))
+            });
+            out.extend(hits);
+        }
+        out
+    }
+
     /// Turns the tallies of a finished run into hits with q-values, sorted as FIMO
     /// prints them: by p-value, then motif, record, start and strand (FIMO leaves ties in
     /// heap order; glance makes them deterministic). With `qv_thresh`, only hits with
@@ -356,26 +436,7 @@ impl Scanner {
             .enumerate()
             .map(|(mi, (tally, m))| {
                 let pi0 = qvalue::estimate_pi0(&tally.bins, tally.samples);
-                let mut hits: Vec<Hit> = tally
-                    .hits
-                    .into_iter()
-                    .map(|h| {
-                        let pssm = m.pssm(usize::from(h.reverse));
-                        let w = m.width() as u64;
-                        Hit {
-                            motif: mi as u32,
-                            record: h.record,
-                            start: h.start + 1,
-                            stop: h.start + w,
-                            reverse: h.reverse,
-                            scaled: h.scaled,
-                            score: pssm.score(h.scaled),
-                            pvalue: pssm.pvalue(h.scaled),
-                            qvalue: f64::NAN,
-                            matched: h.matched,
-                        }
-                    })
-                    .collect();
+                let mut hits: Vec<Hit> = tally.hits.into_iter().map(|h| m.to_hit(mi, h)).collect();
                 hits.sort_by(|a, b| {
                     a.pvalue
                         .total_cmp(&b.pvalue)
@@ -395,17 +456,72 @@ impl Scanner {
                 hits
             })
             .collect();
-        let mut all: Vec<Hit> = per_motif.into_iter().flatten().collect();
-        all.par_sort_by(|a, b| {
-            a.pvalue
-                .total_cmp(&b.pvalue)
-                .then(a.motif.cmp(&b.motif))
-                .then(a.record.cmp(&b.record))
-                .then(a.start.cmp(&b.start))
-                .then(a.reverse.cmp(&b.reverse))
-        });
-        all
+        merge_by_pvalue(per_motif)
     }
+}
+
+/// Merges per-motif hit lists (each sorted by p-value, record, start, strand) into one
+/// list sorted by p-value, motif, record, start, strand, moving each hit once.
+fn merge_by_pvalue(lists: Vec<Vec<Hit>>) -> Vec<Hit> {
+    use std::cmp::{Ordering, Reverse};
+    use std::collections::BinaryHeap;
+    struct Head {
+        pvalue: f64,
+        motif: u32,
+        list: usize,
+    }
+    impl PartialEq for Head {
+        fn eq(&self, o: &Self) -> bool {
+            self.cmp(o) == Ordering::Equal
+        }
+    }
+    impl Eq for Head {}
+    impl PartialOrd for Head {
+        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+            Some(self.cmp(o))
+        }
+    }
+    impl Ord for Head {
+        fn cmp(&self, o: &Self) -> Ordering {
+            self.pvalue
+                .total_cmp(&o.pvalue)
+                .then(self.motif.cmp(&o.motif))
+        }
+    }
+    let total = lists.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(total);
+    let mut iters: Vec<std::vec::IntoIter<Hit>> = lists.into_iter().map(Vec::into_iter).collect();
+    let mut pending: Vec<Option<Hit>> = iters.iter_mut().map(Iterator::next).collect();
+    let mut heap = BinaryHeap::new();
+    for (i, h) in pending.iter().enumerate() {
+        if let Some(h) = h {
+            heap.push(Reverse(Head {
+                pvalue: h.pvalue,
+                motif: h.motif,
+                list: i,
+            }));
+        }
+    }
+    while let Some(Reverse(head)) = heap.pop() {
+        let i = head.list;
+        // take every hit of this list with the same p-value before re-queuing
+        while let Some(h) = pending[i].take() {
+            if h.pvalue != head.pvalue {
+                pending[i] = Some(h);
+                break;
+            }
+            out.push(h);
+            pending[i] = iters[i].next();
+        }
+        if let Some(h) = &pending[i] {
+            heap.push(Reverse(Head {
+                pvalue: h.pvalue,
+                motif: h.motif,
+                list: i,
+            }));
+        }
+    }
+    out
 }
 
 /// Complement of a base as FIMO prints reverse-strand matches (upper case).

@@ -1,0 +1,270 @@
+//! `glance scan`: FIMO-identical motif scanning of FASTA/FASTQ inputs (TSV with FIMO's
+//! columns and number formats, or GFF3 / BED), q-values over every test of the run.
+
+use anyhow::Context;
+use clap::Args;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use glance::motif::output::{tsv_blocks, write_bed_row, write_gff_row, write_tsv_row, TSV_HEADER};
+use glance::motif::scan::driver::{ScanRun, DEFAULT_CHUNK};
+use glance::motif::{
+    bundled, parse_background_file, read_motifs, BackgroundSource, Hit, MotifFile, ScanOptions,
+    Scanner,
+};
+use glance::seq::SeqReader;
+
+use crate::cli::GlobalArgs;
+use crate::output::AtomicOutput;
+
+/// Arguments of `glance scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Input FASTA/FASTQ files (plain, gzip or BGZF); `-` reads stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Motif file (MEME, JASPAR .jaspar/.pfm, TRANSFAC, HOMER .motif); default: the
+    /// bundled JASPAR 2026 CORE vertebrates non-redundant set.
+    #[arg(long, value_name = "FILE")]
+    pub motifs: Option<PathBuf>,
+
+    /// Background: a MEME background file, or `--nrdb--` (default), `--uniform--`,
+    /// `--motif--` (the motif file's own block).
+    #[arg(long, value_name = "F", conflicts_with = "uniform")]
+    pub bfile: Option<String>,
+
+    /// Uniform background (same as `--bfile --uniform--`).
+    #[arg(long)]
+    pub uniform: bool,
+
+    /// p-value threshold (p <= thresh), or the q-value threshold with --qv-thresh.
+    #[arg(long, default_value_t = 1e-4, value_name = "P")]
+    pub thresh: f64,
+
+    /// Apply --thresh to q-values instead (hits are still those with p <= thresh).
+    #[arg(long, conflicts_with = "text")]
+    pub qv_thresh: bool,
+
+    /// Scan the given strand only.
+    #[arg(long)]
+    pub norc: bool,
+
+    /// Motif pseudocount (FIMO --motif-pseudo).
+    #[arg(long, default_value_t = 0.1, value_name = "A")]
+    pub motif_pseudo: f64,
+
+    /// Stream hits as found, without q-values (FIMO --text).
+    #[arg(long)]
+    pub text: bool,
+
+    /// Write BED6+3 (chrom, start, end, motif id, score, strand, alt id, p, q).
+    #[arg(long, conflicts_with = "gff3")]
+    pub bed: bool,
+
+    /// Write GFF3 as FIMO's fimo.gff.
+    #[arg(long)]
+    pub gff3: bool,
+
+    /// Core bases per chunk.
+    #[arg(long, default_value_t = DEFAULT_CHUNK, value_name = "N", hide = true)]
+    pub chunk_size: usize,
+
+    /// Output file (default: stdout).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fmt {
+    Tsv,
+    Bed,
+    Gff,
+}
+
+/// Reads the motif set (or the bundled one) with the path in errors.
+pub(crate) fn load_motifs(path: Option<&Path>) -> anyhow::Result<(MotifFile, String)> {
+    match path {
+        Some(p) => {
+            let f = read_motifs(p).with_context(|| p.display().to_string())?;
+            Ok((f, p.display().to_string()))
+        }
+        None => Ok((
+            bundled::jaspar().context("bundled JASPAR set")?,
+            bundled::JASPAR_NAME.to_string(),
+        )),
+    }
+}
+
+/// Resolves `--bfile`/`--uniform` as FIMO does.
+pub(crate) fn background(
+    bfile: Option<&str>,
+    uniform: bool,
+    file: &MotifFile,
+    both_strands: bool,
+) -> anyhow::Result<[f64; 4]> {
+    let source = match (bfile, uniform) {
+        (_, true) | (Some("--uniform--"), _) => BackgroundSource::Uniform,
+        (None, false) | (Some("--nrdb--"), _) => BackgroundSource::Nrdb,
+        (Some("--motif--"), _) => BackgroundSource::MotifFile(file.background),
+        (Some(path), _) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("{path}: cannot read"))?;
+            BackgroundSource::Frequencies(
+                parse_background_file(&text).with_context(|| path.to_string())?,
+            )
+        }
+    };
+    let label = bfile.unwrap_or("--nrdb--");
+    source
+        .resolve(both_strands)
+        .with_context(|| format!("background {label}"))
+}
+
+/// Opens one input (path or `-`).
+pub(crate) fn open_input(path: &Path) -> anyhow::Result<SeqReader> {
+    if path.as_os_str() == "-" {
+        SeqReader::from_reader(std::io::stdin()).context("stdin")
+    } else {
+        SeqReader::open(path).with_context(|| path.display().to_string())
+    }
+}
+
+fn write_hits(
+    out: &mut dyn Write,
+    fmt: Fmt,
+    hits: &[Hit],
+    scanner: &Scanner,
+    names: &[String],
+    qvalue: bool,
+    gff_index: &mut std::collections::HashMap<(u32, u32), usize>,
+) -> std::io::Result<()> {
+    for h in hits {
+        let m = &scanner.motifs()[h.motif as usize];
+        let name = &names[h.record as usize];
+        match fmt {
+            Fmt::Tsv => write_tsv_row(out, h, m, name, qvalue)?,
+            Fmt::Bed => write_bed_row(out, h, m, name, qvalue)?,
+            Fmt::Gff => {
+                let i = gff_index.entry((h.motif, h.record)).or_insert(0);
+                *i += 1;
+                write_gff_row(out, h, m, name, *i, qvalue)?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `glance scan`.
+pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    let (file, source_name) = load_motifs(args.motifs.as_deref())?;
+    let both = !args.norc;
+    let bg = background(args.bfile.as_deref(), args.uniform, &file, both)?;
+    let options = ScanOptions {
+        thresh: args.thresh,
+        both_strands: both,
+        pseudocount: args.motif_pseudo,
+        full_pvalue_tables: false,
+    };
+    let scanner = Scanner::new(&file.motifs, bg, options).context("--thresh/--motif-pseudo")?;
+    let fmt = if args.bed {
+        Fmt::Bed
+    } else if args.gff3 {
+        Fmt::Gff
+    } else {
+        Fmt::Tsv
+    };
+    let out_name = args
+        .output
+        .as_ref()
+        .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
+    let summary = match &args.output {
+        Some(p) => {
+            let mut atomic = AtomicOutput::create(p)?;
+            let summary = {
+                let mut w = atomic.writer();
+                emit(args, &scanner, fmt, &source_name, &out_name, &mut w)?
+            };
+            atomic.commit()?;
+            summary
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            emit(args, &scanner, fmt, &source_name, &out_name, &mut w)?
+        }
+    };
+    if !global.quiet {
+        let (tests, hits) = summary;
+        eprintln!(
+            "glance scan: {} motifs, {tests} tests, {} hits to {out_name}",
+            scanner.motifs().len(),
+            hits.map_or_else(|| "streamed".to_string(), |n: usize| n.to_string()),
+        );
+    }
+    Ok(())
+}
+
+/// Scans every input and writes the hits; returns the number of tests and of hits
+/// (`None` when streamed with --text).
+fn emit(
+    args: &ScanArgs,
+    scanner: &Scanner,
+    fmt: Fmt,
+    source_name: &str,
+    out_name: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<(u64, Option<usize>)> {
+    let io_err = |e: std::io::Error| anyhow::anyhow!("{out_name}: cannot write: {e}");
+    match fmt {
+        Fmt::Tsv => writeln!(out, "{TSV_HEADER}").map_err(io_err)?,
+        Fmt::Gff => writeln!(out, "##gff-version 3").map_err(io_err)?,
+        Fmt::Bed => {}
+    }
+    let mut run = ScanRun::new(scanner, args.chunk_size);
+    let mut gff_index = std::collections::HashMap::new();
+    for input in &args.inputs {
+        let reader = open_input(input)?;
+        let label = input.display().to_string();
+        if args.text {
+            run.scan_source_with(scanner, reader, |names, tallies| {
+                let hits = scanner.take_hits(tallies);
+                write_hits(&mut *out, fmt, &hits, scanner, names, false, &mut gff_index)
+                    .map_err(glance::motif::MotifError::Io)
+            })
+            .with_context(|| label.clone())?;
+        } else {
+            run.scan_source(scanner, reader)
+                .with_context(|| label.clone())?;
+        }
+    }
+    let tests: u64 = run.tallies.iter().map(|t| t.tests).sum();
+    let mut n_hits = None;
+    if !args.text {
+        let names = std::mem::take(&mut run.names);
+        let mut hits = scanner.finish(std::mem::take(&mut run.tallies), args.qv_thresh);
+        n_hits = Some(hits.len());
+        if fmt == Fmt::Gff {
+            hits.sort_by_key(|h| (h.motif, h.record, h.start, h.reverse));
+        }
+        if fmt == Fmt::Tsv {
+            for block in tsv_blocks(&hits, scanner.motifs(), &names, true) {
+                out.write_all(block.as_bytes()).map_err(io_err)?;
+            }
+        } else {
+            write_hits(out, fmt, &hits, scanner, &names, true, &mut gff_index).map_err(io_err)?;
+        }
+    }
+    if fmt == Fmt::Tsv {
+        let cmd: Vec<String> = std::env::args().collect();
+        writeln!(
+            out,
+            "\n# glance {} scan (FIMO-compatible TSV; motifs: {source_name})\n# {}",
+            env!("CARGO_PKG_VERSION"),
+            cmd.join(" ")
+        )
+        .map_err(io_err)?;
+    }
+    out.flush().map_err(io_err)?;
+    Ok((tests, n_hits))
+}
