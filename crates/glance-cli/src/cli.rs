@@ -55,6 +55,10 @@ pub enum Command {
     Embed(commands::embed::EmbedArgs),
     /// Inspect model directories.
     Model(commands::model::ModelArgs),
+    /// Scan FASTA/FASTQ for motif sites with FIMO's scores, p-values and q-values.
+    Scan(commands::scan::ScanArgs),
+    /// Score motifs per region (bins or BED): best site, hits and attention-pooled affinity.
+    Score(commands::score::ScoreArgs),
     /// Micro-benchmarks of glance's kernels (`glance bench attention ...`).
     Bench(commands::bench::BenchArgs),
 }

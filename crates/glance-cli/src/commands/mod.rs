@@ -3,6 +3,8 @@
 pub mod bench;
 pub mod embed;
 pub mod model;
+pub mod scan;
+pub mod score;
 pub mod tokenize;
 
 use crate::cli::{Cli, Command};
@@ -13,6 +15,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tokenize(args) => tokenize::run(&args, &cli.global),
         Command::Embed(args) => embed::run(&args, &cli.global),
         Command::Model(args) => model::run(&args, &cli.global),
+        Command::Scan(args) => scan::run(&args, &cli.global),
+        Command::Score(args) => score::run(&args, &cli.global),
         Command::Bench(args) => bench::run(&args, &cli.global),
     }
 }
