@@ -223,7 +223,8 @@ impl Pssm {
 
 /// `get_pdf_table` + `get_pv_lookup_pos_dep`: the exact distribution of the scaled score
 /// under an order-0 background, then `pv[x] = P(score >= x)`. Same arithmetic and order
-/// of additions as the MEME suite (zero cells skipped), restricted to the reachable range.
+/// of additions as the MEME suite (its skipped zero cells add exactly +0.0), restricted to
+/// the reachable range.
 fn pvalue_table(matrix: &[[i32; 4]], bg: &[f64; 4]) -> Vec<f64> {
     let w = matrix.len();
     let size = w * RANGE as usize + 1;
@@ -241,10 +242,11 @@ fn pvalue_table(matrix: &[[i32; 4]], bg: &[f64; 4]) -> Vec<f64> {
             let s = s as usize;
             let b = bg[j];
             let (src, dst) = (&pdf_old[lo..=hi], &mut pdf_new[lo + s..=hi + s]);
+            // FIMO skips zero cells; adding 0 * b = +0.0 to a non-negative sum leaves it
+            // bit-identical, so the branch-free loop (which vectorises) gives the same
+            // table.
             for (d, &old) in dst.iter_mut().zip(src) {
-                if old != 0.0 {
-                    *d += old * b;
-                }
+                *d += old * b;
             }
         }
         lo += cmin;

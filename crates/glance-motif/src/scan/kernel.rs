@@ -29,7 +29,9 @@ pub fn scan_strand(
         // padded by at least PAD (>= 64) + max width bytes past the chunk, which covers
         // every load.
         unsafe {
-            if avx512_available() {
+            if vbmi_available() {
+                filter_vbmi(t, &prep.trinuc, start, end, cand)
+            } else if avx512_available() {
                 filter_avx512(t, &prep.dinuc, start, end, cand)
             } else {
                 filter_avx2(t, &prep.dinuc, start, end, cand)
@@ -59,6 +61,49 @@ pub fn simd_available() -> bool {
     #[cfg(not(target_arch = "x86_64"))]
     {
         false
+    }
+}
+
+/// True when the trinucleotide AVX-512VBMI prefilter (`vpermb`, 64-entry tables) can run.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn vbmi_available() -> bool {
+    std::arch::is_x86_feature_detected!("avx512vbmi") && avx512_available()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+unsafe fn filter_vbmi(
+    t: &StrandTables,
+    trinuc: &[u8],
+    start: usize,
+    end: usize,
+    cand: &mut Vec<u32>,
+) {
+    use std::arch::x86_64::*;
+    let lim = _mm512_set1_epi8(t.dinuc_limit as i8);
+    let tabs: Vec<(__m512i, usize)> = t
+        .trinuc
+        .iter()
+        .map(|(tb, off)| (_mm512_loadu_si512(tb.as_ptr() as *const __m512i), *off))
+        .collect();
+    let base = trinuc.as_ptr();
+    let mut pos = start;
+    while pos < end {
+        let mut acc = _mm512_setzero_si512();
+        for &(tab, off) in &tabs {
+            let v = _mm512_loadu_si512(base.add(pos + off) as *const __m512i);
+            acc = _mm512_adds_epu8(acc, _mm512_permutexvar_epi8(v, tab));
+        }
+        let mut mask: u64 = _mm512_cmple_epu8_mask(acc, lim);
+        while mask != 0 {
+            let i = pos + mask.trailing_zeros() as usize;
+            if i < end {
+                cand.push(i as u32);
+            }
+            mask &= mask - 1;
+        }
+        pos += 64;
     }
 }
 
@@ -159,7 +204,7 @@ mod tests {
 
     /// Every prefilter keeps every window that reaches the threshold (it may keep more).
     #[test]
-    fn avx2_and_avx512_prefilters_keep_every_hit() {
+    fn simd_prefilters_keep_every_hit() {
         let mut seed: u64 = 3;
         let mut next = || {
             seed = seed
@@ -198,6 +243,12 @@ mod tests {
                 unsafe { filter_avx512(&t, &prep.dinuc, 0, end, &mut c) };
                 kinds.push(c);
             }
+            if vbmi_available() {
+                let mut c = Vec::new();
+                unsafe { filter_vbmi(&t, &prep.trinuc, 0, end, &mut c) };
+                kinds.push(c);
+            }
+            assert!(!kinds.is_empty() || !simd_available());
             for c in kinds {
                 assert!(want.iter().all(|i| c.contains(i)), "w={w}");
                 assert!(c.windows(2).all(|p| p[0] < p[1]));

@@ -25,6 +25,9 @@ pub struct Prepared {
     /// `dinuc[i] = 4 * (codes[i] & 3) + (codes[i + 1] & 3)`, padded with zeros
     /// ([`PAD`] plus the widest motif).
     pub dinuc: Vec<u8>,
+    /// `trinuc[i] = 16 * (codes[i] & 3) + 4 * (codes[i + 1] & 3) + (codes[i + 2] & 3)`,
+    /// padded like `dinuc`.
+    pub trinuc: Vec<u8>,
     /// `kmers[k][i]`: code of the k-mer at i (or `4^k` if it holds a non-ACGT base), for
     /// each k in use (empty vectors for the others).
     pub kmers: Vec<Vec<u16>>,
@@ -54,6 +57,13 @@ impl Prepared {
             self.dinuc.push((a << 2) | b);
         }
         self.dinuc.resize(n + PAD + max_width, 0);
+        self.trinuc.clear();
+        self.trinuc.reserve(n + PAD + max_width);
+        for i in 0..n {
+            let c = if i + 2 < n { self.codes[i + 2] & 3 } else { 0 };
+            self.trinuc.push((self.dinuc[i] << 2) | c);
+        }
+        self.trinuc.resize(n + PAD + max_width, 0);
         self.valid_run.clear();
         self.valid_run.resize(n, 0);
         let mut run: u32 = 0;

@@ -33,8 +33,10 @@ pub struct StrandTables {
     pub rest_max: Vec<i32>,
     /// Dinucleotide deficit tables (16 entries each) and the column each starts at.
     pub dinuc: Vec<([u8; 16], usize)>,
-    /// A window can reach the threshold only if its summed dinucleotide deficits are
-    /// at most this value.
+    /// Trinucleotide deficit tables (64 entries each) and the column each starts at.
+    pub trinuc: Vec<([u8; 64], usize)>,
+    /// A window can reach the threshold only if its summed dinucleotide (or
+    /// trinucleotide) deficits are at most this value.
     pub dinuc_limit: u8,
 }
 
@@ -86,11 +88,29 @@ impl StrandTables {
             rest_max[b] = acc;
             acc += blocks[b].max;
         }
-        let (dinuc, dinuc_limit) = dinuc_tables(matrix, threshold);
+        let (pairs, dinuc_limit) = deficit_tables(matrix, threshold, 2);
+        let dinuc = pairs
+            .into_iter()
+            .map(|(t, off)| {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&t);
+                (a, off)
+            })
+            .collect();
+        let (triples, _) = deficit_tables(matrix, threshold, 3);
+        let trinuc = triples
+            .into_iter()
+            .map(|(t, off)| {
+                let mut a = [0u8; 64];
+                a.copy_from_slice(&t);
+                (a, off)
+            })
+            .collect();
         StrandTables {
             blocks,
             rest_max,
             dinuc,
+            trinuc,
             dinuc_limit,
         }
     }
@@ -121,12 +141,15 @@ impl StrandTables {
     }
 }
 
-/// Quantised deficit tables for column pairs: deficit = column max minus the entry;
-/// a window reaches `threshold` only if its summed deficit is at most
-/// `D = sum(col max) - threshold`. With `q = D / 254 + 1`, `floor(pair deficit / q)`
-/// summed over pairs is at most `floor(D / q) <= 253` for every hit, so a saturating u8
-/// sum is a valid filter.
-fn dinuc_tables(matrix: &[[i32; 4]], threshold: i32) -> (Vec<([u8; 16], usize)>, u8) {
+/// Quantised deficit tables for groups of `k` columns (k = 2: 16 entries indexed by a
+/// dinucleotide code; k = 3: 64 entries indexed by a trinucleotide code): deficit =
+/// column max minus the entry; a window reaches `threshold` only if its summed deficit
+/// is at most `D = sum(col max) - threshold`. With `q = D / 254 + 1`,
+/// `floor(group deficit / q)` summed over groups is at most `floor(D / q) <= 253` for
+/// every hit, so a saturating u8 sum is a valid filter. A last partial group reuses the
+/// final `k` columns (or the first ones when the motif is narrower than `k`) and counts
+/// only the columns not yet counted.
+fn deficit_tables(matrix: &[[i32; 4]], threshold: i32, k: usize) -> (Vec<(Vec<u8>, usize)>, u8) {
     let w = matrix.len();
     let colmax: Vec<i32> = matrix
         .iter()
@@ -142,30 +165,27 @@ fn dinuc_tables(matrix: &[[i32; 4]], threshold: i32) -> (Vec<([u8; 16], usize)>,
     let mut out = Vec::new();
     let mut col = 0;
     while col < w {
-        // pair (col, col+1); for a last odd column use the pair (w-2, w-1) counting only
-        // column w-1, or (for w == 1) the first base alone.
-        let (start, first_counts) = if col + 1 < w {
-            (col, true)
-        } else if w >= 2 {
-            (w - 2, false)
+        let start = if col + k <= w {
+            col
         } else {
-            (0, true)
+            w.saturating_sub(k)
         };
-        let mut t = [0u8; 16];
+        let n = 1usize << (2 * k);
+        let mut t = vec![0u8; n];
         for (code, slot) in t.iter_mut().enumerate() {
-            let a = code >> 2;
-            let b = code & 3;
             let mut d = 0i64;
-            if first_counts {
-                d += i64::from(colmax[start] - matrix[start][a]);
-            }
-            if start + 1 < w && (start + 1 >= col) {
-                d += i64::from(colmax[start + 1] - matrix[start + 1][b]);
+            for j in 0..k {
+                let c = start + j;
+                if c < col || c >= w {
+                    continue; // counted by an earlier group, or past the motif
+                }
+                let base = (code >> (2 * (k - 1 - j))) & 3;
+                d += i64::from(colmax[c] - matrix[c][base]);
             }
             *slot = (d / q).min(255) as u8;
         }
         out.push((t, start));
-        col += 2;
+        col += k;
     }
     (out, limit)
 }
