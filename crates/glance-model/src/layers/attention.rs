@@ -98,5 +98,15 @@ impl SelfAttention {
 fn split_heads(x: Array2<f32>, heads: usize) -> Array3<f32> {
     let (n, d) = x.dim();
     let dh = d / heads;
-    Array3::from_shape_fn((heads, n, dh), |(h, t, i)| x[[t, h * dh + i]])
+    let mut out = Array3::<f32>::zeros((heads, n, dh));
+    for (t, row) in x.rows().into_iter().enumerate() {
+        let row = row.as_slice().unwrap_or(&[]);
+        for (h, part) in row.chunks_exact(dh).enumerate() {
+            out.slice_mut(ndarray::s![h, t, ..])
+                .as_slice_mut()
+                .unwrap_or(&mut [])
+                .copy_from_slice(part);
+        }
+    }
+    out
 }
