@@ -7,12 +7,19 @@
 //! - `tokenize`: the rolling tokenizer alone over the record's bases (k=6, stride 1);
 //! - `read/{plain,gzip,bgzf}`: parsing records only (SeqReader::read_record);
 //! - `read_tokenize/{plain,gzip,bgzf}`: streaming read + chunk + tokenize, as
-//!   `glance tokenize` does;
+//!   `glance tokenize` does, on one thread; `read_tokenize/{gzip,bgzf}-2threads`: the
+//!   same with inflation on other threads (gzip: one background thread; BGZF: two
+//!   workers), as `glance tokenize` does by default;
 //! - `inflate/{gzip,bgzf}`: decompression alone, the floor for compressed input.
+//!
+//! Every case runs twice: group `wall` (elapsed time, criterion's default) and group
+//! `cpu` (the benchmark thread's CPU time from /proc/thread-self/schedstat, in ns), so
+//! that single-core speed can be read off a machine shared with other work.
 
 use std::io::{Cursor, Read, Write};
 use std::path::PathBuf;
 
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use glance_seq::{Chunk, ChunkOptions, Chunker, Record, SeqReader, Tokenizer, TokenizerOptions};
 
@@ -52,8 +59,13 @@ fn bgzf(text: &[u8]) -> Vec<u8> {
     w.finish().expect("bgzf")
 }
 
-fn read_tokenize(bytes: &'static [u8], tokenizer: &Tokenizer, tokens: &mut Vec<u32>) -> usize {
-    let reader = SeqReader::from_reader(Cursor::new(bytes)).expect("open");
+fn read_tokenize(
+    bytes: &'static [u8],
+    threads: usize,
+    tokenizer: &Tokenizer,
+    tokens: &mut Vec<u32>,
+) -> usize {
+    let reader = SeqReader::from_reader_with_threads(Cursor::new(bytes), threads).expect("open");
     let options = ChunkOptions {
         size: 1 << 20,
         halo_left: 0,
@@ -82,7 +94,57 @@ fn read_only(bytes: &'static [u8]) -> usize {
     n
 }
 
-fn bench(c: &mut Criterion) {
+/// CPU time of the calling thread, in nanoseconds, as the scheduler accounts it.
+struct ThreadCpu;
+
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("/proc/thread-self/schedstat (Linux) is needed for the cpu group")
+}
+
+static WALL: WallTime = WallTime;
+
+impl Measurement for ThreadCpu {
+    type Intermediate = u64;
+    type Value = u64;
+
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+
+    fn end(&self, start: u64) -> u64 {
+        thread_cpu_ns().saturating_sub(start)
+    }
+
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+
+    fn zero(&self) -> u64 {
+        0
+    }
+
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        // Values are nanoseconds, as for wall time.
+        WALL.formatter()
+    }
+}
+
+fn bench_wall(c: &mut Criterion) {
+    bench(c, "wall");
+}
+
+fn bench_cpu(c: &mut Criterion<ThreadCpu>) {
+    bench(c, "cpu");
+}
+
+fn bench<M: Measurement>(c: &mut Criterion<M>, group: &str) {
     let (name, text) = genome_text();
     eprintln!(
         "benchmark genome: {name} ({} bytes of FASTA text)",
@@ -98,7 +160,7 @@ fn bench(c: &mut Criterion) {
         .read_record(&mut record)
         .expect("record");
 
-    let mut g = c.benchmark_group("glance-seq");
+    let mut g = c.benchmark_group(group);
     g.sample_size(10);
     g.throughput(Throughput::Bytes(text.len() as u64));
     let mut tokens = Vec::new();
@@ -112,7 +174,14 @@ fn bench(c: &mut Criterion) {
     for (label, bytes) in [("plain", plain), ("gzip", gz), ("bgzf", bg)] {
         g.bench_function(format!("read/{label}"), |b| b.iter(|| read_only(bytes)));
         g.bench_function(format!("read_tokenize/{label}"), |b| {
-            b.iter(|| read_tokenize(bytes, &tokenizer, &mut tokens))
+            b.iter(|| read_tokenize(bytes, 1, &tokenizer, &mut tokens))
+        });
+    }
+    // Inflating on other threads: the cpu group counts only this thread, so it shows
+    // what is left on the critical path.
+    for (label, bytes) in [("gzip", gz), ("bgzf", bg)] {
+        g.bench_function(format!("read_tokenize/{label}-2threads"), |b| {
+            b.iter(|| read_tokenize(bytes, 2, &tokenizer, &mut tokens))
         });
     }
     let mut sink = vec![0u8; 1 << 16];
@@ -131,5 +200,10 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+criterion_group!(wall, bench_wall);
+criterion_group! {
+    name = cpu;
+    config = Criterion::default().with_measurement(ThreadCpu);
+    targets = bench_cpu
+}
+criterion_main!(wall, cpu);

@@ -1,6 +1,7 @@
 //! Opening inputs: a path or `-` (stdin), with the compression detected from the magic
 //! bytes (never the file name) and the matching decoder put in front: plain, gzip
-//! (including concatenated members) or BGZF (optionally with parallel block inflation).
+//! (including concatenated members; optionally inflated on a background thread) or BGZF
+//! (optionally with parallel block inflation).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
@@ -8,6 +9,7 @@ use std::num::NonZero;
 use std::path::Path;
 
 use crate::error::SeqError;
+use crate::threaded::ThreadedReader;
 
 /// Buffer size of the readers glance puts in front of files and decoders.
 pub(crate) const BUFFER_SIZE: usize = 256 * 1024;
@@ -56,7 +58,8 @@ pub(crate) struct Opened {
 }
 
 /// Opens `path` (or stdin for `-`) and puts the right decoder in front of it.
-/// `threads` is the number of BGZF inflation workers (1 = inflate on this thread).
+/// `threads` is the number of BGZF inflation workers; with more than one, gzip is
+/// inflated on a background thread (1 = everything on this thread).
 pub(crate) fn open_path(path: &Path, threads: usize) -> Result<Opened, SeqError> {
     if path.as_os_str() == "-" {
         return open_reader(io::stdin(), threads);
@@ -83,10 +86,18 @@ where
     let stream = Cursor::new(magic).chain(inner);
     let reader: Box<dyn BufRead + Send> = match compression {
         Compression::None => Box::new(BufReader::with_capacity(BUFFER_SIZE, stream)),
-        Compression::Gzip => Box::new(BufReader::with_capacity(
-            BUFFER_SIZE,
-            flate2::read::MultiGzDecoder::new(stream),
-        )),
+        Compression::Gzip => {
+            let decoder = flate2::read::MultiGzDecoder::new(stream);
+            if threads > 1 {
+                // Inflate on a second thread, overlapping parsing and tokenizing.
+                match ThreadedReader::spawn(decoder) {
+                    Ok(r) => Box::new(r),
+                    Err(e) => return Err(SeqError::io(1, true, e)),
+                }
+            } else {
+                Box::new(BufReader::with_capacity(BUFFER_SIZE, decoder))
+            }
+        }
         Compression::Bgzf => match NonZero::new(threads) {
             Some(n) if n.get() > 1 => Box::new(
                 noodles_bgzf::io::MultithreadedReader::with_worker_count(n, stream),

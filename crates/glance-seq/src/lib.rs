@@ -48,6 +48,7 @@ mod reader;
 mod record;
 mod region;
 mod source;
+mod threaded;
 mod tokenizer;
 mod vocab;
 

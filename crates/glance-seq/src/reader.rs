@@ -79,14 +79,24 @@ impl SeqReader {
         Self::open_with_threads(path, 1)
     }
 
-    /// Opens a file (or `-` for stdin); BGZF input is inflated by `threads` workers.
+    /// Opens a file (or `-` for stdin); with `threads > 1`, BGZF input is inflated by
+    /// that many workers and gzip input on one background thread.
     pub fn open_with_threads(path: impl AsRef<Path>, threads: usize) -> Result<Self, SeqError> {
         Self::from_opened(open_path(path.as_ref(), threads)?)
     }
 
     /// Reads from any byte stream (plain, gzip or BGZF, detected from its first bytes).
     pub fn from_reader<R: Read + Send + 'static>(reader: R) -> Result<Self, SeqError> {
-        Self::from_opened(open_reader(reader, 1)?)
+        Self::from_reader_with_threads(reader, 1)
+    }
+
+    /// Reads from any byte stream; with `threads > 1`, BGZF is inflated by that many
+    /// workers and gzip on one background thread.
+    pub fn from_reader_with_threads<R: Read + Send + 'static>(
+        reader: R,
+        threads: usize,
+    ) -> Result<Self, SeqError> {
+        Self::from_opened(open_reader(reader, threads)?)
     }
 
     fn from_opened(opened: Opened) -> Result<Self, SeqError> {

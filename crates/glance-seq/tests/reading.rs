@@ -50,6 +50,7 @@ fn plain_gzip_and_bgzf_read_the_same() {
     let mut gz = SeqReader::open(data("small_gzip.fa.gz")).unwrap();
     let mut bgzf = SeqReader::open(data("small.fa.gz")).unwrap();
     let mut bgzf_mt = SeqReader::open_with_threads(data("small.fa.gz"), 2).unwrap();
+    let mut gz_mt = SeqReader::open_with_threads(data("small_gzip.fa.gz"), 2).unwrap();
     assert_eq!(plain.compression(), Compression::None);
     assert_eq!(gz.compression(), Compression::Gzip);
     assert_eq!(bgzf.compression(), Compression::Bgzf);
@@ -60,6 +61,7 @@ fn plain_gzip_and_bgzf_read_the_same() {
     assert_eq!(read_all(&mut gz), want);
     assert_eq!(read_all(&mut bgzf), want);
     assert_eq!(read_all(&mut bgzf_mt), want);
+    assert_eq!(read_all(&mut gz_mt), want);
 }
 
 #[test]
@@ -190,9 +192,13 @@ fn region_errors() {
 }
 
 fn error_of(bytes: &[u8]) -> SeqError {
+    error_with_threads(bytes, 1)
+}
+
+fn error_with_threads(bytes: &[u8], threads: usize) -> SeqError {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(bytes).unwrap();
-    let mut reader = match SeqReader::open(file.path()) {
+    let mut reader = match SeqReader::open_with_threads(file.path(), threads) {
         Ok(r) => r,
         Err(e) => return e,
     };
@@ -210,11 +216,13 @@ fn error_of(bytes: &[u8]) -> SeqError {
 fn truncated_gzip_and_bgzf_are_errors() {
     for name in ["small_gzip.fa.gz", "small.fa.gz"] {
         let bytes = std::fs::read(data(name)).unwrap();
-        let err = error_of(&bytes[..bytes.len() / 2]);
-        assert!(
-            matches!(err, SeqError::Io { .. }) && err.to_string().contains("compressed stream"),
-            "{name}: {err}"
-        );
+        for threads in [1, 2] {
+            let err = error_with_threads(&bytes[..bytes.len() / 2], threads);
+            assert!(
+                matches!(err, SeqError::Io { .. }) && err.to_string().contains("compressed stream"),
+                "{name}, {threads} threads: {err}"
+            );
+        }
     }
     // A BGZF file cut at a block boundary (no EOF block) still fails, mid-block.
     let bytes = std::fs::read(data("small.fa.gz")).unwrap();
