@@ -280,6 +280,18 @@ impl<'a> Options<'a> {
         }
     }
 
+    /// Fails on the first option not in `allowed` (checked before missing ones, so a
+    /// typo such as `w=3` for `r=3` is reported as such).
+    fn only(self, allowed: &[&str]) -> Result<Self, PatternError> {
+        match self.items.iter().find(|(k, _)| !allowed.contains(k)) {
+            None => Ok(self),
+            Some((key, _)) => Err(PatternError::UnknownOption {
+                kind: self.kind.to_string(),
+                option: key.to_string(),
+            }),
+        }
+    }
+
     /// Fails on any option left over.
     fn finish(self) -> Result<(), PatternError> {
         match self.items.first() {
@@ -304,31 +316,54 @@ impl FromStr for Local {
             Some((k, r)) => (k.trim(), Some(r)),
             None => (s, None),
         };
-        let mut opts = Options::parse(kind, rest)?;
+        let opts = Options::parse(kind, rest)?;
         let local = match kind {
-            "full" => Local::Full {
-                causal: opts.take_flag("causal")?,
-            },
-            "sliding" => Local::Sliding {
-                radius: opts.required("sliding", "r", 0)?,
-                causal: opts.take_flag("causal")?,
-            },
-            "dilated" => Local::Dilated {
-                radius: opts.required("dilated", "r", 0)?,
-                dilation: opts.required("dilated", "d", 1)?,
-                causal: opts.take_flag("causal")?,
-            },
-            "block" => Local::Block {
-                size: opts.required("block", "b", 1)?,
-                neighbours: opts.required("block", "n", 0)?,
-            },
+            "full" => {
+                let mut o = opts.only(&["causal"])?;
+                Local::Full {
+                    causal: o.take_flag("causal")?,
+                }
+                .finished(o)?
+            }
+            "sliding" => {
+                let mut o = opts.only(&["r", "causal"])?;
+                Local::Sliding {
+                    radius: o.required("sliding", "r", 0)?,
+                    causal: o.take_flag("causal")?,
+                }
+                .finished(o)?
+            }
+            "dilated" => {
+                let mut o = opts.only(&["r", "d", "causal"])?;
+                Local::Dilated {
+                    radius: o.required("dilated", "r", 0)?,
+                    dilation: o.required("dilated", "d", 1)?,
+                    causal: o.take_flag("causal")?,
+                }
+                .finished(o)?
+            }
+            "block" => {
+                let mut o = opts.only(&["b", "n"])?;
+                Local::Block {
+                    size: o.required("block", "b", 1)?,
+                    neighbours: o.required("block", "n", 0)?,
+                }
+                .finished(o)?
+            }
             "linformer" | "performer" | "lsh" => {
                 return Err(PatternError::Approximate(kind.to_string()))
             }
             other => return Err(PatternError::UnknownKind(other.to_string())),
         };
-        opts.finish()?;
         Ok(local)
+    }
+}
+
+impl Local {
+    /// `self`, once `opts` has no option left over.
+    fn finished(self, opts: Options) -> Result<Local, PatternError> {
+        opts.finish()?;
+        Ok(self)
     }
 }
 
@@ -467,6 +502,10 @@ mod tests {
             PatternError::BadGlobal(_)
         ));
         assert!(err("sliding:r=1,w=2").to_string().contains("`w`"));
+        assert!(matches!(
+            err("sliding:w=2"),
+            PatternError::UnknownOption { .. }
+        ));
     }
 
     #[test]
