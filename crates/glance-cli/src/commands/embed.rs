@@ -14,7 +14,7 @@ use glance::model::{
     encode_source, load, Encoder, ModelError, PooledRegion, Pooler, Pooling, RegionSpec, Regions,
     RowSink, StreamOptions, TokenSink,
 };
-use glance::seq::{read_bed, SeqReader};
+use glance::seq::{read_bed, read_fai, SeqReader};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::GlobalArgs;
@@ -114,7 +114,7 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let bed_path = with_suffix(&args.output, "bed");
     let mut npy_out = AtomicOutput::create(&npy_path)?;
     let mut bed_out = AtomicOutput::create(&bed_path)?;
-    let progress = progress_bar(global.quiet);
+    let progress = progress_bar(global.quiet, total_bases(&args.inputs));
     let rows = {
         let mut npy = npy_out.writer();
         let mut bed = bed_out.writer();
@@ -225,16 +225,30 @@ fn encode_inputs(
     Ok(())
 }
 
-/// A spinner with bases done and bases/s on a terminal; hidden otherwise.
-fn progress_bar(quiet: bool) -> ProgressBar {
+/// The total number of bases when every input has a `.fai` index beside it.
+fn total_bases(inputs: &[PathBuf]) -> Option<u64> {
+    inputs.iter().try_fold(0u64, |sum, input| {
+        let mut fai = input.as_os_str().to_owned();
+        fai.push(".fai");
+        let file = File::open(PathBuf::from(fai)).ok()?;
+        let entries = read_fai(BufReader::new(file)).ok()?;
+        Some(sum + entries.iter().map(|e| e.length).sum::<u64>())
+    })
+}
+
+/// On a terminal: a bar with bases/s and ETA when the total is known (from `.fai`
+/// indexes), a spinner with bases/s otherwise. Hidden when not a terminal or `-q`.
+fn progress_bar(quiet: bool, total: Option<u64>) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template(
-        "{spinner} {elapsed_precise} {human_pos} bases ({per_sec}) {msg}",
-    );
-    if let Ok(style) = style {
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+    let template = if total.is_some() {
+        "{bar:30} {percent}% {human_pos}/{human_len} bases ({per_sec}, ETA {eta})"
+    } else {
+        "{spinner} {elapsed_precise} {human_pos} bases ({per_sec})"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     bar
