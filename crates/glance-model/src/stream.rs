@@ -212,10 +212,11 @@ pub fn encode_tokens(
     ids: &[u32],
     opts: &StreamOptions,
 ) -> Result<Array2<f32>, ModelError> {
-    let plan = Plan::new(enc.run_mode()?, opts)?;
+    let mode = enc.run_mode()?;
+    let plan = Plan::new(mode, opts)?;
     let n = ids.len() as u64;
-    if matches!(enc.run_mode()?, RunMode::Whole) && ids.len() > opts.max_whole_tokens {
-        return Err(whole_too_long(ids.len(), opts));
+    if mode == RunMode::Whole && ids.len() > opts.max_whole_tokens {
+        return Err(whole_too_long(opts));
     }
     let starts: Vec<u64> = (0..n).step_by(plan.core).collect();
     let results: Vec<Array2<f32>> = starts
@@ -240,10 +241,10 @@ pub fn encode_tokens(
     Ok(out.rows.unwrap_or_else(|| Array2::zeros((0, d))))
 }
 
-fn whole_too_long(len: usize, opts: &StreamOptions) -> ModelError {
+fn whole_too_long(opts: &StreamOptions) -> ModelError {
     ModelError::Options(format!(
-        "a record of {len} tokens is too long for a model whose attention reach is unbounded \
-         (full or global patterns run whole records, at most {} tokens); use a local pattern",
+        "a record longer than {} tokens is too long for a model whose attention reach is \
+         unbounded (full or global patterns run whole records); use a local pattern",
         opts.max_whole_tokens
     ))
 }
@@ -323,7 +324,7 @@ pub fn encode_source<S: SequenceSource>(
             }
             let job = make_job(&chunk, &tokenizer, &plan)?;
             if matches!(mode, RunMode::Whole) && !job.last_chunk {
-                return Err(whole_too_long(plan.core + 1, opts));
+                return Err(whole_too_long(opts));
             }
             jobs.push(job);
         }

@@ -204,3 +204,37 @@ fn overlapping_windows_are_averaged() {
     let streamed = stream(&enc, &[("x".into(), bases(60, 5))], &o);
     assert_eq!(max_abs_diff(&streamed.out[0].1, &got), 0.0);
 }
+
+#[test]
+fn unbounded_patterns_run_whole_records_up_to_a_limit() {
+    let mut enc = load(&model_dir("native_mixed")).unwrap();
+    for layer in &mut enc.layers {
+        layer.attention.pattern = "sliding:r=2+global:every=50".parse().unwrap();
+    }
+    assert_eq!(enc.run_mode().unwrap(), glance_model::RunMode::Whole);
+    let ids = tokens(&enc, &bases(200, 9));
+    let o = StreamOptions {
+        max_whole_tokens: 250,
+        ..opts(16)
+    };
+    let got = encode_tokens(&enc, &ids, &o).unwrap();
+    assert_eq!(max_abs_diff(&got, &enc.forward(&ids, 0).unwrap()), 0.0);
+    let short = StreamOptions {
+        max_whole_tokens: 100,
+        ..o
+    };
+    let err = encode_tokens(&enc, &ids, &short).unwrap_err().to_string();
+    assert!(err.contains("longer than 100 tokens"), "{err}");
+    let reader = SeqReader::from_reader(std::io::Cursor::new(
+        b">x\nACGT\n>y\n"
+            .iter()
+            .copied()
+            .chain(bases(200, 9))
+            .collect::<Vec<u8>>(),
+    ))
+    .unwrap();
+    let err = encode_source(&enc, reader, &short, &mut Records::default(), &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("longer than 100 tokens"), "{err}");
+}
