@@ -4,7 +4,7 @@
 //! seeded random unit-scale inputs and reports the median time, tokens/s, useful
 //! GFLOP/s (4 * P * d_head, P the exact number of allowed (query, key) pairs over all
 //! heads), peak RSS and, with `--check`, the max abs error against the f64 dense
-//! reference. Sweeping `--pattern sliding:r=R` is how to tune a window on a machine.
+//! reference, and the CPU seconds of all threads (robust on a shared machine). Sweeping `--pattern sliding:r=R` is how to tune a window on a machine.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -122,6 +122,18 @@ fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// Nanoseconds this process's threads have run on a CPU (sum of
+/// `/proc/self/task/*/schedstat`), if the OS reports it. On a shared machine this
+/// separates the kernel's cost from time spent waiting for a core.
+fn cpu_ns() -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
 /// What one `bench attention` run measured.
 struct Report {
     pattern: String,
@@ -135,6 +147,8 @@ struct Report {
     median_s: f64,
     min_s: f64,
     max_s: f64,
+    /// Median CPU seconds per run over all threads.
+    cpu_s: Option<f64>,
     tensor_bytes: u64,
     peak_rss: Option<u64>,
     max_abs_err: Option<f64>,
@@ -145,8 +159,13 @@ impl Report {
         self.len as f64 / self.median_s
     }
 
+    /// Useful GFLOP of one run: 4 * P * d_head / 1e9.
+    fn useful_gflop(&self) -> f64 {
+        4.0 * self.pairs as f64 * self.head_dim as f64 / 1e9
+    }
+
     fn useful_gflops(&self) -> f64 {
-        4.0 * self.pairs as f64 * self.head_dim as f64 / self.median_s / 1e9
+        self.useful_gflop() / self.median_s
     }
 
     fn text(&self) -> Result<String, std::fmt::Error> {
@@ -166,6 +185,13 @@ impl Report {
         )?;
         writeln!(s, "tokens/s       {:.0}", self.tokens_per_s())?;
         writeln!(s, "useful GFLOP/s {:.1}", self.useful_gflops())?;
+        if let Some(cpu) = self.cpu_s {
+            writeln!(
+                s,
+                "cpu seconds    {cpu:.6} (all threads; {:.1} useful GFLOP per cpu-second)",
+                self.useful_gflop() / cpu
+            )?;
+        }
         if let Some(rss) = self.peak_rss {
             writeln!(
                 s,
@@ -186,7 +212,7 @@ impl Report {
         format!(
             "{{\"pattern\":\"{}\",\"len\":{},\"heads\":{},\"head_dim\":{},\"threads\":{},\
              \"isa\":\"{}\",\"runs\":{},\"pairs\":{},\"median_s\":{:.9},\"min_s\":{:.9},\
-             \"max_s\":{:.9},\"tokens_per_s\":{:.1},\"useful_gflops\":{:.3},\
+             \"max_s\":{:.9},\"cpu_s\":{},\"tokens_per_s\":{:.1},\"useful_gflops\":{:.3},\
              \"tensor_bytes\":{},\"peak_rss_bytes\":{},\"max_abs_err\":{}}}",
             self.pattern.replace('\\', "\\\\").replace('"', "\\\""),
             self.len,
@@ -199,6 +225,7 @@ impl Report {
             self.median_s,
             self.min_s,
             self.max_s,
+            opt(self.cpu_s.map(|c| format!("{c:.9}"))),
             self.tokens_per_s(),
             self.useful_gflops(),
             self.tensor_bytes,
@@ -228,7 +255,11 @@ fn attention(args: &AttentionArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         Some(IsaArg::Avx2) => Isa::Avx2,
         Some(IsaArg::Avx512) => Isa::Avx512,
     };
-    ensure!(isa.is_available(), "--isa {}: not available on this CPU", isa.name());
+    ensure!(
+        isa.is_available(),
+        "--isa {}: not available on this CPU",
+        isa.name()
+    );
 
     let shape = (args.heads, args.len, args.head_dim);
     let mut rng = SplitMix(args.seed);
@@ -242,13 +273,27 @@ fn attention(args: &AttentionArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let pairs = Visibility::new(&pattern, args.len, args.heads, &opts)?.count_pairs();
 
     let mut times = Vec::with_capacity(args.runs);
+    let mut cpu = Vec::with_capacity(args.runs);
     for run in 0..=args.runs {
+        let cpu_start = cpu_ns();
         let start = Instant::now();
-        attend_into(q.view(), k.view(), v.view(), &pattern, &opts, out.view_mut())?;
+        attend_into(
+            q.view(),
+            k.view(),
+            v.view(),
+            &pattern,
+            &opts,
+            out.view_mut(),
+        )?;
         if run > 0 {
             times.push(start.elapsed().as_secs_f64());
+            if let (Some(a), Some(b)) = (cpu_start, cpu_ns()) {
+                cpu.push(b.saturating_sub(a) as f64 / 1e9);
+            }
         }
     }
+    cpu.sort_by(f64::total_cmp);
+    let cpu_s = (cpu.len() == times.len()).then(|| cpu[cpu.len() / 2]);
     let peak_rss = peak_rss_bytes();
     times.sort_by(f64::total_cmp);
 
@@ -276,6 +321,7 @@ fn attention(args: &AttentionArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         median_s: times[times.len() / 2],
         min_s: times[0],
         max_s: times[times.len() - 1],
+        cpu_s,
         tensor_bytes: 4 * (4 * args.heads * args.len * args.head_dim) as u64,
         peak_rss,
         max_abs_err,
