@@ -260,3 +260,120 @@ fn bad_inputs_are_typed_errors() {
         SeqError::Open(_)
     ));
 }
+
+#[test]
+fn crlf_fasta_is_indexed_and_fetched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crlf.fa");
+    let seq: Vec<u8> = (0..250).map(|i| b"ACGTN"[(i * 7 % 5) as usize]).collect();
+    let mut text = b">one desc\r\n".to_vec();
+    for line in seq.chunks(60) {
+        text.extend_from_slice(line);
+        text.extend_from_slice(b"\r\n");
+    }
+    text.extend_from_slice(b">two\r\nACGT\r\n");
+    std::fs::write(&path, &text).unwrap();
+    let mut fasta = IndexedFasta::open(&path).unwrap();
+    assert_eq!(fasta.entries()[0].line_width, 62);
+    let mut rec = Record::default();
+    fasta
+        .fetch(&"one:55-130".parse().unwrap(), &mut rec)
+        .unwrap();
+    assert_eq!(rec.sequence, &seq[54..130]);
+    fasta.fetch(&"two".parse().unwrap(), &mut rec).unwrap();
+    assert_eq!(rec.sequence, b"ACGT");
+}
+
+mod roundtrip {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Writes records as FASTA or FASTQ wrapped at `width`, with optional CRLF and (FASTA
+    /// only) empty lines after every line when `blank` is set.
+    fn render(
+        recs: &[(String, Vec<u8>)],
+        fastq: bool,
+        width: usize,
+        crlf: bool,
+        blank: bool,
+    ) -> Vec<u8> {
+        let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+        let mut out = Vec::new();
+        for (name, seq) in recs {
+            out.push(if fastq { b'@' } else { b'>' });
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(eol);
+            let lines = |out: &mut Vec<u8>, data: &[u8]| {
+                if data.is_empty() && fastq {
+                    out.extend_from_slice(eol);
+                }
+                for line in data.chunks(width) {
+                    out.extend_from_slice(line);
+                    out.extend_from_slice(eol);
+                    if blank && !fastq {
+                        out.extend_from_slice(eol);
+                    }
+                }
+            };
+            lines(&mut out, seq);
+            if fastq {
+                out.push(b'+');
+                out.extend_from_slice(eol);
+                let qual: Vec<u8> = seq.iter().map(|b| b'!' + b % 40).collect();
+                lines(&mut out, &qual);
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn written_records_read_back(
+            recs in prop::collection::vec(
+                ("[A-Za-z0-9_.|-]{1,12}", prop::collection::vec(prop::sample::select(b"ACGTNacgtnRYKM".to_vec()), 0..200)),
+                1..5),
+            fastq in any::<bool>(),
+            width in 1usize..100,
+            crlf in any::<bool>(),
+            blank in any::<bool>(),
+            gzip in any::<bool>(),
+            piece in 1usize..50,
+        ) {
+            let mut bytes = render(&recs, fastq, width, crlf, blank);
+            if gzip {
+                let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                enc.write_all(&bytes).unwrap();
+                bytes = enc.finish().unwrap();
+            }
+            // Whole records.
+            let mut reader = SeqReader::from_reader(std::io::Cursor::new(bytes.clone())).unwrap();
+            prop_assert_eq!(reader.format(), if fastq { Format::Fastq } else { Format::Fasta });
+            let got = read_all(&mut reader);
+            prop_assert_eq!(got.len(), recs.len());
+            for (g, (name, seq)) in got.iter().zip(&recs) {
+                prop_assert_eq!(&g.name, name);
+                prop_assert_eq!(&g.sequence, seq);
+                prop_assert_eq!(g.quality.len(), if fastq { seq.len() } else { 0 });
+            }
+            // Streamed in pieces of `piece` bases.
+            let mut reader = SeqReader::from_reader(std::io::Cursor::new(bytes)).unwrap();
+            let mut header = RecordHeader::default();
+            for (name, seq) in &recs {
+                prop_assert!(reader.next_record(&mut header).unwrap());
+                prop_assert_eq!(&header.name, name);
+                let mut buf = Vec::new();
+                while reader.read_bases(&mut buf, piece).unwrap() > 0 {}
+                prop_assert_eq!(&buf, seq);
+            }
+            prop_assert!(!reader.next_record(&mut header).unwrap());
+        }
+
+        #[test]
+        fn region_notation_round_trips(name in "[A-Za-z0-9_:.]{1,10}", start in 0u64..1_000_000, len in 1u64..1000) {
+            let r = Region::new(name, start, start + len);
+            prop_assert_eq!(r.to_string().parse::<Region>().unwrap(), r);
+        }
+    }
+}
