@@ -245,15 +245,17 @@ impl HtsReader {
     }
 
     /// Restricts the following reads to the records overlapping `region`, through the
-    /// input's index (loaded on the first fetch). Errors if the index is missing, the
-    /// sequence is not in the header, or the region lies outside it.
+    /// input's index (loaded on the first fetch). Errors if the sequence is not in the
+    /// header ([`SeqError::Htslib`]), the region lies outside it
+    /// ([`SeqError::RegionOutOfRange`]) or the index is missing ([`SeqError::Index`]).
     pub fn fetch(&mut self, region: &Region) -> Result<(), SeqError> {
         let header = self.reader.header();
-        let tid = header
-            .tid(region.name.as_bytes())
-            .ok_or_else(|| SeqError::UnknownSequence {
-                name: region.name.clone(),
-            })?;
+        let tid = header.tid(region.name.as_bytes()).ok_or_else(|| {
+            SeqError::Htslib(format!(
+                "unknown sequence '{}' (not in the SAM/BAM/CRAM header)",
+                region.name
+            ))
+        })?;
         let length = header.target_len(tid).unwrap_or(0);
         let (start, end) = region.resolve(length)?;
         if self.query.is_none() {

@@ -143,6 +143,24 @@ fn sam_bam_and_cram_give_the_same_records() {
 }
 
 #[test]
+fn decompression_threads_give_the_same_records() {
+    for (name, options) in [
+        ("aligned.bam", HtsOptions::default()),
+        ("aligned.cram", cram_options()),
+    ] {
+        let one = read_location(&loc(name), options.clone());
+        let threaded = read_location(
+            &loc(name),
+            HtsOptions {
+                threads: 2,
+                ..options
+            },
+        );
+        assert_eq!(threaded, one, "{name}");
+    }
+}
+
+#[test]
 fn description_is_the_reference_span_computed_from_the_cigar() {
     // Parse aligned.sam independently: span = POS .. POS + (M/D/N/=/X lengths) - 1.
     let text = std::fs::read_to_string(data("aligned.sam")).unwrap();
@@ -399,7 +417,10 @@ fn a_truncated_bam_is_an_error_not_a_short_read() {
 fn region_errors_name_the_problem() {
     let mut reader = HtsReader::open(&loc("aligned.bam"), HtsOptions::default()).unwrap();
     let e = reader.fetch(&"chrZ:1-10".parse().unwrap()).unwrap_err();
-    assert!(matches!(e, SeqError::UnknownSequence { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "unknown sequence 'chrZ' (not in the SAM/BAM/CRAM header)"
+    );
     let e = reader
         .fetch(&format!("{CONTIG2}:1990-2010").parse().unwrap())
         .unwrap_err();
@@ -479,7 +500,7 @@ fn remote_errors_are_errors() {
         HtsReader::open(&format!("{base}/hifi.unaligned.bam"), HtsOptions::default()).unwrap();
     let e = reader.fetch(&Region::whole(CONTIG1)).unwrap_err();
     // Its header lists no sequences at all.
-    assert!(matches!(e, SeqError::UnknownSequence { .. }), "{e:?}");
+    assert!(e.to_string().starts_with("unknown sequence"), "{e}");
     let mut reader =
         HtsReader::open(&format!("{base}/aligned.sam"), HtsOptions::default()).unwrap();
     let e = reader.fetch(&REGION1.parse().unwrap()).unwrap_err();
