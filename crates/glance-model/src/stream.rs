@@ -48,6 +48,19 @@ impl Default for StreamOptions {
     }
 }
 
+impl StreamOptions {
+    /// Defaults sized for `enc`: in chunked mode, chunks of 16 halos (at least 2048 and
+    /// at most 16384 tokens), so halo recomputation costs at most 1/8 of the work where
+    /// the receptive field allows.
+    pub fn for_encoder(enc: &Encoder) -> StreamOptions {
+        let mut opts = StreamOptions::default();
+        if let Some(halo) = enc.receptive_radius() {
+            opts.chunk_tokens = halo.saturating_mul(16).clamp(2048, 16384);
+        }
+        opts
+    }
+}
+
 /// Where encoded tokens go, in sequence order.
 pub trait TokenSink {
     /// A record starts (`origin`: chromosome position of its first base).

@@ -66,9 +66,10 @@ pub struct EmbedArgs {
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_tokens: u64,
 
-    /// Core tokens per parallel chunk (models with relative or no positions).
-    #[arg(long, value_name = "N", default_value_t = 2048)]
-    pub chunk_tokens: usize,
+    /// Core tokens per parallel chunk (models with relative or no positions); default
+    /// 16 times the receptive radius, within 2048..=16384.
+    #[arg(long, value_name = "N")]
+    pub chunk_tokens: Option<usize>,
 
     /// Tokens shared by consecutive windows of learned-position models (BERT/DNABERT,
     /// Longformer); shared tokens get the mean of both windows.
@@ -104,10 +105,11 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             step: args.step.unwrap_or(size),
         })
     };
+    let defaults = StreamOptions::for_encoder(&encoder);
     let opts = StreamOptions {
-        chunk_tokens: args.chunk_tokens,
+        chunk_tokens: args.chunk_tokens.unwrap_or(defaults.chunk_tokens),
         overlap: args.overlap,
-        ..StreamOptions::default()
+        ..defaults
     };
 
     let npy_path = with_suffix(&args.output, "npy");
