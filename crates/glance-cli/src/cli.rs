@@ -59,6 +59,12 @@ pub enum Command {
     Scan(commands::scan::ScanArgs),
     /// Score motifs per region (bins or BED): best site, hits and attention-pooled affinity.
     Score(commands::score::ScoreArgs),
+    /// The main job: embeddings, motif hits and region motif scores in one pass (sharded, resumable).
+    Run(commands::run::RunArgs),
+    /// Gather `glance run --shard I/N` outputs into what one run gives.
+    Merge(commands::merge::MergeArgs),
+    /// Print the example `glance run` configuration (`--example`) or check one.
+    Config(commands::config::ConfigArgs),
     /// Micro-benchmarks of glance's kernels (`glance bench attention ...`).
     Bench(commands::bench::BenchArgs),
 }

@@ -62,6 +62,13 @@ impl AtomicFile {
             .as_file()
             .sync_all()
             .map_err(|e| WorkflowError::output(&path, e))?;
+        // Temporary files are private (0600); outputs get the usual 0644.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(self.temp.path(), std::fs::Permissions::from_mode(0o644))
+                .map_err(|e| WorkflowError::output(&path, e))?;
+        }
         self.temp
             .persist(&path)
             .map_err(|e| WorkflowError::output(&path, e.error))?;

@@ -278,11 +278,16 @@ impl Config {
         if self.threads == Some(0) {
             return err("threads must be at least 1".into());
         }
-        if !(self.log_interval > 0.0) {
+        if self.log_interval.is_nan() || self.log_interval <= 0.0 {
             return err("log_interval must be > 0".into());
         }
         Ok(())
     }
+}
+
+/// Serialises a configuration as TOML (for `glance config --check`).
+pub fn to_toml(config: &Config) -> Result<String, WorkflowError> {
+    toml::to_string(config).map_err(|e| WorkflowError::Config(e.to_string()))
 }
 
 /// Folds a multi-line error (toml prints the offending line under the message) into one.
@@ -369,9 +374,11 @@ mod tests {
     #[test]
     fn example_parses_to_the_defaults() {
         let c = Config::from_toml(EXAMPLE).unwrap();
-        let mut expected = Config::default();
-        expected.inputs = vec!["genome.fa.gz".into()];
-        expected.outdir = Some("glance-out".into());
+        let expected = Config {
+            inputs: vec!["genome.fa.gz".into()],
+            outdir: Some("glance-out".into()),
+            ..Config::default()
+        };
         assert_eq!(c, expected);
         c.validate().unwrap();
     }

@@ -12,8 +12,17 @@ pub mod atomic;
 pub mod checksum;
 pub mod config;
 pub mod error;
+pub mod layout;
 pub mod manifest;
+pub mod merge;
+pub mod npy;
+pub mod pipeline;
+pub mod progress;
 pub mod resolve;
+pub mod stages;
+pub mod tee;
 
 pub use config::{Config, Shard, EXAMPLE};
 pub use error::WorkflowError;
+pub use merge::merge;
+pub use pipeline::{run, RunOutcome};

@@ -1,8 +1,11 @@
 //! One module per subcommand; [`run`] dispatches the parsed command line.
 
 pub mod bench;
+pub mod config;
 pub mod embed;
+pub mod merge;
 pub mod model;
+pub mod run;
 pub mod scan;
 pub mod score;
 pub mod tokenize;
@@ -17,6 +20,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Model(args) => model::run(&args, &cli.global),
         Command::Scan(args) => scan::run(&args, &cli.global),
         Command::Score(args) => score::run(&args, &cli.global),
+        Command::Run(args) => run::run(&args, &cli.global),
+        Command::Merge(args) => merge::run(&args, &cli.global),
+        Command::Config(args) => config::run(&args, &cli.global),
         Command::Bench(args) => bench::run(&args, &cli.global),
     }
 }

@@ -1,0 +1,166 @@
+//! `glance run`: the main job. Reads each input once and feeds the encoder (region
+//! embeddings), the motif scanner (FIMO hits) and the region motif scorer through bounded
+//! channels; writes regions.bed, embeddings.npy, motif_scores.npy/.tsv, hits.tsv and
+//! manifest.json (last) into `--outdir`. Every option is also a key of the TOML config
+//! (`glance config --example`); options given here override the file.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use glance::workflow::{Config, Shard};
+
+use crate::cli::GlobalArgs;
+
+/// Arguments of `glance run`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  glance run test-data/Kp1084_200kb.fa.gz --outdir out
+  glance run genome.fa.gz --model my-model --motifs jaspar.meme --bin 500 --outdir out
+  glance run --config glance.toml
+  glance run genome.fa.gz --shard 2/8 --outdir shard2   # then: glance merge shard*/ --outdir all
+
+Without --model (and with no bundled default model or GLANCE_MODEL), only the motif
+outputs are produced; the log and manifest.json say so.")]
+pub struct RunArgs {
+    /// Input FASTA/FASTQ files (plain, gzip or BGZF); key `inputs`.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// TOML configuration file (see `glance config --example`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output directory; key `outdir`.
+    #[arg(long, value_name = "DIR")]
+    pub outdir: Option<PathBuf>,
+    /// Seconds between plain log lines when stderr is not a terminal; key `log_interval`.
+    #[arg(long, value_name = "S")]
+    pub log_interval: Option<f64>,
+    /// Process shard I of N (1-based; record r goes to shard r % N + 1); key `shard`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// Model directory; key `model.path` (default: the bundled model, GLANCE_MODEL).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Attention override `SPEC` or `LAYER=SPEC` (repeatable); key `model.patterns`.
+    #[arg(long, value_name = "SPEC")]
+    pub pattern: Vec<String>,
+    /// Core tokens per parallel job; key `model.chunk_tokens`.
+    #[arg(long, value_name = "N")]
+    pub chunk_tokens: Option<usize>,
+    /// Tokens shared by consecutive windows; key `model.overlap`.
+    #[arg(long, value_name = "N")]
+    pub overlap: Option<usize>,
+    /// Bin length in bp; key `regions.bin`.
+    #[arg(long, value_name = "BP")]
+    pub bin: Option<u64>,
+    /// Distance between bin starts in bp; key `regions.step`.
+    #[arg(long, value_name = "BP")]
+    pub step: Option<u64>,
+    /// Pooling: mean, max, cls or attention; key `regions.pool`.
+    #[arg(long, value_name = "HOW")]
+    pub pool: Option<String>,
+    /// Motif file; key `motifs.file` (default: bundled JASPAR 2026 CORE vertebrates).
+    #[arg(long, value_name = "FILE")]
+    pub motifs: Option<PathBuf>,
+    /// Background (--nrdb--, --uniform--, --motif-- or a file); key `motifs.background`.
+    #[arg(long, value_name = "B", allow_hyphen_values = true)]
+    pub background: Option<String>,
+    /// Hit p-value threshold; key `motifs.thresh`.
+    #[arg(long, value_name = "P")]
+    pub thresh: Option<f64>,
+    /// Apply --thresh to q-values; key `motifs.qv_thresh`.
+    #[arg(long)]
+    pub qv_thresh: bool,
+    /// Scan the given strand only; key `motifs.norc`.
+    #[arg(long)]
+    pub norc: bool,
+    /// Motif pseudocount; key `motifs.motif_pseudo`.
+    #[arg(long, value_name = "A")]
+    pub motif_pseudo: Option<f64>,
+    /// Temperature of the region affinity; key `motifs.tau`.
+    #[arg(long, value_name = "T")]
+    pub tau: Option<f64>,
+    /// Core bases per scanner chunk; key `motifs.chunk_size`.
+    #[arg(long, value_name = "N")]
+    pub chunk_size: Option<usize>,
+    /// Produce embeddings.npy; key `outputs.embeddings`.
+    #[arg(long, value_name = "BOOL")]
+    pub embeddings: Option<bool>,
+    /// Produce hits.tsv; key `outputs.hits`.
+    #[arg(long, value_name = "BOOL")]
+    pub hits: Option<bool>,
+    /// Produce motif_scores.npy/.tsv; key `outputs.motif_scores`.
+    #[arg(long, value_name = "BOOL")]
+    pub motif_scores: Option<bool>,
+}
+
+/// The config file (or defaults) with the command line applied on top.
+pub fn resolve_config(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Config> {
+    let mut c = match &args.config {
+        Some(p) => Config::read(p)?,
+        None => Config::default(),
+    };
+    if !args.inputs.is_empty() {
+        c.inputs = args.inputs.clone();
+    }
+    macro_rules! set {
+        ($field:expr, $value:expr) => {
+            if let Some(v) = $value.clone() {
+                $field = v;
+            }
+        };
+    }
+    if args.outdir.is_some() {
+        c.outdir = args.outdir.clone();
+    }
+    if global.threads.is_some() {
+        c.threads = global.threads;
+    }
+    c.quiet |= global.quiet;
+    set!(c.log_interval, args.log_interval);
+    if args.shard.is_some() {
+        c.shard = args.shard;
+    }
+    if args.model.is_some() {
+        c.model.path = args.model.clone();
+    }
+    if !args.pattern.is_empty() {
+        c.model.patterns = args.pattern.clone();
+    }
+    set!(c.model.chunk_tokens, args.chunk_tokens);
+    set!(c.model.overlap, args.overlap);
+    set!(c.regions.bin, args.bin);
+    if args.step.is_some() {
+        c.regions.step = args.step;
+    }
+    set!(c.regions.pool, args.pool);
+    if args.motifs.is_some() {
+        c.motifs.file = args.motifs.clone();
+    }
+    set!(c.motifs.background, args.background);
+    set!(c.motifs.thresh, args.thresh);
+    c.motifs.qv_thresh |= args.qv_thresh;
+    c.motifs.norc |= args.norc;
+    set!(c.motifs.motif_pseudo, args.motif_pseudo);
+    set!(c.motifs.tau, args.tau);
+    set!(c.motifs.chunk_size, args.chunk_size);
+    set!(c.outputs.embeddings, args.embeddings);
+    set!(c.outputs.hits, args.hits);
+    set!(c.outputs.motif_scores, args.motif_scores);
+    Ok(c)
+}
+
+/// Runs `glance run`.
+pub fn run(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    let config = resolve_config(args, global)?;
+    if global.threads.is_none() {
+        if let Some(n) = config.threads {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build_global()
+                .context("threads")?;
+        }
+    }
+    glance::workflow::run(&config)?;
+    Ok(())
+}

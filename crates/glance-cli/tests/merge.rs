@@ -1,0 +1,134 @@
+//! `glance merge`: shards of `glance run --shard I/N` gather into exactly what one run
+//! writes (q-values recomputed over all shards), and incomplete or mismatched shard sets
+//! are refused.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn data(p: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../test-data")
+        .join(p)
+        .display()
+        .to_string()
+}
+
+fn glance() -> Command {
+    let mut c = Command::cargo_bin("glance").unwrap();
+    c.env_remove("GLANCE_MODEL");
+    c
+}
+
+/// Runs `glance run` over two inputs (9 records) into `out`, with `extra` options.
+fn run(out: &Path, extra: &[&str]) {
+    glance()
+        .args(["run", &data("workflow/multi.fa.gz"), &data("seq/small.fa")])
+        .args([
+            "--motifs",
+            &data("motifs/subset10.meme"),
+            "--model",
+            &data("models/native_alibi"),
+        ])
+        .args(["--bin", "700", "--step", "500", "-q"])
+        .args(extra)
+        .arg("--outdir")
+        .arg(out)
+        .assert()
+        .success();
+}
+
+const OUTPUTS: [&str; 8] = [
+    "regions.bed",
+    "embeddings.npy",
+    "motif_scores.npy",
+    "motif_scores.tsv",
+    "hits.tsv",
+    "records.tsv",
+    "scan_tallies.tsv",
+    "scan_hits.tsv",
+];
+
+#[test]
+fn merged_shards_equal_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole");
+    run(&whole, &[]);
+    for n in [2usize, 4] {
+        let shards: Vec<PathBuf> = (1..=n)
+            .map(|i| dir.path().join(format!("s{n}_{i}")))
+            .collect();
+        for (i, s) in shards.iter().enumerate() {
+            run(s, &["--shard", &format!("{}/{n}", i + 1)]);
+        }
+        // Shards hold fewer hits, with q-values over their own tests only.
+        let shard_hits = std::fs::read_to_string(shards[0].join("hits.tsv")).unwrap();
+        let whole_hits = std::fs::read_to_string(whole.join("hits.tsv")).unwrap();
+        assert!(shard_hits.lines().count() < whole_hits.lines().count());
+        let merged = dir.path().join(format!("merged{n}"));
+        let mut reversed = shards.clone();
+        reversed.reverse();
+        glance()
+            .arg("merge")
+            .args(&reversed)
+            .arg("--outdir")
+            .arg(&merged)
+            .arg("-q")
+            .assert()
+            .success();
+        for f in OUTPUTS {
+            let a = std::fs::read(whole.join(f)).unwrap();
+            let b = std::fs::read(merged.join(f)).unwrap();
+            assert!(a == b, "{f} differs after merging {n} shards");
+        }
+        assert!(merged.join("manifest.json").exists());
+    }
+}
+
+#[test]
+fn incomplete_or_mismatched_shards_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s1 = dir.path().join("s1");
+    let s2 = dir.path().join("s2");
+    let s3 = dir.path().join("s3");
+    let fast = ["--embeddings", "false", "--motif-scores", "false"];
+    run(&s1, &[&["--shard", "1/2"][..], &fast].concat());
+    run(&s2, &[&["--shard", "2/2"][..], &fast].concat());
+    let merged = dir.path().join("m");
+    let fails = |dirs: &[&Path], want: &str| {
+        let a = glance()
+            .arg("merge")
+            .args(dirs)
+            .arg("--outdir")
+            .arg(&merged)
+            .assert()
+            .code(1);
+        let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+        assert!(err.contains(want), "{err}");
+        assert!(!merged.join("manifest.json").exists());
+    };
+    fails(&[&s1], "shard 2/2 is missing");
+    fails(&[&s1, &s1], "given twice");
+    // A different configuration cannot be merged.
+    run(
+        &s3,
+        &[&["--shard", "2/2", "--thresh", "1e-3"][..], &fast].concat(),
+    );
+    fails(&[&s1, &s3], "configuration differs");
+    // A shard whose run did not finish (no manifest) is refused.
+    std::fs::remove_file(s2.join("manifest.json")).unwrap();
+    fails(&[&s1, &s2], "did not finish");
+    // A damaged shard output is noticed.
+    run(&s2, &[&["--shard", "2/2"][..], &fast].concat());
+    std::fs::write(s2.join("scan_hits.tsv"), "x").unwrap();
+    fails(&[&s1, &s2], "scan_hits.tsv");
+    run(&s2, &[&["--shard", "2/2"][..], &fast].concat());
+    glance()
+        .arg("merge")
+        .args([&s1, &s2])
+        .arg("--outdir")
+        .arg(&merged)
+        .arg("-q")
+        .assert()
+        .success();
+}

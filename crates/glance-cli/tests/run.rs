@@ -1,0 +1,370 @@
+//! `glance run` and `glance config`: the config file (example, unknown keys), outputs
+//! equal to `glance scan` / `glance embed`, resume, and failed runs that leave nothing
+//! looking complete.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn data(p: &str) -> String {
+    root().join("test-data").join(p).display().to_string()
+}
+
+fn glance() -> Command {
+    let mut c = Command::cargo_bin("glance").unwrap();
+    c.env_remove("GLANCE_MODEL");
+    c
+}
+
+/// Visible (non-hidden) files of a directory, sorted.
+fn visible(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn config_example_parses_and_names_every_run_option() {
+    let out = glance().args(["config", "--example"]).assert().success();
+    let example = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("glance.toml");
+    std::fs::write(&file, &example).unwrap();
+    glance()
+        .args(["config", "--check"])
+        .arg(&file)
+        .assert()
+        .success();
+    // Every `glance run` option is a key of the example (same name, `-` as `_`).
+    let help = glance().args(["run", "--help"]).assert().success();
+    let help = String::from_utf8(help.get_output().stdout.clone()).unwrap();
+    let mut checked = 0;
+    for word in help.split_whitespace() {
+        let Some(flag) = word.strip_prefix("--") else {
+            continue;
+        };
+        let flag = flag.trim_end_matches(',');
+        if flag.is_empty() || ["help", "version", "config", "shard"].contains(&flag) {
+            continue;
+        }
+        let key = match flag {
+            "model" => "path".to_string(),
+            "motifs" => "file".to_string(),
+            "pattern" => "patterns".to_string(),
+            f => f.replace('-', "_"),
+        };
+        let needle = format!("{key} =");
+        assert!(
+            example.contains(&needle),
+            "option --{flag}: no key `{key}` in the example"
+        );
+        checked += 1;
+    }
+    assert!(example.contains("shard = "));
+    assert!(checked >= 20, "only {checked} options found in the help");
+}
+
+#[test]
+fn config_errors_name_the_file_and_key_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "inputs = []\n[motifs]\nthreshold = 0.01\n").unwrap();
+    let out = dir.path().join("out");
+    let a = glance()
+        .args(["run", &data("workflow/multi.fa.gz"), "--config"])
+        .arg(&file)
+        .arg("--outdir")
+        .arg(&out)
+        .assert()
+        .code(1);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.starts_with("error: ") && err.contains("bad.toml") && err.contains("threshold"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!out.exists());
+    // A bad value is named by its key too.
+    std::fs::write(&file, "[regions]\npool = \"median\"\n").unwrap();
+    let a = glance()
+        .args(["config", "--check"])
+        .arg(&file)
+        .assert()
+        .code(1);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("regions.pool"), "{err}");
+}
+
+#[test]
+fn outputs_equal_glance_scan_and_glance_embed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let input = data("workflow/multi.fa.gz");
+    let motifs = data("motifs/subset10.meme");
+    let model = data("models/native_alibi");
+    glance()
+        .args([
+            "run", &input, "--motifs", &motifs, "--model", &model, "-q", "--outdir",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(
+        visible(&out),
+        [
+            "embeddings.npy",
+            "hits.tsv",
+            "manifest.json",
+            "motif_scores.npy",
+            "motif_scores.tsv",
+            "records.tsv",
+            "regions.bed",
+            "scan_hits.tsv",
+            "scan_tallies.tsv"
+        ]
+    );
+    // hits.tsv is `glance scan`'s TSV (q-values over the same tests).
+    let scan = dir.path().join("scan.tsv");
+    glance()
+        .args(["scan", &input, "--motifs", &motifs, "-q", "-o"])
+        .arg(&scan)
+        .assert()
+        .success();
+    let rows = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let hits = rows(&out.join("hits.tsv"));
+    assert!(hits.len() > 100);
+    assert_eq!(hits, rows(&scan));
+    // embeddings.npy and regions.bed are `glance embed --bin 1000`'s.
+    let prefix = dir.path().join("emb");
+    glance()
+        .args([
+            "embed", &input, "--model", &model, "--bin", "1000", "-q", "-o",
+        ])
+        .arg(&prefix)
+        .assert()
+        .success();
+    let a = std::fs::read(out.join("embeddings.npy")).unwrap();
+    let b = std::fs::read(dir.path().join("emb.npy")).unwrap();
+    assert_eq!(a.len(), b.len());
+    assert_eq!(a[128..], b[128..], "embedding rows differ");
+    let bed = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| l.split('\t').take(3).collect::<Vec<_>>().join("\t"))
+            .collect()
+    };
+    assert_eq!(
+        bed(&out.join("regions.bed")),
+        bed(&dir.path().join("emb.bed"))
+    );
+    // The manifest lists every output with its size and checksum.
+    let manifest = glance::workflow::manifest::Manifest::read(&out)
+        .unwrap()
+        .unwrap();
+    assert_eq!(manifest.outputs.len(), 8);
+    for o in &manifest.outputs {
+        let p = out.join(&o.path);
+        assert_eq!(o.bytes, std::fs::metadata(&p).unwrap().len());
+        assert_eq!(o.sha256.len(), 64);
+    }
+    let stages: Vec<&str> = manifest.stages.iter().map(|s| s.stage.as_str()).collect();
+    for s in ["read", "embed", "scan", "scores"] {
+        assert!(stages.contains(&s), "{stages:?}");
+    }
+    assert_eq!(manifest.regions, 201);
+}
+
+#[test]
+fn without_a_model_the_motif_outputs_are_made_and_the_manifest_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let a = glance()
+        .args([
+            "run",
+            &data("workflow/multi.fa.gz"),
+            "--motifs",
+            &data("motifs/subset10.meme"),
+            "--outdir",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("no model"), "{err}");
+    assert!(!out.join("embeddings.npy").exists());
+    assert!(out.join("hits.tsv").exists() && out.join("motif_scores.npy").exists());
+    let m = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(m.contains("embeddings.npy was not produced"), "{m}");
+}
+
+#[test]
+fn a_complete_run_is_reused_and_a_changed_one_redone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = |extra: &[&str]| {
+        let a = glance()
+            .args([
+                "run",
+                &data("workflow/multi.fa.gz"),
+                "--motifs",
+                &data("motifs/subset10.meme"),
+            ])
+            .args(extra)
+            .arg("--outdir")
+            .arg(&out)
+            .assert()
+            .success();
+        String::from_utf8(a.get_output().stderr.clone()).unwrap()
+    };
+    run(&[]);
+    let first = std::fs::read(out.join("manifest.json")).unwrap();
+    let err = run(&[]);
+    assert!(err.contains("nothing to do"), "{err}");
+    assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), first);
+    // --threads does not change results: still complete.
+    assert!(run(&["--threads", "1"]).contains("nothing to do"));
+    // A damaged output is noticed and the run redone.
+    std::fs::write(out.join("hits.tsv"), "garbage").unwrap();
+    let err = run(&[]);
+    assert!(err.contains("redoing") && err.contains("hits.tsv"), "{err}");
+    assert_ne!(std::fs::read(out.join("hits.tsv")).unwrap(), b"garbage");
+    // A changed option is a different run.
+    let err = run(&["--bin", "500"]);
+    assert!(err.contains("configuration changed"), "{err}");
+}
+
+#[test]
+fn an_input_error_mid_run_leaves_nothing_that_looks_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    // The fixture cut in the middle of its gzip stream: records 1-2 read, then an error.
+    let whole = std::fs::read(data("workflow/multi.fa.gz")).unwrap();
+    let cut = dir.path().join("cut.fa.gz");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let out = dir.path().join("out");
+    let a = glance()
+        .args([
+            "run",
+            "--motifs",
+            &data("motifs/subset10.meme"),
+            "--model",
+            &data("models/native_alibi"),
+        ])
+        .arg(&cut)
+        .arg("--outdir")
+        .arg(&out)
+        .assert()
+        .code(1);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.starts_with("error: ") && err.contains("cut.fa.gz"),
+        "{err}"
+    );
+    assert_eq!(
+        err.trim_end()
+            .lines()
+            .last()
+            .map(|l| l.starts_with("error: ")),
+        Some(true),
+        "{err}"
+    );
+    assert!(!out.join("manifest.json").exists());
+    assert!(
+        !out.join("hits.tsv").exists() && !out.join("embeddings.npy").exists(),
+        "{:?}",
+        visible(&out)
+    );
+    // And no temporary files are left behind either.
+    let all: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().collect();
+    assert!(all.is_empty(), "{all:?}");
+}
+
+#[test]
+fn a_run_killed_mid_way_is_detected_and_finished_by_the_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let args = |c: &mut StdCommand| {
+        c.args([
+            "run",
+            &data("workflow/multi.fa.gz"),
+            "--motifs",
+            &data("motifs/subset10.meme"),
+        ])
+        .args([
+            "--model",
+            &data("models/native_alibi"),
+            "--chunk-tokens",
+            "256",
+            "--outdir",
+        ])
+        .arg(&out)
+        .env_remove("GLANCE_MODEL");
+    };
+    let bin = assert_cmd::cargo::cargo_bin("glance");
+    // Kill at a few points (early, later); SIGKILL gives the process no chance to clean up.
+    for delay_ms in [300u64, 1500] {
+        let mut c = StdCommand::new(&bin);
+        args(&mut c);
+        let mut child = c.stderr(std::process::Stdio::null()).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert!(
+            !out.join("manifest.json").exists(),
+            "killed at {delay_ms} ms but a manifest exists"
+        );
+    }
+    let mut c = StdCommand::new(&bin);
+    args(&mut c);
+    let o = c.output().unwrap();
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("interrupted run"), "{err}");
+    // Identical to an uninterrupted run.
+    let clean = dir.path().join("clean");
+    let mut c = StdCommand::new(&bin);
+    c.args([
+        "run",
+        &data("workflow/multi.fa.gz"),
+        "--motifs",
+        &data("motifs/subset10.meme"),
+    ])
+    .args([
+        "--model",
+        &data("models/native_alibi"),
+        "--chunk-tokens",
+        "256",
+        "-q",
+        "--outdir",
+    ])
+    .arg(&clean);
+    assert!(c.status().unwrap().success());
+    let names = visible(&clean);
+    assert_eq!(visible(&out), names);
+    for n in names.iter().filter(|n| *n != "manifest.json") {
+        assert_eq!(
+            std::fs::read(out.join(n)).unwrap(),
+            std::fs::read(clean.join(n)).unwrap(),
+            "{n}"
+        );
+    }
+}

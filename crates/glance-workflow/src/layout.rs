@@ -1,0 +1,297 @@
+//! The files of an output directory and the small tables that let `glance merge`
+//! reassemble shards: records.tsv (every record of the input, owned or not, with its
+//! length and global base offset), scan_tallies.tsv (per-motif test counts and p-value
+//! samples) and scan_hits.tsv (hits before q-values). Regions are bins, so each
+//! record's rows follow from its length alone ([`bins`]).
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use glance_motif::numfmt::format_g;
+use glance_motif::qvalue::NUM_LAMBDA;
+use glance_motif::region::RegionScore;
+use glance_motif::scan::RawHit;
+use glance_motif::ScanTally;
+
+use crate::error::WorkflowError;
+
+/// regions.bed: chrom, start, end, name (`chrom:start1-end`, `;partial` when clipped), row.
+pub const REGIONS: &str = "regions.bed";
+/// embeddings.npy: f32 `[regions, d_model]`.
+pub const EMBEDDINGS: &str = "embeddings.npy";
+/// motif_scores.npy: f32 `[regions, motifs]` attention-pooled affinities.
+pub const MOTIF_SCORES_NPY: &str = "motif_scores.npy";
+/// motif_scores.tsv: one line per region and motif (region-major, regions in
+/// regions.bed order), columns [`SCORES_HEADER`] as `glance score` writes them.
+pub const MOTIF_SCORES_TSV: &str = "motif_scores.tsv";
+/// hits.tsv: FIMO's TSV columns, q-values over every test of the run.
+pub const HITS: &str = "hits.tsv";
+/// records.tsv: every input record (see the module docs).
+pub const RECORDS: &str = "records.tsv";
+/// scan_tallies.tsv: per-motif tests and p-value sample (for merge).
+pub const TALLIES: &str = "scan_tallies.tsv";
+/// scan_hits.tsv: hits before q-values (for merge).
+pub const RAW_HITS: &str = "scan_hits.tsv";
+
+/// Every output a run may write (removed before a fresh run starts).
+pub const ALL_OUTPUTS: [&str; 8] = [
+    REGIONS,
+    EMBEDDINGS,
+    MOTIF_SCORES_NPY,
+    MOTIF_SCORES_TSV,
+    HITS,
+    RECORDS,
+    TALLIES,
+    RAW_HITS,
+];
+
+/// motif_scores.tsv's header (the columns of `glance score`).
+pub const SCORES_HEADER: &str =
+    "chrom\tstart\tend\tmotif_id\tmotif_alt_id\tbest_score\tbest_p-value\thits\taffinity\tposition";
+
+/// Appends one motif_scores.tsv line (`NA` where no window was scoreable).
+pub fn push_score_line(
+    out: &mut String,
+    chrom: &str,
+    start: u64,
+    end: u64,
+    id: &str,
+    alt: &str,
+    s: &RegionScore,
+) {
+    use std::fmt::Write as _;
+    let g = |x: f64, digits| {
+        if x.is_nan() {
+            "NA".to_string()
+        } else {
+            format_g(x, digits)
+        }
+    };
+    let pos = if s.position.is_nan() {
+        "NA".to_string()
+    } else {
+        format!("{:.1}", s.position)
+    };
+    let _ = writeln!(
+        out,
+        "{chrom}\t{start}\t{end}\t{id}\t{alt}\t{}\t{}\t{}\t{}\t{pos}",
+        g(s.best_score, 6),
+        g(s.best_pvalue, 3),
+        s.hits,
+        g(s.affinity, 6),
+    );
+}
+
+/// One record of the input (over all input files, in order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordInfo {
+    /// 0-based index over all inputs.
+    pub index: u64,
+    /// Which input file (0-based).
+    pub input: usize,
+    /// Record name.
+    pub name: String,
+    /// Length in bases.
+    pub length: u64,
+    /// Bases of all earlier records.
+    pub global_base: u64,
+    /// Processed by this shard?
+    pub owned: bool,
+}
+
+/// Bins `[start, end)` of a record of `len` bases: starts every `step` while inside
+/// the record, each clipped at the end (the rows glance-model's `Pooler` emits).
+pub fn bins(len: u64, size: u64, step: u64) -> impl Iterator<Item = (u64, u64)> {
+    (0..len)
+        .step_by(step as usize)
+        .map(move |s| (s, (s + size).min(len)))
+}
+
+/// Writes one regions.bed line.
+pub fn write_region(
+    w: &mut dyn Write,
+    chrom: &str,
+    start: u64,
+    end: u64,
+    size: u64,
+    row: u64,
+) -> std::io::Result<()> {
+    let partial = if end - start < size { ";partial" } else { "" };
+    writeln!(
+        w,
+        "{chrom}\t{start}\t{end}\t{chrom}:{}-{end}{partial}\t{row}",
+        start + 1
+    )
+}
+
+/// Writes records.tsv.
+pub fn write_records(w: &mut dyn Write, records: &[RecordInfo]) -> std::io::Result<()> {
+    writeln!(w, "#index\tinput\tname\tlength\tglobal_base\towned")?;
+    for r in records {
+        writeln!(
+            w,
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            r.index,
+            r.input,
+            r.name,
+            r.length,
+            r.global_base,
+            u8::from(r.owned)
+        )?;
+    }
+    Ok(())
+}
+
+fn bad(path: &Path, line: usize, what: &str) -> WorkflowError {
+    WorkflowError::Merge(format!("{}:{line}: {what}", path.display()))
+}
+
+fn lines(path: &Path) -> Result<Vec<String>, WorkflowError> {
+    let f = std::fs::File::open(path)
+        .map_err(|e| WorkflowError::Merge(format!("{}: {e}", path.display())))?;
+    std::io::BufReader::new(f)
+        .lines()
+        .collect::<Result<_, _>>()
+        .map_err(|e| WorkflowError::Merge(format!("{}: {e}", path.display())))
+}
+
+/// Reads records.tsv.
+pub fn read_records(path: &Path) -> Result<Vec<RecordInfo>, WorkflowError> {
+    let mut out = Vec::new();
+    for (i, line) in lines(path)?.iter().enumerate() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        let num = |s: &str| s.parse::<u64>().map_err(|_| bad(path, i + 1, "bad number"));
+        if f.len() != 6 {
+            return Err(bad(path, i + 1, "expected 6 columns"));
+        }
+        out.push(RecordInfo {
+            index: num(f[0])?,
+            input: num(f[1])? as usize,
+            name: f[2].to_string(),
+            length: num(f[3])?,
+            global_base: num(f[4])?,
+            owned: f[5] == "1",
+        });
+    }
+    Ok(out)
+}
+
+/// Writes scan_tallies.tsv and scan_hits.tsv contents.
+pub fn write_tallies(
+    tallies: &[ScanTally],
+    ids: &[&str],
+    t: &mut dyn Write,
+    h: &mut dyn Write,
+) -> std::io::Result<()> {
+    writeln!(t, "#motif\tid\ttests\tsamples\tbins")?;
+    writeln!(h, "#motif\trecord\tstart0\treverse\tscaled\tmatched")?;
+    for (m, tally) in tallies.iter().enumerate() {
+        let bins: Vec<String> = tally.bins.iter().map(u64::to_string).collect();
+        writeln!(
+            t,
+            "{m}\t{}\t{}\t{}\t{}",
+            ids[m],
+            tally.tests,
+            tally.samples,
+            bins.join(",")
+        )?;
+        for r in &tally.hits {
+            write!(
+                h,
+                "{m}\t{}\t{}\t{}\t{}\t",
+                r.record,
+                r.start,
+                u8::from(r.reverse),
+                r.scaled
+            )?;
+            h.write_all(&r.matched)?;
+            h.write_all(b"\n")?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads scan_tallies.tsv and scan_hits.tsv of `dir` into per-motif tallies.
+pub fn read_tallies(dir: &Path, motifs: usize) -> Result<Vec<ScanTally>, WorkflowError> {
+    let mut tallies = vec![ScanTally::default(); motifs];
+    let tp = dir.join(TALLIES);
+    for (i, line) in lines(&tp)?.iter().enumerate() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        let num = |s: &str| s.parse::<u64>().map_err(|_| bad(&tp, i + 1, "bad number"));
+        if f.len() != 5 {
+            return Err(bad(&tp, i + 1, "expected 5 columns"));
+        }
+        let m = num(f[0])? as usize;
+        let t = tallies
+            .get_mut(m)
+            .ok_or_else(|| bad(&tp, i + 1, "motif index out of range"))?;
+        t.tests = num(f[2])?;
+        t.samples = num(f[3])?;
+        let b: Vec<u64> = f[4].split(',').map(num).collect::<Result<_, _>>()?;
+        if b.len() != NUM_LAMBDA + 1 {
+            return Err(bad(&tp, i + 1, "wrong number of bins"));
+        }
+        t.bins.copy_from_slice(&b);
+    }
+    let hp = dir.join(RAW_HITS);
+    for (i, line) in lines(&hp)?.iter().enumerate() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        let num = |s: &str| s.parse::<u64>().map_err(|_| bad(&hp, i + 1, "bad number"));
+        if f.len() != 6 {
+            return Err(bad(&hp, i + 1, "expected 6 columns"));
+        }
+        let m = num(f[0])? as usize;
+        let scaled: i32 = f[4].parse().map_err(|_| bad(&hp, i + 1, "bad score"))?;
+        let t = tallies
+            .get_mut(m)
+            .ok_or_else(|| bad(&hp, i + 1, "motif index out of range"))?;
+        t.hits.push(RawHit {
+            record: num(f[1])? as u32,
+            start: num(f[2])?,
+            reverse: f[3] == "1",
+            scaled,
+            matched: glance_motif::scan::Matched::new(f[5].as_bytes()),
+        });
+    }
+    Ok(tallies)
+}
+
+/// Adds `b` into `a` (tests, samples and hits of disjoint record sets).
+pub fn add_tallies(a: &mut [ScanTally], b: Vec<ScanTally>) {
+    for (x, y) in a.iter_mut().zip(b) {
+        x.tests += y.tests;
+        x.samples += y.samples;
+        for (p, q) in x.bins.iter_mut().zip(y.bins) {
+            *p += q;
+        }
+        x.hits.extend(y.hits);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bins_match_the_pooler_rule() {
+        assert_eq!(
+            bins(2500, 1000, 1000).collect::<Vec<_>>(),
+            [(0, 1000), (1000, 2000), (2000, 2500)]
+        );
+        assert_eq!(bins(1000, 1000, 1000).collect::<Vec<_>>(), [(0, 1000)]);
+        assert_eq!(bins(0, 1000, 1000).count(), 0);
+        assert_eq!(
+            bins(1200, 1000, 500).collect::<Vec<_>>(),
+            [(0, 1000), (500, 1200), (1000, 1200)]
+        );
+    }
+}

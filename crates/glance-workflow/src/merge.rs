@@ -1,0 +1,345 @@
+//! `glance merge`: gathers the output directories of `glance run --shard I/N` (all N of
+//! them) into exactly what one unsharded run writes. Rows are regrouped in record order
+//! (record `r` lives in shard `r % N + 1`), and hits get q-values recomputed from every
+//! shard's tallies with glance-motif's own `Scanner::finish`.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use glance_motif::{ScanOptions, Scanner};
+
+use crate::atomic::{clean_partials, write_atomically, AtomicFile};
+use crate::config::{Config, Shard};
+use crate::error::WorkflowError;
+use crate::layout::{
+    self, add_tallies, bins, read_records, read_tallies, write_region, RecordInfo,
+};
+use crate::manifest::{FileEntry, Manifest, StageTiming, MANIFEST};
+use crate::npy::{NpyInfo, NpyWriter};
+use crate::resolve::{background, load_motifs};
+
+fn merr(m: String) -> WorkflowError {
+    WorkflowError::Merge(m)
+}
+
+/// One shard's directory, manifest and configuration.
+struct ShardDir {
+    dir: PathBuf,
+    manifest: Manifest,
+    shard: Shard,
+}
+
+/// Reads and checks the shards: complete, same configuration and inputs, and every
+/// shard 1..=N present once. Returns them ordered by shard index.
+fn load_shards(dirs: &[PathBuf]) -> Result<(Vec<ShardDir>, Config), WorkflowError> {
+    let mut shards = Vec::new();
+    for dir in dirs {
+        let manifest = Manifest::read(dir)?.ok_or_else(|| {
+            merr(format!(
+                "{}: no {MANIFEST}: the shard is missing or its run did not finish",
+                dir.display()
+            ))
+        })?;
+        if manifest.command != "run" {
+            return Err(merr(format!(
+                "{}: not the output of `glance run`",
+                dir.display()
+            )));
+        }
+        manifest.verify_outputs(dir).map_err(merr)?;
+        let config: Config = serde_json::from_value(manifest.config.clone())
+            .map_err(|e| merr(format!("{}/{MANIFEST}: config: {e}", dir.display())))?;
+        let shard = config.shard.unwrap_or(Shard::WHOLE);
+        shards.push(ShardDir {
+            dir: dir.clone(),
+            manifest,
+            shard,
+        });
+    }
+    let first = shards
+        .first()
+        .ok_or_else(|| merr("no shard directories given".into()))?;
+    let n = first.shard.count;
+    let mut base: Config =
+        serde_json::from_value(first.manifest.config.clone()).map_err(|e| merr(e.to_string()))?;
+    base.shard = None;
+    base.outdir = None;
+    for s in &shards {
+        let mut c: Config =
+            serde_json::from_value(s.manifest.config.clone()).map_err(|e| merr(e.to_string()))?;
+        c.shard = None;
+        c.outdir = None;
+        if c != base {
+            return Err(merr(format!(
+                "{}: its configuration differs from {}'s",
+                s.dir.display(),
+                first.dir.display()
+            )));
+        }
+        if s.manifest.inputs != first.manifest.inputs {
+            return Err(merr(format!(
+                "{}: its inputs differ from {}'s",
+                s.dir.display(),
+                first.dir.display()
+            )));
+        }
+        if s.shard.count != n {
+            return Err(merr(format!(
+                "{}: shard {} of a {n}-shard run",
+                s.dir.display(),
+                s.shard
+            )));
+        }
+    }
+    shards.sort_by_key(|s| s.shard.index);
+    for (i, s) in shards.iter().enumerate() {
+        if s.shard.index != i + 1 {
+            let missing = (1..=n).find(|k| !shards.iter().any(|s| s.shard.index == *k));
+            return Err(match missing {
+                Some(k) => merr(format!("shard {k}/{n} is missing")),
+                None => merr(format!("shard {} is given twice", s.shard)),
+            });
+        }
+    }
+    if shards.len() != n {
+        return Err(merr(format!(
+            "{} shard directories for a {n}-shard run",
+            shards.len()
+        )));
+    }
+    Ok((shards, base))
+}
+
+/// Merges `dirs` into `outdir`; returns the merged manifest.
+pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, WorkflowError> {
+    let t0 = Instant::now();
+    let (shards, mut config) = load_shards(dirs)?;
+    config.outdir = Some(outdir.to_path_buf());
+    let n = shards.len();
+    std::fs::create_dir_all(outdir).map_err(|e| WorkflowError::output(outdir, e))?;
+    let mp = outdir.join(MANIFEST);
+    if mp.exists() {
+        std::fs::remove_file(&mp).map_err(|e| WorkflowError::output(&mp, e))?;
+    }
+    for name in layout::ALL_OUTPUTS {
+        let p = outdir.join(name);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(|e| WorkflowError::output(&p, e))?;
+        }
+    }
+    clean_partials(outdir)?;
+    // Records: identical in every shard except `owned`.
+    let mut records = read_records(&shards[0].dir.join(layout::RECORDS))?;
+    for s in &shards[1..] {
+        let other = read_records(&s.dir.join(layout::RECORDS))?;
+        let same = other.len() == records.len()
+            && other
+                .iter()
+                .zip(&records)
+                .all(|(a, b)| (a.index, &a.name, a.length) == (b.index, &b.name, b.length));
+        if !same {
+            return Err(merr(format!(
+                "{}: records.tsv differs from shard 1's",
+                s.dir.display()
+            )));
+        }
+    }
+    for r in &mut records {
+        r.owned = true;
+    }
+    let (size, step) = (config.regions.bin, config.regions.step());
+    let rows_of = |r: &RecordInfo| bins(r.length, size, step).count() as u64;
+    let present = |name: &str| {
+        shards
+            .iter()
+            .all(|s| s.manifest.outputs.iter().any(|o| o.path == name))
+    };
+    let mut written = vec![layout::RECORDS, layout::REGIONS];
+    write_atomically(&outdir.join(layout::RECORDS), |w| {
+        layout::write_records(w, &records)
+    })?;
+    write_atomically(&outdir.join(layout::REGIONS), |w| {
+        let mut row = 0;
+        for r in &records {
+            for (a, b) in bins(r.length, size, step) {
+                write_region(w, &r.name, a, b, size, row)?;
+                row += 1;
+            }
+        }
+        Ok(())
+    })?;
+    for name in [layout::EMBEDDINGS, layout::MOTIF_SCORES_NPY] {
+        if present(name) {
+            merge_npy(&shards, &records, &rows_of, name, &outdir.join(name))?;
+            written.push(name);
+        }
+    }
+    if present(layout::MOTIF_SCORES_TSV) {
+        merge_lines(
+            &shards,
+            &records,
+            &rows_of,
+            &outdir.join(layout::MOTIF_SCORES_TSV),
+        )?;
+        written.push(layout::MOTIF_SCORES_TSV);
+    }
+    if present(layout::HITS) {
+        let (file, label) = load_motifs(config.motifs.file.as_deref())?;
+        let bg = background(&config.motifs, &file)?;
+        let opts = ScanOptions {
+            thresh: config.motifs.thresh,
+            both_strands: !config.motifs.norc,
+            pseudocount: config.motifs.motif_pseudo,
+            full_pvalue_tables: false,
+        };
+        let scanner = Scanner::new(&file.motifs, bg, opts)
+            .map_err(|e| WorkflowError::Motif(format!("{label}: {e}")))?;
+        let mut tallies = scanner.new_tallies();
+        for s in &shards {
+            add_tallies(&mut tallies, read_tallies(&s.dir, scanner.motifs().len())?);
+        }
+        crate::pipeline::write_scan_outputs(
+            &scanner,
+            &label,
+            tallies,
+            &records,
+            config.motifs.qv_thresh,
+            outdir,
+        )?;
+        written.extend([layout::TALLIES, layout::RAW_HITS, layout::HITS]);
+    }
+    let mut outputs = Vec::new();
+    for name in &written {
+        outputs.push(FileEntry::of(&outdir.join(name), name.to_string())?);
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let manifest = Manifest {
+        glance_version: env!("CARGO_PKG_VERSION").to_string(),
+        command: "merge".into(),
+        config: serde_json::to_value(&config).map_err(|e| merr(e.to_string()))?,
+        inputs: shards[0].manifest.inputs.clone(),
+        outputs,
+        records: records.len() as u64,
+        bases: records.iter().map(|r| r.length).sum(),
+        regions: records.iter().map(&rows_of).sum(),
+        wall_s: wall,
+        stages: vec![StageTiming {
+            stage: "merge".into(),
+            busy_s: wall,
+            wall_s: wall,
+            bases: 0,
+            bases_per_s: 0.0,
+        }],
+        notes: shards[0].manifest.notes.clone(),
+        shards: shards.iter().map(|s| s.dir.clone()).collect(),
+    };
+    manifest.write(outdir)?;
+    if !quiet {
+        eprintln!(
+            "glance merge: {n} shards, {} records, {} regions -> {}",
+            manifest.records,
+            manifest.regions,
+            outdir.display()
+        );
+    }
+    Ok(manifest)
+}
+
+/// Interleaves the rows of an .npy output in record order.
+fn merge_npy(
+    shards: &[ShardDir],
+    records: &[RecordInfo],
+    rows_of: &dyn Fn(&RecordInfo) -> u64,
+    name: &str,
+    out: &Path,
+) -> Result<(), WorkflowError> {
+    let n = shards.len() as u64;
+    let mut per_shard = Vec::new();
+    let mut inner = None;
+    for s in shards {
+        let p = s.dir.join(name);
+        let info = NpyInfo::read(&p)?;
+        if inner.as_ref().is_some_and(|i| *i != info.inner) {
+            return Err(merr(format!(
+                "{}: shape differs from shard 1's",
+                p.display()
+            )));
+        }
+        inner = Some(info.inner.clone());
+        let mut f = File::open(&p).map_err(|e| merr(format!("{}: {e}", p.display())))?;
+        f.seek(SeekFrom::Start(info.data_offset))
+            .map_err(|e| merr(format!("{}: {e}", p.display())))?;
+        per_shard.push((BufReader::with_capacity(1 << 20, f), info, p));
+    }
+    let inner = inner.unwrap_or_default();
+    let mut w = NpyWriter::create(out, &inner)?;
+    let mut buf = Vec::new();
+    for r in records {
+        let (reader, info, p) = &mut per_shard[(r.index % n) as usize];
+        let rows = rows_of(r);
+        buf.resize(rows as usize * info.row_bytes(), 0);
+        reader.read_exact(&mut buf).map_err(|e| {
+            merr(format!(
+                "{}: fewer rows than its records need: {e}",
+                p.display()
+            ))
+        })?;
+        w.raw_rows(&buf, rows)?;
+    }
+    w.commit()
+}
+
+/// Interleaves motif_scores.tsv (a header, then one line per region and motif).
+fn merge_lines(
+    shards: &[ShardDir],
+    records: &[RecordInfo],
+    rows_of: &dyn Fn(&RecordInfo) -> u64,
+    out: &Path,
+) -> Result<(), WorkflowError> {
+    let n = shards.len() as u64;
+    let mut readers = Vec::new();
+    let mut header = String::new();
+    for s in shards {
+        let p = s.dir.join(layout::MOTIF_SCORES_TSV);
+        let f = File::open(&p).map_err(|e| merr(format!("{}: {e}", p.display())))?;
+        let mut r = BufReader::with_capacity(1 << 20, f);
+        header.clear();
+        r.read_line(&mut header)
+            .map_err(|e| merr(format!("{}: {e}", p.display())))?;
+        readers.push((r, p));
+    }
+    let motifs = motif_count(&shards[0].dir)?;
+    let mut file = AtomicFile::create(out)?;
+    {
+        let mut w = file.writer();
+        let io = |e| WorkflowError::output(out, e);
+        w.write_all(header.as_bytes()).map_err(io)?;
+        let mut line = String::new();
+        for r in records {
+            let (reader, p) = &mut readers[(r.index % n) as usize];
+            for _ in 0..rows_of(r) * motifs {
+                line.clear();
+                let got = reader
+                    .read_line(&mut line)
+                    .map_err(|e| merr(format!("{}: {e}", p.display())))?;
+                if got == 0 {
+                    return Err(merr(format!(
+                        "{}: fewer lines than its records need",
+                        p.display()
+                    )));
+                }
+                w.write_all(line.as_bytes()).map_err(io)?;
+            }
+        }
+        w.flush().map_err(io)?;
+    }
+    file.commit()
+}
+
+/// Number of motifs of a run (the motif_scores.npy inner dimension).
+fn motif_count(dir: &Path) -> Result<u64, WorkflowError> {
+    let info = NpyInfo::read(&dir.join(layout::MOTIF_SCORES_NPY))?;
+    Ok(info.inner.first().copied().unwrap_or(0) as u64)
+}

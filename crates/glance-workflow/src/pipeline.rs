@@ -1,0 +1,464 @@
+//! `glance run` as a library call: resolve the configuration, check for a previous run
+//! (resume), start the reader and the stages on their own threads connected by bounded
+//! channels, then commit every output and write the manifest last.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use glance_model::{Encoder, Pooling, StreamOptions};
+use glance_motif::output::{write_tsv_row, TSV_HEADER};
+use glance_motif::{ScanOptions, ScanTally, Scanner};
+
+use crate::atomic::{clean_partials, write_atomically};
+use crate::config::{Config, Shard};
+use crate::error::WorkflowError;
+use crate::layout::{self, bins, write_region, RecordInfo};
+use crate::manifest::{previous_run, FileEntry, Manifest, Previous, StageTiming, MANIFEST};
+use crate::progress::{Counter, Progress};
+use crate::resolve::{background, default_model_dir, load_motifs};
+use crate::stages;
+use crate::tee::Tee;
+
+/// What [`run`] did.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The manifest of the (new or reused) run.
+    pub manifest: Manifest,
+    /// `true` when a complete identical run was found and nothing was redone.
+    pub reused: bool,
+}
+
+/// Everything resolved from a [`Config`] before any work starts.
+struct Plan {
+    config: Config,
+    outdir: PathBuf,
+    shard: Shard,
+    encoder: Option<Encoder>,
+    scanner: Option<Scanner>,
+    motif_label: String,
+    inputs: Vec<FileEntry>,
+    notes: Vec<String>,
+}
+
+/// The configuration with the fields that do not change results reset, for comparing
+/// runs (threads, logging).
+fn result_config(c: &Config) -> serde_json::Value {
+    let mut c = c.clone();
+    c.threads = None;
+    c.quiet = false;
+    c.log_interval = Config::default().log_interval;
+    serde_json::to_value(&c).unwrap_or_default()
+}
+
+/// Applies `LAYER=SPEC` / `SPEC` attention overrides to an encoder.
+fn override_patterns(encoder: &mut Encoder, specs: &[String]) -> Result<(), WorkflowError> {
+    let n = encoder.layers.len();
+    for spec in specs {
+        let (layers, text) = match spec.split_once('=') {
+            Some((l, text)) if l.chars().all(|c| c.is_ascii_digit()) => {
+                let i: usize = l
+                    .parse()
+                    .map_err(|_| WorkflowError::Config(format!("model.patterns: `{spec}`")))?;
+                if i >= n {
+                    return Err(WorkflowError::Config(format!(
+                        "model.patterns: `{spec}`: the model has {n} layers"
+                    )));
+                }
+                (i..i + 1, text)
+            }
+            _ => (0..n, spec.as_str()),
+        };
+        let pattern: glance_attn::Pattern = text
+            .parse()
+            .map_err(|e| WorkflowError::Config(format!("model.patterns: `{spec}`: {e}")))?;
+        for layer in &mut encoder.layers[layers] {
+            layer.attention.pattern = pattern.clone();
+        }
+    }
+    Ok(())
+}
+
+/// Checksums a dependency file if it exists.
+fn entry_if_file(
+    path: &Path,
+    label: String,
+    out: &mut Vec<FileEntry>,
+) -> Result<(), WorkflowError> {
+    if path.is_file() {
+        out.push(FileEntry::of(path, label)?);
+    }
+    Ok(())
+}
+
+fn plan(config: &Config) -> Result<Plan, WorkflowError> {
+    config.validate()?;
+    let mut config = config.clone();
+    let outdir = config.outdir.clone().ok_or_else(|| {
+        WorkflowError::Config("no output directory: pass --outdir or set `outdir`".into())
+    })?;
+    if config.inputs.is_empty() {
+        return Err(WorkflowError::Config(
+            "no inputs: pass INPUT files or set `inputs`".into(),
+        ));
+    }
+    let shard = config.shard.unwrap_or(Shard::WHOLE);
+    config.shard = Some(shard);
+    let mut notes = Vec::new();
+    let mut inputs = Vec::new();
+    for p in &config.inputs {
+        inputs.push(FileEntry::of(p, p.display().to_string())?);
+    }
+    // Model.
+    let mut encoder = None;
+    if config.outputs.embeddings {
+        if config.model.path.is_none() {
+            config.model.path = default_model_dir();
+        }
+        match &config.model.path {
+            Some(dir) => {
+                let mut enc = glance_model::load(dir).map_err(|e| {
+                    WorkflowError::Model(format!("{}: cannot load model: {e}", dir.display()))
+                })?;
+                override_patterns(&mut enc, &config.model.patterns)?;
+                for f in ["config.json", "model.safetensors", "vocab.txt"] {
+                    entry_if_file(&dir.join(f), format!("model:{f}"), &mut inputs)?;
+                }
+                encoder = Some(enc);
+            }
+            None => {
+                config.outputs.embeddings = false;
+                notes.push(
+                    "no model: glance ships no default model yet and none was given (--model or \
+                     GLANCE_MODEL), so embeddings.npy was not produced"
+                        .to_string(),
+                );
+            }
+        }
+    }
+    // Motifs.
+    let mut scanner = None;
+    let mut motif_label = String::new();
+    if config.outputs.hits || config.outputs.motif_scores {
+        let (file, label) = load_motifs(config.motifs.file.as_deref())?;
+        if let Some(p) = &config.motifs.file {
+            inputs.push(FileEntry::of(p, format!("motifs:{}", p.display()))?);
+        }
+        if !config.motifs.background.starts_with("--") {
+            let p = PathBuf::from(&config.motifs.background);
+            inputs.push(FileEntry::of(&p, format!("background:{}", p.display()))?);
+        }
+        let bg = background(&config.motifs, &file)?;
+        let opts = ScanOptions {
+            thresh: config.motifs.thresh,
+            both_strands: !config.motifs.norc,
+            pseudocount: config.motifs.motif_pseudo,
+            full_pvalue_tables: config.outputs.motif_scores,
+        };
+        scanner = Some(
+            Scanner::new(&file.motifs, bg, opts)
+                .map_err(|e| WorkflowError::Motif(format!("{label}: {e}")))?,
+        );
+        motif_label = label;
+    }
+    Ok(Plan {
+        config,
+        outdir,
+        shard,
+        encoder,
+        scanner,
+        motif_label,
+        inputs,
+        notes,
+    })
+}
+
+/// Runs the pipeline described by `config` (see the crate docs). With `quiet` false,
+/// progress goes to stderr.
+pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
+    let t0 = Instant::now();
+    let plan = plan(config)?;
+    let quiet = plan.config.quiet;
+    let log = |m: &str| {
+        if !quiet {
+            eprintln!("{m}");
+        }
+    };
+    let outdir = &plan.outdir;
+    std::fs::create_dir_all(outdir).map_err(|e| WorkflowError::output(outdir, e))?;
+    let key = result_config(&plan.config);
+    match previous_run(outdir, &key, &plan.inputs, &layout::ALL_OUTPUTS)? {
+        Previous::Complete => {
+            log(&format!(
+                "glance run: {} is complete for this configuration and input; nothing to do",
+                outdir.display()
+            ));
+            let manifest = Manifest::read(outdir)?
+                .ok_or_else(|| WorkflowError::Merge("manifest vanished".into()))?;
+            return Ok(RunOutcome {
+                manifest,
+                reused: true,
+            });
+        }
+        Previous::Interrupted => log(&format!(
+            "glance run: {} holds an interrupted run (outputs without a manifest); starting again",
+            outdir.display()
+        )),
+        Previous::Stale(why) => log(&format!("glance run: redoing {}: {why}", outdir.display())),
+        Previous::None => {}
+    }
+    // Nothing may look complete while this run is under way.
+    for name in std::iter::once(MANIFEST).chain(layout::ALL_OUTPUTS) {
+        let p = outdir.join(name);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(|e| WorkflowError::output(&p, e))?;
+        }
+    }
+    clean_partials(outdir)?;
+    for n in &plan.notes {
+        log(&format!("glance run: note: {n}"));
+    }
+    let (records, mut timings, outputs_written) = execute(&plan, quiet)?;
+    // Outputs are committed; checksum them and write the manifest last.
+    let tw = Instant::now();
+    let mut outputs = Vec::new();
+    for name in outputs_written {
+        outputs.push(FileEntry::of(&outdir.join(name), name.to_string())?);
+    }
+    let owned: Vec<&RecordInfo> = records.iter().filter(|r| r.owned).collect();
+    let (size, step) = (plan.config.regions.bin, plan.config.regions.step());
+    let regions: u64 = owned
+        .iter()
+        .map(|r| bins(r.length, size, step).count() as u64)
+        .sum();
+    timings.push(StageTiming {
+        stage: "checksum".into(),
+        busy_s: tw.elapsed().as_secs_f64(),
+        wall_s: tw.elapsed().as_secs_f64(),
+        bases: 0,
+        bases_per_s: 0.0,
+    });
+    let manifest = Manifest {
+        glance_version: env!("CARGO_PKG_VERSION").to_string(),
+        command: "run".into(),
+        config: key,
+        inputs: plan.inputs.clone(),
+        outputs,
+        records: records.len() as u64,
+        bases: owned.iter().map(|r| r.length).sum(),
+        regions,
+        wall_s: t0.elapsed().as_secs_f64(),
+        stages: timings,
+        notes: plan.notes.clone(),
+        shards: Vec::new(),
+    };
+    manifest.write(outdir)?;
+    log(&format!(
+        "glance run: shard {}: {} of {} records, {} bases, {} regions in {:.1} s -> {}",
+        plan.shard,
+        owned.len(),
+        records.len(),
+        manifest.bases,
+        regions,
+        manifest.wall_s,
+        outdir.display()
+    ));
+    Ok(RunOutcome {
+        manifest,
+        reused: false,
+    })
+}
+
+/// What [`execute`] hands back: every record, the stage timings, the outputs written.
+type Executed = (Vec<RecordInfo>, Vec<StageTiming>, Vec<&'static str>);
+
+/// Starts the threads, waits for them, and commits the outputs.
+fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
+    let c = &plan.config;
+    let out = |n: &str| plan.outdir.join(n);
+    let (size, step) = (c.regions.bin, c.regions.step());
+    let want_scan = c.outputs.hits && plan.scanner.is_some();
+    let want_scores = c.outputs.motif_scores && plan.scanner.is_some();
+    let consumers =
+        usize::from(plan.encoder.is_some()) + usize::from(want_scan) + usize::from(want_scores);
+    let (tee, mut sources) = Tee::new(consumers);
+    let bytes = Counter::new("input");
+    // The data inputs come first in `plan.inputs`.
+    let total: u64 = plan.inputs[..c.inputs.len()].iter().map(|e| e.bytes).sum();
+    let mut counters = Vec::new();
+    let mut names = Vec::new();
+    if plan.encoder.is_some() {
+        names.push("embed");
+    }
+    if want_scan {
+        names.push("scan");
+    }
+    if want_scores {
+        names.push("scores");
+    }
+    for n in &names {
+        counters.push(Counter::new(n));
+    }
+    for (s, ctr) in sources.iter_mut().zip(&counters) {
+        s.set_counter(ctr.clone());
+    }
+    let mut progress = Progress::start(quiet, c.log_interval, bytes.clone(), total, counters);
+    let pooling: Pooling = c
+        .regions
+        .pool
+        .parse()
+        .map_err(|e| WorkflowError::Config(format!("regions.pool: {e}")))?;
+    let stream = StreamOptions {
+        chunk_tokens: c.model.chunk_tokens,
+        overlap: c.model.overlap,
+        ..StreamOptions::default()
+    };
+    let emb_path = out(layout::EMBEDDINGS);
+    let (sc_npy, sc_tsv) = (out(layout::MOTIF_SCORES_NPY), out(layout::MOTIF_SCORES_TSV));
+    let result = std::thread::scope(|s| {
+        let mut sources = sources.into_iter();
+        let reader = s.spawn(|| stages::read(&c.inputs, plan.shard, tee, bytes));
+        let embed = plan.encoder.as_ref().map(|enc| {
+            let src = sources.next().expect("one source per consumer");
+            let (stream, p) = (&stream, &emb_path);
+            s.spawn(move || stages::embed(enc, stream, pooling, (size, step), p, src))
+        });
+        let scan = plan.scanner.as_ref().filter(|_| want_scan).map(|sc| {
+            let src = sources.next().expect("one source per consumer");
+            s.spawn(move || stages::scan(sc, c.motifs.chunk_size, src))
+        });
+        let scores = plan.scanner.as_ref().filter(|_| want_scores).map(|sc| {
+            let src = sources.next().expect("one source per consumer");
+            let paths = (sc_npy.as_path(), sc_tsv.as_path());
+            s.spawn(move || stages::scores(sc, c.motifs.tau, (size, step), paths, src))
+        });
+        let reader = join(reader);
+        let embed = embed.map(join).transpose();
+        let scan = scan.map(join).transpose();
+        let scores = scores.map(join).transpose();
+        (reader, embed, scan, scores)
+    });
+    progress.finish();
+    // The input's own error explains the others (stages see a short input).
+    let (reader, embed, scan, scores) = result;
+    let summary = reader?;
+    let embed = embed?;
+    let scan = scan?;
+    let scores = scores?;
+    let tw = Instant::now();
+    let records = summary.records;
+    let mut timings = vec![summary.timing];
+    let mut written = Vec::new();
+    write_atomically(&out(layout::RECORDS), |w| {
+        layout::write_records(w, &records)
+    })?;
+    written.push(layout::RECORDS);
+    write_atomically(&out(layout::REGIONS), |w| {
+        let mut row = 0u64;
+        for r in records.iter().filter(|r| r.owned) {
+            for (a, b) in bins(r.length, size, step) {
+                write_region(w, &r.name, a, b, size, row)?;
+                row += 1;
+            }
+        }
+        Ok(())
+    })?;
+    written.push(layout::REGIONS);
+    let expected_rows: u64 = records
+        .iter()
+        .filter(|r| r.owned)
+        .map(|r| bins(r.length, size, step).count() as u64)
+        .sum();
+    if let Some((npy, t)) = embed {
+        if npy.rows != expected_rows {
+            return Err(WorkflowError::Model(format!(
+                "{}: the pooler produced {} rows for {expected_rows} regions",
+                emb_path.display(),
+                npy.rows
+            )));
+        }
+        npy.commit()?;
+        written.push(layout::EMBEDDINGS);
+        timings.push(t);
+    }
+    if let Some((tallies, t)) = scan {
+        let scanner = plan.scanner.as_ref().expect("scan implies a scanner");
+        write_scan_outputs(
+            scanner,
+            &plan.motif_label,
+            tallies,
+            &records,
+            c.motifs.qv_thresh,
+            &plan.outdir,
+        )?;
+        written.extend([layout::TALLIES, layout::RAW_HITS, layout::HITS]);
+        timings.push(t);
+    }
+    if let Some((npy, tsv, t)) = scores {
+        npy.commit()?;
+        tsv.commit()?;
+        written.extend([layout::MOTIF_SCORES_NPY, layout::MOTIF_SCORES_TSV]);
+        timings.push(t);
+    }
+    let wt = tw.elapsed().as_secs_f64();
+    timings.push(StageTiming {
+        stage: "write".into(),
+        busy_s: wt,
+        wall_s: wt,
+        bases: 0,
+        bases_per_s: 0.0,
+    });
+    Ok((records, timings, written))
+}
+
+/// Joins a stage's thread, turning a panic into an error.
+fn join<T>(
+    h: std::thread::ScopedJoinHandle<'_, Result<T, WorkflowError>>,
+) -> Result<T, WorkflowError> {
+    h.join()
+        .unwrap_or_else(|_| Err(WorkflowError::Model("a pipeline stage panicked".into())))
+}
+
+/// Writes scan_tallies.tsv, scan_hits.tsv (for merge) and hits.tsv (q-values over the
+/// tallies given: this run's, or every shard's in `glance merge`).
+pub fn write_scan_outputs(
+    scanner: &Scanner,
+    motif_label: &str,
+    mut tallies: Vec<ScanTally>,
+    records: &[RecordInfo],
+    qv_thresh: bool,
+    outdir: &Path,
+) -> Result<(), WorkflowError> {
+    // One order whatever the sharding: by record, position, strand.
+    for t in &mut tallies {
+        t.hits.sort_by_key(|h| (h.record, h.start, h.reverse));
+    }
+    let ids: Vec<&str> = scanner
+        .motifs()
+        .iter()
+        .map(|m| m.motif.id.as_str())
+        .collect();
+    let mut hits_file = crate::atomic::AtomicFile::create(&outdir.join(layout::RAW_HITS))?;
+    write_atomically(&outdir.join(layout::TALLIES), |t| {
+        let mut h = hits_file.writer();
+        layout::write_tallies(&tallies, &ids, t, &mut h)?;
+        h.flush()
+    })?;
+    hits_file.commit()?;
+    let hits = scanner.finish(tallies, qv_thresh);
+    write_atomically(&outdir.join(layout::HITS), |w| {
+        writeln!(w, "{TSV_HEADER}")?;
+        for h in &hits {
+            let m = &scanner.motifs()[h.motif as usize];
+            let name = records
+                .get(h.record as usize)
+                .map_or("", |r| r.name.as_str());
+            write_tsv_row(w, h, m, name, true)?;
+        }
+        writeln!(
+            w,
+            "\n# glance {} run (FIMO-compatible TSV; motifs: {motif_label})",
+            env!("CARGO_PKG_VERSION")
+        )
+    })
+}

@@ -1,0 +1,349 @@
+//! The pipeline's stages, each on its own thread: [`read`] (decompress and parse every
+//! input once, send owned records through the [`Tee`]), [`embed`] (encoder + region
+//! pooling into embeddings.npy), [`scan`] (FIMO-identical hits, tallies for q-values)
+//! and [`scores`] (region x motif scores). Stages use glance-model, glance-motif and
+//! glance-seq as they are; this module only wires them to channels and writers.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use glance_model::{
+    encode_source, Encoder, ModelError, PooledRegion, Pooler, Pooling, Regions, RowSink,
+    StreamOptions,
+};
+use glance_motif::region::RegionScore;
+use glance_motif::scan::driver::ScanRun;
+use glance_motif::scan::prep::Prepared;
+use glance_motif::{ScanTally, Scanner};
+use glance_seq::{RecordHeader, SeqReader, SequenceSource};
+use rayon::prelude::*;
+
+use crate::atomic::AtomicFile;
+use crate::config::Shard;
+use crate::error::WorkflowError;
+use crate::layout::{self, RecordInfo};
+use crate::manifest::StageTiming;
+use crate::npy::NpyWriter;
+use crate::progress::Counter;
+use crate::tee::{ChannelSource, Msg, OneRecord, RecordStart, Tee};
+
+/// Bases per block sent to the stages.
+const BLOCK: usize = 1 << 18;
+
+/// Bins scored per parallel batch.
+const SCORE_BATCH: usize = 256;
+
+/// A stage's timing from its wall time and the time it spent waiting.
+pub fn timing(stage: &str, t0: Instant, waited: Duration, bases: u64) -> StageTiming {
+    let wall = t0.elapsed().as_secs_f64();
+    let busy = (wall - waited.as_secs_f64()).max(0.0);
+    StageTiming {
+        stage: stage.to_string(),
+        busy_s: busy,
+        wall_s: wall,
+        bases,
+        bases_per_s: if busy > 0.0 { bases as f64 / busy } else { 0.0 },
+    }
+}
+
+/// A file reader that counts the compressed bytes read (for the ETA).
+struct Counting<R> {
+    inner: R,
+    counter: Arc<Counter>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.add(n as u64);
+        Ok(n)
+    }
+}
+
+/// What the reader saw.
+pub struct ReadSummary {
+    /// Every record (owned or not) in input order.
+    pub records: Vec<RecordInfo>,
+    /// The reader's timing.
+    pub timing: StageTiming,
+}
+
+/// Reads every input once, sending the records `shard` owns to every stage; returns
+/// all records. Stops early (without error) if a stage has failed.
+pub fn read(
+    inputs: &[PathBuf],
+    shard: Shard,
+    mut tee: Tee,
+    bytes: Arc<Counter>,
+) -> Result<ReadSummary, WorkflowError> {
+    let t0 = Instant::now();
+    let mut records = Vec::new();
+    let (mut index, mut global, mut owned_bases) = (0u64, 0u64, 0u64);
+    let mut header = RecordHeader::default();
+    'inputs: for (input, path) in inputs.iter().enumerate() {
+        let label = path.display().to_string();
+        let err = |e: glance_seq::SeqError| WorkflowError::Input {
+            path: label.clone(),
+            source: Box::new(e),
+        };
+        let file = std::fs::File::open(path).map_err(|e| WorkflowError::Input {
+            path: label.clone(),
+            source: format!("cannot open: {e}").into(),
+        })?;
+        let mut reader = SeqReader::from_reader(Counting {
+            inner: file,
+            counter: bytes.clone(),
+        })
+        .map_err(err)?;
+        while reader.next_record(&mut header).map_err(err)? {
+            header.index = index;
+            let owned = shard.owns(index);
+            if owned {
+                let start = RecordStart {
+                    header: header.clone(),
+                    global_base: global,
+                };
+                if !tee.send(|| Msg::Record(start.clone())) {
+                    break 'inputs;
+                }
+            }
+            let mut len = 0u64;
+            let mut buf = Vec::with_capacity(BLOCK);
+            loop {
+                let n = reader.read_bases(&mut buf, BLOCK).map_err(err)?;
+                if n == 0 {
+                    break;
+                }
+                len += n as u64;
+                if owned {
+                    let block = Arc::new(std::mem::replace(&mut buf, Vec::with_capacity(BLOCK)));
+                    if !tee.send(|| Msg::Bases(block.clone())) {
+                        break 'inputs;
+                    }
+                } else {
+                    buf.clear();
+                }
+            }
+            if owned {
+                owned_bases += len;
+                if !tee.send(|| Msg::End) {
+                    break 'inputs;
+                }
+            }
+            records.push(RecordInfo {
+                index,
+                input,
+                name: header.name.clone(),
+                length: len,
+                global_base: global,
+                owned,
+            });
+            index += 1;
+            global += len;
+        }
+    }
+    let blocked = tee.blocked;
+    drop(tee);
+    Ok(ReadSummary {
+        records,
+        timing: timing("read", t0, blocked, owned_bases),
+    })
+}
+
+/// Scans every record of `src` with the scanner's own driver, run per record so that
+/// record indices and the q-value sample use whole-input coordinates (identical in
+/// every shard). Returns the per-motif tallies.
+pub fn scan(
+    scanner: &Scanner,
+    chunk_size: usize,
+    mut src: ChannelSource,
+) -> Result<(Vec<ScanTally>, StageTiming), WorkflowError> {
+    let t0 = Instant::now();
+    let mut run = ScanRun::new(scanner, chunk_size);
+    let mut header = RecordHeader::default();
+    let mut bases = 0;
+    let seq_err = |e: glance_seq::SeqError| WorkflowError::Motif(e.to_string());
+    while src.next_record(&mut header).map_err(seq_err)? {
+        let start = src.current().cloned().unwrap_or_default();
+        run.global = start.global_base;
+        run.names.resize(header.index as usize, String::new());
+        let name = header.name.clone();
+        run.scan_source(scanner, OneRecord::new(&mut src, header.clone()))
+            .map_err(|e| WorkflowError::Motif(format!("record {name}: {e}")))?;
+        bases += run.global - start.global_base;
+    }
+    Ok((run.tallies, timing("scan", t0, src.waited, bases)))
+}
+
+/// Rows of pooled embeddings into an .npy.
+struct EmbedSink<'a>(&'a mut NpyWriter);
+
+impl RowSink for EmbedSink<'_> {
+    fn row(&mut self, _region: &PooledRegion, values: &[f32]) -> Result<(), ModelError> {
+        self.0
+            .row(values)
+            .map_err(|e| ModelError::Options(e.to_string()))
+    }
+}
+
+/// Encodes every record of `src` and pools bins into `path` (left uncommitted).
+pub fn embed(
+    encoder: &Encoder,
+    opts: &StreamOptions,
+    pooling: Pooling,
+    (size, step): (u64, u64),
+    path: &Path,
+    mut src: ChannelSource,
+) -> Result<(NpyWriter, StageTiming), WorkflowError> {
+    let t0 = Instant::now();
+    let d = encoder.d_model();
+    let mut npy = NpyWriter::create(path, &[d])?;
+    let mut bases = 0u64;
+    {
+        let model_err = |e: ModelError| WorkflowError::Model(e.to_string());
+        let mut pooler = Pooler::new(
+            pooling,
+            Regions::Bins { size, step },
+            encoder.pool_query.as_ref(),
+            d,
+            encoder.tokenizer.stride,
+            EmbedSink(&mut npy),
+        )
+        .map_err(model_err)?;
+        encode_source(encoder, &mut src, opts, &mut pooler, &mut |b| bases += b).map_err(|e| {
+            let at = src
+                .current()
+                .map(|r| format!("record {}: ", r.header.name))
+                .unwrap_or_default();
+            WorkflowError::Model(format!("{at}{e}"))
+        })?;
+        pooler.finish().map_err(model_err)?;
+    }
+    Ok((npy, timing("embed", t0, src.waited, bases)))
+}
+
+/// One bin to score.
+struct BinJob {
+    start: u64,
+    end: u64,
+    bases: Vec<u8>,
+}
+
+/// Region x motif scores of every bin: motif_scores.npy (`[rows, motifs]` affinities) and
+/// motif_scores.tsv (one line per region and motif, as `glance score`), both left
+/// uncommitted.
+pub fn scores(
+    scanner: &Scanner,
+    tau: f64,
+    (size, step): (u64, u64),
+    (npy_path, tsv_path): (&Path, &Path),
+    mut src: ChannelSource,
+) -> Result<(NpyWriter, AtomicFile, StageTiming), WorkflowError> {
+    let t0 = Instant::now();
+    let motifs = scanner.motifs();
+    let mut npy = NpyWriter::create(npy_path, &[motifs.len()])?;
+    let mut tsv = AtomicFile::create(tsv_path)?;
+    let mut bases = 0u64;
+    {
+        let mut w = tsv.writer();
+        let io = |e| WorkflowError::output(tsv_path, e);
+        writeln!(w, "{}", layout::SCORES_HEADER).map_err(io)?;
+        let mut header = RecordHeader::default();
+        let seq_err = |e: glance_seq::SeqError| WorkflowError::Motif(e.to_string());
+        let mut jobs = Vec::with_capacity(SCORE_BATCH);
+        while src.next_record(&mut header).map_err(seq_err)? {
+            // buf holds the record's bases from position `buf_start`.
+            let (mut buf, mut buf_start, mut next) = (Vec::new(), 0u64, 0u64);
+            let mut ended = false;
+            while !ended {
+                let n = src.read_bases(&mut buf, BLOCK).map_err(seq_err)?;
+                ended = n == 0;
+                bases += n as u64;
+                let have = buf_start + buf.len() as u64;
+                // Bins ending inside what we have (all remaining ones at the record end).
+                while (ended && next < have) || next + size <= have {
+                    let end = (next + size).min(have);
+                    let a = (next - buf_start) as usize;
+                    let b = (end - buf_start) as usize;
+                    jobs.push(BinJob {
+                        start: next,
+                        end,
+                        bases: buf[a..b].to_vec(),
+                    });
+                    next += step;
+                    if jobs.len() == SCORE_BATCH {
+                        score_batch(
+                            scanner,
+                            tau,
+                            &header.name,
+                            &mut jobs,
+                            &mut npy,
+                            (&mut w, tsv_path),
+                        )?;
+                    }
+                }
+                let drop_to = next.min(have);
+                if drop_to > buf_start {
+                    buf.drain(..(drop_to - buf_start) as usize);
+                    buf_start = drop_to;
+                }
+            }
+            score_batch(
+                scanner,
+                tau,
+                &header.name,
+                &mut jobs,
+                &mut npy,
+                (&mut w, tsv_path),
+            )?;
+        }
+        w.flush().map_err(io)?;
+    }
+    Ok((npy, tsv, timing("scores", t0, src.waited, bases)))
+}
+
+/// Scores a batch of bins (in parallel) and writes their rows in order.
+fn score_batch(
+    scanner: &Scanner,
+    tau: f64,
+    chrom: &str,
+    jobs: &mut Vec<BinJob>,
+    npy: &mut NpyWriter,
+    (tsv, tsv_path): (&mut dyn Write, &Path),
+) -> Result<(), WorkflowError> {
+    let m = scanner.motifs().len();
+    let rows: Vec<Vec<RegionScore>> = jobs
+        .par_iter()
+        .map_init(Prepared::default, |prep, job| {
+            scanner.prepare(&job.bases, prep);
+            (0..m)
+                .map(|mi| scanner.score_region(mi, prep, job.start, job.start, job.end, tau))
+                .collect()
+        })
+        .collect();
+    let mut affinities = Vec::with_capacity(m);
+    let mut text = String::new();
+    for (job, row) in jobs.iter().zip(&rows) {
+        affinities.clear();
+        affinities.extend(row.iter().map(|s| s.affinity as f32));
+        npy.row(&affinities)?;
+        text.clear();
+        for (cm, s) in scanner.motifs().iter().zip(row) {
+            layout::push_score_line(
+                &mut text,
+                chrom,
+                job.start,
+                job.end,
+                &cm.motif.id,
+                &cm.motif.alt_id,
+                s,
+            );
+        }
+        tsv.write_all(text.as_bytes())
+            .map_err(|e| WorkflowError::output(tsv_path, e))?;
+    }
+    jobs.clear();
+    Ok(())
+}
