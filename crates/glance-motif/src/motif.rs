@@ -103,7 +103,7 @@ impl Motif {
     pub fn normalize(&mut self) {
         for row in &mut self.probs {
             let total: f64 = row.iter().sum();
-            if 1.0 - RENORMALIZE_TOLERANCE > total || 1.0 + RENORMALIZE_TOLERANCE < total {
+            if !(1.0 - RENORMALIZE_TOLERANCE..=1.0 + RENORMALIZE_TOLERANCE).contains(&total) {
                 for p in row.iter_mut() {
                     *p /= total;
                 }

@@ -17,12 +17,17 @@ pub const DEFAULT_PSEUDOCOUNT: f64 = 0.1;
 /// The site count FIMO assumes when a motif does not give `nsites`.
 pub const DEFAULT_SITES: i32 = 20;
 
+/// The MEME suite's rounded 1/ln(2) (`my_log2`); using the exact constant would change
+/// scaled scores at rounding boundaries.
+#[allow(clippy::approx_constant)]
+const MEME_LOG2_E: f64 = 1.44269504;
+
 /// MEME's `my_log2`: `ln(x) * 1.44269504` (its rounded constant), `1e-300` for 0.
 fn meme_log2(x: f64) -> f64 {
     if x > 0.0 {
         let lx = x.ln();
         let lx = if lx < -0.5e10 { -1.0e10 } else { lx };
-        lx * 1.44269504
+        lx * MEME_LOG2_E
     } else {
         1e-300
     }

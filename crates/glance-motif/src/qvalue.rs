@@ -62,7 +62,7 @@ pub fn sampled_windows(g0: u64, g1: u64, base: u64, out: &mut Vec<(u64, u64)>) {
     let mut g = g0;
     while g < g1 {
         let s = sample_stride(g, base);
-        if g % s != 0 {
+        if !g.is_multiple_of(s) {
             g = (g / s + 1) * s;
             continue;
         }

@@ -31,7 +31,12 @@ pub struct ScanArgs {
 
     /// Background: a MEME background file, or `--nrdb--` (default), `--uniform--`,
     /// `--motif--` (the motif file's own block).
-    #[arg(long, value_name = "F", conflicts_with = "uniform")]
+    #[arg(
+        long,
+        value_name = "F",
+        conflicts_with = "uniform",
+        allow_hyphen_values = true
+    )]
     pub bfile: Option<String>,
 
     /// Uniform background (same as `--bfile --uniform--`).

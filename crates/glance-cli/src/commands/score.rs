@@ -33,7 +33,12 @@ pub struct ScoreArgs {
     pub motifs: Option<PathBuf>,
 
     /// Background file or `--nrdb--` (default) / `--uniform--` / `--motif--`.
-    #[arg(long, value_name = "F", conflicts_with = "uniform")]
+    #[arg(
+        long,
+        value_name = "F",
+        conflicts_with = "uniform",
+        allow_hyphen_values = true
+    )]
     pub bfile: Option<String>,
 
     /// Uniform background.

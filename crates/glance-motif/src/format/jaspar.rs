@@ -15,12 +15,15 @@ fn header(line: &str, ln: usize) -> Result<(String, String), MotifError> {
     Ok((id, alt))
 }
 
+/// A motif being read: id, alternative name, first line, rows A, C, G, T.
+type PendingMatrix = (String, String, usize, [Option<Vec<f64>>; 4]);
+
 /// Parses `.jaspar` text.
 pub(super) fn parse_jaspar(text: &str) -> Result<(MotifFile, Vec<usize>), MotifError> {
     let mut motifs = Vec::new();
     let mut starts = Vec::new();
-    let mut current: Option<(String, String, usize, [Option<Vec<f64>>; 4])> = None;
-    let finish = |cur: (String, String, usize, [Option<Vec<f64>>; 4]),
+    let mut current: Option<PendingMatrix> = None;
+    let finish = |cur: PendingMatrix,
                   motifs: &mut Vec<_>,
                   starts: &mut Vec<usize>|
      -> Result<(), MotifError> {

@@ -80,7 +80,7 @@ fn parse_background(lines: &[&str], mut i: usize) -> Result<([f64; 4], usize), M
         if toks.is_empty() {
             continue;
         }
-        if toks.len() % 2 != 0 {
+        if !toks.len().is_multiple_of(2) {
             return Err(parse_err(ln, "background: expected letter/frequency pairs"));
         }
         for pair in toks.chunks(2) {
@@ -224,11 +224,11 @@ fn parse_motif_body(
     Ok((motif, i))
 }
 
+/// `alength=`, `w=` and `nsites=` of a matrix header, when present.
+type MatrixHeader = (Option<usize>, Option<usize>, Option<f64>);
+
 /// Reads `alength=`, `w=` and `nsites=` from a matrix header.
-fn parse_matrix_header(
-    rest: &str,
-    ln: usize,
-) -> Result<(Option<usize>, Option<usize>, Option<f64>), MotifError> {
+fn parse_matrix_header(rest: &str, ln: usize) -> Result<MatrixHeader, MotifError> {
     let toks: Vec<&str> = rest
         .split(|c: char| c.is_whitespace() || c == '=')
         .filter(|t| !t.is_empty())

@@ -6,18 +6,35 @@
 use super::prep::Prepared;
 use super::tables::StrandTables;
 
-/// Appends `(window start, scaled score)` for every window starting in `start..end` whose
-/// score reaches `threshold`. Windows must fit in the chunk (`i + width <= prep.len()`).
+/// What to scan: window starts `start..end` of a motif `width` wide, keeping scores
+/// `>= threshold`.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    /// First window start.
+    pub start: usize,
+    /// End (exclusive) of the window starts.
+    pub end: usize,
+    /// Motif width.
+    pub width: usize,
+    /// Smallest scaled score kept.
+    pub threshold: i32,
+}
+
+/// Appends `(window start, scaled score)` for every window of `span` whose score reaches
+/// the threshold (windows must fit in the chunk); `cand` is scratch space.
 pub fn scan_strand(
     t: &StrandTables,
     prep: &Prepared,
-    start: usize,
-    end: usize,
-    width: usize,
-    threshold: i32,
+    span: Span,
     cand: &mut Vec<u32>,
     out: &mut Vec<(u32, i32)>,
 ) {
+    let Span {
+        start,
+        end,
+        width,
+        threshold,
+    } = span;
     let end = end.min((prep.len() + 1).saturating_sub(width));
     if start >= end || t.dinuc.is_empty() {
         return;

@@ -374,16 +374,13 @@ impl Scanner {
                     }
                     for (si, t) in m.strands.iter().enumerate() {
                         found.clear();
-                        kernel::scan_strand(
-                            t,
-                            prep,
-                            meta.core_start,
-                            core_end,
-                            w,
-                            m.threshold,
-                            cand,
-                            found,
-                        );
+                        let span = kernel::Span {
+                            start: meta.core_start,
+                            end: core_end,
+                            width: w,
+                            threshold: m.threshold,
+                        };
+                        kernel::scan_strand(t, prep, span, cand, found);
                         for &(i, s) in found.iter() {
                             let i = i as usize;
                             let window = &bases[i..i + w];

@@ -46,7 +46,7 @@ impl StrandTables {
         let w = matrix.len();
         let k = w.min(MAX_K);
         let mut offsets: Vec<usize> = (0..w / k).map(|b| b * k).collect();
-        if w % k != 0 {
+        if !w.is_multiple_of(k) {
             offsets.push(w - k);
         }
         let mut blocks: Vec<KmerBlock> = Vec::with_capacity(offsets.len());

@@ -1,0 +1,230 @@
+//! `glance scan` end to end: FIMO's TSV against the parity fixture, the bundled motif
+//! set, BED/GFF3/--text/--norc/--qv-thresh, stdin, and bad inputs.
+
+use assert_cmd::Command;
+use std::io::Read;
+use std::path::PathBuf;
+
+fn data(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../test-data")
+        .join(p)
+}
+
+fn glance() -> Command {
+    Command::cargo_bin("glance").unwrap()
+}
+
+fn rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn tsv_matches_fimo_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("hits.tsv");
+    glance()
+        .args(["--threads", "2", "scan"])
+        .arg(data("Kp1084_200kb.fa.gz"))
+        .arg("--motifs")
+        .arg(data("motifs/subset10.meme"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("motif_id\tmotif_alt_id\tsequence_name\tstart\tstop\tstrand\tscore\tp-value\tq-value\tmatched_sequence\n"));
+    let got = rows(&text);
+    // the library's hits (checked against FIMO in glance-motif's parity tests)
+    use glance::motif::output::tsv_blocks;
+    use glance::motif::scan::driver::ScanRun;
+    use glance::motif::{read_motifs, BackgroundSource, ScanOptions, Scanner};
+    let motifs = read_motifs(&data("motifs/subset10.meme")).unwrap().motifs;
+    let bg = BackgroundSource::Nrdb.resolve(true).unwrap();
+    let scanner = Scanner::new(&motifs, bg, ScanOptions::default()).unwrap();
+    let mut run = ScanRun::new(&scanner, 1 << 20);
+    let reader = glance::seq::SeqReader::open(data("Kp1084_200kb.fa.gz")).unwrap();
+    run.scan_source(&scanner, reader).unwrap();
+    let names = run.names.clone();
+    let hits = scanner.finish(run.tallies, false);
+    let lib: String = tsv_blocks(&hits, scanner.motifs(), &names, true).concat();
+    let want: Vec<Vec<String>> = lib
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect();
+    assert_eq!(got, want);
+    // sorted by p-value like FIMO
+    let p: Vec<f64> = got.iter().map(|r| r[7].parse().unwrap()).collect();
+    assert!(p.windows(2).all(|w| w[0] <= w[1]));
+}
+
+#[test]
+fn bundled_motifs_bed_gff3_text_norc_and_qv_thresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let syn = data("fimo/synthetic.fa");
+    // default motif set: the bundled JASPAR collection
+    let tsv = dir.path().join("all.tsv");
+    glance()
+        .arg("scan")
+        .arg(&syn)
+        .arg("-o")
+        .arg(&tsv)
+        .assert()
+        .success();
+    let all = rows(&std::fs::read_to_string(&tsv).unwrap());
+    assert!(all.len() > 100);
+    assert!(all.iter().all(|r| r[0].starts_with("MA")));
+    // BED6+3: 0-based starts, same hits
+    let bed = dir.path().join("all.bed");
+    glance()
+        .arg("scan")
+        .arg(&syn)
+        .arg("--bed")
+        .arg("-o")
+        .arg(&bed)
+        .assert()
+        .success();
+    let bed_text = std::fs::read_to_string(&bed).unwrap();
+    let bed_rows: Vec<Vec<&str>> = bed_text.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(bed_rows.len(), all.len());
+    assert_eq!(
+        bed_rows[0][1].parse::<u64>().unwrap() + 1,
+        all[0][3].parse::<u64>().unwrap()
+    );
+    assert_eq!(bed_rows[0][3], all[0][0]);
+    // GFF3
+    let gff = dir.path().join("all.gff");
+    glance()
+        .arg("scan")
+        .arg(&syn)
+        .arg("--gff3")
+        .arg("-o")
+        .arg(&gff)
+        .assert()
+        .success();
+    let gff_text = std::fs::read_to_string(&gff).unwrap();
+    assert!(gff_text.starts_with("##gff-version 3\n"));
+    assert_eq!(gff_text.lines().count(), all.len() + 1);
+    assert!(gff_text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .contains("\tglance\tnucleotide_motif\t"));
+    // --text: the same hits, q-value column empty
+    let out = glance()
+        .arg("scan")
+        .arg(&syn)
+        .arg("--text")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text_rows = rows(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(text_rows.len(), all.len());
+    assert!(text_rows.iter().all(|r| r[8].is_empty()));
+    // --norc: forward strand only, a subset of the hits
+    let out = glance()
+        .arg("scan")
+        .arg(&syn)
+        .arg("--norc")
+        .output()
+        .unwrap();
+    let fwd = rows(&String::from_utf8(out.stdout).unwrap());
+    assert!(!fwd.is_empty() && fwd.iter().all(|r| r[5] == "+"));
+    // --qv-thresh: every q-value at most the threshold
+    let out = glance()
+        .arg("scan")
+        .arg(data("Kp1084_200kb.fa.gz"))
+        .args(["--qv-thresh", "--thresh", "0.05"])
+        .output()
+        .unwrap();
+    let q = rows(&String::from_utf8(out.stdout).unwrap());
+    assert!(!q.is_empty());
+    assert!(q.iter().all(|r| r[8].parse::<f64>().unwrap() <= 0.05));
+}
+
+#[test]
+fn stdin_all_n_and_short_sequences() {
+    // stdin; an all-N record and a record shorter than every motif give no hits
+    let out = glance()
+        .args(["scan", "-", "--motifs"])
+        .arg(data("motifs/subset10.meme"))
+        .write_stdin(">allN\nNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN\n>short\nACG\n")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(rows(&text).is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 tests"));
+}
+
+#[test]
+fn bad_motif_files_fail_cleanly_without_output() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, msg) in [
+        ("formats/bad_rowsum.meme", "sum to 2"),
+        ("formats/bad_alphabet.meme", "line 3: unsupported alphabet"),
+        ("formats/bad_ragged.jaspar", "ragged"),
+        (
+            "formats/bad_duplicate.meme",
+            "line 9: duplicate motif id DUP",
+        ),
+        ("formats/empty.meme", "no motifs found"),
+    ] {
+        let out_path = dir.path().join("hits.tsv");
+        let path = data(&format!("motifs/{file}"));
+        let out = glance()
+            .arg("scan")
+            .arg(data("fimo/synthetic.fa"))
+            .arg("--motifs")
+            .arg(&path)
+            .arg("-o")
+            .arg(&out_path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(
+            err.contains(&path.display().to_string()) && err.contains(msg),
+            "{file}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!out_path.exists(), "{file}: output left behind");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "temporary left behind"
+        );
+    }
+    // FIMO's keyword backgrounds are accepted as values
+    for kw in ["--uniform--", "--nrdb--", "--motif--"] {
+        glance()
+            .arg("scan")
+            .arg(data("fimo/synthetic.fa"))
+            .arg("--motifs")
+            .arg(data("motifs/subset10.meme"))
+            .args(["--bfile", kw])
+            .assert()
+            .success();
+    }
+    // a missing input and a bad threshold
+    glance().args(["scan", "/nonexistent.fa"]).assert().code(1);
+    glance()
+        .arg("scan")
+        .arg(data("fimo/synthetic.fa"))
+        .args(["--thresh", "0"])
+        .assert()
+        .code(1);
+    glance()
+        .args(["scan", "x.fa", "--bed", "--gff3"])
+        .assert()
+        .code(2);
+}

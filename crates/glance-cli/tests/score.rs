@@ -1,0 +1,143 @@
+//! `glance score` end to end: bins and BED regions, the three outputs in one row order,
+//! the affinity's relation to the best score, and bad options.
+
+use assert_cmd::Command;
+use std::path::PathBuf;
+
+fn data(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../test-data")
+        .join(p)
+}
+
+fn glance() -> Command {
+    Command::cargo_bin("glance").unwrap()
+}
+
+/// Reads a 2-D little-endian f32 .npy.
+fn npy(path: &std::path::Path) -> (usize, usize, Vec<f32>) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(&b[..8], b"\x93NUMPY\x01\x00");
+    let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
+    let header = std::str::from_utf8(&b[10..10 + hl]).unwrap();
+    assert!(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"));
+    assert_eq!((10 + hl) % 64, 0);
+    let shape = header.split("'shape': (").nth(1).unwrap();
+    let dims: Vec<usize> = shape
+        .split(')')
+        .next()
+        .unwrap()
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
+    let vals = b[10 + hl..]
+        .chunks(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (dims[0], dims[1], vals)
+}
+
+#[test]
+fn bins_write_tsv_npy_and_bed_in_one_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("s");
+    glance()
+        .arg("score")
+        .arg(data("fimo/synthetic.fa"))
+        .arg("--motifs")
+        .arg(data("motifs/subset10.meme"))
+        .args(["--bin", "5000", "--step", "2500", "-o"])
+        .arg(&prefix)
+        .assert()
+        .success();
+    let bed = std::fs::read_to_string(dir.path().join("s.bed")).unwrap();
+    let regions: Vec<Vec<&str>> = bed.lines().map(|l| l.split('\t').collect()).collect();
+    // synthetic_1 (30 kb): starts 0, 2500, ..., 27500 -> 12 bins; short_2: 1; all_N_3: 1;
+    // tail_4 (3011 bp): 2
+    assert_eq!(regions.len(), 12 + 1 + 1 + 2);
+    assert_eq!(regions[0][..3], ["synthetic_1", "0", "5000"]);
+    assert_eq!(regions[11][..3], ["synthetic_1", "27500", "30000"]);
+    let (r, m, vals) = npy(&dir.path().join("s.npy"));
+    assert_eq!((r, m), (regions.len(), 10));
+    let tsv = std::fs::read_to_string(dir.path().join("s.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = tsv
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(rows.len(), r * m);
+    for (i, row) in rows.iter().enumerate() {
+        let (ri, mi) = (i / m, i % m);
+        assert_eq!(row[..3], regions[ri][..3]);
+        let v = vals[ri * m + mi];
+        if row[8] == "NA" {
+            assert!(v.is_nan());
+            assert_eq!(row[5], "NA");
+        } else {
+            let aff: f64 = row[8].parse().unwrap();
+            let best: f64 = row[5].parse().unwrap();
+            assert!((f64::from(v) - aff).abs() <= 1e-3 * aff.abs().max(1.0));
+            // a soft maximum: at least the best window, at most best + tau ln(2n)
+            assert!(aff >= best - 1e-3, "{row:?}");
+            assert!(aff <= best + (2.0 * 5000.0f64).ln() + 1e-3, "{row:?}");
+            let pos: f64 = row[9].parse().unwrap();
+            let (s, e): (f64, f64) = (row[1].parse().unwrap(), row[2].parse().unwrap());
+            assert!(pos > s && pos <= e, "{row:?}");
+        }
+    }
+    // the all-N sequence and the 10 bp one (narrower than every motif but one) give NA
+    let all_n = rows.iter().find(|r| r[0] == "all_N_3").unwrap();
+    assert_eq!(all_n[8], "NA");
+}
+
+#[test]
+fn bed_regions_keep_file_order_and_missing_sequences_are_na() {
+    let dir = tempfile::tempdir().unwrap();
+    let bed_in = dir.path().join("r.bed");
+    std::fs::write(
+        &bed_in,
+        "tail_4\t100\t600\nnot_there\t0\t100\nsynthetic_1\t1000\t3000\n",
+    )
+    .unwrap();
+    let prefix = dir.path().join("r");
+    glance()
+        .arg("score")
+        .arg(data("fimo/synthetic.fa"))
+        .arg("--motifs")
+        .arg(data("motifs/subset10.meme"))
+        .arg("--regions")
+        .arg(&bed_in)
+        .args(["--tau", "0.5", "-o"])
+        .arg(&prefix)
+        .assert()
+        .success();
+    let bed = std::fs::read_to_string(dir.path().join("r.bed")).unwrap();
+    let chroms: Vec<&str> = bed.lines().map(|l| l.split('\t').next().unwrap()).collect();
+    assert_eq!(chroms, ["tail_4", "not_there", "synthetic_1"]);
+    let (r, m, vals) = npy(&dir.path().join("r.npy"));
+    assert_eq!((r, m), (3, 10));
+    assert!(vals[10..20].iter().all(|v| v.is_nan()));
+    assert!(vals[..10].iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn bad_options_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("x");
+    glance()
+        .arg("score")
+        .arg(data("fimo/synthetic.fa"))
+        .args(["--tau", "0", "-o"])
+        .arg(&prefix)
+        .assert()
+        .code(1);
+    glance()
+        .arg("score")
+        .arg(data("fimo/synthetic.fa"))
+        .args(["--bin", "0", "-o"])
+        .arg(&prefix)
+        .assert()
+        .code(1);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
