@@ -132,9 +132,10 @@ impl Pattern {
             Local::Dilated {
                 radius, dilation, ..
             } => Some(radius.saturating_mul(dilation)),
-            Local::Block { size, neighbours } => {
-                Some(size.saturating_mul(neighbours.saturating_add(1)) - 1)
-            }
+            Local::Block { size, neighbours } => Some(
+                size.saturating_mul(neighbours.saturating_add(1))
+                    .saturating_sub(1),
+            ),
         }
     }
 

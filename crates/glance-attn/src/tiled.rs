@@ -50,14 +50,17 @@ impl Rule {
                 if causal {
                     u + 1
                 } else {
-                    u.saturating_add(radius + 1)
+                    u.saturating_add(radius).saturating_add(1)
                 },
             ),
             Rule::Block { size, neighbours } => {
                 let block = u / size;
                 (
                     block.saturating_sub(neighbours) * size,
-                    (block + neighbours + 1).saturating_mul(size),
+                    block
+                        .saturating_add(neighbours)
+                        .saturating_add(1)
+                        .saturating_mul(size),
                 )
             }
         }
@@ -71,7 +74,7 @@ impl Rule {
             Rule::Sliding {
                 radius,
                 causal: true,
-            } => (u, u.saturating_add(radius + 1)),
+            } => (u, u.saturating_add(radius).saturating_add(1)),
             symmetric => symmetric.interval(u),
         }
     }

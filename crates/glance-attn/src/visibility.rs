@@ -8,7 +8,7 @@ use ndarray::ArrayView1;
 
 use crate::error::AttnError;
 use crate::options::AttendOptions;
-use crate::pattern::{Local, Pattern};
+use crate::pattern::{Global, Local, Pattern};
 
 /// The allowed pairs of one `attend` call (pattern, length, heads and options).
 #[derive(Debug, Clone)]
@@ -53,6 +53,18 @@ impl<'a> Visibility<'a> {
                 )))
             }
         };
+        match (pattern.local, &pattern.global) {
+            (Local::Block { size: 0, .. }, _) => {
+                return Err(AttnError::Option("block size must be at least 1".into()))
+            }
+            (Local::Dilated { dilation: 0, .. }, _) => {
+                return Err(AttnError::Option("dilation must be at least 1".into()))
+            }
+            (_, Some(Global::Every(0))) => {
+                return Err(AttnError::Option("global:every needs K >= 1".into()))
+            }
+            _ => {}
+        }
         if let Some(pad) = &opts.key_padding {
             if pad.len() != n {
                 return Err(AttnError::Shape(format!(
@@ -167,7 +179,7 @@ impl<'a> Visibility<'a> {
                 let hi = if causal {
                     i + 1
                 } else {
-                    i.saturating_add(radius + 1).min(n)
+                    i.saturating_add(radius).saturating_add(1).min(n)
                 };
                 (i.saturating_sub(radius), hi, 1)
             }
@@ -184,7 +196,10 @@ impl<'a> Visibility<'a> {
             Local::Block { size, neighbours } => {
                 let block = (self.offset + i) / size;
                 let lo_abs = block.saturating_sub(neighbours) * size;
-                let hi_abs = (block + neighbours + 1).saturating_mul(size);
+                let hi_abs = block
+                    .saturating_add(neighbours)
+                    .saturating_add(1)
+                    .saturating_mul(size);
                 let lo = lo_abs.saturating_sub(self.offset);
                 let hi = hi_abs.saturating_sub(self.offset).min(n);
                 (lo, hi, 1)

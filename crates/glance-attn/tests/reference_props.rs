@@ -169,3 +169,101 @@ fn fully_padded_rows_are_zero() {
         .iter()
         .any(|&x| x != 0.0));
 }
+
+#[test]
+fn extreme_or_invalid_patterns_error_or_work_without_panicking() {
+    let mut rng = Rng::new(5);
+    let (q, k, v) = (
+        random3(&mut rng, 1, 40, 4),
+        random3(&mut rng, 1, 40, 4),
+        random3(&mut rng, 1, 40, 4),
+    );
+    let full = attend(
+        q.view(),
+        k.view(),
+        v.view(),
+        &"full".parse().unwrap(),
+        &AttendOptions::default(),
+    )
+    .unwrap();
+    let huge = [
+        Local::Sliding {
+            radius: usize::MAX,
+            causal: false,
+        },
+        Local::Dilated {
+            radius: usize::MAX,
+            dilation: 1,
+            causal: false,
+        },
+        Local::Block {
+            size: usize::MAX,
+            neighbours: usize::MAX,
+        },
+        Local::Block {
+            size: 1,
+            neighbours: usize::MAX,
+        },
+    ];
+    for local in huge {
+        let out = attend(
+            q.view(),
+            k.view(),
+            v.view(),
+            &Pattern::local(local),
+            &AttendOptions::default(),
+        )
+        .unwrap();
+        assert!(
+            max_abs_err(out.view(), full.mapv(f64::from).view()) <= 1e-6,
+            "{local:?}"
+        );
+    }
+    let invalid = [
+        Pattern::local(Local::Block {
+            size: 0,
+            neighbours: 1,
+        }),
+        Pattern::local(Local::Dilated {
+            radius: 2,
+            dilation: 0,
+            causal: false,
+        }),
+        Pattern {
+            local: Local::Full { causal: false },
+            global: Some(Global::Every(0)),
+        },
+    ];
+    for p in invalid {
+        assert!(
+            attend(q.view(), k.view(), v.view(), &p, &AttendOptions::default()).is_err(),
+            "{p:?}"
+        );
+        assert!(
+            reference::attend_f64(q.view(), k.view(), v.view(), &p, &AttendOptions::default())
+                .is_err()
+        );
+    }
+    let short = ndarray::Array1::from_elem(39, false);
+    let opts = AttendOptions {
+        key_padding: Some(short.view()),
+        ..Default::default()
+    };
+    assert!(attend(
+        q.view(),
+        k.view(),
+        v.view(),
+        &"full".parse().unwrap(),
+        &opts
+    )
+    .is_err());
+    let bad_k = random3(&mut rng, 1, 41, 4);
+    assert!(attend(
+        q.view(),
+        bad_k.view(),
+        v.view(),
+        &"full".parse().unwrap(),
+        &AttendOptions::default()
+    )
+    .is_err());
+}
