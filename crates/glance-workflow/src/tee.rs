@@ -228,17 +228,23 @@ mod tests {
                 tee.send(|| Msg::End);
             }
         });
-        let mut got = Vec::new();
-        for mut s in sources {
-            let mut h = RecordHeader::default();
-            let mut recs = Vec::new();
-            while s.next_record(&mut h).unwrap() {
-                let mut buf = Vec::new();
-                while s.read_bases(&mut buf, 2).unwrap() > 0 {}
-                recs.push((h.name.clone(), buf));
-            }
-            got.push(recs);
-        }
+        // Consumers run concurrently, as the stages do (the channels are bounded).
+        let consumers: Vec<_> = sources
+            .into_iter()
+            .map(|mut s| {
+                std::thread::spawn(move || {
+                    let mut h = RecordHeader::default();
+                    let mut recs = Vec::new();
+                    while s.next_record(&mut h).unwrap() {
+                        let mut buf = Vec::new();
+                        while s.read_bases(&mut buf, 2).unwrap() > 0 {}
+                        recs.push((h.name.clone(), buf));
+                    }
+                    recs
+                })
+            })
+            .collect();
+        let got: Vec<_> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
         reader.join().unwrap();
         let want = vec![
             ("r0".to_string(), b"ACGTACGT".to_vec()),
