@@ -2,7 +2,6 @@
 //! set, BED/GFF3/--text/--norc/--qv-thresh, stdin, and bad inputs.
 
 use assert_cmd::Command;
-use std::io::Read;
 use std::path::PathBuf;
 
 fn data(p: &str) -> PathBuf {
@@ -78,11 +77,28 @@ fn bundled_motifs_bed_gff3_text_norc_and_qv_thresh() {
     let all = rows(&std::fs::read_to_string(&tsv).unwrap());
     assert!(all.len() > 100);
     assert!(all.iter().all(|r| r[0].starts_with("MA")));
+    // the other formats and modes, with the 10-motif subset
+    let sub = vec![
+        std::ffi::OsString::from("--motifs"),
+        data("motifs/subset10.meme").into_os_string(),
+    ];
+    let tsv = dir.path().join("sub.tsv");
+    glance()
+        .arg("scan")
+        .arg(&syn)
+        .args(&sub)
+        .arg("-o")
+        .arg(&tsv)
+        .assert()
+        .success();
+    let all = rows(&std::fs::read_to_string(&tsv).unwrap());
+    assert!(!all.is_empty());
     // BED6+3: 0-based starts, same hits
     let bed = dir.path().join("all.bed");
     glance()
         .arg("scan")
         .arg(&syn)
+        .args(&sub)
         .arg("--bed")
         .arg("-o")
         .arg(&bed)
@@ -101,6 +117,7 @@ fn bundled_motifs_bed_gff3_text_norc_and_qv_thresh() {
     glance()
         .arg("scan")
         .arg(&syn)
+        .args(&sub)
         .arg("--gff3")
         .arg("-o")
         .arg(&gff)
@@ -118,6 +135,7 @@ fn bundled_motifs_bed_gff3_text_norc_and_qv_thresh() {
     let out = glance()
         .arg("scan")
         .arg(&syn)
+        .args(&sub)
         .arg("--text")
         .output()
         .unwrap();
@@ -129,6 +147,7 @@ fn bundled_motifs_bed_gff3_text_norc_and_qv_thresh() {
     let out = glance()
         .arg("scan")
         .arg(&syn)
+        .args(&sub)
         .arg("--norc")
         .output()
         .unwrap();
@@ -138,6 +157,7 @@ fn bundled_motifs_bed_gff3_text_norc_and_qv_thresh() {
     let out = glance()
         .arg("scan")
         .arg(data("Kp1084_200kb.fa.gz"))
+        .args(&sub)
         .args(["--qv-thresh", "--thresh", "0.05"])
         .output()
         .unwrap();
