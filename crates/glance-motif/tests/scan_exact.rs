@@ -155,3 +155,48 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn hits_and_qvalues_do_not_depend_on_chunk_size_or_threads() {
+    let mut seed = 11;
+    let motifs: Vec<Motif> = [6usize, 8, 12, 19]
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| random_motif(i, w, &mut seed))
+        .collect();
+    let records = vec![
+        random_sequence(30_000, &mut seed),
+        random_sequence(7_000, &mut seed),
+    ];
+    let bg = BackgroundSource::Uniform.resolve(true).unwrap();
+    let opts = ScanOptions {
+        thresh: 1e-3,
+        ..ScanOptions::default()
+    };
+    let scanner = Scanner::new(&motifs, bg, opts).unwrap();
+    let run = |chunk: usize, threads: usize| {
+        let mut fasta = Vec::new();
+        for (i, s) in records.iter().enumerate() {
+            fasta.extend_from_slice(format!(">r{i}\n").as_bytes());
+            fasta.extend_from_slice(s);
+            fasta.push(b'\n');
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let reader = SeqReader::from_reader(std::io::Cursor::new(fasta)).unwrap();
+            let mut r = ScanRun::new(&scanner, chunk);
+            r.scan_source(&scanner, reader).unwrap();
+            scanner.finish(r.tallies, false)
+        })
+    };
+    let a = run(1 << 20, 1);
+    assert!(a.len() > 20);
+    assert!(a.iter().all(|h| h.qvalue > 0.0 && h.qvalue <= 1.0));
+    for (chunk, threads) in [(1000, 2), (4097, 3), (50, 2)] {
+        let b = run(chunk, threads);
+        assert_eq!(a, b, "chunk {chunk}, threads {threads}");
+    }
+}
