@@ -164,7 +164,7 @@ fn hits_and_qvalues_do_not_depend_on_chunk_size_or_threads() {
         .enumerate()
         .map(|(i, &w)| random_motif(i, w, &mut seed))
         .collect();
-    let records = vec![
+    let records = [
         random_sequence(30_000, &mut seed),
         random_sequence(7_000, &mut seed),
     ];
