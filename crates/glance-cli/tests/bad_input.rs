@@ -36,6 +36,12 @@ fn fails(input: &Path, extra: &[&str], blamed: &Path, what: &str) {
         "{stderr} does not start with {prefix}"
     );
     assert!(stderr.contains(what), "{stderr} does not contain {what}");
+    // Each cause is printed once (no error that repeats its source).
+    let parts: Vec<&str> = stderr.trim_end().split(": ").collect();
+    assert!(
+        parts.windows(2).all(|w| w[0] != w[1]),
+        "repeated cause: {stderr}"
+    );
     let left: Vec<_> = std::fs::read_dir(out_dir.path()).unwrap().collect();
     assert!(left.is_empty(), "output left behind: {left:?}");
 }

@@ -8,9 +8,10 @@ use std::io;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SeqError {
-    /// The input could not be opened.
+    /// The input could not be opened. (The I/O error is part of the message, not a
+    /// separate `source`, so that error chains print it once.)
     #[error("cannot open: {0}")]
-    Open(#[source] io::Error),
+    Open(io::Error),
 
     /// The input is a directory, not a file.
     #[error("is a directory, not a file")]
@@ -52,15 +53,14 @@ pub enum SeqError {
     },
 
     /// Reading or decompressing failed (truncated or corrupt gzip/BGZF, I/O error).
-    #[error("line {line}: {what}: {source}")]
+    #[error("line {line}: {what}: {error}")]
     Io {
         /// 1-based line number being read when the error happened.
         line: u64,
-        /// A short description, e.g. "truncated or corrupt gzip stream".
+        /// A short description, e.g. "truncated compressed stream".
         what: &'static str,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
+        /// The underlying error (part of the message, not a separate `source`).
+        error: io::Error,
     },
 
     /// A region string could not be parsed.
@@ -129,7 +129,11 @@ impl SeqError {
             _ if compressed => "cannot read compressed input",
             _ => "cannot read",
         };
-        SeqError::Io { line, what, source }
+        SeqError::Io {
+            line,
+            what,
+            error: source,
+        }
     }
 }
 

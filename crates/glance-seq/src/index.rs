@@ -323,8 +323,8 @@ impl IndexedFasta {
                 .map_err(|e| SeqError::Index(format!("{}: {e}", fai_path.display())))?
         } else {
             let entries = build_fai(&mut reader).map_err(|e| match e {
-                SeqError::Io { line, source, .. } => {
-                    SeqError::io(line, compression != Compression::None, source)
+                SeqError::Io { line, error, .. } => {
+                    SeqError::io(line, compression != Compression::None, error)
                 }
                 other => other,
             })?;
