@@ -253,8 +253,11 @@ fn emit(
             hits.sort_by_key(|h| (h.motif, h.record, h.start, h.reverse));
         }
         if fmt == Fmt::Tsv {
-            for block in tsv_blocks(&hits, scanner.motifs(), &names, true) {
-                out.write_all(block.as_bytes()).map_err(io_err)?;
+            // format in parallel, a bounded batch at a time
+            for batch in hits.chunks(1 << 18) {
+                for block in tsv_blocks(batch, scanner.motifs(), &names, true) {
+                    out.write_all(block.as_bytes()).map_err(io_err)?;
+                }
             }
         } else {
             write_hits(out, fmt, &hits, scanner, &names, true, &mut gff_index).map_err(io_err)?;
