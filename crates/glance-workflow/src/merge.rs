@@ -94,20 +94,19 @@ fn load_shards(dirs: &[PathBuf]) -> Result<(Vec<ShardDir>, Config), WorkflowErro
         }
     }
     shards.sort_by_key(|s| s.shard.index);
-    for (i, s) in shards.iter().enumerate() {
-        if s.shard.index != i + 1 {
-            let missing = (1..=n).find(|k| !shards.iter().any(|s| s.shard.index == *k));
-            return Err(match missing {
-                Some(k) => merr(format!("shard {k}/{n} is missing")),
-                None => merr(format!("shard {} is given twice", s.shard)),
-            });
-        }
-    }
-    if shards.len() != n {
+    if let Some(w) = shards
+        .windows(2)
+        .find(|w| w[0].shard.index == w[1].shard.index)
+    {
         return Err(merr(format!(
-            "{} shard directories for a {n}-shard run",
-            shards.len()
+            "shard {} is given twice ({} and {})",
+            w[0].shard,
+            w[0].dir.display(),
+            w[1].dir.display()
         )));
+    }
+    if let Some(k) = (1..=n).find(|k| !shards.iter().any(|s| s.shard.index == *k)) {
+        return Err(merr(format!("shard {k}/{n} is missing")));
     }
     Ok((shards, base))
 }

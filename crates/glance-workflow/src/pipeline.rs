@@ -315,6 +315,16 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     };
     let emb_path = out(layout::EMBEDDINGS);
     let (sc_npy, sc_tsv) = (out(layout::MOTIF_SCORES_NPY), out(layout::MOTIF_SCORES_TSV));
+    // Stages read on their own threads and compute on rayon's global pool, so no pool
+    // worker ever blocks on a channel. The scanner's driver is the exception: it reads
+    // its next chunk inside rayon::join, so it gets a pool of its own; in the shared
+    // pool a worker waiting for the encoder's tasks could steal that read and block the
+    // encoder behind the reader (a deadlock).
+    let scan_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(rayon::current_num_threads().max(2))
+        .thread_name(|i| format!("glance-scan-{i}"))
+        .build()
+        .map_err(|e| WorkflowError::Config(format!("threads: {e}")))?;
     let result = std::thread::scope(|s| {
         let mut sources = sources.into_iter();
         let reader = s.spawn(|| stages::read(&c.inputs, plan.shard, tee, bytes));
@@ -325,7 +335,8 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
         });
         let scan = plan.scanner.as_ref().filter(|_| want_scan).map(|sc| {
             let src = sources.next().expect("one source per consumer");
-            s.spawn(move || stages::scan(sc, c.motifs.chunk_size, src))
+            let pool = &scan_pool;
+            s.spawn(move || pool.install(|| stages::scan(sc, c.motifs.chunk_size, src)))
         });
         let scores = plan.scanner.as_ref().filter(|_| want_scores).map(|sc| {
             let src = sources.next().expect("one source per consumer");
