@@ -51,11 +51,20 @@ fn config_example_parses_and_names_every_run_option() {
     let help = glance().args(["run", "--help"]).assert().success();
     let help = String::from_utf8(help.get_output().stdout.clone()).unwrap();
     let mut checked = 0;
-    for word in help.split_whitespace() {
-        let Some(flag) = word.strip_prefix("--") else {
+    for line in help.lines() {
+        // Option lines look like `      --bin <BP>` or `  -q, --quiet`.
+        let line = line.trim_start();
+        let Some(rest) = line
+            .strip_prefix("--")
+            .or_else(|| line.split_once(", --").map(|(_, r)| r))
+        else {
             continue;
         };
-        let flag = flag.trim_end_matches(',');
+        let flag: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let flag = flag.as_str();
         if flag.is_empty() || ["help", "version", "config", "shard"].contains(&flag) {
             continue;
         }
@@ -320,18 +329,49 @@ fn a_run_killed_mid_way_is_detected_and_finished_by_the_rerun() {
         .env_remove("GLANCE_MODEL");
     };
     let bin = assert_cmd::cargo::cargo_bin("glance");
-    // Kill at a few points (early, later); SIGKILL gives the process no chance to clean up.
-    for delay_ms in [300u64, 1500] {
+    // Kill right after the start, then in the middle of writing the outputs (as soon as
+    // a temporary output file exists); SIGKILL gives the process no chance to clean up.
+    for mid_write in [false, true] {
         let mut c = StdCommand::new(&bin);
         args(&mut c);
         let mut child = c.stderr(std::process::Stdio::null()).spawn().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        if mid_write {
+            let t0 = std::time::Instant::now();
+            loop {
+                let partial = std::fs::read_dir(&out)
+                    .map(|d| {
+                        d.flatten()
+                            .any(|e| e.file_name().to_string_lossy().contains(".glance-partial."))
+                    })
+                    .unwrap_or(false);
+                if partial {
+                    break;
+                }
+                assert!(
+                    child.try_wait().unwrap().is_none(),
+                    "the run ended before it could be killed"
+                );
+                assert!(t0.elapsed().as_secs() < 60);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         assert!(
             !out.join("manifest.json").exists(),
-            "killed at {delay_ms} ms but a manifest exists"
+            "killed (mid-write: {mid_write}) but a manifest exists"
         );
+        for f in [
+            "hits.tsv",
+            "embeddings.npy",
+            "motif_scores.npy",
+            "motif_scores.tsv",
+        ] {
+            assert!(
+                !out.join(f).exists(),
+                "killed mid-run but {f} looks complete"
+            );
+        }
     }
     let mut c = StdCommand::new(&bin);
     args(&mut c);
