@@ -20,7 +20,7 @@ snakemake=$(command -v snakemake || echo "${VENV:-/work/venv}/bin/snakemake")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 extra="--motifs $root/test-data/motifs/subset10.meme --model $root/test-data/models/native_alibi --bin 700 --step 500"
-"$snakemake" -s workflows/snakemake/Snakefile --cores 2 --quiet rules \
+"$snakemake" -s "$root/workflows/snakemake/Snakefile" -d "$work" --cores 2 --quiet rules \
     --config glance="$glance" results="$work/results" shards=4 extra="$extra" \
     samples="{multi: $root/test-data/workflow/multi.fa.gz}"
 # shellcheck disable=SC2086
