@@ -12,7 +12,7 @@ use glance::attn::Pattern;
 use glance::model::ndarray::ArrayView2;
 use glance::model::{
     encode_source, load, Encoder, ModelError, PooledRegion, Pooler, Pooling, RegionSpec, Regions,
-    RowSink, StreamOptions, TokenSink,
+    RowSink, RunMode, StreamOptions, TokenSink,
 };
 use glance::seq::{read_bed, read_fai, SeqReader};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -111,6 +111,15 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         overlap: args.overlap,
         ..defaults
     };
+
+    if let RunMode::Windows { tokens, .. } = encoder.run_mode()? {
+        if args.overlap >= tokens {
+            bail!(
+                "--overlap {} must be below the model's window of {tokens} tokens",
+                args.overlap
+            );
+        }
+    }
 
     let npy_path = with_suffix(&args.output, "npy");
     let bed_path = with_suffix(&args.output, "bed");
@@ -217,8 +226,7 @@ fn encode_inputs(
     progress: &ProgressBar,
 ) -> anyhow::Result<()> {
     for input in inputs {
-        let reader =
-            SeqReader::open(input).with_context(|| format!("{}: cannot open", input.display()))?;
+        let reader = SeqReader::open(input).with_context(|| input.display().to_string())?;
         encode_source(encoder, reader, opts, sink, &mut |bases| {
             progress.inc(bases)
         })
