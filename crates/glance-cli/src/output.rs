@@ -52,24 +52,4 @@ impl AtomicOutput {
             .with_context(|| format!("{}: cannot rename into place", path.display()))?;
         Ok(())
     }
-
-    /// The final path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-/// Writes `path` atomically with the bytes produced by `write`.
-pub fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let mut out = AtomicOutput::create(path)?;
-    {
-        let mut w = out.writer();
-        write(&mut w)?;
-        w.flush()
-            .with_context(|| format!("{}: cannot write", path.display()))?;
-    }
-    out.commit()
 }
