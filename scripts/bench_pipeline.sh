@@ -18,10 +18,12 @@ run() { # name, options...
     /usr/bin/time -f "%e %M" -o "$work/$name.time" "$glance" -q run "$genome" --model "$model" $motifs "$@" --outdir "$work/$name"
     read -r wall rss < "$work/$name.time"
     local stages
-    stages=$(python3 -c '
+    stages=$(python3 - "$work/$name/manifest.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
-print(" ".join(f"{s[\"stage\"]}={s[\"busy_s\"]:.2f}s" for s in m["stages"]))' "$work/$name/manifest.json")
+print(" ".join("%s=%.2fs" % (s["stage"], s["busy_s"]) for s in m["stages"]))
+PY
+)
     printf "%-8s wall %8.2f s  peak RSS %6d MiB  %s\n" "$name" "$wall" "$((rss / 1024))" "$stages"
 }
 run all
