@@ -4,7 +4,6 @@
 
 mod cli;
 mod commands;
-mod output;
 
 use clap::Parser;
 use std::process::ExitCode;

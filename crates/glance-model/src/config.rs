@@ -179,14 +179,14 @@ impl ModelConfig {
                 self.version
             ));
         }
-        if self.d_model == 0 || self.heads == 0 || self.d_model % self.heads != 0 {
+        if self.d_model == 0 || self.heads == 0 || !self.d_model.is_multiple_of(self.heads) {
             return Err(format!(
                 "d_model ({}) must be a positive multiple of heads ({})",
                 self.d_model, self.heads
             ));
         }
         if let Positions::Rope { .. } = self.positions {
-            if (self.d_model / self.heads) % 2 != 0 {
+            if !(self.d_model / self.heads).is_multiple_of(2) {
                 return Err("rope needs an even head width (d_model / heads)".into());
             }
         }

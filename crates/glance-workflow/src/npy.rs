@@ -32,7 +32,7 @@ impl NpyWriter {
             .try_clone()
             .map_err(|e| WorkflowError::output(path, e))?;
         let mut w = BufWriter::with_capacity(1 << 20, handle);
-        w.write_all(&header(0, inner))
+        w.write_all(&header("<f4", 0, inner))
             .map_err(|e| WorkflowError::output(path, e))?;
         Ok(NpyWriter {
             file,
@@ -72,15 +72,18 @@ impl NpyWriter {
         self.w.flush().map_err(io)?;
         let f = self.w.get_mut();
         f.seek(SeekFrom::Start(0)).map_err(io)?;
-        f.write_all(&header(self.rows, &self.inner)).map_err(io)?;
+        f.write_all(&header("<f4", self.rows, &self.inner))
+            .map_err(io)?;
         f.flush().map_err(io)?;
         drop(self.w);
         self.file.commit()
     }
 }
 
-/// The .npy v1.0 header for f32 `[rows, inner...]`, padded to [`HEADER`] bytes.
-fn header(rows: u64, inner: &[usize]) -> Vec<u8> {
+/// The .npy v1.0 header for a C-order array of NumPy type `descr` (`"<f4"`, `"<u4"`) and
+/// shape `[rows, inner...]`, padded to a fixed [`HEADER`] bytes so that a streamed file
+/// can rewrite it with the final row count.
+pub fn header(descr: &str, rows: u64, inner: &[usize]) -> Vec<u8> {
     let mut shape = rows.to_string();
     for d in inner {
         shape.push_str(&format!(", {d}"));
@@ -88,7 +91,7 @@ fn header(rows: u64, inner: &[usize]) -> Vec<u8> {
     if inner.is_empty() {
         shape.push(',');
     }
-    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({shape}), }}");
+    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({shape}), }}");
     let mut h = dict.into_bytes();
     h.resize(HEADER - 10 - 1, b' ');
     h.push(b'\n');
@@ -173,5 +176,24 @@ mod tests {
         assert_eq!(bytes.len(), 128 + 4 * 24);
         let last = f32::from_le_bytes(bytes[bytes.len() - 4..].try_into().unwrap());
         assert_eq!(last, 23.0);
+    }
+
+    #[test]
+    fn header_has_fixed_aligned_size_and_numpy_dict() {
+        for (descr, rows, inner, shape) in [
+            ("<u4", 12345, &[][..], "(12345,)"),
+            ("<f4", 7, &[256][..], "(7, 256)"),
+        ] {
+            let h = header(descr, rows, inner);
+            assert_eq!(h.len(), HEADER);
+            assert_eq!(&h[..8], b"\x93NUMPY\x01\x00");
+            assert_eq!(u16::from_le_bytes([h[8], h[9]]) as usize + 10, HEADER);
+            let text = std::str::from_utf8(&h[10..]).unwrap();
+            let dict =
+                format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+            assert!(text.starts_with(&dict), "{text}");
+            assert!(text.ends_with(" \n"));
+        }
+        assert_eq!(header("<u4", u64::MAX, &[]).len(), HEADER);
     }
 }

@@ -17,8 +17,10 @@ use glance::model::{
 use glance::seq::{read_bed, read_fai, SeqReader};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::with_suffix;
 use crate::cli::GlobalArgs;
-use crate::output::AtomicOutput;
+use glance::workflow::atomic::AtomicFile;
+use glance::workflow::npy;
 
 /// Arguments of `glance embed`.
 #[derive(Debug, Args)]
@@ -123,8 +125,8 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
 
     let npy_path = with_suffix(&args.output, "npy");
     let bed_path = with_suffix(&args.output, "bed");
-    let mut npy_out = AtomicOutput::create(&npy_path)?;
-    let mut bed_out = AtomicOutput::create(&bed_path)?;
+    let mut npy_out = AtomicFile::create(&npy_path)?;
+    let mut bed_out = AtomicFile::create(&bed_path)?;
     let progress = progress_bar(global.quiet, total_bases(&args.inputs));
     let rows = {
         let mut npy = npy_out.writer();
@@ -264,28 +266,11 @@ fn progress_bar(quiet: bool, total: Option<u64>) -> ProgressBar {
     bar
 }
 
-/// `PREFIX.ext`, keeping any dots already in the prefix.
-fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
-    let mut s = prefix.as_os_str().to_owned();
-    s.push(".");
-    s.push(ext);
-    PathBuf::from(s)
-}
-
-/// Size of the fixed .npy header (a multiple of 64, room for any shape).
-const NPY_HEADER: usize = 128;
-
-/// Writes the .npy v1.0 header for `[rows, d]` f32, padded to [`NPY_HEADER`] bytes,
-/// at the start of `w`.
+/// Writes the .npy header for `[rows, d]` f32 at the start of `w` (the shared header has
+/// a fixed size, so it is rewritten in place with the final row count).
 fn write_npy_header<W: Write + Seek>(w: &mut W, rows: u64, d: usize) -> std::io::Result<()> {
-    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {d}), }}");
-    let mut header = dict.into_bytes();
-    header.resize(NPY_HEADER - 10 - 1, b' ');
-    header.push(b'\n');
     w.seek(SeekFrom::Start(0))?;
-    w.write_all(b"\x93NUMPY\x01\x00")?;
-    w.write_all(&(header.len() as u16).to_le_bytes())?;
-    w.write_all(&header)?;
+    w.write_all(&npy::header("<f4", rows, &[d]))?;
     w.seek(SeekFrom::End(0))?;
     Ok(())
 }

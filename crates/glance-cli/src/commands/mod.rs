@@ -26,3 +26,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(&args, &cli.global),
     }
 }
+
+/// `PREFIX.ext` for an output prefix, keeping any dots already in the prefix.
+pub(crate) fn with_suffix(prefix: &std::path::Path, ext: &str) -> std::path::PathBuf {
+    let mut s = prefix.as_os_str().to_owned();
+    s.push(".");
+    s.push(ext);
+    std::path::PathBuf::from(s)
+}

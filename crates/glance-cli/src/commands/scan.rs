@@ -15,7 +15,7 @@ use glance::motif::{
 use glance::seq::SeqReader;
 
 use crate::cli::GlobalArgs;
-use crate::output::AtomicOutput;
+use glance::workflow::atomic::AtomicFile;
 
 /// Arguments of `glance scan`.
 #[derive(Debug, Args)]
@@ -185,7 +185,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
     let summary = match &args.output {
         Some(p) => {
-            let mut atomic = AtomicOutput::create(p)?;
+            let mut atomic = AtomicFile::create(p)?;
             let summary = {
                 let mut w = atomic.writer();
                 emit(args, &scanner, fmt, &source_name, &out_name, &mut w)?

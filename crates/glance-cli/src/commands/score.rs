@@ -9,7 +9,7 @@ use clap::Args;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::io::{BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use glance::motif::numfmt::format_g;
 use glance::motif::region::RegionScore;
@@ -18,8 +18,10 @@ use glance::motif::{ScanOptions, Scanner};
 use glance::seq::{read_bed, Record};
 
 use super::scan::{background, load_motifs, open_input};
+use super::with_suffix;
 use crate::cli::GlobalArgs;
-use crate::output::AtomicOutput;
+use glance::workflow::atomic::AtomicFile;
+use glance::workflow::npy;
 
 /// Arguments of `glance score`.
 #[derive(Debug, Args)]
@@ -81,26 +83,6 @@ struct Region {
     start: u64,
     end: u64,
     name: String,
-}
-
-fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
-    let mut s = prefix.as_os_str().to_owned();
-    s.push(".");
-    s.push(ext);
-    PathBuf::from(s)
-}
-
-fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
-    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    let mut header = dict.into_bytes();
-    // total header length (magic 6 + version 2 + len 2 + dict + newline) multiple of 64
-    let unpadded = 10 + header.len() + 1;
-    header.resize(header.len() + (64 - unpadded % 64) % 64, b' ');
-    header.push(b'\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(&header);
-    out
 }
 
 /// Runs `glance score`.
@@ -249,9 +231,9 @@ fn write_outputs(
     let tsv_path = with_suffix(&args.output, "tsv");
     let npy_path = with_suffix(&args.output, "npy");
     let bed_path = with_suffix(&args.output, "bed");
-    let mut tsv = AtomicOutput::create(&tsv_path)?;
-    let mut npy = AtomicOutput::create(&npy_path)?;
-    let mut bed = AtomicOutput::create(&bed_path)?;
+    let mut tsv = AtomicFile::create(&tsv_path)?;
+    let mut npy = AtomicFile::create(&npy_path)?;
+    let mut bed = AtomicFile::create(&bed_path)?;
     let fmt = |x: f64| {
         if x.is_nan() {
             "NA".to_string()
@@ -296,8 +278,12 @@ fn write_outputs(
     {
         let mut w = npy.writer();
         let err = |e: std::io::Error| anyhow::anyhow!("{}: cannot write: {e}", npy_path.display());
-        w.write_all(&npy_header(rows.len(), scanner.motifs().len()))
-            .map_err(err)?;
+        w.write_all(&npy::header(
+            "<f4",
+            rows.len() as u64,
+            &[scanner.motifs().len()],
+        ))
+        .map_err(err)?;
         for (_, scores) in rows {
             for s in scores {
                 w.write_all(&(s.affinity as f32).to_le_bytes())

@@ -19,7 +19,8 @@ use glance::seq::{
 };
 
 use crate::cli::GlobalArgs;
-use crate::output::AtomicOutput;
+use glance::workflow::atomic::AtomicFile;
+use glance::workflow::npy;
 
 /// Core bases per chunk while streaming (memory stays near 1 Mb whatever the input).
 const CHUNK_BASES: usize = 1 << 20;
@@ -95,16 +96,16 @@ pub fn run(args: &TokenizeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
 
-    let mut npy = AtomicOutput::create(&args.output)?;
+    let mut npy = AtomicFile::create(&args.output)?;
     let index_path = index_path(&args.output);
-    let mut index = AtomicOutput::create(&index_path)?;
+    let mut index = AtomicFile::create(&index_path)?;
     let mut totals = Totals::default();
     {
         let mut tokens_out = npy.writer();
         let mut index_out = index.writer();
         let out_err = |p: &Path| format!("{}: cannot write", p.display());
         tokens_out
-            .write_all(&npy_header(0))
+            .write_all(&npy::header("<u4", 0, &[]))
             .with_context(|| out_err(&args.output))?;
         writeln!(
             index_out,
@@ -135,7 +136,7 @@ pub fn run(args: &TokenizeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         }
         tokens_out
             .seek(SeekFrom::Start(0))
-            .and_then(|_| tokens_out.write_all(&npy_header(totals.tokens)))
+            .and_then(|_| tokens_out.write_all(&npy::header("<u4", totals.tokens, &[])))
             .and_then(|_| tokens_out.flush())
             .with_context(|| out_err(&args.output))?;
         index_out.flush().with_context(|| out_err(&index_path))?;
@@ -216,22 +217,6 @@ fn index_path(output: &Path) -> PathBuf {
     }
 }
 
-/// Size of the .npy header: fixed, so that it can be rewritten with the final length.
-const NPY_HEADER_LEN: usize = 128;
-
-/// A NumPy format 1.0 header for a 1-D little-endian u32 array of `len` elements,
-/// padded with spaces to [`NPY_HEADER_LEN`] bytes (a multiple of 64, as the format asks).
-fn npy_header(len: u64) -> Vec<u8> {
-    let dict = format!("{{'descr': '<u4', 'fortran_order': False, 'shape': ({len},), }}");
-    let mut h = Vec::with_capacity(NPY_HEADER_LEN);
-    h.extend_from_slice(b"\x93NUMPY\x01\x00");
-    h.extend_from_slice(&((NPY_HEADER_LEN - 10) as u16).to_le_bytes());
-    h.extend_from_slice(dict.as_bytes());
-    h.resize(NPY_HEADER_LEN - 1, b' ');
-    h.push(b'\n');
-    h
-}
-
 /// Running totals for the summary line.
 #[derive(Debug, Default)]
 struct Totals {
@@ -308,18 +293,6 @@ impl<T: Write, I: Write> Sink<'_, T, I> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn npy_header_is_aligned_and_parsable() {
-        let h = npy_header(12345);
-        assert_eq!(h.len(), 128);
-        assert_eq!(&h[..8], b"\x93NUMPY\x01\x00");
-        assert_eq!(u16::from_le_bytes([h[8], h[9]]) as usize + 10, 128);
-        let text = std::str::from_utf8(&h[10..]).unwrap();
-        assert!(text.starts_with("{'descr': '<u4', 'fortran_order': False, 'shape': (12345,), }"));
-        assert!(text.ends_with(" \n"));
-        assert_eq!(npy_header(u64::MAX).len(), 128);
-    }
 
     #[test]
     fn index_path_replaces_npy() {

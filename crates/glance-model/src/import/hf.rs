@@ -100,7 +100,9 @@ impl HfConfig {
 
     /// Checks sizes and the position type.
     pub(crate) fn check(&self, path: &Path) -> Result<(), ModelError> {
-        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+        if self.num_attention_heads == 0
+            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
+        {
             return Err(ModelError::config(
                 path,
                 "hidden_size must be a positive multiple of num_attention_heads",
