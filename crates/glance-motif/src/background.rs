@@ -40,6 +40,27 @@ fn normalize_subarray(f: &mut [f64; 4], tolerance: f64) {
 }
 
 impl BackgroundSource {
+    /// Reads FIMO's `--bfile` argument: `--nrdb--`, `--uniform--`, `--motif--` (the
+    /// motif file's own block, `motif_file_background`) or the path of a MEME background
+    /// file, which is read here; errors name the file.
+    pub fn from_bfile_arg(
+        arg: &str,
+        motif_file_background: Option<[f64; 4]>,
+    ) -> Result<Self, MotifError> {
+        Ok(match arg {
+            "--nrdb--" => BackgroundSource::Nrdb,
+            "--uniform--" => BackgroundSource::Uniform,
+            "--motif--" => BackgroundSource::MotifFile(motif_file_background),
+            path => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| MotifError::Invalid(format!("{path}: cannot read: {e}")))?;
+                let freqs = parse_background_file(&text)
+                    .map_err(|e| MotifError::Invalid(format!("{path}: {e}")))?;
+                BackgroundSource::Frequencies(freqs)
+            }
+        })
+    }
+
     /// The background FIMO uses for pseudocounts, PSSM log-odds and p-values.
     /// `both_strands` averages each letter with its complement (A with T, C with G).
     pub fn resolve(&self, both_strands: bool) -> Result<[f64; 4], MotifError> {

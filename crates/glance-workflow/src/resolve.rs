@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use glance_motif::{bundled, parse_background_file, read_motifs, BackgroundSource, MotifFile};
+use glance_motif::{bundled, read_motifs, BackgroundSource, MotifFile};
 
 use crate::config::MotifsConfig;
 use crate::error::WorkflowError;
@@ -54,19 +54,8 @@ pub fn load_motifs(file: Option<&Path>) -> Result<(MotifFile, String), WorkflowE
 /// Resolves `motifs.background` as FIMO does.
 pub fn background(cfg: &MotifsConfig, file: &MotifFile) -> Result<[f64; 4], WorkflowError> {
     let label = cfg.background.as_str();
-    let source = match label {
-        "--uniform--" => BackgroundSource::Uniform,
-        "--nrdb--" => BackgroundSource::Nrdb,
-        "--motif--" => BackgroundSource::MotifFile(file.background),
-        path => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| WorkflowError::Motif(format!("{path}: cannot read: {e}")))?;
-            BackgroundSource::Frequencies(
-                parse_background_file(&text)
-                    .map_err(|e| WorkflowError::Motif(format!("{path}: {e}")))?,
-            )
-        }
-    };
+    let source = BackgroundSource::from_bfile_arg(label, file.background)
+        .map_err(|e| WorkflowError::Motif(e.to_string()))?;
     source
         .resolve(!cfg.norc)
         .map_err(|e| WorkflowError::Motif(format!("motifs.background {label}: {e}")))

@@ -5,6 +5,7 @@ pub mod config;
 pub mod embed;
 pub mod merge;
 pub mod model;
+pub mod motif_args;
 pub mod run;
 pub mod scan;
 pub mod score;

@@ -8,12 +8,10 @@ use std::path::{Path, PathBuf};
 
 use glance::motif::output::{tsv_blocks, write_bed_row, write_gff_row, write_tsv_row, TSV_HEADER};
 use glance::motif::scan::driver::{ScanRun, DEFAULT_CHUNK};
-use glance::motif::{
-    bundled, parse_background_file, read_motifs, BackgroundSource, Hit, MotifFile, ScanOptions,
-    Scanner,
-};
+use glance::motif::{Hit, ScanOptions, Scanner};
 use glance::seq::SeqReader;
 
+use super::motif_args::MotifArgs;
 use crate::cli::GlobalArgs;
 use glance::workflow::atomic::AtomicFile;
 
@@ -24,24 +22,8 @@ pub struct ScanArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
-    /// Motif file (MEME, JASPAR .jaspar/.pfm, TRANSFAC, HOMER .motif); default: the
-    /// bundled JASPAR 2026 CORE vertebrates non-redundant set.
-    #[arg(long, value_name = "FILE")]
-    pub motifs: Option<PathBuf>,
-
-    /// Background: a MEME background file, or `--nrdb--` (default), `--uniform--`,
-    /// `--motif--` (the motif file's own block).
-    #[arg(
-        long,
-        value_name = "F",
-        conflicts_with = "uniform",
-        allow_hyphen_values = true
-    )]
-    pub bfile: Option<String>,
-
-    /// Uniform background (same as `--bfile --uniform--`).
-    #[arg(long)]
-    pub uniform: bool,
+    #[command(flatten)]
+    pub motif: MotifArgs,
 
     /// p-value threshold (p <= thresh), or the q-value threshold with --qv-thresh.
     #[arg(long, default_value_t = 1e-4, value_name = "P")]
@@ -50,14 +32,6 @@ pub struct ScanArgs {
     /// Apply --thresh to q-values instead (hits are still those with p <= thresh).
     #[arg(long, conflicts_with = "text")]
     pub qv_thresh: bool,
-
-    /// Scan the given strand only.
-    #[arg(long)]
-    pub norc: bool,
-
-    /// Motif pseudocount (FIMO --motif-pseudo).
-    #[arg(long, default_value_t = 0.1, value_name = "A")]
-    pub motif_pseudo: f64,
 
     /// Stream hits as found, without q-values (FIMO --text).
     #[arg(long)]
@@ -85,45 +59,6 @@ enum Fmt {
     Tsv,
     Bed,
     Gff,
-}
-
-/// Reads the motif set (or the bundled one) with the path in errors.
-pub(crate) fn load_motifs(path: Option<&Path>) -> anyhow::Result<(MotifFile, String)> {
-    match path {
-        Some(p) => {
-            let f = read_motifs(p).with_context(|| p.display().to_string())?;
-            Ok((f, p.display().to_string()))
-        }
-        None => Ok((
-            bundled::jaspar().context("bundled JASPAR set")?,
-            bundled::JASPAR_NAME.to_string(),
-        )),
-    }
-}
-
-/// Resolves `--bfile`/`--uniform` as FIMO does.
-pub(crate) fn background(
-    bfile: Option<&str>,
-    uniform: bool,
-    file: &MotifFile,
-    both_strands: bool,
-) -> anyhow::Result<[f64; 4]> {
-    let source = match (bfile, uniform) {
-        (_, true) | (Some("--uniform--"), _) => BackgroundSource::Uniform,
-        (None, false) | (Some("--nrdb--"), _) => BackgroundSource::Nrdb,
-        (Some("--motif--"), _) => BackgroundSource::MotifFile(file.background),
-        (Some(path), _) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("{path}: cannot read"))?;
-            BackgroundSource::Frequencies(
-                parse_background_file(&text).with_context(|| path.to_string())?,
-            )
-        }
-    };
-    let label = bfile.unwrap_or("--nrdb--");
-    source
-        .resolve(both_strands)
-        .with_context(|| format!("background {label}"))
 }
 
 /// Opens one input (path or `-`).
@@ -162,13 +97,13 @@ fn write_hits(
 
 /// Runs `glance scan`.
 pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    let (file, source_name) = load_motifs(args.motifs.as_deref())?;
-    let both = !args.norc;
-    let bg = background(args.bfile.as_deref(), args.uniform, &file, both)?;
+    let (file, source_name) = args.motif.load_motifs()?;
+    let both = !args.motif.norc;
+    let bg = args.motif.background(&file)?;
     let options = ScanOptions {
         thresh: args.thresh,
         both_strands: both,
-        pseudocount: args.motif_pseudo,
+        pseudocount: args.motif.motif_pseudo,
         full_pvalue_tables: false,
     };
     let scanner = Scanner::new(&file.motifs, bg, options).context("--thresh/--motif-pseudo")?;

@@ -17,7 +17,8 @@ use glance::motif::scan::prep::Prepared;
 use glance::motif::{ScanOptions, Scanner};
 use glance::seq::{read_bed, Record};
 
-use super::scan::{background, load_motifs, open_input};
+use super::motif_args::MotifArgs;
+use super::scan::open_input;
 use super::with_suffix;
 use crate::cli::GlobalArgs;
 use glance::workflow::atomic::AtomicFile;
@@ -30,30 +31,12 @@ pub struct ScoreArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
-    /// Motif file (default: the bundled JASPAR 2026 CORE vertebrates set).
-    #[arg(long, value_name = "FILE")]
-    pub motifs: Option<PathBuf>,
-
-    /// Background file or `--nrdb--` (default) / `--uniform--` / `--motif--`.
-    #[arg(
-        long,
-        value_name = "F",
-        conflicts_with = "uniform",
-        allow_hyphen_values = true
-    )]
-    pub bfile: Option<String>,
-
-    /// Uniform background.
-    #[arg(long)]
-    pub uniform: bool,
+    #[command(flatten)]
+    pub motif: MotifArgs,
 
     /// p-value threshold for the hit counts.
     #[arg(long, default_value_t = 1e-4, value_name = "P")]
     pub thresh: f64,
-
-    /// Forward strand only.
-    #[arg(long)]
-    pub norc: bool,
 
     /// Bin size in bp (default 1000 when --regions is not given).
     #[arg(long, value_name = "BP", conflicts_with = "regions")]
@@ -90,14 +73,14 @@ pub fn run(args: &ScoreArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     if !(args.tau > 0.0 && args.tau.is_finite()) {
         bail!("--tau must be a positive number, got {}", args.tau);
     }
-    let (file, _) = load_motifs(args.motifs.as_deref())?;
-    let both = !args.norc;
-    let bg = background(args.bfile.as_deref(), args.uniform, &file, both)?;
+    let (file, _) = args.motif.load_motifs()?;
+    let both = !args.motif.norc;
+    let bg = args.motif.background(&file)?;
     let options = ScanOptions {
         thresh: args.thresh,
         both_strands: both,
+        pseudocount: args.motif.motif_pseudo,
         full_pvalue_tables: true,
-        ..ScanOptions::default()
     };
     let scanner = Scanner::new(&file.motifs, bg, options).context("--thresh")?;
     let bed_regions: Option<Vec<Region>> = match &args.regions {
