@@ -6,6 +6,7 @@ use ndarray::{Array1, Array2};
 
 use crate::error::ModelError;
 use crate::layers::{Embeddings, EncoderLayer, LayerNorm};
+use glance_attn::{Pattern, PatternError};
 
 /// Where a model came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +74,60 @@ pub struct Encoder {
     pub vocab: Vocab,
 }
 
+/// Why an attention-pattern override (`SPEC` or `LAYER=SPEC`) was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PatternOverrideError {
+    /// `LAYER=SPEC` named a layer the model does not have.
+    #[error("`{spec}`: the model has layers 0..{last}")]
+    NoSuchLayer {
+        /// The override as given.
+        spec: String,
+        /// The last layer index.
+        last: usize,
+    },
+    /// The pattern does not parse.
+    #[error("`{spec}`: {source}")]
+    Pattern {
+        /// The override as given.
+        spec: String,
+        /// The grammar error.
+        source: PatternError,
+    },
+}
+
 impl Encoder {
+    /// Replaces attention patterns, in order: `SPEC` for every layer or `LAYER=SPEC` for
+    /// one (0-based), as `glance embed --pattern` and the pipeline's `model.patterns`.
+    pub fn override_patterns(&mut self, specs: &[String]) -> Result<(), PatternOverrideError> {
+        let n = self.layers.len();
+        for spec in specs {
+            let (layers, text) = match spec.split_once('=') {
+                Some((layer, text)) if layer.chars().all(|c| c.is_ascii_digit()) => {
+                    let i = layer
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|&i| i < n)
+                        .ok_or_else(|| PatternOverrideError::NoSuchLayer {
+                            spec: spec.clone(),
+                            last: n.saturating_sub(1),
+                        })?;
+                    (i..i + 1, text)
+                }
+                _ => (0..n, spec.as_str()),
+            };
+            let pattern: Pattern =
+                text.parse()
+                    .map_err(|source| PatternOverrideError::Pattern {
+                        spec: spec.clone(),
+                        source,
+                    })?;
+            for layer in &mut self.layers[layers] {
+                layer.attention.pattern = pattern.clone();
+            }
+        }
+        Ok(())
+    }
+
     /// Width of the hidden states.
     pub fn d_model(&self) -> usize {
         self.embeddings.tokens.ncols()

@@ -19,7 +19,7 @@ pub mod weights;
 pub use ndarray;
 
 pub use config::ModelConfig;
-pub use encoder::{Architecture, Encoder, RunMode};
+pub use encoder::{Architecture, Encoder, PatternOverrideError, RunMode};
 pub use error::ModelError;
 pub use load::load;
 pub use pool::{PooledRegion, Pooler, Pooling, RegionSpec, Regions, RowSink};

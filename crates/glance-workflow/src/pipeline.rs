@@ -51,34 +51,6 @@ fn result_config(c: &Config) -> serde_json::Value {
     serde_json::to_value(&c).unwrap_or_default()
 }
 
-/// Applies `LAYER=SPEC` / `SPEC` attention overrides to an encoder.
-fn override_patterns(encoder: &mut Encoder, specs: &[String]) -> Result<(), WorkflowError> {
-    let n = encoder.layers.len();
-    for spec in specs {
-        let (layers, text) = match spec.split_once('=') {
-            Some((l, text)) if l.chars().all(|c| c.is_ascii_digit()) => {
-                let i: usize = l
-                    .parse()
-                    .map_err(|_| WorkflowError::Config(format!("model.patterns: `{spec}`")))?;
-                if i >= n {
-                    return Err(WorkflowError::Config(format!(
-                        "model.patterns: `{spec}`: the model has {n} layers"
-                    )));
-                }
-                (i..i + 1, text)
-            }
-            _ => (0..n, spec.as_str()),
-        };
-        let pattern: glance_attn::Pattern = text
-            .parse()
-            .map_err(|e| WorkflowError::Config(format!("model.patterns: `{spec}`: {e}")))?;
-        for layer in &mut encoder.layers[layers] {
-            layer.attention.pattern = pattern.clone();
-        }
-    }
-    Ok(())
-}
-
 /// Checksums a dependency file if it exists.
 fn entry_if_file(
     path: &Path,
@@ -120,7 +92,8 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
                 let mut enc = glance_model::load(dir).map_err(|e| {
                     WorkflowError::Model(format!("{}: cannot load model: {e}", dir.display()))
                 })?;
-                override_patterns(&mut enc, &config.model.patterns)?;
+                enc.override_patterns(&config.model.patterns)
+                    .map_err(|e| WorkflowError::Config(format!("model.patterns: {e}")))?;
                 for f in ["config.json", "model.safetensors", "vocab.txt"] {
                     entry_if_file(&dir.join(f), format!("model:{f}"), &mut inputs)?;
                 }

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use glance::attn::Pattern;
 use glance::model::ndarray::ArrayView2;
 use glance::model::{
     encode_source, load, Encoder, ModelError, PooledRegion, Pooler, Pooling, RegionSpec, Regions,
@@ -92,7 +91,9 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         );
     };
     let mut encoder = load(dir).with_context(|| format!("{}: cannot load model", dir.display()))?;
-    override_patterns(&mut encoder, &args.pattern)?;
+    encoder
+        .override_patterns(&args.pattern)
+        .context("--pattern")?;
     let d = encoder.d_model();
     let k = encoder.tokenizer.k as u64;
     let stride = encoder.tokenizer.stride;
@@ -174,28 +175,6 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             npy_path.display(),
             bed_path.display()
         );
-    }
-    Ok(())
-}
-
-/// Applies `--pattern` overrides (`SPEC` or `LAYER=SPEC`).
-fn override_patterns(encoder: &mut Encoder, specs: &[String]) -> anyhow::Result<()> {
-    let n = encoder.layers.len();
-    for spec in specs {
-        let (layers, text) = match spec.split_once('=') {
-            Some((layer, text)) if layer.chars().all(|c| c.is_ascii_digit()) => {
-                let i: usize = layer.parse()?;
-                if i >= n {
-                    bail!("--pattern {spec}: the model has layers 0..{}", n - 1);
-                }
-                (i..i + 1, text)
-            }
-            _ => (0..n, spec.as_str()),
-        };
-        let pattern: Pattern = text.parse().with_context(|| format!("--pattern {spec}"))?;
-        for layer in &mut encoder.layers[layers] {
-            layer.attention.pattern = pattern.clone();
-        }
     }
     Ok(())
 }
