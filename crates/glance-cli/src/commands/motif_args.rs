@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 
-use glance::motif::{bundled, read_motifs, BackgroundSource, MotifFile};
+use glance::motif::{bundled, read_motifs, BackgroundSource, MotifFile, ScanOptions, Scanner};
 
 /// Which motifs to score and against which background.
 #[derive(Debug, Args)]
@@ -41,7 +41,7 @@ pub struct MotifArgs {
 impl MotifArgs {
     /// Reads the motif set (or the bundled one) with the path in errors; returns it with
     /// a name for logs.
-    pub fn load_motifs(&self) -> anyhow::Result<(MotifFile, String)> {
+    fn load_motifs(&self) -> anyhow::Result<(MotifFile, String)> {
         match &self.motifs {
             Some(p) => {
                 let f = read_motifs(p).with_context(|| p.display().to_string())?;
@@ -56,7 +56,7 @@ impl MotifArgs {
 
     /// Resolves `--bfile`/`--uniform` for `file` as FIMO does (averaged with the
     /// complement unless `--norc`).
-    pub fn background(&self, file: &MotifFile) -> anyhow::Result<[f64; 4]> {
+    fn background(&self, file: &MotifFile) -> anyhow::Result<[f64; 4]> {
         let label = if self.uniform {
             "--uniform--"
         } else {
@@ -65,5 +65,25 @@ impl MotifArgs {
         BackgroundSource::from_bfile_arg(label, file.background)?
             .resolve(!self.norc)
             .with_context(|| format!("background {label}"))
+    }
+
+    /// Loads the motifs, resolves the background and compiles the scanner for p-value
+    /// threshold `thresh` (`full_pvalue_tables` for region best p-values); returns it
+    /// with the motif set's name for logs.
+    pub fn scanner(
+        &self,
+        thresh: f64,
+        full_pvalue_tables: bool,
+    ) -> anyhow::Result<(Scanner, String)> {
+        let (file, name) = self.load_motifs()?;
+        let options = ScanOptions {
+            thresh,
+            both_strands: !self.norc,
+            pseudocount: self.motif_pseudo,
+            full_pvalue_tables,
+        };
+        let scanner = Scanner::new(&file.motifs, self.background(&file)?, options)
+            .context("--thresh/--motif-pseudo")?;
+        Ok((scanner, name))
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use glance::motif::output::{tsv_blocks, write_bed_row, write_gff_row, write_tsv_row, TSV_HEADER};
 use glance::motif::scan::driver::{ScanRun, DEFAULT_CHUNK};
-use glance::motif::{Hit, ScanOptions, Scanner};
+use glance::motif::{Hit, Scanner};
 use glance::seq::SeqReader;
 
 use super::motif_args::MotifArgs;
@@ -97,16 +97,7 @@ fn write_hits(
 
 /// Runs `glance scan`.
 pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    let (file, source_name) = args.motif.load_motifs()?;
-    let both = !args.motif.norc;
-    let bg = args.motif.background(&file)?;
-    let options = ScanOptions {
-        thresh: args.thresh,
-        both_strands: both,
-        pseudocount: args.motif.motif_pseudo,
-        full_pvalue_tables: false,
-    };
-    let scanner = Scanner::new(&file.motifs, bg, options).context("--thresh/--motif-pseudo")?;
+    let (scanner, source_name) = args.motif.scanner(args.thresh, false)?;
     let fmt = if args.bed {
         Fmt::Bed
     } else if args.gff3 {

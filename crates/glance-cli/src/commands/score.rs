@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use glance::motif::numfmt::format_g;
 use glance::motif::region::RegionScore;
 use glance::motif::scan::prep::Prepared;
-use glance::motif::{ScanOptions, Scanner};
+use glance::motif::Scanner;
 use glance::seq::{read_bed, Record};
 
 use super::motif_args::MotifArgs;
@@ -73,16 +73,7 @@ pub fn run(args: &ScoreArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     if !(args.tau > 0.0 && args.tau.is_finite()) {
         bail!("--tau must be a positive number, got {}", args.tau);
     }
-    let (file, _) = args.motif.load_motifs()?;
-    let both = !args.motif.norc;
-    let bg = args.motif.background(&file)?;
-    let options = ScanOptions {
-        thresh: args.thresh,
-        both_strands: both,
-        pseudocount: args.motif.motif_pseudo,
-        full_pvalue_tables: true,
-    };
-    let scanner = Scanner::new(&file.motifs, bg, options).context("--thresh")?;
+    let (scanner, _) = args.motif.scanner(args.thresh, true)?;
     let bed_regions: Option<Vec<Region>> = match &args.regions {
         Some(p) => {
             let f =
