@@ -215,18 +215,10 @@ impl SeqReader {
         }
         // Skip empty lines, then expect a header.
         loop {
-            self.scratch.clear();
-            let n = self
-                .inner
-                .read_until(b'\n', &mut self.scratch)
-                .map_err(|e| {
-                    SeqError::io(self.line + 1, self.compression != Compression::None, e)
-                })?;
-            if n == 0 {
+            if !self.read_line_into_scratch()? {
                 self.state = State::Eof;
                 return Ok(false);
             }
-            self.line += 1;
             trim_line_end(&mut self.scratch);
             if !self.scratch.is_empty() {
                 break;
@@ -335,6 +327,14 @@ impl SeqReader {
 
     /// Consumes the rest of the current line.
     fn skip_line(&mut self) -> Result<(), SeqError> {
+        self.read_line_into_scratch()?;
+        self.at_line_start = true;
+        Ok(())
+    }
+
+    /// Reads the next line (with its line end) into `scratch`, counting it; `false` at
+    /// the end of the input.
+    fn read_line_into_scratch(&mut self) -> Result<bool, SeqError> {
         self.scratch.clear();
         let n = self
             .inner
@@ -343,8 +343,7 @@ impl SeqReader {
         if n > 0 {
             self.line += 1;
         }
-        self.at_line_start = true;
-        Ok(())
+        Ok(n > 0)
     }
 
     /// Reads the quality lines of the current FASTQ record, checking that there are as
@@ -352,14 +351,7 @@ impl SeqReader {
     fn read_quality(&mut self, mut dest: Option<&mut Vec<u8>>) -> Result<(), SeqError> {
         let mut count = 0u64;
         while count < self.seq_len {
-            self.scratch.clear();
-            let n = self
-                .inner
-                .read_until(b'\n', &mut self.scratch)
-                .map_err(|e| {
-                    SeqError::io(self.line + 1, self.compression != Compression::None, e)
-                })?;
-            if n == 0 {
+            if !self.read_line_into_scratch()? {
                 return Err(self.record_error(
                     self.line,
                     format!(
@@ -368,7 +360,6 @@ impl SeqReader {
                     ),
                 ));
             }
-            self.line += 1;
             trim_line_end(&mut self.scratch);
             let before = count;
             count += self.scratch.len() as u64;
