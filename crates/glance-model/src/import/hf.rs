@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::config::{Activation, NormPlacement};
 use crate::error::ModelError;
 use crate::layers::{
-    EncoderLayer, FeedForward, GlobalProjections, LayerNorm, Linear, SelfAttention,
+    Embeddings, EncoderLayer, FeedForward, GlobalProjections, LayerNorm, Linear, SelfAttention,
 };
 use crate::weights::Weights;
 
@@ -166,6 +166,44 @@ pub(crate) struct LayerShape {
     pub hidden: usize,
     pub activation: Activation,
     pub eps: f32,
+}
+
+impl LayerShape {
+    /// The layer sizes of `config` (read from `config_path`) with LayerNorm epsilon `eps`.
+    pub(crate) fn of(config: &HfConfig, config_path: &Path, eps: f32) -> Result<Self, ModelError> {
+        Ok(LayerShape {
+            d: config.hidden_size,
+            heads: config.num_attention_heads,
+            hidden: config.intermediate_size,
+            activation: config.activation(config_path)?,
+            eps,
+        })
+    }
+}
+
+/// Loads Hugging Face `BertEmbeddings` / `LongformerEmbeddings` under
+/// `{prefix}embeddings`: word, learned position (ids start at `position_offset`) and
+/// token-type-0 embeddings, then LayerNorm.
+pub(crate) fn embeddings(
+    w: &Weights,
+    prefix: &str,
+    config: &HfConfig,
+    eps: f32,
+    position_offset: usize,
+) -> Result<Embeddings, ModelError> {
+    let d = config.hidden_size;
+    let e = format!("{prefix}embeddings");
+    Ok(Embeddings {
+        tokens: w.matrix(&format!("{e}.word_embeddings.weight"), config.vocab_size, d)?,
+        positions: Some(w.matrix(
+            &format!("{e}.position_embeddings.weight"),
+            config.max_position_embeddings,
+            d,
+        )?),
+        position_offset,
+        token_type: token_type_row(w, &format!("{e}.token_type_embeddings.weight"), d)?,
+        norm: Some(LayerNorm::load(w, &format!("{e}.LayerNorm"), d, eps)?),
+    })
 }
 
 /// Loads layer `i` (Hugging Face `BertLayer` / `LongformerLayer` names under

@@ -10,7 +10,6 @@ use glance_attn::{Global, Local, Pattern};
 use crate::encoder::{Architecture, Encoder};
 use crate::error::ModelError;
 use crate::import::hf::{self, HfConfig, LayerShape};
-use crate::layers::{Embeddings, LayerNorm};
 use crate::weights::Weights;
 
 /// Longformer's LayerNorm epsilon when the config does not say.
@@ -57,28 +56,10 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
     let w = Weights::open(&dir.join("model.safetensors"))?;
     let (vocab, tokenizer) = hf::read_vocab(dir)?;
     let prefix = hf::prefix(&w, "longformer");
-    let d = config.hidden_size;
     let eps = config.layer_norm_eps.unwrap_or(DEFAULT_EPS);
     let pad = config.pad_token_id.unwrap_or(DEFAULT_PAD) as usize;
-    let e = format!("{prefix}embeddings");
-    let embeddings = Embeddings {
-        tokens: w.matrix(&format!("{e}.word_embeddings.weight"), config.vocab_size, d)?,
-        positions: Some(w.matrix(
-            &format!("{e}.position_embeddings.weight"),
-            config.max_position_embeddings,
-            d,
-        )?),
-        position_offset: pad + 1,
-        token_type: hf::token_type_row(&w, &format!("{e}.token_type_embeddings.weight"), d)?,
-        norm: Some(LayerNorm::load(&w, &format!("{e}.LayerNorm"), d, eps)?),
-    };
-    let shape = LayerShape {
-        d,
-        heads: config.num_attention_heads,
-        hidden: config.intermediate_size,
-        activation: config.activation(&config_path)?,
-        eps,
-    };
+    let embeddings = hf::embeddings(&w, &prefix, config, eps, pad + 1)?;
+    let shape = LayerShape::of(config, &config_path, eps)?;
     let layers = windows
         .iter()
         .enumerate()
