@@ -11,8 +11,10 @@ pub enum PatternError {
     /// The pattern name is not one of the exact patterns.
     #[error("unknown attention pattern `{0}` (expected full, sliding, dilated or block)")]
     UnknownKind(String),
-    /// The name is an approximate pattern that this crate does not compute.
-    #[error("`{0}` is an approximate pattern; only exact patterns (full, sliding, dilated, block) are implemented")]
+    /// The name is an approximate pattern (`linformer`, `performer`, `lsh`): it is not a
+    /// [`crate::Pattern`]; parse it as a [`crate::Spec`] and run it with
+    /// [`crate::attend_approx`].
+    #[error("`{0}` is an approximate pattern, not an exact one; parse it as a Spec and run it with attend_approx")]
     Approximate(String),
     /// A required `key=value` option is missing.
     #[error("pattern `{kind}` needs option `{option}=...`")]

@@ -5,13 +5,20 @@
 //! - [`Pattern`] parses the spec grammar (`sliding:r=128`, `dilated:r=64,d=4`,
 //!   `block:b=512,n=1`, `full`, each optionally `+global:first|every=K|tokens=...`).
 //! - [`attend`] computes `softmax(scale * q k^T + bias, masked) v` for the pattern.
+//! - [`Spec`] also parses the approximate patterns (`linformer:k=256`,
+//!   `performer:m=256`, `lsh:bucket=64,hashes=4`), computed by [`attend_approx`].
 //! - [`Visibility`] states exactly which (query, key) pairs a pattern allows and counts
 //!   them; [`reference::attend_f64`] is the dense masked f64 reference.
 //!
 //! A query row with no visible key (all its keys are padding) is returned as zeros.
 
+// Library code returns typed errors; only tests may unwrap (issue 9, docs/robustness.md).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod error;
 mod kernels;
+mod lowrank;
 mod options;
 mod pattern;
 pub mod reference;
@@ -24,6 +31,10 @@ mod visibility;
 pub use ndarray;
 
 pub use error::{AttnError, PatternError};
+pub use lowrank::{
+    attend_approx, attend_approx_into, Approx, ApproxOptions, ApproxWeights, LinformerSpec,
+    LshSpec, PerformerSpec, Spec,
+};
 pub use options::{AttendOptions, GlobalQkv, Isa, PositionBias};
 pub use pattern::{Global, Local, Pattern};
 pub use visibility::Visibility;

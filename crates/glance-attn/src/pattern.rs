@@ -197,7 +197,7 @@ impl fmt::Display for Pattern {
 }
 
 /// Parses a non-negative integer option value; `min` is the smallest accepted value.
-fn parse_number(option: &str, value: &str, min: usize) -> Result<usize, PatternError> {
+pub(crate) fn parse_number(option: &str, value: &str, min: usize) -> Result<usize, PatternError> {
     let bad = |reason| PatternError::BadValue {
         option: option.to_string(),
         value: value.to_string(),
@@ -217,13 +217,13 @@ fn parse_number(option: &str, value: &str, min: usize) -> Result<usize, PatternE
 }
 
 /// The `key=value` and flag options of a local pattern, each used at most once.
-struct Options<'a> {
+pub(crate) struct Options<'a> {
     kind: &'a str,
     items: Vec<(&'a str, Option<&'a str>)>,
 }
 
 impl<'a> Options<'a> {
-    fn parse(kind: &'a str, rest: Option<&'a str>) -> Result<Self, PatternError> {
+    pub(crate) fn parse(kind: &'a str, rest: Option<&'a str>) -> Result<Self, PatternError> {
         let mut items: Vec<(&str, Option<&str>)> = Vec::new();
         for item in rest.into_iter().flat_map(|r| r.split(',')) {
             let item = item.trim();
@@ -240,7 +240,10 @@ impl<'a> Options<'a> {
     }
 
     /// Removes and returns the value of `key=value`.
-    fn take_value(&mut self, key: &'static str) -> Result<Option<&'a str>, PatternError> {
+    pub(crate) fn take_value(
+        &mut self,
+        key: &'static str,
+    ) -> Result<Option<&'a str>, PatternError> {
         match self.items.iter().position(|(k, _)| *k == key) {
             None => Ok(None),
             Some(idx) => match self.items.remove(idx) {
@@ -254,7 +257,7 @@ impl<'a> Options<'a> {
         }
     }
 
-    fn required(
+    pub(crate) fn required(
         &mut self,
         kind: &'static str,
         key: &'static str,
@@ -267,7 +270,7 @@ impl<'a> Options<'a> {
     }
 
     /// Removes the bare flag `causal`.
-    fn take_flag(&mut self, key: &str) -> Result<bool, PatternError> {
+    pub(crate) fn take_flag(&mut self, key: &str) -> Result<bool, PatternError> {
         match self.items.iter().position(|(k, _)| *k == key) {
             None => Ok(false),
             Some(idx) => match self.items.remove(idx) {
@@ -283,7 +286,7 @@ impl<'a> Options<'a> {
 
     /// Fails on the first option not in `allowed` (checked before missing ones, so a
     /// typo such as `w=3` for `r=3` is reported as such).
-    fn only(self, allowed: &[&str]) -> Result<Self, PatternError> {
+    pub(crate) fn only(self, allowed: &[&str]) -> Result<Self, PatternError> {
         match self.items.iter().find(|(k, _)| !allowed.contains(k)) {
             None => Ok(self),
             Some((key, _)) => Err(PatternError::UnknownOption {
@@ -294,7 +297,7 @@ impl<'a> Options<'a> {
     }
 
     /// Fails on any option left over.
-    fn finish(self) -> Result<(), PatternError> {
+    pub(crate) fn finish(self) -> Result<(), PatternError> {
         match self.items.first() {
             None => Ok(()),
             Some((key, _)) => Err(PatternError::UnknownOption {
