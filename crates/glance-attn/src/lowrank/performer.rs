@@ -369,3 +369,32 @@ fn causal(x: &Inputs, fm: &FeatureMap, out: &mut [f32]) {
                 });
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_features_are_orthogonal_within_a_block() {
+        let (m, d) = (40, 16);
+        let w = seeded_features(m, d, 3);
+        assert_eq!(w.dim(), (m, d));
+        for b in 0..m.div_ceil(d) {
+            let rows: Vec<usize> = (b * d..((b + 1) * d).min(m)).collect();
+            for &i in &rows {
+                for &j in &rows {
+                    let dot: f32 = w.row(i).dot(&w.row(j));
+                    if i != j {
+                        let scale = w.row(i).dot(&w.row(i)).sqrt() * w.row(j).dot(&w.row(j)).sqrt();
+                        assert!(dot.abs() < 1e-4 * scale, "rows {i}, {j}: {dot}");
+                    }
+                }
+            }
+        }
+        // Row norms are chi(d)-distributed: about sqrt(d) on average.
+        let mean = w.rows().into_iter().map(|r| r.dot(&r).sqrt()).sum::<f32>() / m as f32;
+        assert!((mean - (d as f32).sqrt()).abs() < 1.0, "mean norm {mean}");
+        assert_eq!(w, seeded_features(m, d, 3));
+        assert_ne!(w, seeded_features(m, d, 4));
+    }
+}
