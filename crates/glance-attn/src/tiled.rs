@@ -167,6 +167,7 @@ struct OutPtr(*mut f32);
 // SAFETY: each output row is written by exactly one work item (global rows only by
 // their `Item::Global`, every other row only by the `Item::Local` of its query tile).
 unsafe impl Send for OutPtr {}
+// SAFETY: as for `Send`: rows written through a shared `OutPtr` never overlap.
 unsafe impl Sync for OutPtr {}
 
 /// A float buffer whose start is 64-byte aligned.

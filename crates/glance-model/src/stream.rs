@@ -72,6 +72,15 @@ pub trait TokenSink {
     fn end_record(&mut self, len: u64) -> Result<(), ModelError>;
 }
 
+/// The most tokens one chunked job may hold (core plus both halos): 2^22. A model whose
+/// receptive radius needs more (e.g. `sliding:r=` in the millions) is refused with a
+/// typed error instead of chunk buffers of gigabytes.
+pub const MAX_JOB_TOKENS: usize = 1 << 22;
+
+/// The most bases a chunk's core or one of its halos may span: 2^28 (a tokenizer stride
+/// in the thousands times a large core would otherwise overflow or exhaust memory).
+pub const MAX_CHUNK_BASES: usize = 1 << 28;
+
 /// The token-level plan of a model: context each side of a core and how to wrap.
 #[derive(Debug, Clone, Copy)]
 struct Plan {
@@ -93,6 +102,17 @@ impl Plan {
                     return Err(ModelError::Options(
                         "chunk size must be at least 1 token".into(),
                     ));
+                }
+                let job = halo
+                    .checked_mul(2)
+                    .and_then(|h| h.checked_add(opts.chunk_tokens));
+                if job.is_none_or(|j| j > MAX_JOB_TOKENS) {
+                    return Err(ModelError::Options(format!(
+                        "a job of {} core tokens plus a halo of {halo} tokens each side is over \
+                         the limit of {MAX_JOB_TOKENS} tokens (the attention reach of the model \
+                         is too large to stream)",
+                        opts.chunk_tokens
+                    )));
                 }
                 Plan {
                     core: opts.chunk_tokens,
@@ -318,10 +338,21 @@ pub fn encode_source<S: SequenceSource>(
     let plan = Plan::new(mode, opts)?;
     let k = enc.tokenizer.k;
     let s = enc.tokenizer.stride;
+    let bases = |tokens: usize, extra: usize| {
+        tokens
+            .checked_mul(s)
+            .and_then(|b| b.checked_add(extra))
+            .filter(|&b| b <= MAX_CHUNK_BASES)
+            .ok_or_else(|| {
+                ModelError::Options(format!(
+                    "{tokens} tokens of stride {s} need more than {MAX_CHUNK_BASES} bases per chunk"
+                ))
+            })
+    };
     let chunk_options = ChunkOptions {
-        size: plan.core * s,
-        halo_left: plan.left * s,
-        halo_right: plan.right * s + k,
+        size: bases(plan.core, 0)?,
+        halo_left: bases(plan.left, 0)?,
+        halo_right: bases(plan.right, k)?,
     };
     let mut chunker = Chunker::new(source, chunk_options)?;
     let batch = opts.batch.max(1);

@@ -10,10 +10,11 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use memchr::memchr2;
+use memchr::{memchr, memchr2};
 
 use crate::error::SeqError;
 use crate::input::{Compression, BUFFER_SIZE};
+use crate::reader::MAX_HEADER_LINE;
 use crate::record::{Record, RecordHeader};
 use crate::region::Region;
 use crate::source::SequenceSource;
@@ -39,14 +40,31 @@ impl FaiEntry {
         if self.line_bases == 0 {
             return self.offset;
         }
-        self.offset + (pos / self.line_bases) * self.line_width + pos % self.line_bases
+        (pos / self.line_bases)
+            .saturating_mul(self.line_width)
+            .saturating_add(pos % self.line_bases)
+            .saturating_add(self.offset)
+    }
+
+    /// Byte offset (uncompressed) just past the last base, or `None` if it does not fit
+    /// in 64 bits (an absurd .fai).
+    pub fn end_offset(&self) -> Option<u64> {
+        if self.line_bases == 0 || self.length == 0 {
+            return Some(self.offset);
+        }
+        let last = self.length - 1;
+        (last / self.line_bases)
+            .checked_mul(self.line_width)?
+            .checked_add(last % self.line_bases)?
+            .checked_add(self.offset)?
+            .checked_add(1)
     }
 }
 
 /// Reads a .fai (5 tab-separated columns: name, length, offset, line bases, line width).
 pub fn read_fai<R: BufRead>(reader: R) -> Result<Vec<FaiEntry>, SeqError> {
     let mut entries = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
+    for (i, line) in crate::lines::limited_lines(reader).enumerate() {
         let line_no = i as u64 + 1;
         let line = line.map_err(|e| SeqError::io(line_no, false, e))?;
         if line.trim().is_empty() {
@@ -73,6 +91,12 @@ pub fn read_fai<R: BufRead>(reader: R) -> Result<Vec<FaiEntry>, SeqError> {
             return Err(bad(
                 "line bases must be at least 1 and at most the line width",
             ));
+        }
+        if entry.end_offset().is_none() {
+            return Err(bad(&format!(
+                "length {} at offset {} ends beyond 2^64 bytes",
+                entry.length, entry.offset
+            )));
         }
         entries.push(entry);
     }
@@ -103,23 +127,10 @@ pub fn build_fai<R: BufRead>(mut reader: R) -> Result<Vec<FaiEntry>, SeqError> {
     let mut cur: Option<Open> = None;
     let mut pos = 0u64;
     let mut line_no = 0u64;
-    let mut raw = Vec::new();
-    loop {
-        raw.clear();
-        let width = reader
-            .read_until(b'\n', &mut raw)
-            .map_err(|e| SeqError::io(line_no + 1, false, e))? as u64;
-        if width == 0 {
-            break;
-        }
+    let mut header = Vec::new();
+    while let Some((width, content_len)) = measure_line(&mut reader, &mut header, line_no + 1)? {
         line_no += 1;
-        let mut content = &raw[..];
-        if let [head @ .., b'\n'] = content {
-            content = head;
-        }
-        if let [head @ .., b'\r'] = content {
-            content = head;
-        }
+        let content = &header[..];
         if content.first() == Some(&b'>') {
             if let Some(open) = cur.take() {
                 entries.push(open.entry);
@@ -144,7 +155,7 @@ pub fn build_fai<R: BufRead>(mut reader: R) -> Result<Vec<FaiEntry>, SeqError> {
                 ended: false,
             });
         } else if let Some(open) = cur.as_mut() {
-            let n = content.len() as u64;
+            let n = content_len;
             let e = &mut open.entry;
             if n == 0 {
                 open.ended = e.length > 0 || open.ended;
@@ -181,7 +192,7 @@ pub fn build_fai<R: BufRead>(mut reader: R) -> Result<Vec<FaiEntry>, SeqError> {
                 }
                 e.length += n;
             }
-        } else if !content.is_empty() {
+        } else if content_len > 0 {
             return Err(SeqError::Format {
                 line: line_no,
                 message: "expected a FASTA header starting with '>'; indexed access needs FASTA"
@@ -197,6 +208,68 @@ pub fn build_fai<R: BufRead>(mut reader: R) -> Result<Vec<FaiEntry>, SeqError> {
         return Err(SeqError::Empty);
     }
     Ok(entries)
+}
+
+/// Reads the next line of `reader` in buffer-sized pieces, so that a sequence line of
+/// any length costs no memory: returns its width in bytes (line end included) and its
+/// length without the line end, or `None` at the end of the input. A line starting with
+/// `>` is copied into `header` (line end excluded; at most [`MAX_HEADER_LINE`] bytes,
+/// `line_no` names it otherwise); `header` is left empty for any other line.
+fn measure_line<R: BufRead>(
+    reader: &mut R,
+    header: &mut Vec<u8>,
+    line_no: u64,
+) -> Result<Option<(u64, u64)>, SeqError> {
+    header.clear();
+    let mut width = 0u64;
+    let mut is_header = None;
+    let mut last_cr = false;
+    let mut newline = false;
+    loop {
+        let avail = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(SeqError::io(line_no, false, e)),
+        };
+        let Some(&first) = avail.first() else {
+            break;
+        };
+        let is_header = *is_header.get_or_insert(width == 0 && first == b'>');
+        let (take, consumed) = match memchr(b'\n', avail) {
+            Some(i) => (i, i + 1),
+            None => (avail.len(), avail.len()),
+        };
+        let seg = &avail[..take];
+        if is_header {
+            if header.len() + seg.len() > MAX_HEADER_LINE + 1 {
+                return Err(SeqError::Format {
+                    line: line_no,
+                    message: format!("header line longer than {MAX_HEADER_LINE} bytes"),
+                });
+            }
+            header.extend_from_slice(seg);
+        }
+        if let Some(&b) = seg.last() {
+            last_cr = b == b'\r';
+        }
+        width += consumed as u64;
+        newline = consumed > take;
+        reader.consume(consumed);
+        if newline {
+            break;
+        }
+    }
+    if width == 0 {
+        return Ok(None);
+    }
+    let mut content = width - u64::from(newline);
+    if last_cr {
+        content -= 1;
+        if header.last() == Some(&b'\r') {
+            header.pop();
+        }
+    }
+    Ok(Some((width, content)))
 }
 
 /// Builds the .gzi of a BGZF file by walking its block headers: one entry
@@ -221,6 +294,11 @@ pub fn build_gzi<R: Read + Seek>(mut reader: R) -> Result<noodles_bgzf::gzi::Ind
             )));
         }
         let block_size = u16::from_le_bytes([header[16], header[17]]) as u64 + 1;
+        if block_size < 26 {
+            return Err(corrupt(format!(
+                "block at compressed offset {compressed} claims {block_size} bytes, less than a header and footer"
+            )));
+        }
         reader
             .seek(SeekFrom::Start(compressed + block_size - 4))
             .map_err(|e| corrupt(e.to_string()))?;
@@ -333,6 +411,21 @@ impl IndexedFasta {
                 .map_err(|e| SeqError::io(1, false, e))?;
             entries
         };
+        if compression == Compression::None {
+            let size = meta.len();
+            if let Some(e) = entries
+                .iter()
+                .find(|e| e.end_offset().is_none_or(|end| end > size))
+            {
+                return Err(SeqError::Index(format!(
+                    "{}: sequence '{}' ({} bases at byte {}) ends beyond the file's {size} bytes; is the .fai stale?",
+                    fai_path.display(),
+                    e.name,
+                    e.length,
+                    e.offset
+                )));
+            }
+        }
         let by_name = entries
             .iter()
             .enumerate()

@@ -38,12 +38,17 @@
 //! Functions return [`SeqError`], whose message names the line, record or region but
 //! not the file: callers prefix the path.
 
+// Library code returns typed errors; only tests may unwrap (issue 9, docs/robustness.md).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod chunk;
 mod error;
 #[cfg(feature = "htslib")]
 mod hts;
 mod index;
 mod input;
+mod lines;
 mod reader;
 mod record;
 mod region;
@@ -58,7 +63,8 @@ pub use error::SeqError;
 pub use hts::{is_url, HtsOptions, HtsReader, Orientation, DEFAULT_EXCLUDE_FLAGS};
 pub use index::{build_fai, build_gzi, read_fai, write_fai, FaiEntry, IndexedFasta, RegionReader};
 pub use input::Compression;
-pub use reader::{Format, SeqReader};
+pub use lines::MAX_TEXT_LINE;
+pub use reader::{Format, SeqReader, MAX_HEADER_LINE};
 pub use record::{Record, RecordHeader};
 pub use region::{read_bed, Region};
 pub use source::SequenceSource;

@@ -333,25 +333,54 @@ impl SeqReader {
     }
 
     /// Reads the next line (with its line end) into `scratch`, counting it; `false` at
-    /// the end of the input.
+    /// the end of the input. Only header, `+` and blank lines are read this way, so a
+    /// line longer than [`MAX_HEADER_LINE`] bytes is an error rather than an allocation
+    /// of its whole length.
     fn read_line_into_scratch(&mut self) -> Result<bool, SeqError> {
         self.scratch.clear();
-        let n = self
-            .inner
-            .read_until(b'\n', &mut self.scratch)
-            .map_err(|e| SeqError::io(self.line + 1, self.compression != Compression::None, e))?;
-        if n > 0 {
+        loop {
+            let avail = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.io_error(e)),
+            };
+            if avail.is_empty() {
+                break;
+            }
+            let (take, done) = match memchr(b'\n', avail) {
+                Some(i) => (i + 1, true),
+                None => (avail.len(), false),
+            };
+            if self.scratch.len() + take > MAX_HEADER_LINE + 2 {
+                return Err(SeqError::Format {
+                    line: self.line + 1,
+                    message: format!(
+                        "line longer than {MAX_HEADER_LINE} bytes (header and '+' lines are \
+                         limited; sequence and quality lines are not)"
+                    ),
+                });
+            }
+            self.scratch.extend_from_slice(&avail[..take]);
+            self.inner.consume(take);
+            if done {
+                break;
+            }
+        }
+        if !self.scratch.is_empty() {
             self.line += 1;
         }
-        Ok(n > 0)
+        Ok(!self.scratch.is_empty())
     }
 
     /// Reads the quality lines of the current FASTQ record, checking that there are as
-    /// many quality characters as bases; appends them to `dest` when given.
+    /// many quality characters as bases; appends them to `dest` when given. Lines are
+    /// read in buffer-sized pieces, so a quality line of any length takes no more memory
+    /// than `dest` needs.
     fn read_quality(&mut self, mut dest: Option<&mut Vec<u8>>) -> Result<(), SeqError> {
         let mut count = 0u64;
         while count < self.seq_len {
-            if !self.read_line_into_scratch()? {
+            let before = count;
+            let Some(len) = self.quality_line(dest.as_deref_mut(), self.seq_len - before)? else {
                 return Err(self.record_error(
                     self.line,
                     format!(
@@ -359,10 +388,8 @@ impl SeqReader {
                         self.seq_len
                     ),
                 ));
-            }
-            trim_line_end(&mut self.scratch);
-            let before = count;
-            count += self.scratch.len() as u64;
+            };
+            count += len;
             if count > self.seq_len {
                 // A line that overshoots after a short quality line is most likely the
                 // next record's header: blame the quality read so far.
@@ -379,15 +406,70 @@ impl SeqReader {
                     ),
                 ));
             }
-            if let Some(d) = dest.as_deref_mut() {
-                d.extend_from_slice(&self.scratch);
-            }
         }
         self.state = State::BetweenRecords;
         self.at_line_start = true;
         Ok(())
     }
+
+    /// Reads one quality line in pieces, appending at most `room + 1` characters to
+    /// `dest` (the rest of an over-long line is only counted). Returns the line's length
+    /// without its line end, or `None` at the end of the input.
+    fn quality_line(
+        &mut self,
+        mut dest: Option<&mut Vec<u8>>,
+        room: u64,
+    ) -> Result<Option<u64>, SeqError> {
+        let mut len = 0u64;
+        let mut last_cr = false;
+        let mut any = false;
+        loop {
+            let avail = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.io_error(e)),
+            };
+            if avail.is_empty() {
+                break;
+            }
+            any = true;
+            let (take, consumed) = match memchr(b'\n', avail) {
+                Some(i) => (i, i + 1),
+                None => (avail.len(), avail.len()),
+            };
+            let seg = &avail[..take];
+            if let Some(d) = dest.as_deref_mut() {
+                let keep = (room + 1).saturating_sub(len).min(seg.len() as u64) as usize;
+                d.extend_from_slice(&seg[..keep]);
+            }
+            if let Some(&b) = seg.last() {
+                last_cr = b == b'\r';
+            }
+            len += seg.len() as u64;
+            self.inner.consume(consumed);
+            if consumed > take {
+                break;
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        self.line += 1;
+        if last_cr {
+            len -= 1;
+            if let Some(d) = dest {
+                if d.last() == Some(&b'\r') {
+                    d.pop();
+                }
+            }
+        }
+        Ok(Some(len))
+    }
 }
+
+/// The longest header, `+` or blank line accepted, in bytes (line end excluded): 1 MiB.
+/// Sequence and quality lines are read in pieces and have no limit.
+pub const MAX_HEADER_LINE: usize = 1 << 20;
 
 /// How many bases are skipped per step when the rest of a record is discarded.
 const BUFFER_STEP: usize = 1 << 16;

@@ -120,7 +120,7 @@ impl fmt::Display for Region {
 /// lines and `#`, `track` and `browser` lines are skipped.
 pub fn read_bed<R: BufRead>(reader: R) -> Result<Vec<Region>, SeqError> {
     let mut regions = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
+    for (i, line) in crate::lines::limited_lines(reader).enumerate() {
         let line_no = i as u64 + 1;
         let line = line.map_err(|e| SeqError::io(line_no, false, e))?;
         let line = line.trim_end_matches('\r');

@@ -88,7 +88,7 @@ impl Vocab {
     /// any other token (other specials) is kept but never produced by the tokenizer.
     pub fn from_reader<R: BufRead>(reader: R) -> Result<Vocab, SeqError> {
         let mut tokens = Vec::new();
-        for (i, line) in reader.lines().enumerate() {
+        for (i, line) in crate::lines::limited_lines(reader).enumerate() {
             let line = line.map_err(|e| SeqError::Vocab(format!("line {}: {e}", i + 1)))?;
             tokens.push(line.trim_end_matches('\r').to_string());
         }

@@ -298,21 +298,24 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
         .thread_name(|i| format!("glance-scan-{i}"))
         .build()
         .map_err(|e| WorkflowError::Config(format!("threads: {e}")))?;
+    // Tee::new gave exactly one source per consumer, in this order.
+    let mut sources = sources.into_iter();
+    let embed_src = plan.encoder.as_ref().and_then(|e| Some((e, sources.next()?)));
+    let scan_src = (plan.scanner.as_ref().filter(|_| want_scan))
+        .and_then(|sc| Some((sc, sources.next()?)));
+    let scores_src = (plan.scanner.as_ref().filter(|_| want_scores))
+        .and_then(|sc| Some((sc, sources.next()?)));
     let result = std::thread::scope(|s| {
-        let mut sources = sources.into_iter();
         let reader = s.spawn(|| stages::read(&c.inputs, plan.shard, tee, bytes));
-        let embed = plan.encoder.as_ref().map(|enc| {
-            let src = sources.next().expect("one source per consumer");
+        let embed = embed_src.map(|(enc, src)| {
             let (stream, p) = (&stream, &emb_path);
             s.spawn(move || stages::embed(enc, stream, pooling, (size, step), p, src))
         });
-        let scan = plan.scanner.as_ref().filter(|_| want_scan).map(|sc| {
-            let src = sources.next().expect("one source per consumer");
+        let scan = scan_src.map(|(sc, src)| {
             let pool = &scan_pool;
             s.spawn(move || pool.install(|| stages::scan(sc, c.motifs.chunk_size, src)))
         });
-        let scores = plan.scanner.as_ref().filter(|_| want_scores).map(|sc| {
-            let src = sources.next().expect("one source per consumer");
+        let scores = scores_src.map(|(sc, src)| {
             let paths = (sc_npy.as_path(), sc_tsv.as_path());
             s.spawn(move || stages::scores(sc, c.motifs.tau, (size, step), paths, src))
         });
@@ -365,8 +368,7 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
         written.push(layout::EMBEDDINGS);
         timings.push(t);
     }
-    if let Some((tallies, t)) = scan {
-        let scanner = plan.scanner.as_ref().expect("scan implies a scanner");
+    if let (Some((tallies, t)), Some(scanner)) = (scan, plan.scanner.as_ref()) {
         write_scan_outputs(
             scanner,
             &plan.motif_label,

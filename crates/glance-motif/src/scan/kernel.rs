@@ -252,16 +252,22 @@ mod tests {
             let mut kinds = Vec::new();
             if std::arch::is_x86_feature_detected!("avx2") {
                 let mut c = Vec::new();
+                // SAFETY: AVX2 was detected just above; `prep` pads its tables past
+                // `end` + width as the kernels' loads need.
                 unsafe { filter_avx2(&t, &prep.dinuc, 0, end, &mut c) };
                 kinds.push(c);
             }
             if avx512_available() {
                 let mut c = Vec::new();
+                // SAFETY: avx512_available() checked the features just above; `prep` pads its tables past
+                // `end` + width as the kernels' loads need.
                 unsafe { filter_avx512(&t, &prep.dinuc, 0, end, &mut c) };
                 kinds.push(c);
             }
             if vbmi_available() {
                 let mut c = Vec::new();
+                // SAFETY: vbmi_available() checked the features just above; `prep` pads its tables past
+                // `end` + width as the kernels' loads need.
                 unsafe { filter_vbmi(&t, &prep.trinuc, 0, end, &mut c) };
                 kinds.push(c);
             }

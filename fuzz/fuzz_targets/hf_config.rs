@@ -1,0 +1,18 @@
+//! A Hugging Face checkpoint directory: a fuzzed config.json beside a real BERT k=3
+//! model.safetensors and vocab.txt (test-data/models/bert_k3), loaded with
+//! `glance_model::load` (which dispatches to the BERT/Longformer importers).
+#![no_main]
+use glance_fuzz::{scratch, test_data};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let dir = scratch("hf_config");
+    for f in ["model.safetensors", "vocab.txt"] {
+        let p = dir.join(f);
+        if !p.exists() {
+            std::fs::copy(test_data(&format!("models/bert_k3/{f}")), &p).unwrap();
+        }
+    }
+    std::fs::write(dir.join("config.json"), data).unwrap();
+    let _ = glance_model::load(&dir);
+});
