@@ -1,159 +1,175 @@
-//! Micro-kernels of the tiled attention, generic over [`Simd`]. A tile holds `mq`
-//! queries (the vector dimension, a multiple of `C * LANES`) and `nk` keys; scores are
-//! kept transposed, `st[j][x]`, so the online softmax runs across queries without
-//! horizontal reductions, and keys and values are read in place through row pointers
-//! (no packing, so strided keys of a dilated pattern cost the same as contiguous ones).
+//! Micro-kernels of the tiled attention, generic over [`Simd`]. They work on one
+//! *query vector* (`S::LANES` queries of a tile, the vector dimension) at a time, so
+//! each vector only visits the keys some of its queries can see. Scores are kept
+//! transposed, `st[j][x]`, so the online softmax runs across queries without horizontal
+//! reductions. Keys and values come as *panels*: `nk` rows of `d` floats, `ks` floats
+//! apart (rows of the input itself, strided for a dilated lane, or a packed copy), so
+//! one pointer with loop-invariant offsets addresses a whole register block.
 //!
-//! - [`qk_t`]: `st[j][x] = sum_dd k_j[dd] * qt[dd][x]` (`qt` is the scaled, transposed
-//!   query tile), `J` keys by `C` query vectors in registers;
-//! - [`softmax_tile`]: the online-softmax update of every query of the tile, turning the
-//!   scores into unnormalised probabilities in place;
-//! - [`pv_t`]: `ot[dd][x] = ot[dd][x] * alpha[x] + sum_j v_j[dd] * st[j][x]`.
+//! - [`qk`]: `st[j][x] = sum_dd k_j[dd] * qt[dd][x]` (`qt` is the scaled, transposed
+//!   query tile), `J` keys x one query vector in registers, each key element broadcast
+//!   straight from memory into its FMA;
+//! - [`softmax`]: the online-softmax update of the vector's queries, turning scores
+//!   into unnormalised probabilities in place;
+//! - [`pv`]: `ot[dd][x] = ot[dd][x] * alpha[x] + sum_j v_j[dd] * st[j][x]`, `DD`
+//!   output dimensions x one query vector in registers.
 //!
 //! Every output element is computed by the same instruction sequence whatever its
-//! position in the tile, so results do not depend on tiling or thread count.
-//! All functions are `unsafe`: pointers must cover the stated shapes, and the CPU must
-//! support `S`'s instructions.
+//! position in the tile and whatever `J`/`DD` block it falls in, so results do not
+//! depend on tiling or thread count. All functions are `unsafe`: pointers must cover
+//! the stated shapes, and the CPU must support `S`'s instructions.
 
 use crate::simd::Simd;
 
-/// Scores of `nk` keys (a multiple of `J`; `krows[j]` points at `d` floats) against
-/// the `mq` queries of `qt` (`[d][mq]`), into `st` (`[nk][mq]`).
+/// Scores of one query vector against `nk` keys: `qt` points at the vector's lanes of
+/// a `[d][stride]` query tile, `kp` at `nk` rows of `d` floats `ks` apart, and `st` at
+/// the vector's lanes of a `[nk][stride]` score block.
 #[inline(always)]
-pub(crate) unsafe fn qk_t<S: Simd, const J: usize, const C: usize>(
+pub(crate) unsafe fn qk<S: Simd, const J: usize>(
     qt: *const f32,
-    krows: &[*const f32],
+    kp: *const f32,
+    ks: usize,
     st: *mut f32,
     d: usize,
-    mq: usize,
+    nk: usize,
+    stride: usize,
 ) {
-    let step = C * S::LANES;
-    for j0 in (0..krows.len()).step_by(J) {
-        let k: [*const f32; J] = std::array::from_fn(|jj| krows[j0 + jj]);
-        for c0 in (0..mq).step_by(step) {
-            let z = S::zero();
-            let mut acc = [[z; C]; J];
-            for dd in 0..d {
-                let qrow = qt.add(dd * mq + c0);
-                let mut qv = [z; C];
-                for (c, slot) in qv.iter_mut().enumerate() {
-                    *slot = S::load(qrow.add(c * S::LANES));
-                }
-                for (jj, acc_j) in acc.iter_mut().enumerate() {
-                    let kb = S::splat(*k[jj].add(dd));
-                    for c in 0..C {
-                        acc_j[c] = S::fma(kb, qv[c], acc_j[c]);
-                    }
-                }
-            }
-            for (jj, acc_j) in acc.iter().enumerate() {
-                let out = st.add((j0 + jj) * mq + c0);
-                for (c, &a) in acc_j.iter().enumerate() {
-                    S::store(out.add(c * S::LANES), a);
-                }
-            }
-        }
+    let mut j = 0;
+    while j + J <= nk {
+        qk_block::<S, J>(qt, kp, ks, st, d, j, stride);
+        j += J;
+    }
+    if J > 8 && j + 8 <= nk {
+        qk_block::<S, 8>(qt, kp, ks, st, d, j, stride);
+        j += 8;
+    }
+    if J > 4 && j + 4 <= nk {
+        qk_block::<S, 4>(qt, kp, ks, st, d, j, stride);
+        j += 4;
+    }
+    while j < nk {
+        qk_block::<S, 1>(qt, kp, ks, st, d, j, stride);
+        j += 1;
     }
 }
 
-/// One online-softmax step for all `mq` queries over a score tile `st` (`[nk][mq]`,
-/// masked entries `-inf`): updates the running max `m` and sum `l`, overwrites the
-/// scores with `exp(s - m_new)` and stores in `alpha` the factor by which each query's
-/// accumulated output must be rescaled. Queries that have seen nothing keep `m = -inf`,
-/// `l = 0`, and get zero probabilities.
+/// Keys `j0..j0 + J` of [`qk`].
 #[inline(always)]
-pub(crate) unsafe fn softmax_tile<S: Simd>(
+unsafe fn qk_block<S: Simd, const J: usize>(
+    qt: *const f32,
+    kp: *const f32,
+    ks: usize,
+    st: *mut f32,
+    d: usize,
+    j0: usize,
+    stride: usize,
+) {
+    let k0 = kp.add(j0 * ks);
+    let mut acc = [S::zero(); J];
+    for dd in 0..d {
+        let q = S::load(qt.add(dd * stride));
+        for (jj, a) in acc.iter_mut().enumerate() {
+            *a = S::fma(S::splat(*k0.add(jj * ks + dd)), q, *a);
+        }
+    }
+    for (jj, &a) in acc.iter().enumerate() {
+        S::store(st.add((j0 + jj) * stride), a);
+    }
+}
+
+/// One online-softmax step for one query vector over `nk` scores (`st`, rows `stride`
+/// apart, base-2 units, masked entries `-inf`): updates the running max `m` and sum
+/// `l`, overwrites the scores with `2^(s - m_new)` and stores in `alpha` the factor by
+/// which the vector's accumulated output must be rescaled. Queries that have seen
+/// nothing keep `m = -inf`, `l = 0`, and get zero probabilities.
+#[inline(always)]
+pub(crate) unsafe fn softmax<S: Simd>(
     st: *mut f32,
     nk: usize,
-    mq: usize,
+    stride: usize,
     m: *mut f32,
     l: *mut f32,
     alpha: *mut f32,
 ) {
-    for c in (0..mq).step_by(S::LANES) {
-        let m_old = S::load(m.add(c));
-        let mut m_new = m_old;
-        for j in 0..nk {
-            m_new = S::max(m_new, S::load(st.add(j * mq + c)));
-        }
-        // exp(-inf - -inf) is exp(NaN) = 0 in `Simd::exp`, as wanted for both.
-        let a = S::exp(S::sub(m_old, m_new));
-        let mut sum = S::zero();
-        for j in 0..nk {
-            let slot = st.add(j * mq + c);
-            let p = S::exp(S::sub(S::load(slot), m_new));
-            S::store(slot, p);
-            sum = S::add(sum, p);
-        }
-        S::store(l.add(c), S::fma(S::load(l.add(c)), a, sum));
-        S::store(m.add(c), m_new);
-        S::store(alpha.add(c), a);
+    let m_old = S::load(m);
+    let mut m_new = m_old;
+    for j in 0..nk {
+        m_new = S::max(m_new, S::load(st.add(j * stride)));
     }
+    // 2^(-inf - -inf) is 2^NaN = 0 in `Simd::exp2`, as wanted for both.
+    let a = S::exp2(S::sub(m_old, m_new));
+    let mut sum = S::zero();
+    for j in 0..nk {
+        let slot = st.add(j * stride);
+        let p = S::exp2(S::sub(S::load(slot), m_new));
+        S::store(slot, p);
+        sum = S::add(sum, p);
+    }
+    S::store(l, S::fma(S::load(l), a, sum));
+    S::store(m, m_new);
+    S::store(alpha, a);
 }
 
-/// `ot[dd][x] = ot[dd][x] * alpha[x] + sum_j vrows[j][dd] * pt[j][x]` for `dd < d`,
-/// `x < mq` (a multiple of `C * LANES`), `j < vrows.len()`.
+/// `ot[dd] = ot[dd] * alpha + sum_j vp[j][dd] * pt[j]` for one query vector: `pt`
+/// points at its lanes of `[nk][stride]` probabilities, `vp` at `nk` rows of `d`
+/// floats `vs` apart, `ot` at its lanes of a `[d][stride]` accumulator.
 #[inline(always)]
-pub(crate) unsafe fn pv_t<S: Simd, const DD: usize, const C: usize>(
+#[allow(clippy::too_many_arguments)] // raw pointers and shapes of one inlined kernel
+pub(crate) unsafe fn pv<S: Simd, const DD: usize>(
     pt: *const f32,
-    vrows: &[*const f32],
+    vp: *const f32,
+    vs: usize,
     ot: *mut f32,
     alpha: *const f32,
     d: usize,
-    mq: usize,
+    nk: usize,
+    stride: usize,
 ) {
+    let a = S::load(alpha);
     let mut d0 = 0;
     while d0 + DD <= d {
-        pv_block::<S, DD, C>(pt, vrows, ot, alpha, d0, mq);
+        pv_block::<S, DD>(pt, vp, vs, ot, a, d0, nk, stride);
         d0 += DD;
     }
+    if DD > 8 && d0 + 8 <= d {
+        pv_block::<S, 8>(pt, vp, vs, ot, a, d0, nk, stride);
+        d0 += 8;
+    }
+    if DD > 4 && d0 + 4 <= d {
+        pv_block::<S, 4>(pt, vp, vs, ot, a, d0, nk, stride);
+        d0 += 4;
+    }
     while d0 < d {
-        pv_block::<S, 1, C>(pt, vrows, ot, alpha, d0, mq);
+        pv_block::<S, 1>(pt, vp, vs, ot, a, d0, nk, stride);
         d0 += 1;
     }
 }
 
-/// `DD` output dimensions from `d0`, all queries.
+/// Output dimensions `d0..d0 + DD` of [`pv`].
 #[inline(always)]
-unsafe fn pv_block<S: Simd, const DD: usize, const C: usize>(
+#[allow(clippy::too_many_arguments)] // one inlined block of `pv`
+unsafe fn pv_block<S: Simd, const DD: usize>(
     pt: *const f32,
-    vrows: &[*const f32],
+    vp: *const f32,
+    vs: usize,
     ot: *mut f32,
-    alpha: *const f32,
+    alpha: S::V,
     d0: usize,
-    mq: usize,
+    nk: usize,
+    stride: usize,
 ) {
-    let step = C * S::LANES;
-    for c0 in (0..mq).step_by(step) {
-        let z = S::zero();
-        let mut acc = [[z; C]; DD];
-        for (i, acc_i) in acc.iter_mut().enumerate() {
-            let orow = ot.add((d0 + i) * mq + c0);
-            for (c, a) in acc_i.iter_mut().enumerate() {
-                *a = S::mul(
-                    S::load(orow.add(c * S::LANES)),
-                    S::load(alpha.add(c0 + c * S::LANES)),
-                );
-            }
+    let mut acc = [S::zero(); DD];
+    for (i, a) in acc.iter_mut().enumerate() {
+        *a = S::mul(S::load(ot.add((d0 + i) * stride)), alpha);
+    }
+    for j in 0..nk {
+        let p = S::load(pt.add(j * stride));
+        let vrow = vp.add(j * vs + d0);
+        for (i, a) in acc.iter_mut().enumerate() {
+            *a = S::fma(S::splat(*vrow.add(i)), p, *a);
         }
-        for (j, &vrow) in vrows.iter().enumerate() {
-            let prow = pt.add(j * mq + c0);
-            let mut pv = [z; C];
-            for (c, slot) in pv.iter_mut().enumerate() {
-                *slot = S::load(prow.add(c * S::LANES));
-            }
-            for (i, acc_i) in acc.iter_mut().enumerate() {
-                let vb = S::splat(*vrow.add(d0 + i));
-                for c in 0..C {
-                    acc_i[c] = S::fma(vb, pv[c], acc_i[c]);
-                }
-            }
-        }
-        for (i, acc_i) in acc.iter().enumerate() {
-            let orow = ot.add((d0 + i) * mq + c0);
-            for (c, &a) in acc_i.iter().enumerate() {
-                S::store(orow.add(c * S::LANES), a);
-            }
-        }
+    }
+    for (i, &a) in acc.iter().enumerate() {
+        S::store(ot.add((d0 + i) * stride), a);
     }
 }

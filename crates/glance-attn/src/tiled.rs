@@ -1,34 +1,40 @@
 //! The tiled, flash-style driver: splits each head into *lanes* and query tiles, visits
-//! only the key tiles a pattern can reach, and merges global keys and global rows
-//! through the same online-softmax state.
+//! only the keys a pattern can reach, and merges global keys and global rows through
+//! the same online-softmax state.
 //!
 //! - A lane is the set of rows with one residue `rho` modulo a stride `s` (`s` = the
 //!   head's dilation for `dilated`, else 1). In lane coordinates `u = (offset + i) / s`
-//!   a dilated pattern is a sliding window, so strided keys are gathered into packed,
-//!   contiguous tiles and run at sliding's speed.
-//! - Query tiles (`MQ` rows) and key tiles (`NK` keys) are aligned to multiples of
-//!   `MQ`/`NK` in absolute lane coordinates, so a row's arithmetic is the same whatever
-//!   `offset`, chunking or thread count: results are bit-identical.
+//!   a dilated pattern is a sliding window; its strided keys are packed into contiguous
+//!   panels per key chunk, so it runs the same micro-kernels as `sliding`.
+//! - Query tiles (`MQ` rows) and key chunks (`NK` keys) are aligned to multiples of
+//!   `MQ`/`NK` in absolute lane coordinates. Inside a tile each query *vector* (`LANES`
+//!   rows) visits only the keys that some of its rows see, masking just the edge keys;
+//!   keys a row does not see contribute exact zeros. So a row's arithmetic is the same
+//!   whatever `offset`, chunking or thread count: results are bit-identical.
+//! - Scores are in base 2: the query tile is scaled by `scale * log2(e)` (biases by
+//!   `log2(e)`) and the softmax uses `exp2`.
 //! - Non-global rows then see the global keys outside their neighbourhood (one extra
 //!   pass); global rows are recomputed over all keys with the global projections.
 //!
 //! Memory: per worker thread a few tile buffers (`O(MQ * d + NK * d)`), never an
 //! `n x n` or `n x window` score matrix.
 
+use std::ops::Range;
+
 use ndarray::{ArrayView3, CowArray, Ix3};
 use rayon::prelude::*;
 
 use crate::error::AttnError;
-use crate::kernels::{pv_t, qk_t, softmax_tile};
+use crate::kernels::{pv, qk, softmax};
 use crate::options::{AttendOptions, Isa, PositionBias};
 use crate::pattern::Local;
-use crate::simd::{Portable, Simd};
+use crate::simd::{Portable, Simd, LOG2E};
 use crate::validate::Dims;
 use crate::visibility::Visibility;
 
 /// Query rows per tile.
 const MQ: usize = 32;
-/// Keys per tile.
+/// Keys per chunk (one online-softmax step).
 const NK: usize = 64;
 
 /// Which keys a lane row `u` sees, in absolute lane coordinates.
@@ -159,6 +165,14 @@ impl Ctx<'_, '_> {
         let start = (h * self.dims.n + i) * d;
         &a[start..start + d]
     }
+
+    /// Pointer to row `i` of head `h` of `a`, derived from the whole array so that it
+    /// may address the following rows of the head too.
+    #[inline]
+    fn row_ptr(&self, a: &[f32], h: usize, i: usize) -> *const f32 {
+        let start = (h * self.dims.n + i) * self.dims.d;
+        a[start..].as_ptr()
+    }
 }
 
 /// The output buffer, written by disjoint rows from several threads.
@@ -190,9 +204,9 @@ impl Aligned {
     }
 }
 
-/// Per-worker tile buffers (all `O(MQ * d + NK * MQ)`).
+/// Per-worker tile buffers (all `O(MQ * d + NK * MQ + NK * d)`).
 struct Scratch {
-    /// Scaled, transposed query tile `[d][MQ]`.
+    /// Scaled (base 2), transposed query tile `[d][MQ]`.
     qt: Aligned,
     /// Scores, then probabilities, `[NK][MQ]`.
     st: Aligned,
@@ -201,12 +215,9 @@ struct Scratch {
     m: Aligned,
     l: Aligned,
     alpha: Aligned,
-    /// Key and value row of each column of the current key tile.
-    krows: Vec<*const f32>,
-    vrows: Vec<*const f32>,
-    /// Per key column: padding or absent (then its rows point at `zeros`).
-    dead: Vec<bool>,
-    zeros: Vec<f32>,
+    /// Packed key and value panels `[NK][d]` for the global keys.
+    kp: Vec<f32>,
+    vp: Vec<f32>,
 }
 
 impl Scratch {
@@ -218,10 +229,8 @@ impl Scratch {
             m: Aligned::new(MQ),
             l: Aligned::new(MQ),
             alpha: Aligned::new(MQ),
-            krows: vec![std::ptr::null(); NK],
-            vrows: vec![std::ptr::null(); NK],
-            dead: vec![false; NK],
-            zeros: vec![0.0; d],
+            kp: vec![0.0; NK * d],
+            vp: vec![0.0; NK * d],
         }
     }
 }
@@ -350,74 +359,58 @@ fn run_item(isa: Isa, ctx: &Ctx, item: Item, sc: &mut Scratch, out: OutPtr) {
         // SAFETY: as above.
         Isa::Avx2 => unsafe { item_avx2(ctx, item, sc, out) },
         // SAFETY: the portable kernel needs no CPU feature; buffers fit `Scratch::new(d)`.
-        _ => unsafe { process::<Portable, 4, 4, 4, 4>(ctx, item, sc, out) },
+        _ => unsafe { process::<Portable, 4, 4>(ctx, item, sc, out) },
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn item_avx512(ctx: &Ctx, item: Item, sc: &mut Scratch, out: OutPtr) {
-    process::<crate::simd::Avx512, 8, 2, 8, 2>(ctx, item, sc, out)
+    process::<crate::simd::Avx512, 16, 16>(ctx, item, sc, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn item_avx2(ctx: &Ctx, item: Item, sc: &mut Scratch, out: OutPtr) {
-    process::<crate::simd::Avx2, 4, 2, 4, 2>(ctx, item, sc, out)
+    process::<crate::simd::Avx2, 8, 8>(ctx, item, sc, out)
 }
 
-/// Runs one work item. Register blocks: `J` keys by `CQ` query vectors for the scores,
-/// `DD` output dimensions by `CV` query vectors for `P V`.
+/// Runs one work item. Register blocks: `J` keys for the scores, `DD` output
+/// dimensions for `P V`, each by one query vector.
 #[inline(always)]
-unsafe fn process<S: Simd, const J: usize, const CQ: usize, const DD: usize, const CV: usize>(
+unsafe fn process<S: Simd, const J: usize, const DD: usize>(
     ctx: &Ctx,
     item: Item,
     sc: &mut Scratch,
     out: OutPtr,
 ) {
     match item {
-        Item::Local { lane, tile } => {
-            local_tile::<S, J, CQ, DD, CV>(ctx, ctx.lanes[lane], tile, sc, out)
-        }
+        Item::Local { lane, tile } => local_tile::<S, J, DD>(ctx, ctx.lanes[lane], tile, sc, out),
         Item::Global { head, first, count } => {
-            global_rows::<S, J, CQ, DD, CV>(ctx, head, first, count, sc, out)
+            global_rows::<S, J, DD>(ctx, head, first, count, sc, out)
         }
     }
 }
 
-/// Points the key tile's columns at key/value rows `rows[c]` (or at zeros for `None`),
-/// marking padding and absent columns dead; returns whether any column is dead.
+/// Copies rows `rows` (at most `NK`) of `k` and `v` (head `h`) into the packed panels.
 #[inline(always)]
-fn gather_keys(
+fn pack_keys(
     ctx: &Ctx,
     k: &[f32],
     v: &[f32],
     h: usize,
-    rows: impl Iterator<Item = Option<usize>>,
+    rows: impl Iterator<Item = usize>,
     sc: &mut Scratch,
-) -> bool {
-    let mut any_dead = false;
-    for (c, row) in rows.enumerate() {
-        let dead = match row {
-            Some(j) => {
-                sc.krows[c] = ctx.row(k, h, j).as_ptr();
-                sc.vrows[c] = ctx.row(v, h, j).as_ptr();
-                ctx.vis.is_padding(j)
-            }
-            None => {
-                sc.krows[c] = sc.zeros.as_ptr();
-                sc.vrows[c] = sc.zeros.as_ptr();
-                true
-            }
-        };
-        sc.dead[c] = dead;
-        any_dead |= dead;
+) {
+    let d = ctx.dims.d;
+    for (c, j) in rows.enumerate() {
+        sc.kp[c * d..(c + 1) * d].copy_from_slice(ctx.row(k, h, j));
+        sc.vp[c * d..(c + 1) * d].copy_from_slice(ctx.row(v, h, j));
     }
-    any_dead
 }
 
-/// Fills the query tile from rows `rows` (scaled, transposed, zero beyond them) and
-/// resets the softmax state and output accumulator.
+/// Fills the query tile from rows `rows` (scaled to base 2, transposed, zero beyond
+/// them) and resets the softmax state and output accumulator.
 #[inline(always)]
 fn load_queries(
     ctx: &Ctx,
@@ -427,11 +420,12 @@ fn load_queries(
     sc: &mut Scratch,
 ) {
     let d = ctx.dims.d;
+    let scale = ctx.scale * LOG2E;
     let qt = sc.qt.slice();
     qt[..d * MQ].fill(0.0);
     for (x, i) in rows.enumerate() {
         for (dd, &val) in ctx.row(q, h, i).iter().enumerate() {
-            qt[dd * MQ + x] = val * ctx.scale;
+            qt[dd * MQ + x] = val * scale;
         }
     }
     sc.m.slice()[..MQ].fill(f32::NEG_INFINITY);
@@ -439,59 +433,44 @@ fn load_queries(
     sc.ot.slice()[..d * MQ].fill(0.0);
 }
 
-/// Scores, masking, softmax update and `O += P V` for the gathered key tile.
-/// `key_queries(c)` gives the tile queries `[lo, hi)` that may see key column `c`;
-/// `extra_mask(x, c)`, when given, must also accept the pair; `delta(x, c)` is the
-/// signed distance `i - j` for the bias. Dead columns are hidden from every query.
+/// Scores, masking, softmax update and `O += P V` of query vector `c` (tile lanes
+/// `c * LANES..`) against `nk` keys of the panels `kp`, `vp` (rows of `d` floats, `ks`
+/// floats apart). `mask(j, row)` is called with each key `j < nk` outside `seen` (keys
+/// every row of the vector sees) and the vector's `LANES` scores of that key; it sets
+/// `-inf` where a query must not see the key and adds biases.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)] // one inlined step of the tile loop
-unsafe fn tile_step<S: Simd, const J: usize, const CQ: usize, const DD: usize, const CV: usize>(
-    ctx: &Ctx,
-    h: usize,
-    mq: usize,
-    cols: (usize, usize),
+unsafe fn vector_step<S: Simd, const J: usize, const DD: usize>(
+    d: usize,
+    c: usize,
+    (kp, vp, ks): (*const f32, *const f32, usize),
+    nk: usize,
+    seen: Range<usize>,
     sc: &mut Scratch,
-    any_dead: bool,
-    mut key_queries: impl FnMut(usize) -> (usize, usize),
-    mut extra_mask: Option<&mut dyn FnMut(usize, usize) -> bool>,
-    delta: impl Fn(usize, usize) -> i64,
+    mut mask: impl FnMut(usize, &mut [f32]),
 ) {
-    let d = ctx.dims.d;
-    // Only the J-groups of columns that hold live keys are computed; skipped columns
-    // would contribute exact zeros, so skipping them does not change any result.
-    let (j0, j1) = ((cols.0 / J) * J, cols.1.min(NK).div_ceil(J) * J);
-    if j0 >= j1 {
-        return;
+    let x0 = c * S::LANES;
+    let st = sc.st.ptr().add(x0);
+    qk::<S, J>(sc.qt.ptr().add(x0), kp, ks, st, d, nk, MQ);
+    for j in (0..nk).filter(|j| !seen.contains(j)) {
+        mask(j, std::slice::from_raw_parts_mut(st.add(j * MQ), S::LANES));
     }
-    let st = sc.st.ptr();
-    qk_t::<S, J, CQ>(sc.qt.ptr(), &sc.krows[j0..j1], st.add(j0 * MQ), d, MQ);
-    for c in j0..j1 {
-        let row = std::slice::from_raw_parts_mut(st.add(c * MQ), MQ);
-        if any_dead && sc.dead[c] {
-            row.fill(f32::NEG_INFINITY);
-            continue;
-        }
-        let (lo, hi) = key_queries(c);
-        let hi = hi.min(mq);
-        let lo = lo.min(hi);
-        row[..lo].fill(f32::NEG_INFINITY);
-        row[hi..].fill(f32::NEG_INFINITY);
-        if let Some(mask) = extra_mask.as_mut() {
-            for (x, sv) in row.iter_mut().enumerate().take(hi).skip(lo) {
-                if !mask(x, c) {
-                    *sv = f32::NEG_INFINITY;
-                }
-            }
-        }
-        if let Some(bias) = ctx.bias {
-            for (x, sv) in row.iter_mut().enumerate().take(hi).skip(lo) {
-                *sv += bias.value(h, delta(x, c));
-            }
-        }
-    }
-    let pt = st.add(j0 * MQ);
-    softmax_tile::<S>(pt, j1 - j0, MQ, sc.m.ptr(), sc.l.ptr(), sc.alpha.ptr());
-    pv_t::<S, DD, CV>(pt, &sc.vrows[j0..j1], sc.ot.ptr(), sc.alpha.ptr(), d, MQ);
+    let (m, l, alpha) = (
+        sc.m.ptr().add(x0),
+        sc.l.ptr().add(x0),
+        sc.alpha.ptr().add(x0),
+    );
+    softmax::<S>(st, nk, MQ, m, l, alpha);
+    pv::<S, DD>(st, vp, ks, sc.ot.ptr().add(x0), alpha, d, nk, MQ);
+}
+
+/// Sets `-inf` in `row` outside lanes `[lo, hi)`.
+#[inline(always)]
+fn mask_outside(row: &mut [f32], lo: usize, hi: usize) {
+    let hi = hi.min(row.len());
+    let lo = lo.min(hi);
+    row[..lo].fill(f32::NEG_INFINITY);
+    row[hi..].fill(f32::NEG_INFINITY);
 }
 
 /// Writes query `x` of the tile, normalised, to output row `i` of head `h`.
@@ -511,69 +490,117 @@ unsafe fn write_row(ctx: &Ctx, sc: &mut Scratch, x: usize, h: usize, i: usize, o
     }
 }
 
-/// A query tile of a lane: local key tiles, then (when the pattern has global tokens)
-/// the global keys outside each row's neighbourhood.
+/// A query tile of a lane: local keys chunk by chunk, then (when the pattern has global
+/// tokens) the global keys outside each row's neighbourhood.
 #[inline(always)]
-unsafe fn local_tile<S: Simd, const J: usize, const CQ: usize, const DD: usize, const CV: usize>(
+unsafe fn local_tile<S: Simd, const J: usize, const DD: usize>(
     ctx: &Ctx,
     lane: Lane,
     tile: usize,
     sc: &mut Scratch,
     out: OutPtr,
 ) {
-    let h = lane.head;
+    let (h, d, lanes) = (lane.head, ctx.dims.d, S::LANES);
     let offset = ctx.vis.offset();
     let ua = lane.u_lo.max(tile * MQ);
     let ub = lane.u_hi.min((tile + 1) * MQ);
     let mq = ub - ua;
     load_queries(ctx, ctx.x.q, h, (ua..ub).map(|u| lane.row(u, offset)), sc);
-
+    let vectors = mq.div_ceil(lanes);
+    let has_padding = ctx.vis.padding().is_some();
     let stride = lane.stride as i64;
-    let klo = ctx.rule.interval(ua).0.max(lane.u_lo);
-    let khi = ctx.rule.interval(ub - 1).1.min(lane.u_hi);
+
+    // Keys (lane coordinates) that some row of each vector sees, and (intervals being
+    // non-decreasing) those that all of them see.
+    let mut reach = [(0usize, 0usize); MQ];
+    let mut seen_by_all = [(0usize, 0usize); MQ];
+    for c in 0..vectors {
+        let first = ua + c * lanes;
+        let last = (first + lanes).min(ub) - 1;
+        let (fi, la) = (ctx.rule.interval(first), ctx.rule.interval(last));
+        reach[c] = (fi.0.max(lane.u_lo), la.1.min(lane.u_hi));
+        seen_by_all[c] = if has_padding || ctx.bias.is_some() {
+            (0, 0)
+        } else {
+            (la.0, fi.1)
+        };
+    }
+    let klo = reach[..vectors].iter().map(|r| r.0).min().unwrap_or(0);
+    let khi = reach[..vectors].iter().map(|r| r.1).max().unwrap_or(0);
+    // Key rows of a lane are `stride` rows apart: used in place, no copy.
+    let ks = lane.stride * d;
     if klo < khi {
         for kt in klo / NK..=(khi - 1) / NK {
-            let base = kt * NK;
-            let cols = (0..NK).map(|c| {
-                let u = base + c;
-                (u >= lane.u_lo && u < lane.u_hi).then(|| lane.row(u, offset))
-            });
-            let any_dead = gather_keys(ctx, ctx.x.k, ctx.x.v, h, cols, sc);
-            tile_step::<S, J, CQ, DD, CV>(
-                ctx,
-                h,
-                mq,
-                (klo.max(base) - base, khi.min(base + NK) - base),
-                sc,
-                any_dead,
-                |c| {
-                    let (lo, hi) = ctx.rule.queries_of_key(base + c);
-                    (lo.saturating_sub(ua), hi.saturating_sub(ua))
-                },
-                None,
-                |x, c| ((ua + x) as i64 - (base + c) as i64) * stride,
-            );
+            let (a, b) = (klo.max(kt * NK), khi.min(kt * NK + NK));
+            for c in 0..vectors {
+                let (lo, hi) = (reach[c].0.max(a), reach[c].1.min(b));
+                if lo >= hi {
+                    continue;
+                }
+                let x0 = c * lanes;
+                let first = lane.row(lo, offset);
+                let seen = seen_by_all[c].0.saturating_sub(lo)..seen_by_all[c].1.saturating_sub(lo);
+                vector_step::<S, J, DD>(
+                    d,
+                    c,
+                    (
+                        ctx.row_ptr(ctx.x.k, h, first),
+                        ctx.row_ptr(ctx.x.v, h, first),
+                        ks,
+                    ),
+                    hi - lo,
+                    seen,
+                    sc,
+                    |j, row| {
+                        let u = lo + j;
+                        if has_padding && ctx.vis.is_padding(lane.row(u, offset)) {
+                            row.fill(f32::NEG_INFINITY);
+                            return;
+                        }
+                        // Tile rows that see key u, relative to this vector's lanes.
+                        let (qlo, qhi) = ctx.rule.queries_of_key(u);
+                        let qlo = qlo.saturating_sub(ua + x0);
+                        let qhi = qhi.saturating_sub(ua + x0);
+                        if qlo > 0 || qhi < lanes {
+                            mask_outside(row, qlo, qhi);
+                        }
+                        if let Some(bias) = ctx.bias {
+                            let live = qhi.min(lanes).min(mq - x0);
+                            for (x, sv) in row.iter_mut().enumerate().take(live).skip(qlo) {
+                                let delta = ((ua + x0 + x) as i64 - u as i64) * stride;
+                                *sv += bias.value(h, delta) * LOG2E;
+                            }
+                        }
+                    },
+                );
+            }
         }
     }
 
     if ctx.global_keys_pass {
         let globals = ctx.vis.globals();
         for chunk in globals.chunks(NK) {
-            let cols = (0..NK).map(|c| chunk.get(c).copied());
-            let any_dead = gather_keys(ctx, ctx.x.k, ctx.x.v, h, cols, sc);
-            let mut outside =
-                |x: usize, c: usize| !ctx.vis.is_local(h, lane.row(ua + x, offset), chunk[c]);
-            tile_step::<S, J, CQ, DD, CV>(
-                ctx,
-                h,
-                mq,
-                (0, chunk.len()),
-                sc,
-                any_dead,
-                |_| (0, mq),
-                Some(&mut outside),
-                |x, c| lane.row(ua + x, offset) as i64 - chunk[c] as i64,
-            );
+            pack_keys(ctx, ctx.x.k, ctx.x.v, h, chunk.iter().copied(), sc);
+            let panels = (sc.kp.as_ptr(), sc.vp.as_ptr(), d);
+            for c in 0..vectors {
+                let x0 = c * lanes;
+                let live = lanes.min(mq - x0);
+                vector_step::<S, J, DD>(d, c, panels, chunk.len(), 0..0, sc, |j, row| {
+                    let g = chunk[j];
+                    if ctx.vis.is_padding(g) {
+                        row.fill(f32::NEG_INFINITY);
+                        return;
+                    }
+                    for (x, sv) in row.iter_mut().enumerate().take(live) {
+                        let i = lane.row(ua + x0 + x, offset);
+                        if ctx.vis.is_local(h, i, g) {
+                            *sv = f32::NEG_INFINITY;
+                        } else if let Some(bias) = ctx.bias {
+                            *sv += bias.value(h, i as i64 - g as i64) * LOG2E;
+                        }
+                    }
+                });
+            }
         }
     }
 
@@ -588,13 +615,7 @@ unsafe fn local_tile<S: Simd, const J: usize, const CQ: usize, const DD: usize, 
 /// Global rows `globals[first..first + count]` of head `h` over every key, with the
 /// global projections when given.
 #[inline(always)]
-unsafe fn global_rows<
-    S: Simd,
-    const J: usize,
-    const CQ: usize,
-    const DD: usize,
-    const CV: usize,
->(
+unsafe fn global_rows<S: Simd, const J: usize, const DD: usize>(
     ctx: &Ctx,
     h: usize,
     first: usize,
@@ -602,23 +623,36 @@ unsafe fn global_rows<
     sc: &mut Scratch,
     out: OutPtr,
 ) {
+    let (n, d, lanes) = (ctx.dims.n, ctx.dims.d, S::LANES);
     let rows_idx = &ctx.vis.globals()[first..first + count];
     load_queries(ctx, ctx.x.gq, h, rows_idx.iter().copied(), sc);
-    let n = ctx.dims.n;
+    let has_padding = ctx.vis.padding().is_some();
     for base in (0..n).step_by(NK) {
-        let cols = (0..NK).map(|c| (base + c < n).then_some(base + c));
-        let any_dead = gather_keys(ctx, ctx.x.gk, ctx.x.gv, h, cols, sc);
-        tile_step::<S, J, CQ, DD, CV>(
-            ctx,
-            h,
-            count,
-            (0, NK.min(n - base)),
-            sc,
-            any_dead,
-            |_| (0, count),
-            None,
-            |x, c| rows_idx[x] as i64 - (base + c) as i64,
+        let nk = NK.min(n - base);
+        let panels = (
+            ctx.row_ptr(ctx.x.gk, h, base),
+            ctx.row_ptr(ctx.x.gv, h, base),
+            d,
         );
+        let seen = if has_padding || ctx.bias.is_some() {
+            0..0
+        } else {
+            0..nk
+        };
+        for c in 0..count.div_ceil(lanes) {
+            let x0 = c * lanes;
+            let live = lanes.min(count - x0);
+            vector_step::<S, J, DD>(d, c, panels, nk, seen.clone(), sc, |j, row| {
+                if has_padding && ctx.vis.is_padding(base + j) {
+                    row.fill(f32::NEG_INFINITY);
+                } else if let Some(bias) = ctx.bias {
+                    for (x, sv) in row.iter_mut().enumerate().take(live) {
+                        let delta = rows_idx[x0 + x] as i64 - (base + j) as i64;
+                        *sv += bias.value(h, delta) * LOG2E;
+                    }
+                }
+            });
+        }
     }
     for (x, &i) in rows_idx.iter().enumerate() {
         write_row(ctx, sc, x, h, i, out);
