@@ -49,6 +49,21 @@ pub(crate) trait Simd: Copy {
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
     /// `2^x` for `x <= 0`; `0` below -126 and for `-inf` and NaN.
     unsafe fn exp2(x: Self::V) -> Self::V;
+
+    /// `dst[c * ds + r] = src[r * ss + c] * scale` for `r, c < LANES`: a scaled
+    /// transpose of a `LANES x LANES` block (rows `ss` and `ds` floats apart).
+    #[inline(always)]
+    unsafe fn transpose(src: *const f32, ss: usize, dst: *mut f32, ds: usize, scale: f32) {
+        for r in 0..Self::LANES {
+            for c in 0..Self::LANES {
+                *dst.add(c * ds + r) = *src.add(r * ss + c) * scale;
+            }
+        }
+    }
+
+    /// Hints that the cache line holding `p` will be read soon (no-op by default).
+    #[inline(always)]
+    unsafe fn prefetch(_p: *const f32) {}
 }
 
 /// Scalar `exp2` with exactly the algorithm of the vector versions.
@@ -186,6 +201,10 @@ mod x86 {
             );
             _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), keep)
         }
+        #[inline(always)]
+        unsafe fn prefetch(p: *const f32) {
+            _mm_prefetch::<_MM_HINT_T0>(p.cast());
+        }
     }
 
     /// AVX-512F, 16 lanes.
@@ -246,6 +265,52 @@ mod x86 {
             // p * 2^n in one instruction; n >= -126 in every kept lane.
             _mm512_maskz_scalef_ps(keep, p, n)
         }
+        #[inline(always)]
+        unsafe fn prefetch(p: *const f32) {
+            _mm_prefetch::<_MM_HINT_T0>(p.cast());
+        }
+        #[inline(always)]
+        unsafe fn transpose(src: *const f32, ss: usize, dst: *mut f32, ds: usize, scale: f32) {
+            let r: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(src.add(i * ss)));
+            // Pairs of rows interleaved within each 128-bit lane: (a0 b0 a1 b1), (a2 b2 a3 b3).
+            let t: [__m512; 16] = std::array::from_fn(|i| {
+                let (a, b) = (r[i & !1], r[i | 1]);
+                if i % 2 == 0 {
+                    _mm512_unpacklo_ps(a, b)
+                } else {
+                    _mm512_unpackhi_ps(a, b)
+                }
+            });
+            // u[4g + k]: column 4L + k of rows 4g..4g + 4 in 128-bit lane L.
+            let u: [__m512; 16] = std::array::from_fn(|i| {
+                let (g, k) = (i / 4, i % 4);
+                let (a, b) = (
+                    _mm512_castps_pd(t[4 * g + k / 2]),
+                    _mm512_castps_pd(t[4 * g + k / 2 + 2]),
+                );
+                _mm512_castpd_ps(if k % 2 == 0 {
+                    _mm512_unpacklo_pd(a, b)
+                } else {
+                    _mm512_unpackhi_pd(a, b)
+                })
+            });
+            let s = _mm512_set1_ps(scale);
+            for k in 0..4 {
+                let v1 = _mm512_shuffle_f32x4::<0x88>(u[k], u[4 + k]);
+                let v2 = _mm512_shuffle_f32x4::<0xDD>(u[k], u[4 + k]);
+                let v3 = _mm512_shuffle_f32x4::<0x88>(u[8 + k], u[12 + k]);
+                let v4 = _mm512_shuffle_f32x4::<0xDD>(u[8 + k], u[12 + k]);
+                let cols = [
+                    _mm512_shuffle_f32x4::<0x88>(v1, v3),
+                    _mm512_shuffle_f32x4::<0x88>(v2, v4),
+                    _mm512_shuffle_f32x4::<0xDD>(v1, v3),
+                    _mm512_shuffle_f32x4::<0xDD>(v2, v4),
+                ];
+                for (lane, col) in cols.into_iter().enumerate() {
+                    _mm512_storeu_ps(dst.add((4 * lane + k) * ds), _mm512_mul_ps(col, s));
+                }
+            }
+        }
     }
 }
 
@@ -287,6 +352,35 @@ mod tests {
         // SAFETY: as above; both arrays hold at least `lanes` (<= 16) floats.
         unsafe { S::store(one.as_mut_ptr(), S::exp2(S::load(zero.as_ptr()))) };
         assert_eq!(one[0], 1.0);
+    }
+
+    fn check_transpose<S: Simd>() {
+        let l = S::LANES;
+        let (ss, ds) = (l + 3, l + 5);
+        let src: Vec<f32> = (0..l * ss).map(|i| i as f32).collect();
+        let mut dst = vec![-1f32; l * ds];
+        // SAFETY: the caller checked the CPU features; both buffers hold `l` rows.
+        unsafe { S::transpose(src.as_ptr(), ss, dst.as_mut_ptr(), ds, 0.5) };
+        for r in 0..l {
+            for c in 0..l {
+                assert_eq!(dst[c * ds + r], src[r * ss + c] * 0.5, "({r}, {c})");
+            }
+            assert!(dst[r * ds + l..(r + 1) * ds].iter().all(|&x| x == -1.0));
+        }
+    }
+
+    #[test]
+    fn transpose_is_exact_on_every_isa() {
+        check_transpose::<Portable>();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if crate::Isa::Avx2.is_available() {
+                check_transpose::<Avx2>();
+            }
+            if crate::Isa::Avx512.is_available() {
+                check_transpose::<Avx512>();
+            }
+        }
     }
 
     #[test]
