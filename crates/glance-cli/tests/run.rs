@@ -204,26 +204,69 @@ fn outputs_equal_glance_scan_and_glance_embed() {
 }
 
 #[test]
-fn without_a_model_the_motif_outputs_are_made_and_the_manifest_says_so() {
+fn without_a_model_option_the_bundled_default_model_embeds() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let a = glance()
+    glance()
         .args([
             "run",
             &data("workflow/multi.fa.gz"),
             "--motifs",
             &data("motifs/subset10.meme"),
+            "--bin",
+            "5000",
+            "-q",
             "--outdir",
         ])
         .arg(&out)
         .assert()
         .success();
-    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
-    assert!(err.contains("no model"), "{err}");
+    let regions = std::fs::read_to_string(out.join("regions.bed")).unwrap();
+    let rows = regions.lines().count();
+    let npy = std::fs::read(out.join("embeddings.npy")).unwrap();
+    let header = String::from_utf8_lossy(&npy[10..128]).to_string();
+    let config = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/default/config.json"),
+    )
+    .unwrap();
+    let d: u64 = config
+        .split("\"d_model\":")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(header.contains(&format!("({rows}, {d})")), "{header}");
+    let m = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(m.contains("model:config.json"), "{m}");
+    assert!(!m.contains("was not produced"), "{m}");
+}
+
+#[test]
+fn with_embeddings_off_only_the_motif_outputs_are_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    glance()
+        .args([
+            "run",
+            &data("workflow/multi.fa.gz"),
+            "--motifs",
+            &data("motifs/subset10.meme"),
+            "--embeddings",
+            "false",
+            "-q",
+            "--outdir",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
     assert!(!out.join("embeddings.npy").exists());
     assert!(out.join("hits.tsv").exists() && out.join("motif_scores.npy").exists());
     let m = std::fs::read_to_string(out.join("manifest.json")).unwrap();
-    assert!(m.contains("embeddings.npy was not produced"), "{m}");
+    assert!(!m.contains("model:config.json"), "{m}");
 }
 
 #[test]

@@ -27,5 +27,5 @@ pub use encoder::{Architecture, Encoder, PatternOverrideError, RunMode};
 pub use error::ModelError;
 pub use load::load;
 pub use pool::{PooledRegion, Pooler, Pooling, RegionSpec, Regions, RowSink};
-pub use stream::{encode_source, encode_tokens, StreamOptions, TokenSink};
+pub use stream::{encode_source, encode_source_where, encode_tokens, StreamOptions, TokenSink};
 pub use weights::Weights;

@@ -65,6 +65,17 @@ impl StreamOptions {
 pub trait TokenSink {
     /// A record starts (`origin`: chromosome position of its first base).
     fn begin_record(&mut self, name: &str, origin: u64) -> Result<(), ModelError>;
+    /// A record starts, with its 0-based index in the source; sinks that need the index
+    /// override this (the default forwards to [`TokenSink::begin_record`]).
+    fn begin_indexed_record(
+        &mut self,
+        index: u64,
+        name: &str,
+        origin: u64,
+    ) -> Result<(), ModelError> {
+        let _ = index;
+        self.begin_record(name, origin)
+    }
     /// Hidden states of consecutive tokens of the current record, the first being token
     /// `first` (its first base is `origin + first * stride`).
     fn tokens(&mut self, first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError>;
@@ -197,6 +208,12 @@ impl Merger {
         settled: u64,
         sink: &mut dyn TokenSink,
     ) -> Result<(), ModelError> {
+        let pending_end =
+            self.pending_first + self.pending.as_ref().map_or(0, |p| p.nrows() as u64);
+        if self.pending.is_some() && first > pending_end {
+            // A gap (skipped jobs): nothing later can share the pending rows.
+            self.finish(sink)?;
+        }
         let merged = match self.pending.take() {
             Some(mut prev) => {
                 // Shared rows: prev covers [pending_first, pending_first + prev.len).
@@ -310,6 +327,7 @@ impl TokenSink for Collect {
 /// One job cut from a [`Chunk`]: its tokens and which rows to keep.
 struct Job {
     name: String,
+    record_index: u64,
     origin: u64,
     first_chunk: bool,
     last_chunk: bool,
@@ -332,6 +350,23 @@ pub fn encode_source<S: SequenceSource>(
     opts: &StreamOptions,
     sink: &mut dyn TokenSink,
     progress: &mut dyn FnMut(u64),
+) -> Result<(), ModelError> {
+    encode_source_where(enc, source, opts, sink, progress, &|_, _| true)
+}
+
+/// As [`encode_source`], but only the tokens whose first base lies in a range for which
+/// `wanted(record_index, bases)` is true are guaranteed to reach the sink with their
+/// exact states; jobs holding none of them are skipped (a sharded run computes only
+/// the pieces it owns, with the rest of the record as context). Positions are those of
+/// the record (`origin` included). Tokens of skipped jobs never reach the sink; other
+/// tokens outside the wanted ranges may, and must be ignored by the caller.
+pub fn encode_source_where<S: SequenceSource>(
+    enc: &Encoder,
+    source: S,
+    opts: &StreamOptions,
+    sink: &mut dyn TokenSink,
+    progress: &mut dyn FnMut(u64),
+    wanted: &dyn Fn(u64, Range<u64>) -> bool,
 ) -> Result<(), ModelError> {
     let tokenizer = enc.make_tokenizer()?;
     let mode = enc.run_mode()?;
@@ -366,9 +401,15 @@ pub fn encode_source<S: SequenceSource>(
                 done = true;
                 break;
             }
-            let job = make_job(&chunk, &tokenizer, &plan)?;
+            let mut job = make_job(&chunk, &tokenizer, &plan)?;
             if matches!(mode, RunMode::Whole) && !job.last_chunk {
                 return Err(whole_too_long(opts));
+            }
+            let bases =
+                |t: Range<u64>| job.origin + t.start * s as u64..job.origin + t.end * s as u64;
+            if !matches!(mode, RunMode::Whole) && !wanted(job.record_index, bases(job.keep.clone()))
+            {
+                job.keep = job.keep.start..job.keep.start;
             }
             jobs.push(job);
         }
@@ -385,7 +426,7 @@ pub fn encode_source<S: SequenceSource>(
             .collect::<Result<_, _>>()?;
         for (job, rows) in jobs.into_iter().zip(results) {
             if job.first_chunk {
-                sink.begin_record(&job.name, job.origin)?;
+                sink.begin_indexed_record(job.record_index, &job.name, job.origin)?;
             }
             if let Some(rows) = rows {
                 merger.push(job.keep.start, rows, job.core.end, sink)?;
@@ -433,6 +474,7 @@ fn make_job(chunk: &Chunk, tokenizer: &Tokenizer, plan: &Plan) -> Result<Job, Mo
     ids.drain(..from);
     Ok(Job {
         name: chunk.name.clone(),
+        record_index: chunk.record_index,
         origin: chunk.origin,
         first_chunk: chunk.first,
         last_chunk: chunk.last,

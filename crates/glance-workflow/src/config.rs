@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::WorkflowError;
 
+/// Default piece length for sharding: 1 Mb.
+pub const DEFAULT_SHARD_SPAN: u64 = 1_000_000;
+
 /// A whole `glance run` configuration. Every field has a default, so an empty file is a
 /// valid configuration (inputs may then come from the command line).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,8 +29,11 @@ pub struct Config {
     pub quiet: bool,
     /// Seconds between plain log lines when stderr is not a terminal.
     pub log_interval: f64,
-    /// Process only shard `I/N` (1-based) of the records; see [`Shard`].
+    /// Process only shard `I/N` (1-based) of the input; see [`crate::sharding`].
     pub shard: Option<Shard>,
+    /// Records are cut into pieces of this many bases for sharding (0: whole records),
+    /// so that one long chromosome spreads over every shard; see [`crate::sharding`].
+    pub shard_span: u64,
     /// The encoder.
     pub model: ModelConfig,
     /// The regions embeddings and motif scores are pooled over.
@@ -47,6 +53,7 @@ impl Default for Config {
             quiet: false,
             log_interval: 10.0,
             shard: None,
+            shard_span: DEFAULT_SHARD_SPAN,
             model: ModelConfig::default(),
             regions: RegionsConfig::default(),
             motifs: MotifsConfig::default(),
@@ -169,8 +176,8 @@ impl Default for OutputsConfig {
     }
 }
 
-/// Shard `index/count` (1-based index): record `r` (0-based, counted over all inputs in
-/// order) belongs to shard `r % count + 1`.
+/// Shard `index/count` (1-based index); which records and pieces of records it owns is
+/// [`crate::sharding::Sharding`]'s business.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     /// 1-based shard number.
@@ -182,11 +189,6 @@ pub struct Shard {
 impl Shard {
     /// The whole input as one shard.
     pub const WHOLE: Shard = Shard { index: 1, count: 1 };
-
-    /// Does record `r` (0-based over all inputs) belong to this shard?
-    pub fn owns(&self, r: u64) -> bool {
-        (r % self.count as u64) as usize + 1 == self.index
-    }
 }
 
 impl FromStr for Shard {
@@ -322,8 +324,12 @@ outdir = "glance-out"
 quiet = false
 # Seconds between progress lines when stderr is not a terminal.
 log_interval = 10.0
-# Process only shard I of N (records r with r % N == I - 1); gather with `glance merge`.
+# Process only shard I of N; gather the N output directories with `glance merge`.
 # shard = "1/4"
+# Records are cut into pieces of this many bases, dealt to the shards in turn (piece j
+# of record r goes to shard (r + j) % N + 1), so one long chromosome spreads over every
+# shard; 0 keeps records whole. Results do not depend on it.
+shard_span = 1000000
 
 [model]
 # Model directory; leave out for the bundled default model (GLANCE_MODEL overrides).
@@ -394,11 +400,9 @@ mod tests {
     }
 
     #[test]
-    fn shards_parse_and_partition_records() {
+    fn shards_parse() {
         let s: Shard = "2/3".parse().unwrap();
         assert_eq!(s.to_string(), "2/3");
-        let owned: Vec<u64> = (0..7).filter(|&r| s.owns(r)).collect();
-        assert_eq!(owned, [1, 4]);
         for bad in ["0/3", "4/3", "1", "a/b", "1/0"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }

@@ -14,6 +14,7 @@ use glance_motif::scan::RawHit;
 use glance_motif::ScanTally;
 
 use crate::error::WorkflowError;
+use crate::sharding::Sharding;
 
 /// regions.bed: chrom, start, end, name (`chrom:start1-end`, `;partial` when clipped), row.
 pub const REGIONS: &str = "regions.bed";
@@ -104,7 +105,18 @@ pub struct RecordInfo {
 pub fn bins(len: u64, size: u64, step: u64) -> impl Iterator<Item = (u64, u64)> {
     (0..len)
         .step_by(step as usize)
-        .map(move |s| (s, (s + size).min(len)))
+        .map(move |s| (s, s.saturating_add(size).min(len)))
+}
+
+/// The bins of record `r` whose first base `sharding` owns, in order.
+pub fn owned_bins(
+    sharding: Sharding,
+    r: &RecordInfo,
+    size: u64,
+    step: u64,
+) -> impl Iterator<Item = (u64, u64)> {
+    let index = r.index;
+    bins(r.length, size, step).filter(move |&(a, _)| sharding.owns(index, a))
 }
 
 /// Writes one regions.bed line.

@@ -4,6 +4,7 @@
 //! - [`resolve`]: default model and motif resolution.
 //! - [`manifest`]: manifest.json (version, resolved config, input and output checksums,
 //!   timings) and the resume check.
+//! - [`sharding`]: which shard owns which record pieces (`--shard I/N`).
 //! - [`atomic`]: outputs written under a temporary name and renamed when complete.
 //!
 //! Errors are [`WorkflowError`]s naming the file, record or key.
@@ -23,6 +24,7 @@ pub mod npy;
 pub mod pipeline;
 pub mod progress;
 pub mod resolve;
+pub mod sharding;
 pub mod stages;
 pub mod tee;
 

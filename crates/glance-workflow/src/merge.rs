@@ -1,7 +1,8 @@
 //! `glance merge`: gathers the output directories of `glance run --shard I/N` (all N of
-//! them) into exactly what one unsharded run writes. Rows are regrouped in record order
-//! (record `r` lives in shard `r % N + 1`), and hits get q-values recomputed from every
-//! shard's tallies with glance-motif's own `Scanner::finish`.
+//! them) into exactly what one unsharded run writes. Rows are regrouped in record and
+//! position order (each bin lives in the shard that owns its first base, see
+//! [`crate::sharding`]), and hits get q-values recomputed from every shard's tallies
+//! with glance-motif's own `Scanner::finish`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -19,6 +20,7 @@ use crate::layout::{
 use crate::manifest::{FileEntry, Manifest, StageTiming, MANIFEST};
 use crate::npy::{NpyInfo, NpyWriter};
 use crate::resolve::{background, load_motifs};
+use crate::sharding::Sharding;
 
 fn merr(m: String) -> WorkflowError {
     WorkflowError::Merge(m)
@@ -149,7 +151,19 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
         r.owned = true;
     }
     let (size, step) = (config.regions.bin, config.regions.step());
+    check_region_count(&shards, &records, step)?;
     let rows_of = |r: &RecordInfo| bins(r.length, size, step).count() as u64;
+    let sharding = Sharding {
+        shard: Shard { index: 1, count: n },
+        span: config.shard_span,
+    };
+    // The 0-based shard holding each row, in output order.
+    let owners = |r: &RecordInfo| {
+        let index = r.index;
+        bins(r.length, size, step)
+            .map(move |(a, _)| sharding.owner(index, a))
+            .collect::<Vec<_>>()
+    };
     let present = |name: &str| {
         shards
             .iter()
@@ -171,7 +185,7 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
     })?;
     for name in [layout::EMBEDDINGS, layout::MOTIF_SCORES_NPY] {
         if present(name) {
-            merge_npy(&shards, &records, &rows_of, name, &outdir.join(name))?;
+            merge_npy(&shards, &records, &owners, name, &outdir.join(name))?;
             written.push(name);
         }
     }
@@ -179,7 +193,7 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
         merge_lines(
             &shards,
             &records,
-            &rows_of,
+            &owners,
             &outdir.join(layout::MOTIF_SCORES_TSV),
         )?;
         written.push(layout::MOTIF_SCORES_TSV);
@@ -246,15 +260,65 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
     Ok(manifest)
 }
 
-/// Interleaves the rows of an .npy output in record order.
+/// The 0-based shard holding each row of a record, in output order.
+type Owners<'a> = dyn Fn(&RecordInfo) -> Vec<usize> + 'a;
+
+/// Checks that records.tsv's lengths give as many regions as the shards' regions.bed
+/// files hold together, before anything iterates over them: a shard directory whose
+/// records.tsv claims absurd lengths (with checksums to match) fails here instead of
+/// making the merge loop or allocate for ever. The count per record is closed-form.
+fn check_region_count(
+    shards: &[ShardDir],
+    records: &[RecordInfo],
+    step: u64,
+) -> Result<(), WorkflowError> {
+    let claimed = records.iter().try_fold(0u64, |acc, r| {
+        acc.checked_add(r.length.div_ceil(step.max(1)))
+    });
+    let mut held = 0u64;
+    for s in shards {
+        let p = s.dir.join(layout::REGIONS);
+        let mut r =
+            BufReader::new(File::open(&p).map_err(|e| merr(format!("{}: {e}", p.display())))?);
+        loop {
+            let buf = r
+                .fill_buf()
+                .map_err(|e| merr(format!("{}: {e}", p.display())))?;
+            if buf.is_empty() {
+                break;
+            }
+            held += memchr_count(buf);
+            let n = buf.len();
+            r.consume(n);
+        }
+    }
+    if claimed != Some(held) {
+        return Err(merr(format!(
+            "{}: its lengths give {} regions but the shards' {} hold {held}: a shard is damaged",
+            shards
+                .first()
+                .map_or_else(PathBuf::new, |s| s.dir.join(layout::RECORDS))
+                .display(),
+            claimed.map_or_else(|| "more than 2^64".to_string(), |c| c.to_string()),
+            layout::REGIONS
+        )));
+    }
+    Ok(())
+}
+
+/// Number of `\n` bytes in `buf`.
+fn memchr_count(buf: &[u8]) -> u64 {
+    buf.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// Interleaves the rows of an .npy output in record and position order.
 fn merge_npy(
     shards: &[ShardDir],
     records: &[RecordInfo],
-    rows_of: &dyn Fn(&RecordInfo) -> u64,
+    owners: &Owners,
     name: &str,
     out: &Path,
 ) -> Result<(), WorkflowError> {
-    let n = shards.len() as u64;
     let mut per_shard = Vec::new();
     let mut inner = None;
     for s in shards {
@@ -276,16 +340,17 @@ fn merge_npy(
     let mut w = NpyWriter::create(out, &inner)?;
     let mut buf = Vec::new();
     for r in records {
-        let (reader, info, p) = &mut per_shard[(r.index % n) as usize];
-        let rows = rows_of(r);
-        buf.resize(rows as usize * info.row_bytes(), 0);
-        reader.read_exact(&mut buf).map_err(|e| {
-            merr(format!(
-                "{}: fewer rows than its records need: {e}",
-                p.display()
-            ))
-        })?;
-        w.raw_rows(&buf, rows)?;
+        for owner in owners(r) {
+            let (reader, info, p) = &mut per_shard[owner];
+            buf.resize(info.row_bytes(), 0);
+            reader.read_exact(&mut buf).map_err(|e| {
+                merr(format!(
+                    "{}: fewer rows than its records need: {e}",
+                    p.display()
+                ))
+            })?;
+            w.raw_rows(&buf, 1)?;
+        }
     }
     w.commit()
 }
@@ -294,10 +359,9 @@ fn merge_npy(
 fn merge_lines(
     shards: &[ShardDir],
     records: &[RecordInfo],
-    rows_of: &dyn Fn(&RecordInfo) -> u64,
+    owners: &Owners,
     out: &Path,
 ) -> Result<(), WorkflowError> {
-    let n = shards.len() as u64;
     let mut readers = Vec::new();
     let mut header = String::new();
     for s in shards {
@@ -317,19 +381,21 @@ fn merge_lines(
         w.write_all(header.as_bytes()).map_err(io)?;
         let mut line = String::new();
         for r in records {
-            let (reader, p) = &mut readers[(r.index % n) as usize];
-            for _ in 0..rows_of(r) * motifs {
-                line.clear();
-                let got = reader
-                    .read_line(&mut line)
-                    .map_err(|e| merr(format!("{}: {e}", p.display())))?;
-                if got == 0 {
-                    return Err(merr(format!(
-                        "{}: fewer lines than its records need",
-                        p.display()
-                    )));
+            for owner in owners(r) {
+                let (reader, p) = &mut readers[owner];
+                for _ in 0..motifs {
+                    line.clear();
+                    let got = reader
+                        .read_line(&mut line)
+                        .map_err(|e| merr(format!("{}: {e}", p.display())))?;
+                    if got == 0 {
+                        return Err(merr(format!(
+                            "{}: fewer lines than its records need",
+                            p.display()
+                        )));
+                    }
+                    w.write_all(line.as_bytes()).map_err(io)?;
                 }
-                w.write_all(line.as_bytes()).map_err(io)?;
             }
         }
         w.flush().map_err(io)?;

@@ -13,10 +13,11 @@ use glance_motif::{ScanOptions, ScanTally, Scanner};
 use crate::atomic::{clean_partials, write_atomically};
 use crate::config::{Config, Shard};
 use crate::error::WorkflowError;
-use crate::layout::{self, bins, write_region, RecordInfo};
+use crate::layout::{self, owned_bins, write_region, RecordInfo};
 use crate::manifest::{previous_run, FileEntry, Manifest, Previous, StageTiming, MANIFEST};
 use crate::progress::{Counter, Progress};
 use crate::resolve::{background, default_model_dir, load_motifs};
+use crate::sharding::Sharding;
 use crate::stages;
 use crate::tee::Tee;
 
@@ -33,7 +34,7 @@ pub struct RunOutcome {
 struct Plan {
     config: Config,
     outdir: PathBuf,
-    shard: Shard,
+    sharding: Sharding,
     encoder: Option<Encoder>,
     scanner: Option<Scanner>,
     motif_label: String,
@@ -134,10 +135,14 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
         );
         motif_label = label;
     }
+    let sharding = Sharding {
+        shard,
+        span: config.shard_span,
+    };
     Ok(Plan {
         config,
         outdir,
-        shard,
+        sharding,
         encoder,
         scanner,
         motif_label,
@@ -202,7 +207,7 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
     let (size, step) = (plan.config.regions.bin, plan.config.regions.step());
     let regions: u64 = owned
         .iter()
-        .map(|r| bins(r.length, size, step).count() as u64)
+        .map(|r| owned_bins(plan.sharding, r, size, step).count() as u64)
         .sum();
     timings.push(StageTiming {
         stage: "checksum".into(),
@@ -228,7 +233,7 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
     manifest.write(outdir)?;
     log(&format!(
         "glance run: shard {}: {} of {} records, {} bases, {} regions in {:.1} s -> {}",
-        plan.shard,
+        plan.sharding.shard,
         owned.len(),
         records.len(),
         manifest.bases,
@@ -306,18 +311,21 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     let scores_src = (plan.scanner.as_ref().filter(|_| want_scores))
         .and_then(|sc| Some((sc, sources.next()?)));
     let result = std::thread::scope(|s| {
-        let reader = s.spawn(|| stages::read(&c.inputs, plan.shard, tee, bytes));
+        let reader = s.spawn(|| stages::read(&c.inputs, plan.sharding, tee, bytes));
         let embed = embed_src.map(|(enc, src)| {
             let (stream, p) = (&stream, &emb_path);
-            s.spawn(move || stages::embed(enc, stream, pooling, (size, step), p, src))
+            let sharding = plan.sharding;
+            s.spawn(move || stages::embed(enc, stream, pooling, (size, step), sharding, p, src))
         });
         let scan = scan_src.map(|(sc, src)| {
             let pool = &scan_pool;
-            s.spawn(move || pool.install(|| stages::scan(sc, c.motifs.chunk_size, src)))
+            let sharding = plan.sharding;
+            s.spawn(move || pool.install(|| stages::scan(sc, c.motifs.chunk_size, sharding, src)))
         });
         let scores = scores_src.map(|(sc, src)| {
             let paths = (sc_npy.as_path(), sc_tsv.as_path());
-            s.spawn(move || stages::scores(sc, c.motifs.tau, (size, step), paths, src))
+            let sharding = plan.sharding;
+            s.spawn(move || stages::scores(sc, c.motifs.tau, (size, step), sharding, paths, src))
         });
         let reader = join(reader);
         let embed = embed.map(join).transpose();
@@ -343,7 +351,7 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     write_atomically(&out(layout::REGIONS), |w| {
         let mut row = 0u64;
         for r in records.iter().filter(|r| r.owned) {
-            for (a, b) in bins(r.length, size, step) {
+            for (a, b) in owned_bins(plan.sharding, r, size, step) {
                 write_region(w, &r.name, a, b, size, row)?;
                 row += 1;
             }
@@ -354,7 +362,7 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     let expected_rows: u64 = records
         .iter()
         .filter(|r| r.owned)
-        .map(|r| bins(r.length, size, step).count() as u64)
+        .map(|r| owned_bins(plan.sharding, r, size, step).count() as u64)
         .sum();
     if let Some((npy, t)) = embed {
         if npy.rows != expected_rows {

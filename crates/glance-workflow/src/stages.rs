@@ -4,14 +4,15 @@
 //! and [`scores`] (region x motif scores). Stages use glance-model, glance-motif and
 //! glance-seq as they are; this module only wires them to channels and writers.
 
+use std::cell::Cell;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use glance_model::{
-    encode_source, Encoder, ModelError, PooledRegion, Pooler, Pooling, Regions, RowSink,
-    StreamOptions,
+    encode_source_where, ndarray::ArrayView2, Encoder, ModelError, PooledRegion, Pooler, Pooling,
+    Regions, RowSink, StreamOptions, TokenSink,
 };
 use glance_motif::region::RegionScore;
 use glance_motif::scan::driver::ScanRun;
@@ -21,12 +22,12 @@ use glance_seq::{RecordHeader, SeqReader, SequenceSource};
 use rayon::prelude::*;
 
 use crate::atomic::AtomicFile;
-use crate::config::Shard;
 use crate::error::WorkflowError;
 use crate::layout::{self, RecordInfo};
 use crate::manifest::StageTiming;
 use crate::npy::NpyWriter;
 use crate::progress::Counter;
+use crate::sharding::Sharding;
 use crate::tee::{ChannelSource, Msg, OneRecord, RecordStart, Tee};
 
 /// Bases per block sent to the stages.
@@ -70,11 +71,11 @@ pub struct ReadSummary {
     pub timing: StageTiming,
 }
 
-/// Reads every input once, sending the records `shard` owns to every stage; returns
-/// all records. Stops early (without error) if a stage has failed.
+/// Reads every input once, sending every record the shard may own a piece of to every
+/// stage; returns all records. Stops early (without error) if a stage has failed.
 pub fn read(
     inputs: &[PathBuf],
-    shard: Shard,
+    sharding: Sharding,
     mut tee: Tee,
     bytes: Arc<Counter>,
 ) -> Result<ReadSummary, WorkflowError> {
@@ -99,8 +100,8 @@ pub fn read(
         .map_err(err)?;
         while reader.next_record(&mut header).map_err(err)? {
             header.index = index;
-            let owned = shard.owns(index);
-            if owned {
+            let sent = sharding.may_own(index);
+            if sent {
                 let start = RecordStart {
                     header: header.clone(),
                     global_base: global,
@@ -117,7 +118,7 @@ pub fn read(
                     break;
                 }
                 len += n as u64;
-                if owned {
+                if sent {
                     let block = Arc::new(std::mem::replace(&mut buf, Vec::with_capacity(BLOCK)));
                     if !tee.send(|| Msg::Bases(block.clone())) {
                         break 'inputs;
@@ -126,11 +127,12 @@ pub fn read(
                     buf.clear();
                 }
             }
+            let owned = sharding.owns_any(index, len);
             if owned {
                 owned_bases += len;
-                if !tee.send(|| Msg::End) {
-                    break 'inputs;
-                }
+            }
+            if sent && !tee.send(|| Msg::End) {
+                break 'inputs;
             }
             records.push(RecordInfo {
                 index,
@@ -154,10 +156,12 @@ pub fn read(
 
 /// Scans every record of `src` with the scanner's own driver, run per record so that
 /// record indices and the q-value sample use whole-input coordinates (identical in
-/// every shard). Returns the per-motif tallies.
+/// every shard), and only the window starts the shard owns. Returns the per-motif
+/// tallies.
 pub fn scan(
     scanner: &Scanner,
     chunk_size: usize,
+    sharding: Sharding,
     mut src: ChannelSource,
 ) -> Result<(Vec<ScanTally>, StageTiming), WorkflowError> {
     let t0 = Instant::now();
@@ -170,30 +174,76 @@ pub fn scan(
         run.global = start.global_base;
         run.names.resize(header.index as usize, String::new());
         let name = header.name.clone();
-        run.scan_source(scanner, OneRecord::new(&mut src, header.clone()))
-            .map_err(|e| WorkflowError::Motif(format!("record {name}: {e}")))?;
+        let owned = |r, starts, out: &mut Vec<_>| sharding.owned_parts(r, starts, out);
+        run.scan_owned(
+            scanner,
+            OneRecord::new(&mut src, header.clone()),
+            owned,
+            |_, _| Ok(()),
+        )
+        .map_err(|e| WorkflowError::Motif(format!("record {name}: {e}")))?;
         bases += run.global - start.global_base;
     }
     Ok((run.tallies, timing("scan", t0, src.waited, bases)))
 }
 
-/// Rows of pooled embeddings into an .npy.
-struct EmbedSink<'a>(&'a mut NpyWriter);
+/// Rows of pooled embeddings into an .npy: the bins this shard owns.
+struct EmbedSink<'a> {
+    npy: &'a mut NpyWriter,
+    sharding: Sharding,
+    /// Index of the record being pooled (set by [`IndexedPooler`]).
+    record: &'a Cell<u64>,
+}
 
 impl RowSink for EmbedSink<'_> {
-    fn row(&mut self, _region: &PooledRegion, values: &[f32]) -> Result<(), ModelError> {
-        self.0
+    fn row(&mut self, region: &PooledRegion, values: &[f32]) -> Result<(), ModelError> {
+        if !self.sharding.owns(self.record.get(), region.start) {
+            return Ok(());
+        }
+        self.npy
             .row(values)
             .map_err(|e| ModelError::Options(e.to_string()))
     }
 }
 
-/// Encodes every record of `src` and pools bins into `path` (left uncommitted).
+/// A pooler that tells its row sink which record it is pooling.
+struct IndexedPooler<'a, 'q> {
+    pooler: Pooler<'q, EmbedSink<'a>>,
+    record: &'a Cell<u64>,
+}
+
+impl TokenSink for IndexedPooler<'_, '_> {
+    fn begin_record(&mut self, name: &str, origin: u64) -> Result<(), ModelError> {
+        self.pooler.begin_record(name, origin)
+    }
+
+    fn begin_indexed_record(
+        &mut self,
+        index: u64,
+        name: &str,
+        origin: u64,
+    ) -> Result<(), ModelError> {
+        self.record.set(index);
+        self.pooler.begin_record(name, origin)
+    }
+
+    fn tokens(&mut self, first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError> {
+        self.pooler.tokens(first, rows)
+    }
+
+    fn end_record(&mut self, len: u64) -> Result<(), ModelError> {
+        self.pooler.end_record(len)
+    }
+}
+
+/// Encodes the parts of every record of `src` that the shard's bins need and pools the
+/// bins it owns into `path` (left uncommitted).
 pub fn embed(
     encoder: &Encoder,
     opts: &StreamOptions,
     pooling: Pooling,
     (size, step): (u64, u64),
+    sharding: Sharding,
     path: &Path,
     mut src: ChannelSource,
 ) -> Result<(NpyWriter, StageTiming), WorkflowError> {
@@ -203,23 +253,43 @@ pub fn embed(
     let mut bases = 0u64;
     {
         let model_err = |e: ModelError| WorkflowError::Model(e.to_string());
-        let mut pooler = Pooler::new(
+        let record = Cell::new(0);
+        let sink = EmbedSink {
+            npy: &mut npy,
+            sharding,
+            record: &record,
+        };
+        let pooler = Pooler::new(
             pooling,
             Regions::Bins { size, step },
             encoder.pool_query.as_ref(),
             d,
             encoder.tokenizer.stride,
-            EmbedSink(&mut npy),
+            sink,
         )
         .map_err(model_err)?;
-        encode_source(encoder, &mut src, opts, &mut pooler, &mut |b| bases += b).map_err(|e| {
+        let mut pooler = IndexedPooler {
+            pooler,
+            record: &record,
+        };
+        // A bin starting at an owned position needs the tokens of its `size` bases.
+        let wanted = |r, bases| sharding.needs(r, bases, size - 1);
+        encode_source_where(
+            encoder,
+            &mut src,
+            opts,
+            &mut pooler,
+            &mut |b| bases += b,
+            &wanted,
+        )
+        .map_err(|e| {
             let at = src
                 .current()
                 .map(|r| format!("record {}: ", r.header.name))
                 .unwrap_or_default();
             WorkflowError::Model(format!("{at}{e}"))
         })?;
-        pooler.finish().map_err(model_err)?;
+        pooler.pooler.finish().map_err(model_err)?;
     }
     Ok((npy, timing("embed", t0, src.waited, bases)))
 }
@@ -231,13 +301,14 @@ struct BinJob {
     bases: Vec<u8>,
 }
 
-/// Region x motif scores of every bin: motif_scores.npy (`[rows, motifs]` affinities) and
+/// Region x motif scores of every bin the shard owns: motif_scores.npy (`[rows, motifs]` affinities) and
 /// motif_scores.tsv (one line per region and motif, as `glance score`), both left
 /// uncommitted.
 pub fn scores(
     scanner: &Scanner,
     tau: f64,
     (size, step): (u64, u64),
+    sharding: Sharding,
     (npy_path, tsv_path): (&Path, &Path),
     mut src: ChannelSource,
 ) -> Result<(NpyWriter, AtomicFile, StageTiming), WorkflowError> {
@@ -267,11 +338,13 @@ pub fn scores(
                     let end = (next + size).min(have);
                     let a = (next - buf_start) as usize;
                     let b = (end - buf_start) as usize;
-                    jobs.push(BinJob {
-                        start: next,
-                        end,
-                        bases: buf[a..b].to_vec(),
-                    });
+                    if sharding.owns(header.index, next) {
+                        jobs.push(BinJob {
+                            start: next,
+                            end,
+                            bases: buf[a..b].to_vec(),
+                        });
+                    }
                     next += step;
                     if jobs.len() == SCORE_BATCH {
                         score_batch(

@@ -35,9 +35,14 @@ pub struct RunArgs {
     /// Seconds between plain log lines when stderr is not a terminal; key `log_interval`.
     #[arg(long, value_name = "S")]
     pub log_interval: Option<f64>,
-    /// Process shard I of N (1-based; record r goes to shard r % N + 1); key `shard`.
+    /// Process shard I of N (1-based; piece j of record r goes to shard (r + j) % N + 1);
+    /// key `shard`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
+    /// Cut records into pieces of BP bases for sharding (0: whole records; default
+    /// 1,000,000); key `shard_span`.
+    #[arg(long, value_name = "BP")]
+    pub shard_span: Option<u64>,
     /// Model directory; key `model.path` (default: the bundled model, GLANCE_MODEL).
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
@@ -121,6 +126,7 @@ pub fn resolve_config(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Con
     if args.shard.is_some() {
         c.shard = args.shard;
     }
+    set!(c.shard_span, args.shard_span);
     if args.model.is_some() {
         c.model.path = args.model.clone();
     }

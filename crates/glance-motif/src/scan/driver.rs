@@ -2,6 +2,8 @@
 //! chunks whose right halo is the widest motif minus one, the next chunk is read while
 //! the current one is scanned, and the tallies accumulate over every input of a run.
 
+use std::ops::Range;
+
 use glance_seq::{Chunk, ChunkOptions, Chunker, SequenceSource};
 
 use super::prep::Prepared;
@@ -51,10 +53,35 @@ impl ScanRun {
         &mut self,
         scanner: &Scanner,
         source: S,
+        after_chunk: F,
+    ) -> Result<(), MotifError>
+    where
+        S: SequenceSource + Send,
+        F: FnMut(&[String], &mut [ScanTally]) -> Result<(), MotifError>,
+    {
+        self.scan_owned(
+            scanner,
+            source,
+            |_, range, out: &mut Vec<Range<u64>>| out.push(range),
+            after_chunk,
+        )
+    }
+
+    /// As [`ScanRun::scan_source_with`], scanning only the window starts that
+    /// `owned(record_index, starts, out)` appends to `out` (sub-ranges of `starts`, in
+    /// order; positions of the record); the rest of the record serves as context only.
+    /// Tests and hits are those of the owned windows, so the tallies of runs that own
+    /// complementary parts add up to the tallies of one run over everything.
+    pub fn scan_owned<S, O, F>(
+        &mut self,
+        scanner: &Scanner,
+        source: S,
+        owned: O,
         mut after_chunk: F,
     ) -> Result<(), MotifError>
     where
         S: SequenceSource + Send,
+        O: Fn(u64, Range<u64>, &mut Vec<Range<u64>>),
         F: FnMut(&[String], &mut [ScanTally]) -> Result<(), MotifError>,
     {
         let options = ChunkOptions {
@@ -69,24 +96,34 @@ impl ScanRun {
         let mut have = chunker.next_chunk(&mut current)?;
         let mut record_base_index = self.names.len() as u32;
         let mut last_record_index = u64::MAX;
+        let mut parts = Vec::new();
         while have {
             if current.record_index != last_record_index {
                 last_record_index = current.record_index;
                 record_base_index = self.names.len() as u32;
                 self.names.push(current.name.clone());
             }
-            scanner.prepare(&current.bases, &mut prep);
-            let meta = ChunkMeta {
-                record: record_base_index,
-                offset: current.start,
-                core_start: (current.core.start - current.start) as usize,
-                core_end: (current.core.end - current.start) as usize,
-                global: self.global + (current.start - current.origin),
-            };
+            parts.clear();
+            owned(current.record_index, current.core.clone(), &mut parts);
+            if !parts.is_empty() {
+                scanner.prepare(&current.bases, &mut prep);
+            }
             let tallies = &mut self.tallies;
+            let global = self.global + (current.start - current.origin);
             let (read, ()) = rayon::join(
                 || chunker.next_chunk(&mut next),
-                || scanner.scan_chunk(&current.bases, &prep, &meta, tallies),
+                || {
+                    for part in &parts {
+                        let meta = ChunkMeta {
+                            record: record_base_index,
+                            offset: current.start,
+                            core_start: (part.start - current.start) as usize,
+                            core_end: (part.end - current.start) as usize,
+                            global,
+                        };
+                        scanner.scan_chunk(&current.bases, &prep, &meta, tallies);
+                    }
+                },
             );
             if current.last {
                 self.global += current.end() - current.origin;
