@@ -32,8 +32,8 @@ pub use ndarray;
 
 pub use error::{AttnError, PatternError};
 pub use lowrank::{
-    attend_approx, attend_approx_into, Approx, ApproxOptions, ApproxWeights, LinformerSpec,
-    LshSpec, PerformerSpec, Spec,
+    attend_approx, attend_approx_into, draw_weights, Approx, ApproxOptions, ApproxWeights,
+    LinformerSpec, LshSpec, OwnedWeights, PerformerSpec, Spec,
 };
 pub use options::{AttendOptions, GlobalQkv, Isa, PositionBias};
 pub use pattern::{Global, Local, Pattern};

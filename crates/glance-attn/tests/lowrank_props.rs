@@ -137,7 +137,7 @@ fn lsh_with_two_buckets_is_full_attention_without_self() {
             &q,
             &q,
             &v,
-            &spec,
+            spec,
             &ApproxOptions {
                 seed: 9,
                 ..Default::default()
@@ -394,4 +394,45 @@ fn bad_inputs_are_typed_errors() {
         ),
         Err(AttnError::Shape(_))
     ));
+}
+
+#[test]
+fn drawn_weights_give_the_seeded_output_bit_for_bit() {
+    let mut rng = Rng::new(13);
+    let (heads, n, d) = (2, 256, 16);
+    let (q, k, v) = (
+        random3(&mut rng, heads, n, d),
+        random3(&mut rng, heads, n, d),
+        random3(&mut rng, heads, n, d),
+    );
+    for spec in [
+        "linformer:k=16",
+        "linformer:k=8,b=100,share_kv",
+        "performer:m=20",
+        "lsh:bucket=16,hashes=2",
+    ] {
+        let a = approx(spec);
+        let seeded = run(
+            &q,
+            &k,
+            &v,
+            spec,
+            &ApproxOptions {
+                seed: 77,
+                ..Default::default()
+            },
+        );
+        let w = glance_attn::draw_weights(&a, n, d, 77).unwrap();
+        let given = run(
+            &q,
+            &k,
+            &v,
+            spec,
+            &ApproxOptions {
+                weights: Some(w.view()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(seeded, given, "{spec}");
+    }
 }

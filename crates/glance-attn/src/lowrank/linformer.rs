@@ -12,7 +12,7 @@
 //! number of partial sums added in order; queries run in tiles of rows. Both splits
 //! depend on `n` only, so results do not depend on the thread count.
 
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
 use super::math::{gemm, mat, mat_mut, softmax_row};
@@ -58,6 +58,27 @@ impl Projection<'_> {
             }
         }
     }
+}
+
+/// The seeded `E` and (without `share_kv`) `F`, `[rows, k]`.
+pub(crate) fn seeded(
+    spec: &LinformerSpec,
+    rows: usize,
+    seed: u64,
+) -> (Array2<f32>, Option<Array2<f32>>) {
+    let draw = |stream| {
+        let p = Projection {
+            given: None,
+            seed,
+            stream,
+            k: spec.k,
+        };
+        let mut buf = Vec::new();
+        p.rows(0, rows, &mut buf).to_owned()
+    };
+    let e = draw(Stream::LinformerE);
+    let f = (!spec.share_kv).then(|| draw(Stream::LinformerF));
+    (e, f)
 }
 
 /// Checks the given projections against the spec and the rows needed.

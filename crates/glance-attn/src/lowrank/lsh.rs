@@ -57,17 +57,11 @@ fn signed_argmax(row: &[f32]) -> usize {
     }
 }
 
-/// LSH attention of `x` (q as queries and keys, v) into `out` (`[heads, n, d]`).
-pub(crate) fn attend(
-    x: &Inputs,
-    spec: &LshSpec,
-    seed: u64,
-    rotations: Option<ArrayView4<f32>>,
-    out: &mut [f32],
-) -> Result<(), AttnError> {
-    let (heads, n, d) = (x.dims.heads, x.dims.n, x.dims.d);
-    let (len, hashes) = (spec.bucket, spec.hashes);
-    if n % len != 0 {
+/// The number of hash buckets for `n` rows (checked: `n` a multiple of the chunk
+/// length, an even count >= 2).
+pub(crate) fn n_buckets(spec: &LshSpec, n: usize) -> Result<usize, AttnError> {
+    let len = spec.bucket;
+    if !n.is_multiple_of(len) {
         return Err(AttnError::Option(format!(
             "lsh needs n ({n}) to be a multiple of bucket ({len})"
         )));
@@ -79,6 +73,20 @@ pub(crate) fn attend(
              reference needs n to be a multiple of 2 * bucket)"
         )));
     }
+    Ok(nb)
+}
+
+/// LSH attention of `x` (q as queries and keys, v) into `out` (`[heads, n, d]`).
+pub(crate) fn attend(
+    x: &Inputs,
+    spec: &LshSpec,
+    seed: u64,
+    rotations: Option<ArrayView4<f32>>,
+    out: &mut [f32],
+) -> Result<(), AttnError> {
+    let (heads, n, d) = (x.dims.heads, x.dims.n, x.dims.d);
+    let hashes = spec.hashes;
+    let nb = n_buckets(spec, n)?;
     let half = nb / 2;
     let seeded;
     let rot = match rotations {

@@ -21,7 +21,9 @@ mod spec;
 
 pub use spec::{Approx, LinformerSpec, LshSpec, PerformerSpec, Spec};
 
-use ndarray::{Array3, ArrayView2, ArrayView3, ArrayView4, ArrayViewMut3, CowArray, Ix3};
+use ndarray::{
+    Array2, Array3, Array4, ArrayView2, ArrayView3, ArrayView4, ArrayViewMut3, CowArray, Ix3,
+};
 
 use crate::error::AttnError;
 use crate::options::AttendOptions;
@@ -51,6 +53,75 @@ pub enum ApproxWeights<'a> {
         /// One rotation per (head or shared, round).
         rotations: ArrayView4<'a, f32>,
     },
+}
+
+/// Owned random matrices of an approximate pattern, e.g. from [`draw_weights`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum OwnedWeights {
+    /// Linformer's `E` and (without `share_kv`) `F`, `[rows, k]`.
+    Linformer {
+        /// Key projection.
+        e: Array2<f32>,
+        /// Value projection.
+        f: Option<Array2<f32>>,
+    },
+    /// Performer's features `[m, d_head]`.
+    Performer {
+        /// Feature directions.
+        features: Array2<f32>,
+    },
+    /// Reformer's rotations `[1, hashes, d_head, n_buckets / 2]`.
+    Lsh {
+        /// Rotations.
+        rotations: Array4<f32>,
+    },
+}
+
+impl OwnedWeights {
+    /// Borrows the matrices as [`ApproxWeights`].
+    pub fn view(&self) -> ApproxWeights<'_> {
+        match self {
+            OwnedWeights::Linformer { e, f } => ApproxWeights::Linformer {
+                e: e.view(),
+                f: f.as_ref().map(|f| f.view()),
+            },
+            OwnedWeights::Performer { features } => ApproxWeights::Performer {
+                features: features.view(),
+            },
+            OwnedWeights::Lsh { rotations } => ApproxWeights::Lsh {
+                rotations: rotations.view(),
+            },
+        }
+    }
+}
+
+/// The random matrices [`attend_approx`] draws from `seed` for `n` rows of `d_head`
+/// (Linformer: `[n or b, k]`; Performer: `[m, d]`; LSH: `[1, hashes, d, nb/2]`).
+/// Passing them as [`ApproxOptions::weights`] gives bit-identical outputs, and saves
+/// drawing them on every call (a model would store them). These are glance's numbers,
+/// not those `torch.manual_seed(seed)` would give.
+pub fn draw_weights(
+    approx: &Approx,
+    n: usize,
+    d: usize,
+    seed: u64,
+) -> Result<OwnedWeights, AttnError> {
+    Ok(match approx {
+        Approx::Linformer(s) => {
+            let rows = s.block.unwrap_or(n);
+            let (e, f) = linformer::seeded(s, rows, seed);
+            OwnedWeights::Linformer { e, f }
+        }
+        Approx::Performer(s) => OwnedWeights::Performer {
+            features: performer::seeded_features(s.features, d, seed),
+        },
+        Approx::Lsh(s) => {
+            let nb = lsh::n_buckets(s, n)?;
+            OwnedWeights::Lsh {
+                rotations: lsh::seeded_rotations(s.hashes, d, nb / 2, seed),
+            }
+        }
+    })
 }
 
 /// Options of one [`attend_approx`] call.

@@ -1,6 +1,8 @@
 //! One module per subcommand; [`run`] dispatches the parsed command line.
 
 pub mod bench;
+pub mod bench_error;
+pub mod bench_sweep;
 pub mod config;
 pub mod embed;
 pub mod merge;
