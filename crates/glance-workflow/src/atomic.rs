@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::WorkflowError;
 
+/// Write buffer of every output file: 128 KiB, large enough for efficient writes and
+/// small enough that filling it does not show in peak memory.
+pub const OUTPUT_BUFFER: usize = 128 << 10;
+
 /// The marker in every temporary file name.
 const PARTIAL: &str = ".glance-partial.";
 
@@ -47,7 +51,7 @@ impl AtomicFile {
 
     /// A buffered writer over the temporary file.
     pub fn writer(&mut self) -> BufWriter<&mut File> {
-        BufWriter::with_capacity(1 << 20, self.temp.as_file_mut())
+        BufWriter::with_capacity(OUTPUT_BUFFER, self.temp.as_file_mut())
     }
 
     /// The final path.

@@ -31,7 +31,7 @@ impl NpyWriter {
             .file()
             .try_clone()
             .map_err(|e| WorkflowError::output(path, e))?;
-        let mut w = BufWriter::with_capacity(1 << 20, handle);
+        let mut w = BufWriter::with_capacity(crate::atomic::OUTPUT_BUFFER, handle);
         w.write_all(&header("<f4", 0, inner))
             .map_err(|e| WorkflowError::output(path, e))?;
         Ok(NpyWriter {
