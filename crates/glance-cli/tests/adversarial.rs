@@ -826,6 +826,66 @@ fn chunk_tokens_overflow() {
     );
 }
 
+/// Bins of 2^64-1 bases every base (and one bin every 2^64-1 bases): `bin + start`
+/// saturates in every command instead of overflowing (these panicked in debug builds).
+#[test]
+fn windows_at_u64_max_do_not_overflow() {
+    let s = Scratch::new();
+    model(&s, "m", |h| h, None);
+    s.write("a.fa", FASTA);
+    let motifs = data("motifs/subset10.meme");
+    let motifs = motifs.to_str().unwrap();
+    let max = "18446744073709551615";
+    let runs: [(&[&str], &str, usize); 4] = [
+        (
+            &[
+                "embed", "-q", "--model", "m", "--bin", max, "--step", "1", "a.fa", "-o", "out/e",
+            ],
+            "out/e.bed",
+            23,
+        ),
+        (
+            &[
+                "score", "-q", "--motifs", motifs, "--bin", max, "--step", "1", "a.fa", "-o",
+                "out/s",
+            ],
+            "out/s.bed",
+            23,
+        ),
+        (
+            &[
+                "run", "-q", "--motifs", motifs, "--model", "m", "--bin", max, "--step", "1",
+                "a.fa", "--outdir", "out/r",
+            ],
+            "out/r/regions.bed",
+            23,
+        ),
+        (
+            &[
+                "run", "-q", "--motifs", motifs, "--model", "m", "--bin", "5", "--step", max,
+                "a.fa", "--outdir", "out/r2",
+            ],
+            "out/r2/regions.bed",
+            1,
+        ),
+    ];
+    for (args, bed, rows) in runs {
+        let out = Command::new(env!("CARGO_BIN_EXE_glance"))
+            .args(args)
+            .current_dir(s.dir.path())
+            .env_remove("GLANCE_MODEL")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(s.path(bed)).unwrap();
+        assert_eq!(text.lines().count(), rows, "{args:?}: {text}");
+    }
+}
+
 // ---------------------------------------------------------------- pipeline config
 
 fn check_config(s: &Scratch, toml: &str, want: &str) {

@@ -264,11 +264,11 @@ impl<'q, S: RowSink> Pooler<'q, S> {
                 while starts(self.next) {
                     self.open.push(Open {
                         start: self.next,
-                        end: self.next + size,
+                        end: self.next.saturating_add(*size),
                         row: 0,
                         acc: Acc::new(self.d),
                     });
-                    self.next += step;
+                    self.next = self.next.saturating_add(*step);
                 }
             }
             Regions::List(list) => {

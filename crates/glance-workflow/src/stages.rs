@@ -334,8 +334,8 @@ pub fn scores(
                 bases += n as u64;
                 let have = buf_start + buf.len() as u64;
                 // Bins ending inside what we have (all remaining ones at the record end).
-                while (ended && next < have) || next + size <= have {
-                    let end = (next + size).min(have);
+                while (ended && next < have) || next.saturating_add(size) <= have {
+                    let end = next.saturating_add(size).min(have);
                     let a = (next - buf_start) as usize;
                     let b = (end - buf_start) as usize;
                     if sharding.owns(header.index, next) {
@@ -345,7 +345,7 @@ pub fn scores(
                             bases: buf[a..b].to_vec(),
                         });
                     }
-                    next += step;
+                    next = next.saturating_add(step);
                     if jobs.len() == SCORE_BATCH {
                         score_batch(
                             scanner,

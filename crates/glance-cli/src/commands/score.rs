@@ -130,7 +130,7 @@ pub fn run(args: &ScoreArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                     .map(|k| k * step)
                     .take_while(|&s| s < len)
                     .map(|s| {
-                        let e = (s + bin).min(len);
+                        let e = s.saturating_add(bin).min(len);
                         (
                             None,
                             Region {
