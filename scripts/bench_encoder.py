@@ -10,6 +10,9 @@ Run from the repository root (after `cargo build --release -p glance-cli`):
 2. Times the PyTorch reference (scripts/native_reference.py, float32, banded exact
    sliding attention, torch threads = --threads) on the first 262,144 tokens, chunked
    exactly as glance streams (same chunk size and halo), and glance on the same slice.
+   With --longformer, also Hugging Face transformers' LongformerModel of the same shape
+   (4 layers, hidden 256, 4 heads, intermediate 1024 gelu, attention_window 2r = 256,
+   random init) over the same chunks: the model the issue names as the PyTorch peer.
 3. Peak RSS of `glance embed` on 1 Mb and 20 Mb (the genome's first 5 Mb repeated as
    four records) with the same settings, with a small model (2 layers, d_model 64) to
    keep it quick.
@@ -114,6 +117,33 @@ def torch_chunked(model, ids, chunk, halo):
             model(t[lo:hi], lo, dense=False)
 
 
+def torch_longformer_chunked(ids, chunk, halo, r):
+    """Times LongformerModel (same shape as `config()`) over the same chunks and halos."""
+    from transformers import LongformerConfig, LongformerModel
+
+    torch.manual_seed(SEED)
+    cfg = LongformerConfig(
+        vocab_size=4 ** K + 5,
+        hidden_size=256,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        intermediate_size=1024,
+        hidden_act="gelu",
+        attention_window=[2 * r] * 4,
+        max_position_embeddings=chunk + 2 * halo + 4 * r + 8,
+        pad_token_id=0,
+    )
+    model = LongformerModel(cfg).float().eval()
+    n = len(ids)
+    t = torch.tensor(ids) + 5
+    t0, c0 = time.perf_counter(), time.process_time()
+    with torch.no_grad():
+        for s0 in range(0, n, chunk):
+            lo, hi = max(0, s0 - halo), min(n, s0 + chunk + halo)
+            model(input_ids=t[lo:hi].unsqueeze(0))
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
 def loadavg():
     return os.getloadavg()
 
@@ -129,6 +159,8 @@ def main():
     ap.add_argument("--skip-slice", action="store_true")
     ap.add_argument("--skip-full", action="store_true")
     ap.add_argument("--skip-rss", action="store_true")
+    ap.add_argument("--longformer", action="store_true",
+                    help="also time Hugging Face LongformerModel of the same shape")
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
     torch.manual_seed(SEED)
@@ -164,6 +196,11 @@ def main():
               f"{100 * n * fpt / t_glance / 1e9 / CEILING_GFLOPS:.0f}% of {CEILING_GFLOPS:.0f}); "
               f"speed-up {t_torch / t_glance:.1f}x wall, {c_torch / c_glance:.1f}x CPU; "
               f"load average {loadavg()}")
+        if a.longformer:
+            t_lf, c_lf = torch_longformer_chunked(ids, a.chunk_tokens, halo, 128)
+            print(f"slice {n} tokens: Hugging Face Longformer {t_lf:.1f} s wall / {c_lf:.1f} s "
+                  f"CPU ({n / t_lf:,.0f} tok/s); glance speed-up {t_lf / t_glance:.1f}x wall, "
+                  f"{c_lf / c_glance:.1f}x CPU; load average {loadavg()}")
 
     if not a.skip_rss:
         small = config(d=64, heads=2, layers=2, r=32, ffn=128)
