@@ -305,11 +305,14 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
         .map_err(|e| WorkflowError::Config(format!("threads: {e}")))?;
     // Tee::new gave exactly one source per consumer, in this order.
     let mut sources = sources.into_iter();
-    let embed_src = plan.encoder.as_ref().and_then(|e| Some((e, sources.next()?)));
-    let scan_src = (plan.scanner.as_ref().filter(|_| want_scan))
-        .and_then(|sc| Some((sc, sources.next()?)));
-    let scores_src = (plan.scanner.as_ref().filter(|_| want_scores))
-        .and_then(|sc| Some((sc, sources.next()?)));
+    let embed_src = plan
+        .encoder
+        .as_ref()
+        .and_then(|e| Some((e, sources.next()?)));
+    let scan_src =
+        (plan.scanner.as_ref().filter(|_| want_scan)).and_then(|sc| Some((sc, sources.next()?)));
+    let scores_src =
+        (plan.scanner.as_ref().filter(|_| want_scores)).and_then(|sc| Some((sc, sources.next()?)));
     let result = std::thread::scope(|s| {
         let reader = s.spawn(|| stages::read(&c.inputs, plan.sharding, tee, bytes));
         let embed = embed_src.map(|(enc, src)| {
