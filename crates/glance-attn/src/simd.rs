@@ -61,9 +61,13 @@ pub(crate) trait Simd: Copy {
         }
     }
 
-    /// Hints that the cache line holding `p` will be read soon (no-op by default).
+    /// Sets the lanes of `p[..LANES]` outside `[lo, hi)` to `-inf` (`lo <= hi <= LANES`).
     #[inline(always)]
-    unsafe fn prefetch(_p: *const f32) {}
+    unsafe fn keep_lanes(p: *mut f32, lo: usize, hi: usize) {
+        for x in (0..lo).chain(hi..Self::LANES) {
+            *p.add(x) = f32::NEG_INFINITY;
+        }
+    }
 }
 
 /// Scalar `exp2` with exactly the algorithm of the vector versions.
@@ -201,10 +205,6 @@ mod x86 {
             );
             _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), keep)
         }
-        #[inline(always)]
-        unsafe fn prefetch(p: *const f32) {
-            _mm_prefetch::<_MM_HINT_T0>(p.cast());
-        }
     }
 
     /// AVX-512F, 16 lanes.
@@ -266,8 +266,11 @@ mod x86 {
             _mm512_maskz_scalef_ps(keep, p, n)
         }
         #[inline(always)]
-        unsafe fn prefetch(p: *const f32) {
-            _mm_prefetch::<_MM_HINT_T0>(p.cast());
+        unsafe fn keep_lanes(p: *mut f32, lo: usize, hi: usize) {
+            // Bits lo..hi set; the shifts stay below 32 as hi <= 16.
+            let keep = ((1u32 << hi) - (1u32 << lo)) as __mmask16;
+            let v = _mm512_mask_mov_ps(_mm512_set1_ps(f32::NEG_INFINITY), keep, _mm512_loadu_ps(p));
+            _mm512_storeu_ps(p, v);
         }
         #[inline(always)]
         unsafe fn transpose(src: *const f32, ss: usize, dst: *mut f32, ds: usize, scale: f32) {
@@ -366,6 +369,39 @@ mod tests {
                 assert_eq!(dst[c * ds + r], src[r * ss + c] * 0.5, "({r}, {c})");
             }
             assert!(dst[r * ds + l..(r + 1) * ds].iter().all(|&x| x == -1.0));
+        }
+    }
+
+    fn check_keep_lanes<S: Simd>() {
+        let l = S::LANES;
+        for lo in 0..=l {
+            for hi in lo..=l {
+                let mut row: Vec<f32> = (0..l).map(|x| x as f32).collect();
+                // SAFETY: the caller checked the CPU features; `row` holds `l` floats.
+                unsafe { S::keep_lanes(row.as_mut_ptr(), lo, hi) };
+                for (x, &v) in row.iter().enumerate() {
+                    let want = if (lo..hi).contains(&x) {
+                        x as f32
+                    } else {
+                        f32::NEG_INFINITY
+                    };
+                    assert_eq!(v, want, "lanes {lo}..{hi}, lane {x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keep_lanes_is_exact_on_every_isa() {
+        check_keep_lanes::<Portable>();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if crate::Isa::Avx2.is_available() {
+                check_keep_lanes::<Avx2>();
+            }
+            if crate::Isa::Avx512.is_available() {
+                check_keep_lanes::<Avx512>();
+            }
         }
     }
 

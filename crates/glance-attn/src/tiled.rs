@@ -478,15 +478,6 @@ unsafe fn vector_step<S: Simd, const J: usize, const DD: usize>(
     pv::<S, DD>(st, vp, ks, sc.ot.ptr().add(x0), alpha, d, nk, MQ);
 }
 
-/// Sets `-inf` in `row` outside lanes `[lo, hi)`.
-#[inline(always)]
-fn mask_outside(row: &mut [f32], lo: usize, hi: usize) {
-    let hi = hi.min(row.len());
-    let lo = lo.min(hi);
-    row[..lo].fill(f32::NEG_INFINITY);
-    row[hi..].fill(f32::NEG_INFINITY);
-}
-
 /// Writes the tile's queries, normalised, to output rows `rows` of head `h`, skipping
 /// global rows (their `Item::Global` writes them). `step`: when the rows are `step`
 /// rows apart, full blocks are transposed `LANES x LANES` at a time.
@@ -563,13 +554,6 @@ unsafe fn local_tile<S: Simd, const J: usize, const DD: usize>(
     }
     let rows = &rows[..mq];
     load_queries::<S>(ctx, ctx.x.q, h, rows, Some(lane.stride), sc);
-    // The next tile's query rows and new keys, while this one computes.
-    for u in ub..lane.u_hi.min(ub + MQ) {
-        let i = lane.row(u, offset);
-        for dd in (0..d).step_by(16) {
-            S::prefetch(ctx.row_ptr(ctx.x.q, h, i).add(dd));
-        }
-    }
     let vectors = mq.div_ceil(lanes);
     let has_padding = ctx.vis.padding().is_some();
     let stride = lane.stride as i64;
@@ -591,13 +575,6 @@ unsafe fn local_tile<S: Simd, const J: usize, const DD: usize>(
     }
     let klo = reach[..vectors].iter().map(|r| r.0).min().unwrap_or(0);
     let khi = reach[..vectors].iter().map(|r| r.1).max().unwrap_or(0);
-    for u in khi..lane.u_hi.min(khi + MQ) {
-        let j = lane.row(u, offset);
-        for dd in (0..d).step_by(16) {
-            S::prefetch(ctx.row_ptr(ctx.x.k, h, j).add(dd));
-            S::prefetch(ctx.row_ptr(ctx.x.v, h, j).add(dd));
-        }
-    }
     // Key rows of a lane are `stride` rows apart: used in place, no copy.
     let ks = lane.stride * d;
     if klo < khi {
@@ -633,7 +610,8 @@ unsafe fn local_tile<S: Simd, const J: usize, const DD: usize>(
                         let qlo = qlo.saturating_sub(ua + x0);
                         let qhi = qhi.saturating_sub(ua + x0);
                         if qlo > 0 || qhi < lanes {
-                            mask_outside(row, qlo, qhi);
+                            let hi = qhi.min(lanes);
+                            S::keep_lanes(row.as_mut_ptr(), qlo.min(hi), hi);
                         }
                         if let Some(bias) = ctx.bias {
                             let live = qhi.min(lanes).min(mq - x0);
