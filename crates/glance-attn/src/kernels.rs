@@ -22,33 +22,32 @@
 use crate::simd::Simd;
 
 /// Scores of one query vector against `nk` keys: `qt` points at the vector's lanes of
-/// a `[d][stride]` query tile, `kp` at `nk` rows of `d` floats `ks` apart, and `st` at
-/// the vector's lanes of a `[nk][stride]` score block.
+/// a `[d][qs]` query tile, `kp` at `nk` rows of `d` floats `ks` apart, and `st` at `nk`
+/// score vectors `ss` floats apart.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)] // raw pointers and shapes of one inlined kernel
 pub(crate) unsafe fn qk<S: Simd, const J: usize>(
-    qt: *const f32,
-    kp: *const f32,
-    ks: usize,
-    st: *mut f32,
+    (qt, qs): (*const f32, usize),
+    (kp, ks): (*const f32, usize),
+    (st, ss): (*mut f32, usize),
     d: usize,
     nk: usize,
-    stride: usize,
 ) {
     let mut j = 0;
     while j + J <= nk {
-        qk_block::<S, J>(qt, kp, ks, st, d, j, stride);
+        qk_block::<S, J>((qt, qs), (kp, ks), (st, ss), d, j);
         j += J;
     }
     if J > 8 && j + 8 <= nk {
-        qk_block::<S, 8>(qt, kp, ks, st, d, j, stride);
+        qk_block::<S, 8>((qt, qs), (kp, ks), (st, ss), d, j);
         j += 8;
     }
     if J > 4 && j + 4 <= nk {
-        qk_block::<S, 4>(qt, kp, ks, st, d, j, stride);
+        qk_block::<S, 4>((qt, qs), (kp, ks), (st, ss), d, j);
         j += 4;
     }
     while j < nk {
-        qk_block::<S, 1>(qt, kp, ks, st, d, j, stride);
+        qk_block::<S, 1>((qt, qs), (kp, ks), (st, ss), d, j);
         j += 1;
     }
 }
@@ -56,24 +55,22 @@ pub(crate) unsafe fn qk<S: Simd, const J: usize>(
 /// Keys `j0..j0 + J` of [`qk`].
 #[inline(always)]
 unsafe fn qk_block<S: Simd, const J: usize>(
-    qt: *const f32,
-    kp: *const f32,
-    ks: usize,
-    st: *mut f32,
+    (qt, qs): (*const f32, usize),
+    (kp, ks): (*const f32, usize),
+    (st, ss): (*mut f32, usize),
     d: usize,
     j0: usize,
-    stride: usize,
 ) {
     let k0 = kp.add(j0 * ks);
     let mut acc = [S::zero(); J];
     for dd in 0..d {
-        let q = S::load(qt.add(dd * stride));
+        let q = S::load(qt.add(dd * qs));
         for (jj, a) in acc.iter_mut().enumerate() {
             *a = S::fma(S::splat(*k0.add(jj * ks + dd)), q, *a);
         }
     }
     for (jj, &a) in acc.iter().enumerate() {
-        S::store(st.add((j0 + jj) * stride), a);
+        S::store(st.add((j0 + jj) * ss), a);
     }
 }
 
@@ -111,65 +108,59 @@ pub(crate) unsafe fn softmax<S: Simd>(
 }
 
 /// `ot[dd] = ot[dd] * alpha + sum_j vp[j][dd] * pt[j]` for one query vector: `pt`
-/// points at its lanes of `[nk][stride]` probabilities, `vp` at `nk` rows of `d`
-/// floats `vs` apart, `ot` at its lanes of a `[d][stride]` accumulator.
+/// points at `nk` probability vectors `ps` floats apart, `vp` at `nk` rows of `d`
+/// floats `vs` apart, `ot` at the vector's lanes of a `[d][os]` accumulator.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)] // raw pointers and shapes of one inlined kernel
 pub(crate) unsafe fn pv<S: Simd, const DD: usize>(
-    pt: *const f32,
-    vp: *const f32,
-    vs: usize,
-    ot: *mut f32,
+    (pt, ps): (*const f32, usize),
+    (vp, vs): (*const f32, usize),
+    (ot, os): (*mut f32, usize),
     alpha: *const f32,
     d: usize,
     nk: usize,
-    stride: usize,
 ) {
     let a = S::load(alpha);
     let mut d0 = 0;
     while d0 + DD <= d {
-        pv_block::<S, DD>(pt, vp, vs, ot, a, d0, nk, stride);
+        pv_block::<S, DD>((pt, ps), (vp, vs), (ot, os), a, d0, nk);
         d0 += DD;
     }
     if DD > 8 && d0 + 8 <= d {
-        pv_block::<S, 8>(pt, vp, vs, ot, a, d0, nk, stride);
+        pv_block::<S, 8>((pt, ps), (vp, vs), (ot, os), a, d0, nk);
         d0 += 8;
     }
     if DD > 4 && d0 + 4 <= d {
-        pv_block::<S, 4>(pt, vp, vs, ot, a, d0, nk, stride);
+        pv_block::<S, 4>((pt, ps), (vp, vs), (ot, os), a, d0, nk);
         d0 += 4;
     }
     while d0 < d {
-        pv_block::<S, 1>(pt, vp, vs, ot, a, d0, nk, stride);
+        pv_block::<S, 1>((pt, ps), (vp, vs), (ot, os), a, d0, nk);
         d0 += 1;
     }
 }
 
 /// Output dimensions `d0..d0 + DD` of [`pv`].
 #[inline(always)]
-#[allow(clippy::too_many_arguments)] // one inlined block of `pv`
 unsafe fn pv_block<S: Simd, const DD: usize>(
-    pt: *const f32,
-    vp: *const f32,
-    vs: usize,
-    ot: *mut f32,
+    (pt, ps): (*const f32, usize),
+    (vp, vs): (*const f32, usize),
+    (ot, os): (*mut f32, usize),
     alpha: S::V,
     d0: usize,
     nk: usize,
-    stride: usize,
 ) {
     let mut acc = [S::zero(); DD];
     for (i, a) in acc.iter_mut().enumerate() {
-        *a = S::mul(S::load(ot.add((d0 + i) * stride)), alpha);
+        *a = S::mul(S::load(ot.add((d0 + i) * os)), alpha);
     }
     for j in 0..nk {
-        let p = S::load(pt.add(j * stride));
+        let p = S::load(pt.add(j * ps));
         let vrow = vp.add(j * vs + d0);
         for (i, a) in acc.iter_mut().enumerate() {
             *a = S::fma(S::splat(*vrow.add(i)), p, *a);
         }
     }
     for (i, &a) in acc.iter().enumerate() {
-        S::store(ot.add((d0 + i) * stride), a);
+        S::store(ot.add((d0 + i) * os), a);
     }
 }

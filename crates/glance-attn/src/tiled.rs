@@ -35,7 +35,9 @@ use crate::visibility::Visibility;
 /// Query rows per tile.
 const MQ: usize = 32;
 /// Keys per chunk (one online-softmax step).
-const NK: usize = 128;
+const NK: usize = 256;
+/// The widest vector (AVX-512: 16 floats).
+const MAX_LANES: usize = 16;
 
 /// Which keys a lane row `u` sees, in absolute lane coordinates.
 #[derive(Debug, Clone, Copy)]
@@ -204,11 +206,11 @@ impl Aligned {
     }
 }
 
-/// Per-worker tile buffers (all `O(MQ * d + NK * MQ + NK * d)`).
+/// Per-worker tile buffers (all `O(MQ * d + NK * LANES + NK * d)`).
 struct Scratch {
     /// Scaled (base 2), transposed query tile `[d][MQ]`.
     qt: Aligned,
-    /// Scores, then probabilities, `[NK][MQ]`.
+    /// Scores, then probabilities, of the current query vector: `[NK][LANES]`.
     st: Aligned,
     /// Transposed output accumulator `[d][MQ]`.
     ot: Aligned,
@@ -224,7 +226,7 @@ impl Scratch {
     fn new(d: usize) -> Scratch {
         Scratch {
             qt: Aligned::new(d * MQ),
-            st: Aligned::new(NK * MQ),
+            st: Aligned::new(NK * MAX_LANES),
             ot: Aligned::new(d * MQ),
             m: Aligned::new(MQ),
             l: Aligned::new(MQ),
@@ -464,18 +466,25 @@ unsafe fn vector_step<S: Simd, const J: usize, const DD: usize>(
     mut mask: impl FnMut(usize, &mut [f32]),
 ) {
     let x0 = c * S::LANES;
-    let st = sc.st.ptr().add(x0);
-    qk::<S, J>(sc.qt.ptr().add(x0), kp, ks, st, d, nk, MQ);
+    let (st, lanes) = (sc.st.ptr(), S::LANES);
+    qk::<S, J>((sc.qt.ptr().add(x0), MQ), (kp, ks), (st, lanes), d, nk);
     for j in (0..nk).filter(|j| !seen.contains(j)) {
-        mask(j, std::slice::from_raw_parts_mut(st.add(j * MQ), S::LANES));
+        mask(j, std::slice::from_raw_parts_mut(st.add(j * lanes), lanes));
     }
     let (m, l, alpha) = (
         sc.m.ptr().add(x0),
         sc.l.ptr().add(x0),
         sc.alpha.ptr().add(x0),
     );
-    softmax::<S>(st, nk, MQ, m, l, alpha);
-    pv::<S, DD>(st, vp, ks, sc.ot.ptr().add(x0), alpha, d, nk, MQ);
+    softmax::<S>(st, nk, lanes, m, l, alpha);
+    pv::<S, DD>(
+        (st, lanes),
+        (vp, ks),
+        (sc.ot.ptr().add(x0), MQ),
+        alpha,
+        d,
+        nk,
+    );
 }
 
 /// Writes the tile's queries, normalised, to output rows `rows` of head `h`, skipping
