@@ -78,6 +78,7 @@ fn every_fixture_matches_its_reference() {
     let mut failures = Vec::new();
     for (case, spec) in cases {
         let err = max_err(case, spec.as_str().unwrap());
+        eprintln!("{case} ({spec}): max abs error {err:e}");
         if err.is_nan() || err > 1e-4 {
             failures.push(format!("{case} ({spec}): max abs error {err:e}"));
         }

@@ -1,0 +1,172 @@
+//! `glance bench attention` with the approximate patterns: the error against full
+//! attention (`--check`), the sweep's TSV and PNG, and one-line errors.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn glance() -> Command {
+    Command::cargo_bin("glance").unwrap()
+}
+
+/// The value of `"key":` in a flat JSON object.
+fn field<'a>(json: &'a str, key: &str) -> &'a str {
+    let start = json.find(&format!("\"{key}\":")).unwrap() + key.len() + 3;
+    let rest = &json[start..];
+    let end = rest.find([',', '}']).unwrap();
+    rest[..end].trim_matches('"')
+}
+
+fn bench_json(pattern: &str, len: &str) -> String {
+    let out = glance()
+        .args([
+            "bench",
+            "attention",
+            "--pattern",
+            pattern,
+            "--len",
+            len,
+            "--heads",
+            "2",
+            "--head-dim",
+            "16",
+            "--runs",
+            "1",
+            "--check",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn check_reports_the_error_against_full_attention() {
+    for (pattern, reference) in [
+        ("linformer:k=32", "full"),
+        ("performer:m=32", "full"),
+        ("lsh:bucket=16,hashes=2", "full-shared-qk"),
+    ] {
+        let json = bench_json(pattern, "512");
+        assert!(
+            json.contains(&format!("\"pattern\":\"{pattern}\"")),
+            "{json}"
+        );
+        assert_eq!(field(&json, "pairs"), "null", "{pattern}");
+        assert_eq!(field(&json, "error_reference"), reference, "{pattern}");
+        assert_eq!(field(&json, "error_rows"), "256", "{pattern}");
+        let err: f64 = field(&json, "rel_frobenius_err").parse().unwrap();
+        assert!(err.is_finite() && err > 1e-3, "{pattern}: {err}");
+    }
+    // An exact pattern gets both errors; full attention has none against itself.
+    let json = bench_json("full", "300");
+    let err: f64 = field(&json, "rel_frobenius_err").parse().unwrap();
+    assert!(err < 1e-5, "{err}");
+    assert!(field(&json, "max_abs_err").parse::<f64>().unwrap() < 1e-5);
+}
+
+#[test]
+fn sweep_prints_one_row_per_pattern_and_writes_a_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("sweep.png");
+    let out = glance()
+        .args([
+            "-q",
+            "bench",
+            "attention",
+            "--sweep",
+            "--len",
+            "256",
+            "--heads",
+            "1",
+            "--head-dim",
+            "8",
+            "--runs",
+            "1",
+            "--smooth",
+            "16",
+            "--pattern",
+            "sliding:r=8",
+            "--pattern",
+            "sliding:r=64",
+            "--pattern",
+            "full",
+            "--pattern",
+            "performer:m=16",
+            "--plot",
+        ])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tsv = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = tsv
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(rows[0][..3], ["pattern", "reference", "error_vs_full"]);
+    assert_eq!(rows.len(), 5);
+    let err = |i: usize| rows[i][2].parse::<f64>().unwrap();
+    assert!(err(3) < 1e-5, "full vs itself: {}", err(3));
+    // Smooth inputs: a wider window is closer to full attention.
+    assert!(err(2) < err(1), "r=64 {} vs r=8 {}", err(2), err(1));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(bytes.len() > 5000);
+}
+
+#[test]
+fn bad_approximate_inputs_fail_with_one_line() {
+    glance()
+        .args([
+            "bench",
+            "attention",
+            "--pattern",
+            "lsh:bucket=64,hashes=2",
+            "--len",
+            "100",
+        ])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("multiple of bucket")
+                .and(predicate::str::starts_with("error: ")),
+        );
+    glance()
+        .args([
+            "bench",
+            "attention",
+            "--pattern",
+            "performer:m=0",
+            "--len",
+            "100",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with(
+            "error: --pattern performer:m=0",
+        ));
+    glance()
+        .args([
+            "bench",
+            "attention",
+            "--pattern",
+            "full",
+            "--pattern",
+            "full",
+            "--len",
+            "10",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--sweep"));
+}
