@@ -100,20 +100,19 @@ struct Lane {
 }
 
 impl Lane {
-    fn new(head: usize, stride: usize, residue: usize, offset: usize, n: usize) -> Option<Lane> {
-        let first = offset + (residue + stride - offset % stride) % stride;
-        if first >= offset + n {
-            return None;
-        }
-        let count = (offset + n - 1 - first) / stride + 1;
+    /// The lane whose first row is `i` (`i < min(stride, n)`: rows `0..stride` hold one
+    /// row of every lane that has any).
+    fn starting_at(head: usize, stride: usize, i: usize, offset: usize, n: usize) -> Lane {
+        let first = offset + i;
+        let count = (n - 1 - i) / stride + 1;
         let u_lo = first / stride;
-        Some(Lane {
+        Lane {
             head,
             stride,
-            residue,
+            residue: first % stride,
             u_lo,
             u_hi: u_lo + count,
-        })
+        }
     }
 
     /// The row index (`0..n`) of lane coordinate `u`.
@@ -290,7 +289,8 @@ pub(crate) fn attend(
         // Tiles of all residues of one region go together, so the strided rows of a
         // dilated pattern are read close in time (cache- and prefetch-friendly).
         let first_lane = lanes.len();
-        lanes.extend((0..stride).filter_map(|rho| Lane::new(h, stride, rho, vis.offset(), n)));
+        // One lane per residue that has rows: O(min(stride, n)) whatever the dilation.
+        lanes.extend((0..stride.min(n)).map(|i| Lane::starting_at(h, stride, i, vis.offset(), n)));
         let head_lanes = first_lane..lanes.len();
         let tiles = |l: &Lane| l.u_lo / MQ..=(l.u_hi - 1) / MQ;
         let lo = lanes[head_lanes.clone()]
@@ -584,8 +584,9 @@ unsafe fn local_tile<S: Simd, const J: usize, const DD: usize>(
     }
     let klo = reach[..vectors].iter().map(|r| r.0).min().unwrap_or(0);
     let khi = reach[..vectors].iter().map(|r| r.1).max().unwrap_or(0);
-    // Key rows of a lane are `stride` rows apart: used in place, no copy.
-    let ks = lane.stride * d;
+    // Key rows of a lane are `stride` rows apart: used in place, no copy. (A stride
+    // that overflows here means one row per lane, and the row step is never used.)
+    let ks = lane.stride.saturating_mul(d);
     if klo < khi {
         for kt in klo / NK..=(khi - 1) / NK {
             let (a, b) = (klo.max(kt * NK), khi.min(kt * NK + NK));
