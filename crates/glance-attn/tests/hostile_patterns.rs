@@ -1,0 +1,31 @@
+//! Hostile attention patterns (issue 9 fuzzing): the work of `attend` depends on the
+//! number of tokens, never on the size of a pattern's parameters. Each case is an input
+//! the `attn_pattern` fuzz target found to hang or crash (see docs/robustness.md).
+
+use glance_attn::ndarray::Array3;
+use glance_attn::{attend, AttendOptions, Pattern};
+
+/// Runs `attend` on 2 heads x `n` tokens x 4 dims, as the fuzz target does.
+fn run(spec: &str, n: usize) -> Array3<f32> {
+    let p: Pattern = spec.parse().unwrap();
+    let q = Array3::from_shape_fn((2, n, 4), |(h, i, j)| ((h + i * 3 + j) % 7) as f32 * 0.1);
+    attend(q.view(), q.view(), q.view(), &p, &AttendOptions::default()).unwrap()
+}
+
+/// fuzz/artifacts/attn_pattern/timeout-ff8958979c46ec01da2bb27d2ceb74702c461362: one
+/// token with a dilation of 1 111 111 114 looped over every residue of the dilation.
+#[test]
+fn huge_dilation_on_one_token() {
+    let out = run("dilated:r=00,d=1111111114,causal+global:tokens=1,57", 1);
+    // One token sees only itself: its output is its own value row.
+    let q = run("full", 1);
+    assert_eq!(out, q);
+}
+
+#[test]
+fn dilation_of_usize_max() {
+    let out = run("dilated:r=3,d=18446744073709551615", 5);
+    // Every token sees only itself.
+    let own = run("sliding:r=0", 5);
+    assert_eq!(out, own);
+}
