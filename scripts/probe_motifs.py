@@ -59,13 +59,13 @@ def read_meme_motif(path: str, name: str) -> np.ndarray:
     return np.array(rows)
 
 
-def make_regions(data_dir: str, seed: int):
+def make_regions(data_dir: str, seed: int, n_regions: int = N_REGIONS):
     rng = np.random.default_rng(seed)
     pwm = read_meme_motif(MEME, "MA0139.2")
     w = len(pwm)
     recs = [c for g in dm.HELDOUT for _, c in dm.load_genome(data_dir, g)]
     seqs, labels = [], []
-    for i in range(N_REGIONS):
+    for i in range(n_regions):
         while True:
             c = recs[int(rng.integers(len(recs)))]
             s = int(rng.integers(0, len(c) - REGION))
@@ -176,9 +176,10 @@ def main():
     ap.add_argument("--model", help="model directory (default: glance's default model)")
     ap.add_argument("--extra-model", action="append", default=[], help="NAME=DIR, probed as well")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--regions", type=int, default=N_REGIONS)
     ap.add_argument("--json")
     args = ap.parse_args()
-    seqs, y = make_regions(args.data, args.seed)
+    seqs, y = make_regions(args.data, args.seed, args.regions)
     res = {"regions": len(y), "positives": int(y.sum()), "region_bp": REGION, "plants": PLANTS,
            "motif": "MA0139.2 CTCF", "auroc": {}}
     with tempfile.TemporaryDirectory() as tmp:

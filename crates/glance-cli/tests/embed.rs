@@ -165,25 +165,33 @@ fn regions_come_out_in_bed_order_with_max_pooling() {
 }
 
 #[test]
+fn without_model_uses_the_shipped_default_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = models().join("../../models/default");
+    let run = |prefix: &Path, model: Option<&Path>| {
+        let mut cmd = glance();
+        cmd.env_remove("GLANCE_MODEL").arg("embed");
+        if let Some(m) = model {
+            cmd.arg("--model").arg(m);
+        }
+        cmd.arg(models().join("sequences.fa"))
+            .args(["--bin", "50", "-o"])
+            .arg(prefix)
+            .assert()
+            .success();
+        read_npy(&prefix.with_extension("npy"))
+    };
+    let implicit = run(&dir.path().join("a"), None);
+    let explicit = run(&dir.path().join("b"), Some(&shipped));
+    assert_eq!(implicit.1, 128);
+    assert!(implicit.0 > 0 && implicit.2.iter().any(|v| *v != 0.0));
+    assert_eq!(implicit, explicit);
+}
+
+#[test]
 fn failures_print_one_line_and_leave_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("x");
-    let out = glance()
-        .arg("embed")
-        .arg(models().join("sequences.fa"))
-        .arg("-o")
-        .arg(&prefix)
-        .assert()
-        .code(1)
-        .get_output()
-        .stderr
-        .clone();
-    let msg = String::from_utf8(out).unwrap();
-    assert!(
-        msg.starts_with("error: --model DIR is required") && msg.lines().count() == 1,
-        "{msg}"
-    );
-
     let bed_in = dir.path().join("r.bed");
     std::fs::write(&bed_in, "chrZ\t0\t10\n").unwrap();
     let out = glance()

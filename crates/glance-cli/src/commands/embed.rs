@@ -20,6 +20,7 @@ use super::with_suffix;
 use crate::cli::GlobalArgs;
 use glance::workflow::atomic::AtomicFile;
 use glance::workflow::npy;
+use glance::workflow::resolve::{default_model_dir, BUNDLED_MODEL_DIR, MODEL_ENV};
 
 /// Arguments of `glance embed`.
 #[derive(Debug, Args)]
@@ -33,7 +34,8 @@ pub struct EmbedArgs {
     pub inputs: Vec<PathBuf>,
 
     /// Model directory: a native glance model or a Hugging Face BERT/DNABERT or
-    /// Longformer checkpoint (config.json + model.safetensors + vocab.txt).
+    /// Longformer checkpoint (config.json + model.safetensors + vocab.txt). Default:
+    /// `$GLANCE_MODEL`, else the model shipped in the source tree (models/default).
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
 
@@ -84,12 +86,16 @@ pub struct EmbedArgs {
 
 /// Runs `glance embed`.
 pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    let Some(dir) = &args.model else {
+    let Some(dir) = args.model.clone().or_else(default_model_dir) else {
         bail!(
-            "--model DIR is required: glance does not ship a default model yet; pass a native \
-             glance model or a Hugging Face BERT/DNABERT/Longformer directory"
+            "--model DIR is required: no default model found (neither ${} nor {} holds a \
+             config.json); pass a native glance model or a Hugging Face BERT/DNABERT/Longformer \
+             directory",
+            MODEL_ENV,
+            BUNDLED_MODEL_DIR
         );
     };
+    let dir = &dir;
     let mut encoder = load(dir).with_context(|| format!("{}: cannot load model", dir.display()))?;
     encoder
         .override_patterns(&args.pattern)
