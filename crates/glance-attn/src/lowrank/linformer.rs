@@ -15,7 +15,7 @@
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
-use super::math::{gemm, mat, mat_mut, softmax_row};
+use super::math::{gemm, mat, mat_mut, softmax_scaled};
 use super::rng::{uniform, Stream};
 use super::spec::LinformerSpec;
 use super::{ApproxOptions, Inputs};
@@ -26,7 +26,7 @@ const SEGMENT: usize = 2048;
 /// Partial sums of the whole-sequence projection (a constant: determinism).
 const GROUPS: usize = 16;
 /// Query rows per tile.
-const QROWS: usize = 128;
+const QROWS: usize = 256;
 
 /// Rows of `E` or `F`: given by the model, or drawn like the reference's `init_`
 /// (uniform on `[-1/sqrt(k), 1/sqrt(k))`) from the seed, one number per element.
@@ -149,13 +149,13 @@ pub(crate) fn attend(
         None => {
             let (pe, pf) = projections(spec, opts.seed, weights, n)?;
             let (kp, vp) = project_whole(x, spec, &pe, &pf);
-            let (kd, d) = (spec.k * x.dims.d, x.dims.d);
+            let (hd, d) = (x.dims.heads * x.dims.d, x.dims.d);
+            let (kp, vp) = (mat(&kp, spec.k, hd), mat(&vp, spec.k, hd));
             out.par_chunks_mut(n * d)
                 .enumerate()
                 .for_each(|(h, out_h)| {
-                    let kp_h = mat(&kp[h * kd..(h + 1) * kd], spec.k, d);
-                    let vp_h = mat(&vp[h * kd..(h + 1) * kd], spec.k, d);
-                    queries(x, h, 0, kp_h, vp_h, out_h);
+                    let cols = ndarray::s![.., h * d..(h + 1) * d];
+                    queries(x, h, 0, kp.slice(cols), vp.slice(cols), out_h);
                 });
         }
         Some(b) => {
@@ -176,7 +176,9 @@ pub(crate) fn attend(
     Ok(())
 }
 
-/// `K' = E^T K` and `V' = F^T V` of every head (`[heads, k, d]` each).
+/// `K' = E^T K` and `V' = F^T V` of every head, as `[k, heads * d]` matrices (head `h`
+/// in columns `h d .. (h + 1) d`). Each segment's rows of all heads are gathered side
+/// by side so that one product per segment serves every head (`E` is packed once).
 fn project_whole(
     x: &Inputs,
     spec: &LinformerSpec,
@@ -184,38 +186,65 @@ fn project_whole(
     pf: &Projection,
 ) -> (Vec<f32>, Vec<f32>) {
     let (heads, n, d) = (x.dims.heads, x.dims.n, x.dims.d);
-    let kd = spec.k * d;
+    let hd = heads * d;
+    let kd = spec.k * hd;
     let segments = n.div_ceil(SEGMENT);
+    // Shared E: keys and values side by side, [rows, 2 hd], one product.
+    let width = if spec.share_kv { 2 * hd } else { hd };
     let partials: Vec<Vec<f32>> = (0..GROUPS)
         .into_par_iter()
         .map(|g| {
-            let mut acc = vec![0f32; 2 * heads * kd];
+            let mut acc = vec![0f32; 2 * kd];
             let (mut be, mut bf) = (Vec::new(), Vec::new());
+            let (mut kb, mut vb) = (Vec::new(), Vec::new());
             for s in g * segments / GROUPS..(g + 1) * segments / GROUPS {
                 let (lo, hi) = (s * SEGMENT, ((s + 1) * SEGMENT).min(n));
-                let e = pe.rows(lo, hi - lo, &mut be);
-                let f = if spec.share_kv {
-                    e
+                let rows = hi - lo;
+                let e = pe.rows(lo, rows, &mut be);
+                kb.clear();
+                vb.clear();
+                for i in lo..hi {
+                    for h in 0..heads {
+                        kb.extend_from_slice(x.row(x.k, h, i));
+                    }
+                    let target = if spec.share_kv { &mut kb } else { &mut vb };
+                    for h in 0..heads {
+                        target.extend_from_slice(x.row(x.v, h, i));
+                    }
+                }
+                if spec.share_kv {
+                    gemm(
+                        e.t(),
+                        mat(&kb, rows, width),
+                        1.0,
+                        mat_mut(&mut acc, spec.k, width),
+                    );
                 } else {
-                    pf.rows(lo, hi - lo, &mut bf)
-                };
-                let (acc_k, acc_v) = acc.split_at_mut(heads * kd);
-                for h in 0..heads {
-                    let ck = mat_mut(&mut acc_k[h * kd..(h + 1) * kd], spec.k, d);
-                    gemm(e.t(), x.rows(x.k, h, lo, hi), 1.0, ck);
-                    let cv = mat_mut(&mut acc_v[h * kd..(h + 1) * kd], spec.k, d);
-                    gemm(f.t(), x.rows(x.v, h, lo, hi), 1.0, cv);
+                    let f = pf.rows(lo, rows, &mut bf);
+                    let (acc_k, acc_v) = acc.split_at_mut(kd);
+                    gemm(e.t(), mat(&kb, rows, hd), 1.0, mat_mut(acc_k, spec.k, hd));
+                    gemm(f.t(), mat(&vb, rows, hd), 1.0, mat_mut(acc_v, spec.k, hd));
                 }
             }
             acc
         })
         .collect();
-    let mut total = vec![0f32; 2 * heads * kd];
+    let mut total = vec![0f32; 2 * kd];
     for p in &partials {
         total.iter_mut().zip(p).for_each(|(t, &v)| *t += v);
     }
-    let vp = total.split_off(heads * kd);
-    (total, vp)
+    if spec.share_kv {
+        // [k, 2 hd] -> [k, hd] keys and [k, hd] values.
+        let (mut kp, mut vp) = (Vec::with_capacity(kd), Vec::with_capacity(kd));
+        for row in total.chunks(2 * hd) {
+            kp.extend_from_slice(&row[..hd]);
+            vp.extend_from_slice(&row[hd..]);
+        }
+        (kp, vp)
+    } else {
+        let vp = total.split_off(kd);
+        (total, vp)
+    }
 }
 
 /// Rows `first..` of head `h` (as many as `out` holds) attend to `kp`, `vp` (`[k, d]`).
@@ -241,8 +270,7 @@ fn queries(
                 mat_mut(&mut s, rows, k),
             );
             for row in s.chunks_mut(k) {
-                row.iter_mut().for_each(|v| *v *= x.scale);
-                softmax_row(row);
+                softmax_scaled(row, x.scale);
             }
             gemm(mat(&s, rows, k), vp, 0.0, mat_mut(out_t, rows, d));
         });

@@ -81,17 +81,76 @@ pub(crate) fn exp_inplace(x: &mut [f32]) {
 
 /// Softmax of one row in place; returns `log(sum(exp(x)))` of the input row.
 pub(crate) fn softmax_row(row: &mut [f32]) -> f32 {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    softmax_scaled(row, 1.0)
+}
+
+/// Lanes of the blocked reductions (fixed: results do not depend on the CPU).
+const LANES: usize = 16;
+
+/// The largest element (blocked over [`LANES`] so that it vectorises).
+#[inline(always)]
+fn max_of(row: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    let mut chunks = row.chunks_exact(LANES);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = a.max(v);
+        }
+    }
+    let tail = chunks
+        .remainder()
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    acc.iter().copied().fold(tail, f32::max)
+}
+
+/// The sum in a fixed blocked order (vectorises; the same bits everywhere).
+#[inline(always)]
+fn sum_of(row: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let mut chunks = row.chunks_exact(LANES);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    let tail: f32 = chunks.remainder().iter().sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
+fn softmax_generic(row: &mut [f32], scale: f32) -> f32 {
+    let max = max_of(row);
     if max == f32::NEG_INFINITY {
         row.fill(0.0);
         return f32::NEG_INFINITY;
     }
-    row.iter_mut().for_each(|v| *v -= max);
-    exp_inplace(row);
-    let sum: f32 = row.iter().sum();
+    row.iter_mut().for_each(|v| *v = (*v - max) * scale);
+    exp_generic(row);
+    let sum = sum_of(row);
     let inv = 1.0 / sum;
     row.iter_mut().for_each(|v| *v *= inv);
-    max + sum.ln()
+    max * scale + sum.ln()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn softmax_avx2(row: &mut [f32], scale: f32) -> f32 {
+    softmax_generic(row, scale)
+}
+
+/// Softmax of `scale * row` in place (`scale > 0`, folded into the exponent); returns
+/// the log-sum-exp of `scale * row`.
+pub(crate) fn softmax_scaled(row: &mut [f32], scale: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { softmax_avx2(row, scale) };
+        }
+    }
+    softmax_generic(row, scale)
 }
 
 #[cfg(test)]

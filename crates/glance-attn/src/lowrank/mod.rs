@@ -234,6 +234,14 @@ pub(crate) struct Inputs<'a> {
 }
 
 impl Inputs<'_> {
+    /// Row `i` of head `h` of `a` (`d` values).
+    #[inline]
+    pub(crate) fn row<'s>(&self, a: &'s [f32], h: usize, i: usize) -> &'s [f32] {
+        let d = self.dims.d;
+        let start = (h * self.dims.n + i) * d;
+        &a[start..start + d]
+    }
+
     /// Rows `[lo, hi)` of head `h` of `a` as a `[hi - lo, d]` matrix.
     #[inline]
     pub(crate) fn rows<'s>(
