@@ -12,7 +12,7 @@ fn run(spec: &str, n: usize) -> Array3<f32> {
     attend(q.view(), q.view(), q.view(), &p, &AttendOptions::default()).unwrap()
 }
 
-/// fuzz/artifacts/attn_pattern/timeout-ff8958979c46ec01da2bb27d2ceb74702c461362: one
+/// fuzz/seeds/attn_pattern/timeout-ff8958979c46ec01da2bb27d2ceb74702c461362: one
 /// token with a dilation of 1 111 111 114 looped over every residue of the dilation.
 #[test]
 fn huge_dilation_on_one_token() {
