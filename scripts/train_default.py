@@ -235,7 +235,8 @@ def train(args):
         torch.save(ck, args.ckpt + ".tmp")
         os.replace(args.ckpt + ".tmp", args.ckpt)
 
-    while step < args.steps:
+    stop = min(args.steps, args.stop_at or args.steps)
+    while step < stop:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
         inp, tgt = sampler.batch(args.batch)
@@ -256,7 +257,7 @@ def train(args):
         if step % args.log_every == 0:
             entry = {"step": step, "loss": run_loss / args.log_every, "elapsed_s": round(elapsed, 1)}
             run_loss = 0.0
-            if step % (args.log_every * 5) == 0 or step == args.steps:
+            if step % (args.log_every * 5) == 0 or step == stop:
                 entry["heldout40"] = evaluate(enc, head, es, eval_masks)
             log.append(entry)
             print(json.dumps(entry), flush=True)
@@ -318,6 +319,8 @@ def main():
     ap.add_argument("--ckpt", default="/tmp/glance-default.pt")
     ap.add_argument("--out", default="models/default")
     ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--stop-at", type=int, help="stop (with a checkpoint) after this step; "
+                    "a later `train` resumes exactly, under its own --steps schedule")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=50)
