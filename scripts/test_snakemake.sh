@@ -19,7 +19,8 @@ glance=$(realpath "$glance")
 snakemake=$(command -v snakemake || echo "${VENV:-/work/venv}/bin/snakemake")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-extra="--motifs $root/test-data/motifs/subset10.meme --model $root/test-data/models/native_alibi --bin 700 --step 500"
+# 20 kb pieces: the 60 kb record is split over the shards too.
+extra="--motifs $root/test-data/motifs/subset10.meme --model $root/test-data/models/native_alibi --bin 700 --step 500 --shard-span 20000"
 "$snakemake" -s "$root/workflows/snakemake/Snakefile" -d "$work" --cores 2 --quiet rules \
     --config glance="$glance" results="$work/results" shards=4 extra="$extra" \
     samples="{multi: $root/test-data/workflow/multi.fa.gz}"
