@@ -103,8 +103,9 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
             None => {
                 config.outputs.embeddings = false;
                 notes.push(
-                    "no model: glance ships no default model yet and none was given (--model or \
-                     GLANCE_MODEL), so embeddings.npy was not produced"
+                    "no model: none was given (--model or GLANCE_MODEL) and the default model \
+                     (models/default of the source tree) is missing, so embeddings.npy was \
+                     not produced"
                         .to_string(),
                 );
             }

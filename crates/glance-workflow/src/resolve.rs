@@ -3,9 +3,9 @@
 //!
 //! The default model is looked up, in order, at `$GLANCE_MODEL` and at `models/default/`
 //! of the source tree the binary was built from (`CARGO_MANIFEST_DIR/../../models/default`).
-//! A directory counts only if it holds a `config.json`. Until a default model ships,
-//! `glance run` without a model runs the motif stages only and says so in its log and
-//! manifest.
+//! A directory counts only if it holds a `config.json`. A binary moved away from its
+//! source tree, with no `$GLANCE_MODEL`, finds none: `glance run` then runs the motif
+//! stages only and says so in its log and manifest.
 
 use std::path::{Path, PathBuf};
 

@@ -20,8 +20,8 @@ use crate::cli::GlobalArgs;
   glance run --config glance.toml
   glance run genome.fa.gz --shard 2/8 --outdir shard2   # then: glance merge shard*/ --outdir all
 
-Without --model (and with no bundled default model or GLANCE_MODEL), only the motif
-outputs are produced; the log and manifest.json say so.")]
+Without --model, GLANCE_MODEL or else the default model shipped in models/default is
+used (card: docs/models/default.md).")]
 pub struct RunArgs {
     /// Input FASTA/FASTQ files (plain, gzip or BGZF); key `inputs`.
     #[arg(value_name = "INPUT")]
