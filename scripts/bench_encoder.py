@@ -135,7 +135,7 @@ def torch_longformer_chunked(ids, chunk, halo, r):
     )
     model = LongformerModel(cfg).float().eval()
     n = len(ids)
-    t = torch.tensor(ids) + 5
+    t = torch.tensor(ids)
     t0, c0 = time.perf_counter(), time.process_time()
     with torch.no_grad():
         for s0 in range(0, n, chunk):
