@@ -49,6 +49,23 @@ const OUTPUTS: [&str; 8] = [
     "scan_hits.tsv",
 ];
 
+/// Merges `shards` into `merged` and asserts every output equals `whole`'s.
+fn merge_equals_whole(shards: &[PathBuf], merged: &Path, whole: &Path, what: &str) {
+    glance()
+        .arg("merge")
+        .args(shards)
+        .arg("--outdir")
+        .arg(merged)
+        .arg("-q")
+        .assert()
+        .success();
+    for f in OUTPUTS {
+        let a = std::fs::read(whole.join(f)).unwrap();
+        let b = std::fs::read(merged.join(f)).unwrap();
+        assert!(a == b, "{f} differs after merging {what}");
+    }
+}
+
 #[test]
 fn merged_shards_equal_one_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -68,19 +85,7 @@ fn merged_shards_equal_one_run() {
         let merged = dir.path().join(format!("merged{n}"));
         let mut reversed = shards.clone();
         reversed.reverse();
-        glance()
-            .arg("merge")
-            .args(&reversed)
-            .arg("--outdir")
-            .arg(&merged)
-            .arg("-q")
-            .assert()
-            .success();
-        for f in OUTPUTS {
-            let a = std::fs::read(whole.join(f)).unwrap();
-            let b = std::fs::read(merged.join(f)).unwrap();
-            assert!(a == b, "{f} differs after merging {n} shards");
-        }
+        merge_equals_whole(&reversed, &merged, &whole, &format!("{n} shards"));
         assert!(merged.join("manifest.json").exists());
     }
 }
@@ -141,19 +146,7 @@ fn pieces_of_long_records_merge_exactly() {
             );
         }
         let merged = dir.path().join("merged");
-        glance()
-            .arg("merge")
-            .args(&shards)
-            .arg("--outdir")
-            .arg(&merged)
-            .arg("-q")
-            .assert()
-            .success();
-        for f in OUTPUTS {
-            let a = std::fs::read(whole.join(f)).unwrap();
-            let b = std::fs::read(merged.join(f)).unwrap();
-            assert!(a == b, "{model}: {f} differs after merging pieces");
-        }
+        merge_equals_whole(&shards, &merged, &whole, &format!("{model} in pieces"));
     }
 }
 
