@@ -203,44 +203,37 @@ fn outputs_equal_glance_scan_and_glance_embed() {
     assert_eq!(manifest.regions, 201);
 }
 
-#[test]
-fn without_a_model_option_the_bundled_default_model_embeds() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
+/// Runs `glance run` on the multi-record input with the 10-motif set, no `--model`, and
+/// `extra` options; returns manifest.json's text.
+fn run_without_model_option(out: &Path, extra: &[&str]) -> String {
     glance()
         .args([
             "run",
             &data("workflow/multi.fa.gz"),
             "--motifs",
             &data("motifs/subset10.meme"),
-            "--bin",
-            "5000",
             "-q",
-            "--outdir",
         ])
-        .arg(&out)
+        .args(extra)
+        .arg("--outdir")
+        .arg(out)
         .assert()
         .success();
+    std::fs::read_to_string(out.join("manifest.json")).unwrap()
+}
+
+#[test]
+fn without_a_model_option_the_bundled_default_model_embeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let m = run_without_model_option(&out, &["--bin", "5000"]);
     let regions = std::fs::read_to_string(out.join("regions.bed")).unwrap();
-    let rows = regions.lines().count();
-    let npy = std::fs::read(out.join("embeddings.npy")).unwrap();
-    let header = String::from_utf8_lossy(&npy[10..128]).to_string();
-    let config = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/default/config.json"),
-    )
-    .unwrap();
-    let d: u64 = config
-        .split("\"d_model\":")
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .next()
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(header.contains(&format!("({rows}, {d})")), "{header}");
-    let m = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    let npy = glance::workflow::npy::NpyInfo::read(&out.join("embeddings.npy")).unwrap();
+    let default =
+        glance::model::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/default"))
+            .unwrap();
+    assert_eq!(npy.rows, regions.lines().count() as u64);
+    assert_eq!(npy.inner, vec![default.d_model()]);
     assert!(m.contains("model:config.json"), "{m}");
     assert!(!m.contains("was not produced"), "{m}");
 }
@@ -249,23 +242,9 @@ fn without_a_model_option_the_bundled_default_model_embeds() {
 fn with_embeddings_off_only_the_motif_outputs_are_made() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    glance()
-        .args([
-            "run",
-            &data("workflow/multi.fa.gz"),
-            "--motifs",
-            &data("motifs/subset10.meme"),
-            "--embeddings",
-            "false",
-            "-q",
-            "--outdir",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
+    let m = run_without_model_option(&out, &["--embeddings", "false"]);
     assert!(!out.join("embeddings.npy").exists());
     assert!(out.join("hits.tsv").exists() && out.join("motif_scores.npy").exists());
-    let m = std::fs::read_to_string(out.join("manifest.json")).unwrap();
     assert!(!m.contains("model:config.json"), "{m}");
 }
 
