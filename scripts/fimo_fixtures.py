@@ -12,9 +12,12 @@ around its known departures from the `fimo` command line:
   background: motifs are rebuilt here with FIMO's arithmetic (p' = (p*N + a*bg)/(N + a),
   N = int(nsites) or 20, a = 0.1, bg = the resolved background), written with 17
   significant digits and read back with pseudocount 0;
-* FIMO's q-values are random (pi0 is estimated from a 10,000-value reservoir sample with
-  random bootstraps): each motif is scanned REPS times and the fixture stores the
-  median q-value and the range over the runs.
+* FIMO estimates pi0 from a 10,000-value reservoir sample with 100 bootstraps, drawn
+  from the MEME suite's program-wide Mersenne Twister. `fimo` never seeds it, so a
+  fresh process always draws the same numbers (scripts/fimo_fresh_qvalues.py stores
+  such runs); here each motif is scanned REPS times in one process, where the
+  generator's state carries over, and the fixture stores the median q-value and the
+  range over those runs: the spread of FIMO's estimator over its random draws.
 
 Backgrounds are resolved as `fimo --bfile` does when scanning both strands: NRDB
 (default), uniform or a file, averaged with the complement, plus 5e-7 and

@@ -248,3 +248,55 @@ fn bad_motif_files_fail_cleanly_without_output() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn fimo_pi0_gives_the_librarys_fimo_qvalues() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("hits.tsv");
+    let genome = data("Kp1084_200kb.fa.gz");
+    glance()
+        .args(["--threads", "2", "scan", "--fimo-pi0"])
+        .arg(&genome)
+        .arg("--motifs")
+        .arg(data("motifs/subset10.meme"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let got = rows(&std::fs::read_to_string(&out).unwrap());
+    // the library's FIMO pi0 replay (checked against fresh FIMO runs in glance-motif's
+    // parity tests), with another chunk size
+    use glance::motif::output::tsv_blocks;
+    use glance::motif::scan::driver::ScanRun;
+    use glance::motif::scan::fimo_pi0::FimoPi0;
+    use glance::motif::{read_motifs, BackgroundSource, ScanOptions, Scanner};
+    let motifs = read_motifs(&data("motifs/subset10.meme")).unwrap().motifs;
+    let bg = BackgroundSource::Nrdb.resolve(true).unwrap();
+    let scanner = Scanner::new(&motifs, bg, ScanOptions::default()).unwrap();
+    let mut run = ScanRun::new(&scanner, 1 << 16);
+    let open = || glance::seq::SeqReader::open(&genome).unwrap();
+    run.scan_source(&scanner, open()).unwrap();
+    let mut plan = FimoPi0::plan(&scanner, &run.tallies);
+    plan.collect(&scanner, open(), 1 << 14).unwrap();
+    let pi0 = plan.pi0s().unwrap();
+    let names = run.names.clone();
+    let fimo = scanner.finish_with_pi0(run.tallies.clone(), false, Some(&pi0));
+    let lib: String = tsv_blocks(&fimo, scanner.motifs(), &names, true).concat();
+    let want: Vec<Vec<String>> = lib
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect();
+    assert_eq!(got, want);
+    // and they differ from glance's own estimate somewhere
+    let own = scanner.finish(run.tallies, false);
+    assert!(own.iter().zip(&fimo).any(|(a, b)| a.qvalue != b.qvalue));
+    // stdin cannot be read twice
+    glance()
+        .args(["scan", "--fimo-pi0", "-"])
+        .arg("--motifs")
+        .arg(data("motifs/subset10.meme"))
+        .write_stdin(">a\nACGT\n")
+        .assert()
+        .failure()
+        .code(1);
+}

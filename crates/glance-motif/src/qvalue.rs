@@ -3,10 +3,16 @@
 //! error against the smallest estimate is least), then Benjamini-Hochberg over all tests
 //! with the step-down minimum.
 //!
-//! FIMO estimates pi0 from a random reservoir sample of 10,000 p-values and draws 100
-//! random bootstraps of 1,000. glance uses a deterministic weighted sample instead (see
-//! [`sample_stride`] and [`sample_base`]) and the exact expected bootstrap error of a 1,000-draw bootstrap,
-//! so results do not depend on a random seed, thread count or chunk size.
+//! FIMO estimates pi0 from a reservoir sample of 10,000 p-values and draws 100
+//! bootstraps of 1,000, from the MEME suite's unseeded (so fixed-seed) Mersenne Twister.
+//! By default glance uses a deterministic weighted sample instead (see
+//! [`sample_stride`] and [`sample_base`]) and the exact expected bootstrap error of a
+//! 1,000-draw bootstrap, which costs nothing extra; [`fimo`] and [`mtwist`] replay
+//! FIMO's own draws instead (`glance scan --fimo-pi0`, [`crate::scan::fimo_pi0`]), so
+//! that q-values equal a `fimo` run's. Neither depends on thread count or chunk size.
+
+pub mod fimo;
+pub mod mtwist;
 
 /// Number of lambda values (MEME's `NUM_LAMBDA`).
 pub const NUM_LAMBDA: usize = 100;

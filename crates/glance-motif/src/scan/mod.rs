@@ -4,6 +4,7 @@
 //! [`ScanTally`]s; [`ScanTally::finish`] turns them into [`Hit`]s with q-values.
 
 pub mod driver;
+pub mod fimo_pi0;
 pub mod kernel;
 pub mod matched;
 pub mod prep;
@@ -431,12 +432,25 @@ impl Scanner {
     /// heap order; glance makes them deterministic). With `qv_thresh`, only hits with
     /// q-value `<= options.thresh` are kept.
     pub fn finish(&self, tallies: Vec<ScanTally>, qv_thresh: bool) -> Vec<Hit> {
+        self.finish_with_pi0(tallies, qv_thresh, None)
+    }
+
+    /// As [`Scanner::finish`], with each motif's pi0 given (e.g. FIMO's own, from
+    /// [`fimo_pi0::FimoPi0`]) instead of glance's estimate.
+    pub fn finish_with_pi0(
+        &self,
+        tallies: Vec<ScanTally>,
+        qv_thresh: bool,
+        pi0: Option<&[f64]>,
+    ) -> Vec<Hit> {
         let per_motif: Vec<Vec<Hit>> = tallies
             .into_par_iter()
             .zip(self.motifs.par_iter())
             .enumerate()
             .map(|(mi, (tally, m))| {
-                let pi0 = qvalue::estimate_pi0(&tally.bins, tally.samples);
+                let pi0 = pi0
+                    .and_then(|p| p.get(mi).copied())
+                    .unwrap_or_else(|| qvalue::estimate_pi0(&tally.bins, tally.samples));
                 let mut hits: Vec<Hit> = tally.hits.into_iter().map(|h| m.to_hit(mi, h)).collect();
                 hits.sort_by(|a, b| {
                     a.pvalue
