@@ -3,7 +3,8 @@
 //! non-causal, no dropout):
 //!
 //! 1. Hash: for each round `r`, `bucket = argmax([x R_r ; -x R_r])` (first index on
-//!    ties) with `R_r` `[d, nb/2]`; `nb = n / bucket` unless given.
+//!    ties) with `R_r` `[d, nb/2]`; `nb = n / bucket` unless given (`hash.rs`: a tiled
+//!    product fused with the argmax, `x R_r` never stored).
 //! 2. Sort each round's positions by `(bucket, position)` and lay the rounds end to
 //!    end; cut that sequence of `hashes * n` entries into chunks of `bucket` entries.
 //! 3. Each chunk's queries attend to the keys of their chunk and of the chunk before
@@ -13,25 +14,25 @@
 //! 4. A position's outputs of the rounds are combined with weights
 //!    `softmax_r(logsumexp of its scores in round r)`.
 //!
-//! Memory: `O(n * (d + hashes))` per head (bucket ids, sort orders, one round of
+//! Memory: `O(n * (d + hashes))` per head plus the rotations (bucket ids, sort orders, one round of
 //! chunk outputs and the running combination), never a score matrix larger than one
 //! chunk (`bucket x 2 bucket`) per thread. Heads run one after the other, each in
 //! parallel over row blocks and chunks; the rounds are merged in order, so results do
 //! not depend on the thread count.
 
-use ndarray::{Array2, Array4, ArrayView2, ArrayView4};
+use ndarray::{Array4, ArrayView4};
 use rayon::prelude::*;
 
+use super::hash::Packed;
 use super::math::{gemm, mat, mat_mut, softmax_row};
 use super::rng::{normal, Stream};
 use super::spec::LshSpec;
 use super::Inputs;
 use crate::error::AttnError;
+use crate::options::Isa;
 
 /// The reference's score for a query's own position (`TOKEN_SELF_ATTN_VALUE`).
 const SELF_SCORE: f32 = -5e4;
-/// Rows per hashing step.
-const HASH_ROWS: usize = 64;
 /// Positions per merge step.
 const MERGE_ROWS: usize = 1024;
 
@@ -43,18 +44,6 @@ pub(crate) fn seeded_rotations(hashes: usize, d: usize, half: usize, seed: u64) 
         idx += 1;
         normal(seed, Stream::LshRotations, idx - 1) as f32
     })
-}
-
-/// Index of the largest entry of `[row ; -row]`, the first one on ties.
-#[inline]
-fn signed_argmax(row: &[f32]) -> usize {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let min = row.iter().copied().fold(f32::INFINITY, f32::min);
-    if max >= -min {
-        row.iter().position(|&v| v == max).unwrap_or(0)
-    } else {
-        row.len() + row.iter().position(|&v| v == min).unwrap_or(0)
-    }
 }
 
 /// The number of hash buckets for `n` rows (checked: `n` a multiple of the chunk
@@ -77,6 +66,7 @@ pub(crate) fn n_buckets(spec: &LshSpec, n: usize) -> Result<usize, AttnError> {
 }
 
 /// LSH attention of `x` (q as queries and keys, v) into `out` (`[heads, n, d]`).
+/// Hashing uses the best instruction set of this CPU ([`Isa::detect`]).
 pub(crate) fn attend(
     x: &Inputs,
     spec: &LshSpec,
@@ -106,48 +96,27 @@ pub(crate) fn attend(
             seeded.view()
         }
     };
+    let isa = Isa::detect();
     for (h, out_h) in out.chunks_mut(n * d).enumerate() {
-        // [d, hashes * half]: the rounds' rotations side by side.
         let r = rot.index_axis(ndarray::Axis(0), if rot.dim().0 == 1 { 0 } else { h });
-        let mut rcat = Array2::<f32>::zeros((d, hashes * half));
-        for (round, rr) in r.outer_iter().enumerate() {
-            rcat.slice_mut(ndarray::s![.., round * half..(round + 1) * half])
-                .assign(&rr);
-        }
-        head(x, h, spec, nb, rcat.view(), out_h);
+        let packed = Packed::new(isa, hashes, d, half, |round, k, c| r[[round, k, c]]);
+        head(x, h, spec, nb, &packed, out_h);
     }
     Ok(())
 }
 
 /// One head.
-fn head(x: &Inputs, h: usize, spec: &LshSpec, nb: usize, rcat: ArrayView2<f32>, out: &mut [f32]) {
+fn head(x: &Inputs, h: usize, spec: &LshSpec, nb: usize, rot: &Packed, out: &mut [f32]) {
     let (n, d) = (x.dims.n, x.dims.d);
-    let (len, hashes, half) = (spec.bucket, spec.hashes, nb / 2);
+    let (len, hashes) = (spec.bucket, spec.hashes);
     // 1. Buckets, [round][position].
     let mut buckets = vec![0u32; hashes * n];
     {
-        let mut per_block: Vec<Vec<u32>> = (0..n.div_ceil(HASH_ROWS))
-            .into_par_iter()
-            .map(|b| {
-                let (lo, hi) = (b * HASH_ROWS, ((b + 1) * HASH_ROWS).min(n));
-                let mut rotated = vec![0f32; (hi - lo) * hashes * half];
-                gemm(
-                    x.rows(x.q, h, lo, hi),
-                    rcat,
-                    0.0,
-                    mat_mut(&mut rotated, hi - lo, hashes * half),
-                );
-                let mut ids = Vec::with_capacity((hi - lo) * hashes);
-                for row in rotated.chunks(hashes * half) {
-                    ids.extend(row.chunks(half).map(|r| signed_argmax(r) as u32));
-                }
-                ids
-            })
-            .collect();
-        for (b, ids) in per_block.iter_mut().enumerate() {
-            for (t, id) in ids.iter().enumerate() {
-                let (row, round) = (b * HASH_ROWS + t / hashes, t % hashes);
-                buckets[round * n + row] = *id;
+        let mut by_row = vec![0u32; n * hashes];
+        rot.hash(&x.q[h * n * d..(h + 1) * n * d], &mut by_row);
+        for (i, ids) in by_row.chunks_exact(hashes).enumerate() {
+            for (round, &id) in ids.iter().enumerate() {
+                buckets[round * n + i] = id;
             }
         }
     }

@@ -12,6 +12,7 @@
 //! All three split work into pieces whose boundaries depend on `n` only and reduce
 //! partial results in a fixed order, so outputs are bit-identical for any thread count.
 
+mod hash;
 mod linformer;
 mod lsh;
 mod math;

@@ -1,0 +1,316 @@
+//! Reformer's angular LSH: the bucket of a row `x` in round `r` is
+//! `argmax([x R_r ; -x R_r])` (the first index on ties, as `torch.argmax`), with `R_r`
+//! `[d, nb/2]`.
+//!
+//! The product `x R_r` is never stored: a register-tiled product (`MR` rows by `NV`
+//! vectors of columns, on the [`Simd`] kernels of the exact engine) computes one tile
+//! at a time and folds it into a running argmax over the `+` and `-` columns, so memory
+//! is the packed rotations (`hashes * d * nb/2` floats per head) and a few KiB per block
+//! of rows, whatever `nb`. Work: `n d nb/2` multiply-adds per round, parallel over
+//! blocks of [`BLOCK_ROWS`] rows; each panel of columns is reused by every row of a
+//! block while it is in L1.
+//!
+//! Each entry of `x R_r` is summed over `d` in order, one fused multiply-add per term
+//! (a plain multiply-add on the portable path). It depends on its row only, so bucket
+//! ids are the same for any thread count. Another summation order (the reference's
+//! BLAS) can differ in the last bits and so flip a near-tie; the reference fixtures
+//! have a smallest relative gap of 1.5e-4 between the two largest entries, far above
+//! f32 rounding, so they pin the buckets whatever the order.
+
+use rayon::prelude::*;
+
+use crate::options::Isa;
+use crate::simd::{Portable, Simd};
+
+/// Rows per parallel task (and per reuse of a packed column panel).
+const BLOCK_ROWS: usize = 64;
+
+/// The rotations of one head, packed for the kernel of one instruction set: per
+/// round, panels of `nr` columns, each `[d, nr]` row-major, the last one zero padded.
+pub(crate) struct Packed {
+    isa: Isa,
+    d: usize,
+    half: usize,
+    hashes: usize,
+    nr: usize,
+    panels: usize,
+    data: Vec<f32>,
+}
+
+impl Packed {
+    /// Packs `rot(round, k, c)` (`round < hashes`, `k < d`, `c < half`) for `isa`.
+    pub(crate) fn new(
+        isa: Isa,
+        hashes: usize,
+        d: usize,
+        half: usize,
+        rot: impl Fn(usize, usize, usize) -> f32,
+    ) -> Packed {
+        let nr = panel_width(isa);
+        let panels = half.div_ceil(nr);
+        let mut data = vec![0f32; hashes * panels * d * nr];
+        for (round, r) in data.chunks_mut(panels * d * nr).enumerate() {
+            for (p, panel) in r.chunks_mut(d * nr).enumerate() {
+                for (k, row) in panel.chunks_mut(nr).enumerate() {
+                    for (x, v) in row.iter_mut().enumerate() {
+                        let c = p * nr + x;
+                        if c < half {
+                            *v = rot(round, k, c);
+                        }
+                    }
+                }
+            }
+        }
+        Packed {
+            isa,
+            d,
+            half,
+            hashes,
+            nr,
+            panels,
+            data,
+        }
+    }
+
+    /// Bucket ids of the rows of `x` (`[n, d]` row-major) into `ids`, `[n, hashes]`
+    /// row-major (position first).
+    pub(crate) fn hash(&self, x: &[f32], ids: &mut [u32]) {
+        let d = self.d;
+        x.par_chunks(BLOCK_ROWS * d)
+            .zip(ids.par_chunks_mut(BLOCK_ROWS * self.hashes))
+            .for_each(|(xb, ib)| self.block(xb, ib));
+    }
+
+    /// One block of at most [`BLOCK_ROWS`] rows.
+    fn block(&self, x: &[f32], ids: &mut [u32]) {
+        match self.isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Packed::new` is given `Isa::detect()`, available on this CPU.
+            Isa::Avx512 => unsafe { block_avx512(self, x, ids) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Isa::Avx2 => unsafe { block_avx2(self, x, ids) },
+            // SAFETY: the portable kernel needs no CPU feature.
+            _ => unsafe { block_generic::<Portable, 4, 2, 16>(self, x, ids) },
+        }
+    }
+}
+
+/// Columns per panel of each kernel (`NV * LANES`).
+fn panel_width(isa: Isa) -> usize {
+    match isa {
+        Isa::Avx512 => 32,
+        Isa::Avx2 => 16,
+        Isa::Portable => 16,
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn block_avx512(p: &Packed, x: &[f32], ids: &mut [u32]) {
+    block_generic::<crate::simd::Avx512, 8, 2, 32>(p, x, ids)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn block_avx2(p: &Packed, x: &[f32], ids: &mut [u32]) {
+    block_generic::<crate::simd::Avx2, 6, 2, 16>(p, x, ids)
+}
+
+/// Running argmax of `+` and `-` columns of one row, per lane of a panel: lane `c`
+/// holds the best value among columns `c, c + NR, c + 2 NR, ...` seen so far and the
+/// panel where it was first seen.
+#[derive(Clone, Copy)]
+struct Best<const NR: usize> {
+    max: [f32; NR],
+    max_at: [u32; NR],
+    min: [f32; NR],
+    min_at: [u32; NR],
+}
+
+impl<const NR: usize> Best<NR> {
+    const START: Best<NR> = Best {
+        max: [f32::NEG_INFINITY; NR],
+        max_at: [0; NR],
+        min: [f32::INFINITY; NR],
+        min_at: [0; NR],
+    };
+
+    /// Folds in panel `p`'s values (NaN lanes never win).
+    #[inline(always)]
+    fn update(&mut self, vals: &[f32; NR], p: u32) {
+        for (c, &v) in vals.iter().enumerate() {
+            let up = v > self.max[c];
+            self.max[c] = if up { v } else { self.max[c] };
+            self.max_at[c] = if up { p } else { self.max_at[c] };
+            let down = v < self.min[c];
+            self.min[c] = if down { v } else { self.min[c] };
+            self.min_at[c] = if down { p } else { self.min_at[c] };
+        }
+    }
+
+    /// The index into `[x R ; -x R]` (`half` columns each) of the first largest entry.
+    fn bucket(&self, half: usize) -> u32 {
+        let column = |at: u32, c: usize| at as usize * NR + c;
+        let (mut max, mut max_col) = (f32::NEG_INFINITY, usize::MAX);
+        let (mut min, mut min_col) = (f32::INFINITY, usize::MAX);
+        for c in 0..NR {
+            let (v, col) = (self.max[c], column(self.max_at[c], c));
+            if v > max || (v == max && col < max_col) {
+                (max, max_col) = (v, col);
+            }
+            let (v, col) = (self.min[c], column(self.min_at[c], c));
+            if v < min || (v == min && col < min_col) {
+                (min, min_col) = (v, col);
+            }
+        }
+        // Ties between `max` and `-min` go to the `+` half, which comes first.
+        let id = if max >= -min { max_col } else { half + min_col };
+        id.min(2 * half - 1) as u32
+    }
+}
+
+/// Hashes one block of rows (`x`: at most [`BLOCK_ROWS`] rows of `d`) for every round.
+/// Register tile: `MR` rows by `NV` vectors (`NR = NV * LANES` columns, one panel).
+#[inline(always)]
+unsafe fn block_generic<S: Simd, const MR: usize, const NV: usize, const NR: usize>(
+    p: &Packed,
+    x: &[f32],
+    ids: &mut [u32],
+) {
+    debug_assert_eq!(NR, NV * S::LANES);
+    debug_assert_eq!(NR, p.nr);
+    let d = p.d;
+    let rows = x.len() / d;
+    // The rows in groups of MR, each group transposed to `[d, MR]`, zero padded.
+    let padded = rows.div_ceil(MR) * MR;
+    let mut xs = vec![0f32; padded * d];
+    for (i, row) in x.chunks_exact(d).enumerate() {
+        let group = &mut xs[(i / MR) * MR * d..(i / MR + 1) * MR * d];
+        for (k, &v) in row.iter().enumerate() {
+            group[k * MR + i % MR] = v;
+        }
+    }
+    let mut best = vec![Best::<NR>::START; padded];
+    let mut tile = [[0f32; NR]; MR];
+    let valid_last = p.half - (p.panels - 1) * NR;
+    for round in 0..p.hashes {
+        best.fill(Best::START);
+        let rot = &p.data[round * p.panels * d * NR..(round + 1) * p.panels * d * NR];
+        for (pi, panel) in rot.chunks_exact(d * NR).enumerate() {
+            for (g, xg) in xs.chunks_exact(MR * d).enumerate() {
+                product::<S, MR, NV, NR>(xg.as_ptr(), d, panel.as_ptr(), &mut tile);
+                if pi + 1 == p.panels {
+                    // Padding columns of the last panel never win.
+                    for t in tile.iter_mut() {
+                        t[valid_last..].fill(f32::NAN);
+                    }
+                }
+                for (b, t) in best[g * MR..(g + 1) * MR].iter_mut().zip(&tile) {
+                    b.update(t, pi as u32);
+                }
+            }
+        }
+        for (i, b) in best[..rows].iter().enumerate() {
+            ids[i * p.hashes + round] = b.bucket(p.half);
+        }
+    }
+}
+
+/// `tile[r][c] = sum_k x[k MR + r] * panel[k NR + c]`, summed in order of `k`.
+#[inline(always)]
+unsafe fn product<S: Simd, const MR: usize, const NV: usize, const NR: usize>(
+    x: *const f32,
+    d: usize,
+    panel: *const f32,
+    tile: &mut [[f32; NR]; MR],
+) {
+    let l = S::LANES;
+    let mut acc = [[S::zero(); NV]; MR];
+    for k in 0..d {
+        let b: [S::V; NV] = std::array::from_fn(|v| S::load(panel.add(k * NR + v * l)));
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let a = S::splat(*x.add(k * MR + r));
+            for (acc_rv, &bv) in acc_r.iter_mut().zip(&b) {
+                *acc_rv = S::fma(a, bv, *acc_rv);
+            }
+        }
+    }
+    for (t, acc_r) in tile.iter_mut().zip(&acc) {
+        for (v, &a) in acc_r.iter().enumerate() {
+            S::store(t.as_mut_ptr().add(v * l), a);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `argmax([x R ; -x R])`, first index on ties, in f64.
+    fn reference(x: &[f32], rot: &[f32], d: usize, half: usize) -> Vec<u32> {
+        x.chunks(d)
+            .map(|row| {
+                let xr: Vec<f64> = (0..half)
+                    .map(|c| {
+                        (0..d)
+                            .map(|k| f64::from(row[k]) * f64::from(rot[k * half + c]))
+                            .sum()
+                    })
+                    .collect();
+                let all: Vec<f64> = xr.iter().copied().chain(xr.iter().map(|v| -v)).collect();
+                let mut best = 0;
+                for (i, &v) in all.iter().enumerate() {
+                    if v > all[best] {
+                        best = i;
+                    }
+                }
+                best as u32
+            })
+            .collect()
+    }
+
+    fn isas() -> Vec<Isa> {
+        [Isa::Portable, Isa::Avx2, Isa::Avx512]
+            .into_iter()
+            .filter(|i| i.is_available())
+            .collect()
+    }
+
+    #[test]
+    fn buckets_match_the_argmax_on_every_isa() {
+        let mut s = 7u64;
+        let mut rnd = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        };
+        // Small integers keep every product and sum exact, so ties are real ties
+        // (frequent here), and the first index must win.
+        for (n, d, half) in [
+            (70, 5, 3),
+            (130, 16, 37),
+            (64, 64, 32),
+            (9, 3, 1),
+            (200, 8, 70),
+        ] {
+            let mut x: Vec<f32> = (0..n * d).map(|_| (rnd() * 8.0).round()).collect();
+            x[..d].fill(0.0); // a row of zeros: every entry ties, bucket 0
+            let rots: Vec<Vec<f32>> = (0..3)
+                .map(|_| (0..d * half).map(|_| (rnd() * 6.0).round()).collect())
+                .collect();
+            for isa in isas() {
+                let p = Packed::new(isa, 3, d, half, |round, k, c| rots[round][k * half + c]);
+                let mut ids = vec![u32::MAX; n * 3];
+                p.hash(&x, &mut ids);
+                for (round, rot) in rots.iter().enumerate() {
+                    let want = reference(&x, rot, d, half);
+                    let got: Vec<u32> = ids.iter().skip(round).step_by(3).copied().collect();
+                    assert_eq!(got, want, "{isa:?} n {n} d {d} half {half} round {round}");
+                }
+                assert_eq!(ids[..3], [0, 0, 0]);
+            }
+        }
+    }
+}
