@@ -14,7 +14,7 @@ use glance_model::{
     encode_source_where, ndarray::ArrayView2, Encoder, ModelError, PooledRegion, Pooler, Pooling,
     Regions, RowSink, StreamOptions, TokenSink,
 };
-use glance_motif::region::RegionScore;
+use glance_motif::region::{RegionRef, RegionTables};
 use glance_motif::scan::driver::ScanRun;
 use glance_motif::scan::prep::Prepared;
 use glance_motif::{ScanTally, Scanner};
@@ -314,6 +314,7 @@ pub fn scores(
 ) -> Result<(NpyWriter, AtomicFile, StageTiming), WorkflowError> {
     let t0 = Instant::now();
     let motifs = scanner.motifs();
+    let tables = RegionTables::new(scanner, tau);
     let mut npy = NpyWriter::create(npy_path, &[motifs.len()])?;
     let mut tsv = AtomicFile::create(tsv_path)?;
     let mut bases = 0u64;
@@ -349,7 +350,7 @@ pub fn scores(
                     if jobs.len() == SCORE_BATCH {
                         score_batch(
                             scanner,
-                            tau,
+                            &tables,
                             &header.name,
                             &mut jobs,
                             &mut npy,
@@ -365,7 +366,7 @@ pub fn scores(
             }
             score_batch(
                 scanner,
-                tau,
+                &tables,
                 &header.name,
                 &mut jobs,
                 &mut npy,
@@ -377,43 +378,64 @@ pub fn scores(
     Ok((npy, tsv, timing("scores", t0, src.waited, bases)))
 }
 
-/// Scores a batch of bins (in parallel) and writes their rows in order.
+/// Scores a batch of bins (motif by motif, in parallel) and writes their rows in order
+/// (formatted in parallel).
 fn score_batch(
     scanner: &Scanner,
-    tau: f64,
+    tables: &RegionTables,
     chrom: &str,
     jobs: &mut Vec<BinJob>,
     npy: &mut NpyWriter,
     (tsv, tsv_path): (&mut dyn Write, &Path),
 ) -> Result<(), WorkflowError> {
     let m = scanner.motifs().len();
-    let rows: Vec<Vec<RegionScore>> = jobs
+    if jobs.is_empty() || m == 0 {
+        jobs.clear();
+        return Ok(());
+    }
+    let preps: Vec<Prepared> = jobs
         .par_iter()
-        .map_init(Prepared::default, |prep, job| {
-            scanner.prepare(&job.bases, prep);
-            (0..m)
-                .map(|mi| scanner.score_region(mi, prep, job.start, job.start, job.end, tau))
-                .collect()
+        .map(|job| {
+            let mut prep = Prepared::default();
+            scanner.prepare(&job.bases, &mut prep);
+            prep
+        })
+        .collect();
+    let regions: Vec<RegionRef> = jobs
+        .iter()
+        .zip(&preps)
+        .map(|(job, prep)| RegionRef {
+            prep,
+            prep_offset: job.start,
+            start: job.start,
+            end: job.end,
+        })
+        .collect();
+    let scores = scanner.score_regions(tables, &regions);
+    let texts: Vec<String> = jobs
+        .par_iter()
+        .zip(scores.par_chunks(m))
+        .map(|(job, row)| {
+            let mut text = String::with_capacity(row.len() * 96);
+            for (cm, s) in scanner.motifs().iter().zip(row) {
+                layout::push_score_line(
+                    &mut text,
+                    chrom,
+                    job.start,
+                    job.end,
+                    &cm.motif.id,
+                    &cm.motif.alt_id,
+                    s,
+                );
+            }
+            text
         })
         .collect();
     let mut affinities = Vec::with_capacity(m);
-    let mut text = String::new();
-    for (job, row) in jobs.iter().zip(&rows) {
+    for (row, text) in scores.chunks(m).zip(&texts) {
         affinities.clear();
         affinities.extend(row.iter().map(|s| s.affinity as f32));
         npy.row(&affinities)?;
-        text.clear();
-        for (cm, s) in scanner.motifs().iter().zip(row) {
-            layout::push_score_line(
-                &mut text,
-                chrom,
-                job.start,
-                job.end,
-                &cm.motif.id,
-                &cm.motif.alt_id,
-                s,
-            );
-        }
         tsv.write_all(text.as_bytes())
             .map_err(|e| WorkflowError::output(tsv_path, e))?;
     }

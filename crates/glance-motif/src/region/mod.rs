@@ -9,6 +9,10 @@
 //! windows' weights, `exp((s_a - s_b) / (scale * tau))`, is read from a per-strand
 //! [`ExpTable`] of the integer difference ([`RegionTables`], built once per `tau`); the
 //! running maximum stays an integer and `exp` is called only to join the two strands.
+//!
+//! [`Scanner::score_regions`] scores many regions for every motif, motif by motif (in
+//! parallel over motifs), so that a motif's score, exp and p-value tables stay in cache
+//! across regions; its results equal [`Scanner::score_region_with`]'s bit for bit.
 
 mod exp;
 mod strand;
@@ -17,7 +21,7 @@ use rayon::prelude::*;
 
 use crate::scan::prep::Prepared;
 use crate::scan::{CompiledMotif, Scanner};
-pub use exp::ExpTable;
+pub use exp::{DenseExp, ExpTable, Weights};
 use strand::{GroupTables, StrandKernel, StrandSums, LANES};
 
 /// Windows scored per buffer fill (a region longer than this is done in pieces).
@@ -49,6 +53,26 @@ impl RegionScore {
         affinity: f64::NAN,
         position: f64::NAN,
     };
+}
+
+/// A region of prepared bases, for [`Scanner::score_regions`].
+#[derive(Debug, Clone, Copy)]
+pub struct RegionRef<'a> {
+    /// The record's prepared bases from position `prep_offset` on.
+    pub prep: &'a Prepared,
+    /// Record position of `prep`'s first base.
+    pub prep_offset: u64,
+    /// Region start (0-based, in the record).
+    pub start: u64,
+    /// Region end (exclusive).
+    pub end: u64,
+}
+
+/// Per-thread scratch of [`Scanner::score_regions`].
+#[derive(Debug, Default)]
+struct Scratch {
+    dense: [Vec<f64>; 2],
+    buf: Vec<i32>,
 }
 
 /// The [`ExpTable`]s of every motif and strand of a [`Scanner`] for one `tau`.
@@ -122,7 +146,15 @@ impl Scanner {
             self.score_region_with(cached, m, prep, prep_offset, start, end)
         } else {
             let own = motif_tables(&self.motifs()[m], tau);
-            self.score_motif_region(m, &own, tau, prep, prep_offset, start, end)
+            let region = RegionRef {
+                prep,
+                prep_offset,
+                start,
+                end,
+            };
+            let w: Vec<&ExpTable> = own.iter().map(|k| &k.exp).collect();
+            let mut buf = [0i32; SEGMENT + LANES];
+            self.score_motif_region(m, &own, &w, tau, region, &mut buf)
         }
     }
 
@@ -138,38 +170,91 @@ impl Scanner {
         end: u64,
     ) -> RegionScore {
         match tables.motifs.get(m) {
-            Some(t) => self.score_motif_region(m, t, tables.tau, prep, prep_offset, start, end),
+            Some(t) => {
+                let region = RegionRef {
+                    prep,
+                    prep_offset,
+                    start,
+                    end,
+                };
+                let w: Vec<&ExpTable> = t.iter().map(|k| &k.exp).collect();
+                let mut buf = [0i32; SEGMENT + LANES];
+                self.score_motif_region(m, t, &w, tables.tau, region, &mut buf)
+            }
             None => RegionScore::EMPTY,
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn score_motif_region(
+    /// Scores every region for every motif with `tables` (their `tau`): the result is
+    /// row-major, `[regions.len()][motifs]`, each entry equal to
+    /// [`Scanner::score_region_with`]'s. Works motif by motif, in parallel over motifs,
+    /// expanding each strand's [`ExpTable`] into a [`DenseExp`] once per call, so pass
+    /// regions by the hundred (their prepared bases should fit in the L2 cache, e.g.
+    /// a few hundred kb).
+    pub fn score_regions(&self, tables: &RegionTables, regions: &[RegionRef]) -> Vec<RegionScore> {
+        let nm = self.motifs().len();
+        if regions.is_empty() || nm == 0 {
+            return Vec::new();
+        }
+        let columns: Vec<Vec<RegionScore>> = (0..nm)
+            .into_par_iter()
+            .map_init(Scratch::default, |scratch, m| {
+                let Some(kernels) = tables.motifs.get(m) else {
+                    return vec![RegionScore::EMPTY; regions.len()];
+                };
+                let Scratch { dense, buf } = scratch;
+                buf.resize(SEGMENT + LANES, 0);
+                for (k, d) in kernels.iter().zip(dense.iter_mut()) {
+                    k.exp.dense_into(d);
+                }
+                let w: Vec<DenseExp> = dense[..kernels.len()].iter().map(|d| DenseExp(d)).collect();
+                regions
+                    .iter()
+                    .map(|&r| self.score_motif_region(m, kernels, &w, tables.tau, r, buf))
+                    .collect()
+            })
+            .collect();
+        let mut out = vec![RegionScore::EMPTY; regions.len() * nm];
+        for (m, col) in columns.iter().enumerate() {
+            for (r, s) in col.iter().enumerate() {
+                out[r * nm + m] = *s;
+            }
+        }
+        out
+    }
+
+    /// One motif and region; `w[s]` are strand `s`'s weights (its [`ExpTable`] or the
+    /// dense expansion), `buf` scratch of `SEGMENT + LANES` scores.
+    fn score_motif_region<W: Weights>(
         &self,
         m: usize,
         kernels: &[StrandKernel],
+        w: &[W],
         tau: f64,
-        prep: &Prepared,
-        prep_offset: u64,
-        start: u64,
-        end: u64,
+        region: RegionRef,
+        buf: &mut [i32],
     ) -> RegionScore {
+        let RegionRef {
+            prep,
+            prep_offset,
+            start,
+            end,
+        } = region;
         let cm = &self.motifs()[m];
-        let w = cm.width();
+        let width = cm.width();
         let first = start.max(prep_offset);
         let last_end = end.min(prep_offset + prep.len() as u64);
-        if last_end < first + w as u64 {
+        if last_end < first + width as u64 {
             return RegionScore::EMPTY;
         }
         // window starts lo..=hi, as indices into prep
         let lo = (first - prep_offset) as usize;
-        let hi = (last_end - prep_offset) as usize - w;
+        let hi = (last_end - prep_offset) as usize - width;
         let mut sums = [StrandSums::default(); 2];
-        let mut buf = [0i32; SEGMENT + LANES];
         let mut i = lo;
         while i <= hi {
             let run = usize::from(prep.valid_run[i]);
-            if run < w {
+            if run < width {
                 // the base at i + run is not ACGT (unless the run length was capped)
                 i += if run < usize::from(u16::MAX) {
                     run + 1
@@ -178,11 +263,11 @@ impl Scanner {
                 };
                 continue;
             }
-            let run_end = hi.min(i + run - w) + 1;
+            let run_end = hi.min(i + run - width) + 1;
             while i < run_end {
                 let n = (run_end - i).min(SEGMENT);
-                for (k, acc) in kernels.iter().zip(sums.iter_mut()) {
-                    k.add(prep, i, n, i - lo, cm.threshold, &mut buf, acc);
+                for ((k, wk), acc) in kernels.iter().zip(w).zip(sums.iter_mut()) {
+                    k.add(wk, prep, i, n, i - lo, cm.threshold, buf, acc);
                 }
                 i += n;
             }
@@ -192,15 +277,14 @@ impl Scanner {
         }
         // Join the strands: log-odds of each strand's best, then the weights relative
         // to the better one.
-        let wf = w as f64;
-        let raws: Vec<f64> = sums[..kernels.len()]
-            .iter()
-            .enumerate()
-            .map(|(s, acc)| {
-                let p = cm.pssm(s);
-                f64::from(acc.max) / p.scale + wf * p.offset
-            })
-            .collect();
+        let wf = width as f64;
+        let strands = kernels.len().min(2);
+        let mut raws = [0.0f64; 2];
+        for (s, (raw, acc)) in raws.iter_mut().zip(&sums).take(strands).enumerate() {
+            let p = cm.pssm(s);
+            *raw = f64::from(acc.max) / p.scale + wf * p.offset;
+        }
+        let raws = &raws[..strands];
         // best: the first window in (position, strand) order with the largest log-odds
         let mut best = 0;
         for s in 1..raws.len() {
@@ -212,7 +296,7 @@ impl Scanner {
         }
         let top = raws[best] / tau;
         let (mut total, mut wtotal, mut hits) = (0.0f64, 0.0f64, 0u32);
-        for (acc, raw) in sums.iter().zip(&raws) {
+        for (acc, raw) in sums.iter().zip(raws) {
             let r = (raw / tau - top).exp();
             total += acc.sum * r;
             wtotal += acc.wsum * r;
@@ -232,7 +316,7 @@ impl Scanner {
 
 #[cfg(test)]
 mod tests {
-    use super::{RegionScore, RegionTables};
+    use super::{RegionRef, RegionScore, RegionTables};
     use crate::{BackgroundSource, Motif, ScanOptions, Scanner};
 
     fn scanner() -> Scanner {
@@ -385,6 +469,31 @@ mod tests {
             sc.prepare(&seq, &mut whole);
             for tau in [1.0, 0.01, 0.3, 4.0] {
                 let tables = RegionTables::new(&sc, tau);
+                // every region at once, motif by motif, from both preparations
+                let refs: Vec<RegionRef> = regions
+                    .iter()
+                    .flat_map(|&(a, b)| {
+                        [(&whole, 0u64), (&prep, off as u64)].map(|(p, o)| RegionRef {
+                            prep: p,
+                            prep_offset: o,
+                            start: a as u64,
+                            end: b as u64,
+                        })
+                    })
+                    .collect();
+                let batch = sc.score_regions(&tables, &refs);
+                assert_eq!(batch.len(), refs.len() * motifs.len());
+                for (r, x) in refs.iter().enumerate() {
+                    for m in 0..motifs.len() {
+                        let one =
+                            sc.score_region_with(&tables, m, x.prep, x.prep_offset, x.start, x.end);
+                        assert_eq!(
+                            format!("{one:?}"),
+                            format!("{:?}", batch[r * motifs.len() + m]),
+                            "batch m={m} {x:?} tau={tau}"
+                        );
+                    }
+                }
                 for m in 0..motifs.len() {
                     for &(a, b) in &regions {
                         let want = reference(&sc, m, &seq, a, b, tau);

@@ -1,10 +1,10 @@
 //! The per-strand part of a region score: scaled scores of a run of scoreable windows
 //! from trinucleotide group tables (64 u16 entries per 3 motif columns, small enough to
-//! stay in L1 whatever the loop order; AVX-512BW looks up 32 windows per `vpermi2w`),
-//! then the running maximum, hit count and the exp-weighted sums relative to the
-//! maximum, read from an [`ExpTable`] instead of calling `exp`.
+//! stay in L1 whatever the loop order; AVX-512BW looks up 32 windows per `vpermi2w`
+//! and takes the maximum and the hit count in the same pass), then the exp-weighted
+//! sums relative to the running maximum, read from [`Weights`] instead of calling `exp`.
 
-use super::exp::ExpTable;
+use super::exp::{sums, ExpTable, Weights};
 use crate::scan::prep::Prepared;
 
 /// Windows the SIMD scorer computes per step; score buffers need this much slack.
@@ -59,16 +59,31 @@ impl GroupTables {
     }
 
     /// Writes the scores of windows `a..a + n` of `prep` into `buf[..n]` (all windows
-    /// scoreable); `buf` must hold `n` rounded up to [`LANES`].
-    fn score(&self, prep: &Prepared, a: usize, n: usize, buf: &mut [i32]) {
+    /// scoreable) and returns their maximum (`i32::MIN` if `n` is 0) and how many are
+    /// `>= threshold`; `buf` must hold `n` rounded up to [`LANES`].
+    fn score(
+        &self,
+        prep: &Prepared,
+        a: usize,
+        n: usize,
+        threshold: i32,
+        buf: &mut [i32],
+    ) -> (i32, u32) {
         #[cfg(target_arch = "x86_64")]
         if self.fits_u16 && avx512bw_available() {
             // SAFETY: AVX-512BW was detected at run time; `prep.trinuc` is padded by
             // PAD (128) plus the widest motif past the chunk, so the 32-byte loads at
             // `a + offset + j` for `j < n + 31` (with `a + n + offset <= len`) stay in
             // bounds, and `buf` holds `n` rounded up to 32 (asserted by the slice).
-            unsafe { self.score_avx512(&prep.trinuc, a, &mut buf[..n.div_ceil(LANES) * LANES]) };
-            return;
+            return unsafe {
+                self.score_avx512(
+                    &prep.trinuc,
+                    a,
+                    n,
+                    threshold,
+                    &mut buf[..n.div_ceil(LANES) * LANES],
+                )
+            };
         }
         let buf = &mut buf[..n];
         buf.fill(0);
@@ -78,16 +93,38 @@ impl GroupTables {
                 *s += i32::from(t[usize::from(c & 63)]);
             }
         }
+        let max = buf.iter().copied().max().unwrap_or(i32::MIN);
+        let hits = buf.iter().map(|&s| u32::from(s >= threshold)).sum();
+        (max, hits)
     }
 
+    /// [`GroupTables::score`] with AVX-512BW: 32 windows per step as u16 lanes; the
+    /// maximum and the hit count are taken from the registers (lanes past `n` masked).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw")]
-    unsafe fn score_avx512(&self, trinuc: &[u8], a: usize, buf: &mut [i32]) {
+    unsafe fn score_avx512(
+        &self,
+        trinuc: &[u8],
+        a: usize,
+        n: usize,
+        threshold: i32,
+        buf: &mut [i32],
+    ) -> (i32, u32) {
         use std::arch::x86_64::*;
         let base = trinuc.as_ptr().add(a);
         let out = buf.as_mut_ptr();
+        // scores are u16; a threshold at or below 0 counts every window, one above
+        // u16::MAX none (the compare mask is then cleared)
+        let (thr, cmp_mask) = match u16::try_from(threshold) {
+            Ok(t) => (t, u32::MAX),
+            Err(_) if threshold < 0 => (0, u32::MAX),
+            Err(_) => (u16::MAX, 0),
+        };
+        let vthr = _mm512_set1_epi16(thr as i16);
+        let mut vmax = _mm512_setzero_si512();
+        let mut hits = 0u32;
         let mut j = 0;
-        while j < buf.len() {
+        while j < n {
             let mut acc = _mm512_setzero_si512();
             for (t, off) in &self.groups {
                 let p = t.as_ptr() as *const __m512i;
@@ -96,12 +133,26 @@ impl GroupTables {
                 let idx = _mm512_cvtepu8_epi16(codes);
                 acc = _mm512_add_epi16(acc, _mm512_permutex2var_epi16(lo, idx, hi));
             }
+            let left = n - j;
+            let valid = if left >= LANES {
+                u32::MAX
+            } else {
+                (1u32 << left) - 1
+            };
+            vmax = _mm512_mask_max_epu16(vmax, valid, vmax, acc);
+            hits += _mm512_mask_cmpge_epu16_mask(valid & cmp_mask, acc, vthr).count_ones();
             let first = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(acc));
             let second = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64::<1>(acc));
             _mm512_storeu_si512(out.add(j) as *mut __m512i, first);
             _mm512_storeu_si512(out.add(j + 16) as *mut __m512i, second);
             j += LANES;
         }
+        if n == 0 {
+            return (i32::MIN, 0);
+        }
+        let lo = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(vmax));
+        let hi = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64::<1>(vmax));
+        (_mm512_reduce_max_epi32(_mm512_max_epi32(lo, hi)), hits)
     }
 }
 
@@ -150,11 +201,14 @@ pub struct StrandKernel {
 }
 
 impl StrandKernel {
-    /// Adds windows `a..a + n` of `prep` (all scoreable), the first being window `rel`
-    /// of the region; `buf` is scratch space of at least `n` rounded up to [`LANES`].
+    /// Adds windows `a..a + n` of `prep` (all scoreable, `n >= 1`), the first being
+    /// window `rel` of the region, weighting them with `w` (this kernel's [`ExpTable`]
+    /// or its dense expansion: equal values); `buf` is scratch space of at least `n`
+    /// rounded up to [`LANES`].
     #[allow(clippy::too_many_arguments)]
-    pub fn add(
+    pub fn add<W: Weights>(
         &self,
+        w: &W,
         prep: &Prepared,
         a: usize,
         n: usize,
@@ -163,28 +217,51 @@ impl StrandKernel {
         buf: &mut [i32],
         acc: &mut StrandSums,
     ) {
-        self.groups.score(prep, a, n, buf);
+        let (seg_max, hits) = self.groups.score(prep, a, n, threshold, buf);
         let buf = &buf[..n];
-        let seg_max = buf.iter().copied().max().unwrap_or(i32::MIN);
-        acc.hits += buf.iter().map(|&s| u32::from(s >= threshold)).sum::<u32>();
+        acc.hits += hits;
         if seg_max > acc.max {
             if acc.max != i32::MIN {
-                let r = self.exp.get(seg_max.abs_diff(acc.max));
+                let r = w.weight(seg_max.abs_diff(acc.max));
                 acc.sum *= r;
                 acc.wsum *= r;
             }
             acc.max = seg_max;
-            acc.first_max = rel + buf.iter().position(|&s| s == seg_max).unwrap_or(0);
+            acc.first_max = rel + first_index_of(buf, seg_max);
         }
-        let (s, ws) = self.exp.sums(buf, acc.max);
+        let (s, ws) = sums(w, buf, acc.max);
         acc.sum += s;
         acc.wsum += ws + s * rel as f64;
     }
 }
 
+/// Index of the first `v` in `buf` (0 if none): 16 scores per step with a
+/// branch-free test the compiler vectorises, then the exact index in that step.
+fn first_index_of(buf: &[i32], v: i32) -> usize {
+    const STEP: usize = 16;
+    for (k, c) in buf.chunks(STEP).enumerate() {
+        if c.iter().fold(false, |any, &s| any | (s == v)) {
+            return k * STEP + c.iter().position(|&s| s == v).unwrap_or(0);
+        }
+    }
+    0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_index_of_finds_the_first_match() {
+        let buf: Vec<i32> = (0..100).map(|i| i % 37).collect();
+        for v in 0..37 {
+            assert_eq!(first_index_of(&buf, v), v as usize);
+        }
+        assert_eq!(first_index_of(&buf[40..], 5), 2);
+        assert_eq!(first_index_of(&buf[40..], 2), 36);
+        assert_eq!(first_index_of(&buf, 99), 0);
+        assert_eq!(first_index_of(&[], 1), 0);
+    }
 
     /// Group tables (scalar and SIMD) give the plain column sum for widths 1 to 31.
     #[test]
@@ -207,17 +284,30 @@ mod tests {
             let g = GroupTables::new(&matrix);
             let n = seq.len() + 1 - w - 5;
             let mut buf = vec![0i32; n.div_ceil(LANES) * LANES];
-            g.score(&prep, 5, n, &mut buf);
-            let mut scalar = g.clone();
-            scalar.fits_u16 = false; // forces the portable loop
-            let mut buf2 = buf.clone();
-            scalar.score(&prep, 5, n, &mut buf2);
-            for i in 0..n {
-                let want: i32 = (0..w)
-                    .map(|c| matrix[c][usize::from(prep.codes[5 + i + c])])
-                    .sum();
-                assert_eq!(buf[i], want, "w={w} i={i}");
-                assert_eq!(buf2[i], want, "w={w} i={i}");
+            for thr in [(next() % (300 * w)) as i32 - 100, -5, 70_000] {
+                let got = g.score(&prep, 5, n, thr, &mut buf);
+                let mut scalar = g.clone();
+                scalar.fits_u16 = false; // forces the portable loop
+                let mut buf2 = buf.clone();
+                let got2 = scalar.score(&prep, 5, n, thr, &mut buf2);
+                let max = buf[..n].iter().copied().max().unwrap_or(i32::MIN);
+                let hits = buf[..n].iter().filter(|&&s| s >= thr).count() as u32;
+                assert_eq!(got, (max, hits), "w={w} thr={thr}");
+                assert_eq!(got2, (max, hits), "w={w} thr={thr}");
+                // a count that ends inside a 32-lane step
+                let m = n - 13;
+                let mut buf3 = vec![0i32; m.div_ceil(LANES) * LANES];
+                let part = g.score(&prep, 5, m, thr, &mut buf3);
+                let max = buf[..m].iter().copied().max().unwrap_or(i32::MIN);
+                let hits = buf[..m].iter().filter(|&&s| s >= thr).count() as u32;
+                assert_eq!(part, (max, hits), "w={w} thr={thr} n={m}");
+                for i in 0..n {
+                    let want: i32 = (0..w)
+                        .map(|c| matrix[c][usize::from(prep.codes[5 + i + c])])
+                        .sum();
+                    assert_eq!(buf[i], want, "w={w} i={i}");
+                    assert_eq!(buf2[i], want, "w={w} i={i}");
+                }
             }
         }
     }
