@@ -19,22 +19,20 @@
 
 use rayon::prelude::*;
 
+use super::tile::{pack_rows, panel_width, product, Panels};
 use crate::options::Isa;
 use crate::simd::{Portable, Simd};
 
 /// Rows per parallel task (and per reuse of a packed column panel).
 const BLOCK_ROWS: usize = 64;
 
-/// The rotations of one head, packed for the kernel of one instruction set: per
-/// round, panels of `nr` columns, each `[d, nr]` row-major, the last one zero padded.
+/// The rotations of one head, packed for the kernel of one instruction set: one
+/// [`Panels`] (`[d, half]`) per round.
 pub(crate) struct Packed {
     isa: Isa,
     d: usize,
     half: usize,
-    hashes: usize,
-    nr: usize,
-    panels: usize,
-    data: Vec<f32>,
+    rounds: Vec<Panels>,
 }
 
 impl Packed {
@@ -47,28 +45,14 @@ impl Packed {
         rot: impl Fn(usize, usize, usize) -> f32,
     ) -> Packed {
         let nr = panel_width(isa);
-        let panels = half.div_ceil(nr);
-        let mut data = vec![0f32; hashes * panels * d * nr];
-        for (round, r) in data.chunks_mut(panels * d * nr).enumerate() {
-            for (p, panel) in r.chunks_mut(d * nr).enumerate() {
-                for (k, row) in panel.chunks_mut(nr).enumerate() {
-                    for (x, v) in row.iter_mut().enumerate() {
-                        let c = p * nr + x;
-                        if c < half {
-                            *v = rot(round, k, c);
-                        }
-                    }
-                }
-            }
-        }
+        let rounds = (0..hashes)
+            .map(|round| Panels::new(nr, d, half, |k, c| rot(round, k, c)))
+            .collect();
         Packed {
             isa,
             d,
             half,
-            hashes,
-            nr,
-            panels,
-            data,
+            rounds,
         }
     }
 
@@ -77,7 +61,7 @@ impl Packed {
     pub(crate) fn hash(&self, x: &[f32], ids: &mut [u32]) {
         let d = self.d;
         x.par_chunks(BLOCK_ROWS * d)
-            .zip(ids.par_chunks_mut(BLOCK_ROWS * self.hashes))
+            .zip(ids.par_chunks_mut(BLOCK_ROWS * self.rounds.len()))
             .for_each(|(xb, ib)| self.block(xb, ib));
     }
 
@@ -93,15 +77,6 @@ impl Packed {
             // SAFETY: the portable kernel needs no CPU feature.
             _ => unsafe { block_generic::<Portable, 4, 2, 16>(self, x, ids) },
         }
-    }
-}
-
-/// Columns per panel of each kernel (`NV * LANES`).
-fn panel_width(isa: Isa) -> usize {
-    match isa {
-        Isa::Avx512 => 32,
-        Isa::Avx2 => 16,
-        Isa::Portable => 16,
     }
 }
 
@@ -179,28 +154,21 @@ unsafe fn block_generic<S: Simd, const MR: usize, const NV: usize, const NR: usi
     ids: &mut [u32],
 ) {
     debug_assert_eq!(NR, NV * S::LANES);
-    debug_assert_eq!(NR, p.nr);
-    let d = p.d;
+    let (d, hashes) = (p.d, p.rounds.len());
     let rows = x.len() / d;
-    // The rows in groups of MR, each group transposed to `[d, MR]`, zero padded.
-    let padded = rows.div_ceil(MR) * MR;
-    let mut xs = vec![0f32; padded * d];
-    for (i, row) in x.chunks_exact(d).enumerate() {
-        let group = &mut xs[(i / MR) * MR * d..(i / MR + 1) * MR * d];
-        for (k, &v) in row.iter().enumerate() {
-            group[k * MR + i % MR] = v;
-        }
-    }
-    let mut best = vec![Best::<NR>::START; padded];
+    let mut xs = Vec::new();
+    pack_rows(rows, d, MR, &mut xs, |r, k| x[r * d + k]);
+    let mut best = vec![Best::<NR>::START; xs.len() / d];
     let mut tile = [[0f32; NR]; MR];
-    let valid_last = p.half - (p.panels - 1) * NR;
-    for round in 0..p.hashes {
+    for (round, rot) in p.rounds.iter().enumerate() {
+        debug_assert_eq!(NR, rot.nr);
         best.fill(Best::START);
-        let rot = &p.data[round * p.panels * d * NR..(round + 1) * p.panels * d * NR];
-        for (pi, panel) in rot.chunks_exact(d * NR).enumerate() {
+        let valid_last = p.half - (rot.panels - 1) * NR;
+        for pi in 0..rot.panels {
+            let panel = rot.panel(pi);
             for (g, xg) in xs.chunks_exact(MR * d).enumerate() {
-                product::<S, MR, NV, NR>(xg.as_ptr(), d, panel.as_ptr(), &mut tile);
-                if pi + 1 == p.panels {
+                product::<S, MR, NV, NR>((xg.as_ptr(), 1, MR), d, panel.as_ptr(), &mut tile);
+                if pi + 1 == rot.panels {
                     // Padding columns of the last panel never win.
                     for t in tile.iter_mut() {
                         t[valid_last..].fill(f32::NAN);
@@ -212,33 +180,7 @@ unsafe fn block_generic<S: Simd, const MR: usize, const NV: usize, const NR: usi
             }
         }
         for (i, b) in best[..rows].iter().enumerate() {
-            ids[i * p.hashes + round] = b.bucket(p.half);
-        }
-    }
-}
-
-/// `tile[r][c] = sum_k x[k MR + r] * panel[k NR + c]`, summed in order of `k`.
-#[inline(always)]
-unsafe fn product<S: Simd, const MR: usize, const NV: usize, const NR: usize>(
-    x: *const f32,
-    d: usize,
-    panel: *const f32,
-    tile: &mut [[f32; NR]; MR],
-) {
-    let l = S::LANES;
-    let mut acc = [[S::zero(); NV]; MR];
-    for k in 0..d {
-        let b: [S::V; NV] = std::array::from_fn(|v| S::load(panel.add(k * NR + v * l)));
-        for (r, acc_r) in acc.iter_mut().enumerate() {
-            let a = S::splat(*x.add(k * MR + r));
-            for (acc_rv, &bv) in acc_r.iter_mut().zip(&b) {
-                *acc_rv = S::fma(a, bv, *acc_rv);
-            }
-        }
-    }
-    for (t, acc_r) in tile.iter_mut().zip(&acc) {
-        for (v, &a) in acc_r.iter().enumerate() {
-            S::store(t.as_mut_ptr().add(v * l), a);
+            ids[i * hashes + round] = b.bucket(p.half);
         }
     }
 }

@@ -18,8 +18,11 @@ use rayon::prelude::*;
 use super::math::{gemm, mat, mat_mut, softmax_scaled};
 use super::rng::{uniform, Stream};
 use super::spec::LinformerSpec;
+use super::tile::{panel_width, product, Panels};
 use super::{ApproxOptions, Inputs};
 use crate::error::AttnError;
+use crate::options::Isa;
+use crate::simd::{Portable, Simd};
 
 /// Sequence rows per projection step.
 const SEGMENT: usize = 2048;
@@ -247,7 +250,9 @@ fn project_whole(
     }
 }
 
-/// Rows `first..` of head `h` (as many as `out` holds) attend to `kp`, `vp` (`[k, d]`).
+/// Rows `first..` of head `h` (as many as `out` holds) attend to `kp`, `vp` (`[k, d]`):
+/// scores `q K'^T` and `P V'` on the register-tiled kernels of [`tile`](super::tile),
+/// `K'^T` and `V'` packed once.
 fn queries(
     x: &Inputs,
     h: usize,
@@ -256,24 +261,120 @@ fn queries(
     vp: ArrayView2<f32>,
     out: &mut [f32],
 ) {
-    let (d, k) = (x.dims.d, kp.nrows());
+    let d = x.dims.d;
+    let q = Queries::new(Isa::detect(), kp, vp, x.scale);
     out.par_chunks_mut(QROWS * d)
         .enumerate()
         .for_each(|(t, out_t)| {
-            let rows = out_t.len() / d;
-            let lo = first + t * QROWS;
-            let mut s = vec![0f32; rows * k];
-            gemm(
-                x.rows(x.q, h, lo, lo + rows),
-                kp.t(),
-                0.0,
-                mat_mut(&mut s, rows, k),
-            );
-            for row in s.chunks_mut(k) {
-                softmax_scaled(row, x.scale);
-            }
-            gemm(mat(&s, rows, k), vp, 0.0, mat_mut(out_t, rows, d));
+            let (lo, rows) = (h * x.dims.n + first + t * QROWS, out_t.len() / d);
+            q.run(&x.q[lo * d..(lo + rows) * d], out_t);
         });
+}
+
+/// The packed keys and values of one head's queries, for one instruction set.
+struct Queries {
+    isa: Isa,
+    /// `K'^T`, `[d, k]`.
+    kt: Panels,
+    /// `V'`, `[k, d]`.
+    v: Panels,
+    scale: f32,
+}
+
+impl Queries {
+    /// Packs `kp`, `vp` (`[k, d]`) for the kernel of `isa` (available on this CPU).
+    fn new(isa: Isa, kp: ArrayView2<f32>, vp: ArrayView2<f32>, scale: f32) -> Queries {
+        let (k, d) = kp.dim();
+        let nr = panel_width(isa);
+        Queries {
+            isa,
+            kt: Panels::new(nr, d, k, |dd, j| kp[[j, dd]]),
+            v: Panels::new(nr, k, d, |j, dd| vp[[j, dd]]),
+            scale,
+        }
+    }
+
+    /// `out = softmax(scale * qs K'^T) V'` for query rows `qs` (`[rows, d]`).
+    fn run(&self, qs: &[f32], out: &mut [f32]) {
+        match self.isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Queries::new` is only given ISAs available on this CPU.
+            Isa::Avx512 => unsafe { query_tile_avx512(self, qs, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Isa::Avx2 => unsafe { query_tile_avx2(self, qs, out) },
+            // SAFETY: the portable kernel needs no CPU feature.
+            _ => unsafe { query_tile::<Portable, 4, 2, 16>(self, qs, out) },
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn query_tile_avx512(q: &Queries, qs: &[f32], out: &mut [f32]) {
+    query_tile::<crate::simd::Avx512, 8, 2, 32>(q, qs, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn query_tile_avx2(q: &Queries, qs: &[f32], out: &mut [f32]) {
+    query_tile::<crate::simd::Avx2, 6, 2, 16>(q, qs, out)
+}
+
+/// `out = softmax(scale * qs K'^T) V'` for one tile of query rows `qs` (`[rows, d]`).
+/// Full groups of `MR` rows are read in place; a last partial group is copied into a
+/// zero-padded buffer.
+#[inline(always)]
+unsafe fn query_tile<S: Simd, const MR: usize, const NV: usize, const NR: usize>(
+    q: &Queries,
+    qs: &[f32],
+    out: &mut [f32],
+) {
+    debug_assert!(NR == NV * S::LANES && NR == q.kt.nr && NR == q.v.nr);
+    let (d, k) = (q.kt.kdim, q.kt.cols);
+    let rows = qs.len() / d;
+    let groups = rows.div_ceil(MR);
+    // Scores, [groups * MR, panels * NR] (padding rows and columns are never read).
+    let width = q.kt.panels * NR;
+    let mut s = vec![0f32; groups * MR * width];
+    let mut pad = vec![0f32; MR * d];
+    let mut tile = [[0f32; NR]; MR];
+    for g in 0..groups {
+        let x = group(qs, d, g, MR, &mut pad);
+        for p in 0..q.kt.panels {
+            product::<S, MR, NV, NR>((x, d, 1), d, q.kt.panel(p).as_ptr(), &mut tile);
+            for (r, t) in tile.iter().enumerate() {
+                let at = (g * MR + r) * width + p * NR;
+                s[at..at + NR].copy_from_slice(t);
+            }
+        }
+    }
+    for row in s.chunks_mut(width).take(rows) {
+        softmax_scaled(&mut row[..k], q.scale);
+    }
+    for (g, sg) in s.chunks_exact(MR * width).enumerate() {
+        for p in 0..q.v.panels {
+            product::<S, MR, NV, NR>((sg.as_ptr(), width, 1), k, q.v.panel(p).as_ptr(), &mut tile);
+            let cols = NR.min(d - p * NR);
+            for (r, t) in tile.iter().enumerate().take(rows.saturating_sub(g * MR)) {
+                let at = (g * MR + r) * d + p * NR;
+                out[at..at + cols].copy_from_slice(&t[..cols]);
+            }
+        }
+    }
+}
+
+/// Group `g` of `mr` rows of `x` (rows of `len`): in place when whole, else copied
+/// into `pad` (zero beyond the rows).
+#[inline(always)]
+fn group(x: &[f32], len: usize, g: usize, mr: usize, pad: &mut [f32]) -> *const f32 {
+    let (lo, hi) = (g * mr * len, ((g + 1) * mr * len).min(x.len()));
+    if hi - lo == mr * len {
+        return x[lo..hi].as_ptr();
+    }
+    pad.fill(0.0);
+    pad[..hi - lo].copy_from_slice(&x[lo..hi]);
+    pad.as_ptr()
 }
 
 /// Block form: every block of `b` absolute positions projected and attended on its own.
@@ -328,4 +429,47 @@ fn attend_blocks(
                 queries(x, h, lo, mat(&kp, spec.k, d), mat(&vp, spec.k, d), out_b);
             });
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_tiles_match_f64_on_every_isa() {
+        // Partial row groups (37 rows) and partial panels (d = 20, k = 27).
+        let (rows, d, k, scale) = (37, 20, 27, 0.3f32);
+        let val = |i: usize| ((i * 7919 % 1009) as f32 / 1009.0 - 0.5) * 2.0;
+        let qs: Vec<f32> = (0..rows * d).map(val).collect();
+        let kp = Array2::from_shape_fn((k, d), |(j, dd)| val(5000 + j * d + dd));
+        let vp = Array2::from_shape_fn((k, d), |(j, dd)| val(9000 + j * d + dd));
+        let mut want = vec![0f64; rows * d];
+        for r in 0..rows {
+            let sc: Vec<f64> = (0..k)
+                .map(|j| {
+                    (0..d)
+                        .map(|dd| f64::from(qs[r * d + dd]) * f64::from(kp[[j, dd]]))
+                        .sum::<f64>()
+                        * f64::from(scale)
+                })
+                .collect();
+            let m = sc.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = sc.iter().map(|v| (v - m).exp()).collect();
+            let z: f64 = e.iter().sum();
+            for dd in 0..d {
+                want[r * d + dd] = (0..k).map(|j| e[j] / z * f64::from(vp[[j, dd]])).sum();
+            }
+        }
+        for isa in [Isa::Portable, Isa::Avx2, Isa::Avx512] {
+            if !isa.is_available() {
+                continue;
+            }
+            let q = Queries::new(isa, kp.view(), vp.view(), scale);
+            let mut out = vec![f32::NAN; rows * d];
+            q.run(&qs, &mut out);
+            for (i, (&g, &w)) in out.iter().zip(&want).enumerate() {
+                assert!((f64::from(g) - w).abs() < 1e-5, "{isa:?} [{i}]: {g} vs {w}");
+            }
+        }
+    }
 }

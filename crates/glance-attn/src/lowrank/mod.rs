@@ -19,6 +19,7 @@ mod math;
 mod performer;
 mod rng;
 mod spec;
+mod tile;
 
 pub use spec::{Approx, LinformerSpec, LshSpec, PerformerSpec, Spec};
 
