@@ -357,35 +357,63 @@ impl Scanner {
             .par_iter()
             .zip(tallies.par_iter_mut())
             .for_each_init(
-                || (Vec::new(), Vec::new()),
-                |(cand, found), (m, tally)| {
+                || (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()),
+                |(cand, found, cand2, found2, sums), (m, tally)| {
                     let w = m.width();
                     tally.tests += at_least[w] * strands as u64;
-                    // p-value sample for pi0
-                    for (k, &(_, weight)) in samples.iter().enumerate() {
-                        let j = k * mw;
-                        if usize::from(sample_prep.valid_run[j]) < w {
-                            continue;
-                        }
-                        for t in &m.strands {
-                            if let Some(s) = t.score(&sample_prep, j) {
-                                tally.bins[usize::from(m.bucket[s as usize])] += weight;
-                                tally.samples += 1;
+                    // p-value sample for pi0: each strand's scores block by block over
+                    // all samples (independent table reads; the same sums as
+                    // `StrandTables::score`), binned into four accumulators (sample
+                    // parity x strand) so that consecutive samples, which mostly fall in
+                    // the same bin, do not wait on each other's add
+                    let mut bins = [[0u64; NUM_LAMBDA + 1]; 4];
+                    let mut count = 0u64;
+                    for (si, t) in m.strands.iter().enumerate() {
+                        sums.clear();
+                        sums.resize(samples.len(), 0i32);
+                        for blk in &t.blocks {
+                            let codes = &sample_prep.kmers[blk.k];
+                            for (k, acc) in sums.iter_mut().enumerate() {
+                                *acc += blk.table[usize::from(codes[k * mw + blk.offset])];
                             }
+                        }
+                        for (k, (&s, &(_, weight))) in sums.iter().zip(&samples).enumerate() {
+                            if usize::from(sample_prep.valid_run[k * mw]) < w || s < 0 {
+                                continue;
+                            }
+                            let b = usize::from(m.bucket[s as usize]);
+                            bins[(k & 1) * 2 + si][b] += weight;
+                            count += 1;
+                        }
+                    }
+                    tally.samples += count;
+                    for part in &bins {
+                        for (t, &v) in tally.bins.iter_mut().zip(part) {
+                            *t += v;
                         }
                     }
                     if m.threshold == i32::MAX {
                         return;
                     }
+                    let span = kernel::Span {
+                        start: meta.core_start,
+                        end: core_end,
+                        width: w,
+                        threshold: m.threshold,
+                    };
+                    found.clear();
+                    found2.clear();
+                    let paired = match m.strands.as_slice() {
+                        [f, r] => kernel::scan_pair(f, r, prep, span, cand, cand2, found, found2),
+                        _ => false,
+                    };
                     for (si, t) in m.strands.iter().enumerate() {
-                        found.clear();
-                        let span = kernel::Span {
-                            start: meta.core_start,
-                            end: core_end,
-                            width: w,
-                            threshold: m.threshold,
-                        };
-                        kernel::scan_strand(t, prep, span, cand, found);
+                        if !paired {
+                            found.clear();
+                            kernel::scan_strand(t, prep, span, cand, found);
+                        } else if si == 1 {
+                            std::mem::swap(found, found2);
+                        }
                         for &(i, s) in found.iter() {
                             let i = i as usize;
                             let window = &bases[i..i + w];
