@@ -36,7 +36,11 @@ DATASETS = {
     "synthetic_jaspar100_file": ("syn", "jaspar100", "file"),
     # forward strand only (fimo --norc), with the same two-strand background
     "real_subset10_nrdb_norc": ("real", "subset10", "nrdb"),
+    # --thresh 1: every test is a hit, so FIMO estimates pi0 from the hits themselves
+    # (300 bases of synthetic.fa's tail_4 record, first 3 motifs of subset10.meme)
+    "allhits_subset3_nrdb": ("allhits", "subset3", "nrdb"),
 }
+ALLHITS = os.path.join(fx.OUT, "allhits.fa")
 DRAWS = [0, 1, 2, 311, 312, 623, 624, 99_999, 1_000_000]
 
 
@@ -45,12 +49,20 @@ def one_run(tag):
     seqkind, motifset, bgkind = DATASETS[tag]
     from pymemesuite.common import Alphabet, Array, Background, Sequence
     from pymemesuite.fimo import FIMO
+    thresh = fx.THRESH
     if seqkind == "real":
         seqs = fx.read_fasta(os.path.join(fx.TD, "Kp1084_200kb.fa.gz"))
+    elif seqkind == "allhits":
+        tail = dict(fx.read_fasta(os.path.join(fx.OUT, "synthetic.fa")))["tail_4"][:300]
+        with open(ALLHITS, "w") as fh:
+            fh.write(f">allhits_1\n{tail}\n")
+        seqs = fx.read_fasta(ALLHITS)
+        thresh = 1.0
     else:
         seqs = fx.read_fasta(os.path.join(fx.OUT, "synthetic.fa"))
-    if motifset == "subset10":
+    if motifset.startswith("subset"):
         motifs = fx.read_meme(os.path.join(fx.TD, "motifs", "subset10.meme"))
+        motifs = motifs[:int(motifset.removeprefix("subset"))]
     else:
         allj = fx.read_meme(os.path.join(fx.TD, "motifs", "jaspar2026_core_vertebrates_nr.meme"))
         ids = open(os.path.join(fx.OUT, "jaspar100.ids")).read().split()
@@ -61,10 +73,10 @@ def one_run(tag):
     background = Background(Alphabet.dna(), Array(bg))
     # one N appended: pymemesuite skips each sequence's last window (see fimo_fixtures.py)
     sequences = [Sequence(s + "N", name=n.encode()) for n, s in seqs]
-    fimo = FIMO(both_strands=not tag.endswith("_norc"), threshold=math.nextafter(fx.THRESH, 1.0), max_stored_scores=10**9)
+    fimo = FIMO(both_strands=not tag.endswith("_norc"), threshold=math.nextafter(thresh, 2.0), max_stored_scores=10**9)
     path = os.path.join(fx.OUT, f"{tag}.fresh.tsv.gz")
     with gzip.open(path, "wt", compresslevel=9) as fh:
-        fh.write(f"# one FIMO run in a fresh process: scripts/fimo_fresh_qvalues.py, pymemesuite {__import__('pymemesuite').__version__}; data as {tag.removesuffix('_norc')}.tsv.gz\n")
+        fh.write(f"# one FIMO run in a fresh process: scripts/fimo_fresh_qvalues.py, pymemesuite {__import__('pymemesuite').__version__}; {'allhits.fa, --thresh 1' if seqkind == 'allhits' else 'data as ' + tag.removesuffix('_norc') + '.tsv.gz'}\n")
         fh.write("motif_id\tsequence_name\tstart\tstrand\tq_exact\n")
         for (mid, _, _, _), motif in zip(motifs, pm):
             pat = fimo.score_motif(motif, sequences, background)

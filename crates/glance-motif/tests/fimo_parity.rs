@@ -305,3 +305,25 @@ fn real_subset10_nrdb_norc_fimo_pi0() {
     let hits = scanner.finish_with_pi0(run.tallies, false, Some(&pi0));
     check_fresh("real_subset10_nrdb_norc", &hits, &motifs, &run.names);
 }
+
+#[test]
+fn allhits_subset3_nrdb_fimo_pi0() {
+    // --thresh 1: every test is a hit and FIMO estimates pi0 from the hits themselves
+    let motifs: Vec<Motif> = motifs("subset10").into_iter().take(3).collect();
+    let bg = BackgroundSource::Nrdb.resolve(true).unwrap();
+    let options = ScanOptions {
+        thresh: 1.0,
+        ..ScanOptions::default()
+    };
+    let scanner = Scanner::new(&motifs, bg, options).unwrap();
+    let open = || SeqReader::open(data("fimo/allhits.fa")).unwrap();
+    let mut run = ScanRun::new(&scanner, 1 << 7);
+    run.scan_source(&scanner, open()).unwrap();
+    assert!(run.tallies.iter().all(|t| t.tests == t.hits.len() as u64));
+    let mut plan = FimoPi0::plan(&scanner, &run.tallies);
+    assert!(!plan.needs_samples());
+    plan.collect(&scanner, open(), 1 << 20).unwrap();
+    let pi0 = plan.pi0s().unwrap();
+    let hits = scanner.finish_with_pi0(run.tallies, false, Some(&pi0));
+    check_fresh("allhits_subset3_nrdb", &hits, &motifs, &run.names);
+}
