@@ -18,6 +18,7 @@ Usage: /work/venv/bin/python scripts/fimo_fresh_qvalues.py   (from the repositor
 import ctypes
 import glob
 import gzip
+import io
 import math
 import os
 import subprocess
@@ -75,7 +76,8 @@ def one_run(tag):
     sequences = [Sequence(s + "N", name=n.encode()) for n, s in seqs]
     fimo = FIMO(both_strands=not tag.endswith("_norc"), threshold=math.nextafter(thresh, 2.0), max_stored_scores=10**9)
     path = os.path.join(fx.OUT, f"{tag}.fresh.tsv.gz")
-    with gzip.open(path, "wt", compresslevel=9) as fh:
+    # mtime 0: a rerun writes byte-identical files
+    with io.TextIOWrapper(gzip.GzipFile(path, "wb", compresslevel=9, mtime=0)) as fh:
         fh.write(f"# one FIMO run in a fresh process: scripts/fimo_fresh_qvalues.py, pymemesuite {__import__('pymemesuite').__version__}; {'allhits.fa, --thresh 1' if seqkind == 'allhits' else 'data as ' + tag.removesuffix('_norc') + '.tsv.gz'}\n")
         fh.write("motif_id\tsequence_name\tstart\tstrand\tq_exact\n")
         for (mid, _, _, _), motif in zip(motifs, pm):
