@@ -40,7 +40,7 @@ pub struct ScanArgs {
 
     /// Estimate pi0 exactly as a fresh `fimo` process does (replays its unseeded
     /// Mersenne Twister: reservoir sample and bootstraps), so q-values equal FIMO's;
-    /// reads the inputs twice (no stdin) and costs about 10 ns per test more.
+    /// reads the inputs twice (no stdin) and costs about 5 ns per test more.
     #[arg(long, conflicts_with = "text")]
     pub fimo_pi0: bool,
 

@@ -9,9 +9,9 @@
 //! on strand `f % strands`.
 //!
 //! The replay is sequential and costs two generator words per test beyond the first
-//! 10,000 of each motif (about 10 ns per test), so it suits inputs of up to tens of
-//! megabase-motifs; the default estimator ([`crate::qvalue::estimate_pi0`]) costs
-//! nothing extra.
+//! 10,000 of each motif: about 5 ns per test, 10 ms per megabase and motif on both
+//! strands (54 s for a 5.4 Mb genome and 1019 motifs); the default estimator
+//! ([`crate::qvalue::estimate_pi0`]) costs nothing extra.
 
 use rayon::prelude::*;
 
