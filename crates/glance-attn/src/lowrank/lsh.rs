@@ -14,9 +14,9 @@
 //! 4. A position's outputs of the rounds are combined with weights
 //!    `softmax_r(logsumexp of its scores in round r)`.
 //!
-//! Memory: `O(n * (d + hashes))` per head plus the rotations (bucket ids, sort orders, one round of
-//! chunk outputs and the running combination), never a score matrix larger than one
-//! chunk (`bucket x 2 bucket`) per thread. Heads run one after the other, each in
+//! Memory: `O(n * (d + hashes))` per head (bucket ids, sort orders, one round of
+//! chunk outputs and the running combination) plus the rotations, never a score
+//! matrix larger than one chunk (`bucket x 2 bucket`) per thread. Heads run one after the other, each in
 //! parallel over row blocks and chunks; the rounds are merged in order, so results do
 //! not depend on the thread count.
 
