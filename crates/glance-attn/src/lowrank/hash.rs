@@ -36,7 +36,8 @@ pub(crate) struct Packed {
 }
 
 impl Packed {
-    /// Packs `rot(round, k, c)` (`round < hashes`, `k < d`, `c < half`) for `isa`.
+    /// Packs `rot(round, k, c)` (`round < hashes`, `k < d`, `c < half`) for `isa`,
+    /// which must be available on this CPU ([`Isa::is_available`]).
     pub(crate) fn new(
         isa: Isa,
         hashes: usize,
@@ -69,7 +70,7 @@ impl Packed {
     fn block(&self, x: &[f32], ids: &mut [u32]) {
         match self.isa {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Packed::new` is given `Isa::detect()`, available on this CPU.
+            // SAFETY: `Packed::new` is only given ISAs available on this CPU.
             Isa::Avx512 => unsafe { block_avx512(self, x, ids) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above.
