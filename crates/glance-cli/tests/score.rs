@@ -141,3 +141,59 @@ fn bad_options_fail() {
         .code(1);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// `glance score` (one prepared record, batches of regions) and `glance run`'s scores
+/// stage (bins prepared one by one, batches of 256) write the same rows: several
+/// records, overlapping bins (more than one batch in record `a`), clipped last bins.
+#[test]
+fn score_equals_the_pipeline_scores_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = data("workflow/multi.fa.gz");
+    let motifs = data("motifs/subset10.meme");
+    let prefix = dir.path().join("s");
+    glance()
+        .arg("score")
+        .arg(&input)
+        .arg("--motifs")
+        .arg(&motifs)
+        .args(["--bin", "100", "--step", "50", "-q", "-o"])
+        .arg(&prefix)
+        .assert()
+        .success();
+    let out = dir.path().join("run");
+    glance()
+        .env_remove("GLANCE_MODEL")
+        .arg("run")
+        .arg(&input)
+        .arg("--motifs")
+        .arg(&motifs)
+        .args([
+            "--bin",
+            "100",
+            "--step",
+            "50",
+            "--embeddings",
+            "false",
+            "--hits",
+            "false",
+            "-q",
+            "--outdir",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let score_tsv = std::fs::read_to_string(prefix.with_extension("tsv")).unwrap();
+    let run_tsv = std::fs::read_to_string(out.join("motif_scores.tsv")).unwrap();
+    // 4,000 bins (every 50 bp of 200 kb in six records) x 10 motifs, plus the header
+    assert_eq!(score_tsv.lines().count(), 4000 * 10 + 1);
+    assert!(
+        score_tsv == run_tsv,
+        "motif_scores.tsv differs from glance score's TSV"
+    );
+    let (rows, cols, a) = npy(&prefix.with_extension("npy"));
+    let (rows2, cols2, b) = npy(&out.join("motif_scores.npy"));
+    assert_eq!((rows, cols), (4000, 10));
+    assert_eq!((rows2, cols2), (rows, cols));
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&a), bits(&b));
+}
