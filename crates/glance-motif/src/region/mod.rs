@@ -207,7 +207,11 @@ impl Scanner {
                 for (k, d) in kernels.iter().zip(dense.iter_mut()) {
                     k.exp.dense_into(d);
                 }
-                let w: Vec<DenseExp> = dense[..kernels.len()].iter().map(|d| DenseExp(d)).collect();
+                let w: Vec<DenseExp> = dense
+                    .iter()
+                    .take(kernels.len())
+                    .map(|d| DenseExp(d))
+                    .collect();
                 regions
                     .iter()
                     .map(|&r| self.score_motif_region(m, kernels, &w, tables.tau, r, buf))
