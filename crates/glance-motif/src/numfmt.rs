@@ -29,57 +29,52 @@ pub fn format_g(x: f64, precision: usize) -> String {
     out
 }
 
-/// Appends `x` formatted as C's `%.{precision}g` to `out` (see [`format_g`]).
+/// Appends `x` formatted as C's `%.{precision}g` to `out` (see [`format_g`]); no heap
+/// allocation on the fast path (the scan and region-score TSVs format millions of
+/// numbers).
 pub fn write_g(out: &mut String, x: f64, precision: usize) {
     use std::fmt::Write;
     let p = precision.max(1);
-    if x == 0.0 || !x.is_finite() {
+    let mut sci = StackText::default();
+    if x == 0.0 || !x.is_finite() || write!(sci, "{:e}", x.abs()).is_err() {
         out.push_str(&format_g_exact(x, p));
         return;
     }
-    let mut buf = String::with_capacity(32);
-    let _ = write!(buf, "{:e}", x.abs());
-    let (mant, exp) = buf.split_once('e').unwrap_or((&buf, "0"));
-    let mut exp: i32 = exp.parse().unwrap_or(0);
-    let mut digits: Vec<u8> = mant.bytes().filter(|b| b.is_ascii_digit()).collect();
-    if digits.len() > p {
-        let rest = &digits[p..];
+    // `{:e}` of a finite non-zero value: `d[.ddd]e[-]x`, the shortest round-trip digits.
+    let text = sci.as_bytes();
+    let e_at = text.iter().position(|&b| b == b'e').unwrap_or(text.len());
+    let mut exp = parse_exponent(&text[(e_at + 1).min(text.len())..]);
+    let mut digits = [0u8; StackText::CAPACITY];
+    let mut n = 0;
+    for &b in text[..e_at].iter().filter(|b| b.is_ascii_digit()) {
+        digits[n] = b;
+        n += 1;
+    }
+    if n > p {
+        let rest = &digits[p..n];
         if rest[0] == b'5' && rest[1..].iter().all(|&d| d == b'0') {
             out.push_str(&format_g_exact(x, p));
             return;
         }
         let up = rest[0] >= b'5';
-        digits.truncate(p);
-        if up {
-            let mut i = p;
-            loop {
-                if i == 0 {
-                    digits.insert(0, b'1');
-                    digits.truncate(p);
-                    exp += 1;
-                    break;
-                }
-                i -= 1;
-                if digits[i] == b'9' {
-                    digits[i] = b'0';
-                } else {
-                    digits[i] += 1;
-                    break;
-                }
-            }
+        n = p;
+        if up && round_up(&mut digits[..n]) {
+            exp += 1;
         }
     }
-    while digits.len() > 1 && digits.last() == Some(&b'0') {
-        digits.pop();
+    while n > 1 && digits[n - 1] == b'0' {
+        n -= 1;
     }
+    let digits = &digits[..n];
     if x < 0.0 {
         out.push('-');
     }
+    let push_digits = |out: &mut String, ds: &[u8]| out.extend(ds.iter().map(|&d| d as char));
     if exp < -4 || exp >= p as i32 {
         out.push(digits[0] as char);
-        if digits.len() > 1 {
+        if n > 1 {
             out.push('.');
-            out.extend(digits[1..].iter().map(|&d| d as char));
+            push_digits(out, &digits[1..]);
         }
         let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
     } else if exp < 0 {
@@ -87,16 +82,85 @@ pub fn write_g(out: &mut String, x: f64, precision: usize) {
         for _ in 0..(-exp - 1) {
             out.push('0');
         }
-        out.extend(digits.iter().map(|&d| d as char));
+        push_digits(out, digits);
     } else {
         let int_len = exp as usize + 1;
         for i in 0..int_len {
             out.push(digits.get(i).map_or('0', |&d| d as char));
         }
-        if digits.len() > int_len {
+        if n > int_len {
             out.push('.');
-            out.extend(digits[int_len..].iter().map(|&d| d as char));
+            push_digits(out, &digits[int_len..]);
         }
+    }
+}
+
+/// Adds one unit in the last place to decimal digits; on a carry out of the first digit
+/// (all nines) they become `10...0` cut to the same length, and `true` is returned (the
+/// exponent grows by one).
+fn round_up(digits: &mut [u8]) -> bool {
+    for d in digits.iter_mut().rev() {
+        if *d == b'9' {
+            *d = b'0';
+        } else {
+            *d += 1;
+            return false;
+        }
+    }
+    if let Some(first) = digits.first_mut() {
+        *first = b'1';
+    }
+    true
+}
+
+/// The exponent of `{:e}` output (`-12`, `7`); 0 if malformed, which `{:e}` never is.
+fn parse_exponent(text: &[u8]) -> i32 {
+    let (negative, body) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let value = body.iter().fold(0i32, |v, &b| {
+        v.saturating_mul(10)
+            .saturating_add(i32::from(b.wrapping_sub(b'0')))
+    });
+    if negative {
+        -value
+    } else {
+        value
+    }
+}
+
+/// A fixed-size text buffer on the stack for one `{:e}` rendering of an `f64` (at most
+/// 17 digits, a point and `e-324`); writing more fails instead of allocating.
+struct StackText {
+    bytes: [u8; StackText::CAPACITY],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> StackText {
+        StackText {
+            bytes: [0; StackText::CAPACITY],
+            len: 0,
+        }
+    }
+}
+
+impl StackText {
+    const CAPACITY: usize = 40;
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
