@@ -18,13 +18,13 @@ use rayon::prelude::*;
 use super::math::{gemm, mat, mat_mut, softmax_scaled};
 use super::rng::{uniform, Stream};
 use super::spec::LinformerSpec;
-use super::tile::{panel_width, product, Panels};
+use super::tile::{accumulate_at_b, pack_columns, panel_width, product, Panels, KC};
 use super::{ApproxOptions, Inputs};
 use crate::error::AttnError;
 use crate::options::Isa;
 use crate::simd::{Portable, Simd};
 
-/// Sequence rows per projection step.
+/// Sequence rows per projection step (a multiple of [`KC`]).
 const SEGMENT: usize = 2048;
 /// Partial sums of the whole-sequence projection (a constant: determinism).
 const GROUPS: usize = 16;
@@ -180,8 +180,9 @@ pub(crate) fn attend(
 }
 
 /// `K' = E^T K` and `V' = F^T V` of every head, as `[k, heads * d]` matrices (head `h`
-/// in columns `h d .. (h + 1) d`). Each segment's rows of all heads are gathered side
-/// by side so that one product per segment serves every head (`E` is packed once).
+/// in columns `h d .. (h + 1) d`). Each segment's rows of all heads are packed side by
+/// side into the panels of [`tile`](super::tile), so that one product per segment
+/// serves every head, and summed on its register-tiled kernel.
 fn project_whole(
     x: &Inputs,
     spec: &LinformerSpec,
@@ -192,45 +193,61 @@ fn project_whole(
     let hd = heads * d;
     let kd = spec.k * hd;
     let segments = n.div_ceil(SEGMENT);
+    let isa = Isa::detect();
+    let nr = panel_width(isa);
     // Shared E: keys and values side by side, [rows, 2 hd], one product.
     let width = if spec.share_kv { 2 * hd } else { hd };
     let partials: Vec<Vec<f32>> = (0..GROUPS)
         .into_par_iter()
-        .map(|g| {
-            let mut acc = vec![0f32; 2 * kd];
-            let (mut be, mut bf) = (Vec::new(), Vec::new());
-            let (mut kb, mut vb) = (Vec::new(), Vec::new());
-            for s in g * segments / GROUPS..(g + 1) * segments / GROUPS {
-                let (lo, hi) = (s * SEGMENT, ((s + 1) * SEGMENT).min(n));
-                let rows = hi - lo;
-                let e = pe.rows(lo, rows, &mut be);
-                kb.clear();
-                vb.clear();
-                for i in lo..hi {
-                    for h in 0..heads {
-                        kb.extend_from_slice(x.row(x.k, h, i));
+        .map_init(
+            // Buffers of a thread's groups: drawn and packed E, F; packed K, V.
+            || {
+                let panels = |cols| Panels::zeroed(nr, 0, cols);
+                (
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                    panels(width),
+                    panels(hd),
+                )
+            },
+            |(be, bf, ea, fa, kb, vb), g| {
+                let mut acc = vec![0f32; 2 * kd];
+                let (first, last) = (g * segments / GROUPS, (g + 1) * segments / GROUPS);
+                // Blocks of KC rows: packed K, V, E, F stay in the second-level cache.
+                for lo in (first * SEGMENT..(last * SEGMENT).min(n)).step_by(KC) {
+                    let hi = (lo + KC).min(n);
+                    let rows = hi - lo;
+                    if kb.kdim != rows {
+                        *kb = Panels::zeroed(nr, rows, width);
+                        if !spec.share_kv {
+                            *vb = Panels::zeroed(nr, rows, hd);
+                        }
                     }
-                    let target = if spec.share_kv { &mut kb } else { &mut vb };
-                    for h in 0..heads {
-                        target.extend_from_slice(x.row(x.v, h, i));
+                    for i in lo..hi {
+                        for h in 0..heads {
+                            kb.set_row(i - lo, h * d, x.row(x.k, h, i));
+                            if spec.share_kv {
+                                kb.set_row(i - lo, hd + h * d, x.row(x.v, h, i));
+                            } else {
+                                vb.set_row(i - lo, h * d, x.row(x.v, h, i));
+                            }
+                        }
                     }
-                }
-                if spec.share_kv {
-                    gemm(
-                        e.t(),
-                        mat(&kb, rows, width),
-                        1.0,
-                        mat_mut(&mut acc, spec.k, width),
-                    );
-                } else {
-                    let f = pf.rows(lo, rows, &mut bf);
+                    pack(isa, pe.rows(lo, rows, be), ea);
                     let (acc_k, acc_v) = acc.split_at_mut(kd);
-                    gemm(e.t(), mat(&kb, rows, hd), 1.0, mat_mut(acc_k, spec.k, hd));
-                    gemm(f.t(), mat(&vb, rows, hd), 1.0, mat_mut(acc_v, spec.k, hd));
+                    if spec.share_kv {
+                        project(isa, ea, spec.k, kb, &mut acc);
+                    } else {
+                        project(isa, ea, spec.k, kb, acc_k);
+                        pack(isa, pf.rows(lo, rows, bf), fa);
+                        project(isa, fa, spec.k, vb, acc_v);
+                    }
                 }
-            }
-            acc
-        })
+                acc
+            },
+        )
         .collect();
     let mut total = vec![0f32; 2 * kd];
     for p in &partials {
@@ -250,6 +267,55 @@ fn project_whole(
     }
 }
 
+/// Rows of `MR` of each instruction set's kernel.
+fn row_group(isa: Isa) -> usize {
+    match isa {
+        Isa::Avx512 => 8,
+        Isa::Avx2 => 6,
+        Isa::Portable => 4,
+    }
+}
+
+/// `e` packed by [`pack_columns`] in groups of [`row_group`] of `isa`.
+fn pack(isa: Isa, e: ArrayView2<f32>, buf: &mut Vec<f32>) {
+    match isa {
+        Isa::Avx512 => pack_columns::<8>(e, buf),
+        Isa::Avx2 => pack_columns::<6>(e, buf),
+        Isa::Portable => pack_columns::<4>(e, buf),
+    }
+}
+
+/// `c += a^T b` for `a` (`[b.kdim, k]`) packed by [`pack_columns`] in groups of
+/// [`row_group`] into `a`, `c` `[k, b.cols]`, on the kernel of `isa` (available on
+/// this CPU).
+fn project(isa: Isa, a: &[f32], k: usize, b: &Panels, c: &mut [f32]) {
+    let mr = row_group(isa);
+    assert!(a.len() >= k.div_ceil(mr) * b.kdim * mr);
+    assert!(c.len() >= k * b.cols && b.nr == panel_width(isa));
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `isa` is available (from `Isa::detect`); shapes checked above.
+        Isa::Avx512 => unsafe { project_avx512(a, k, b, c) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { project_avx2(a, k, b, c) },
+        // SAFETY: the portable kernel needs no CPU feature; shapes checked above.
+        _ => unsafe { accumulate_at_b::<Portable, 4, 2, 16>(a, k, b, c) },
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn project_avx512(a: &[f32], k: usize, b: &Panels, c: &mut [f32]) {
+    accumulate_at_b::<crate::simd::Avx512, 8, 2, 32>(a, k, b, c)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn project_avx2(a: &[f32], k: usize, b: &Panels, c: &mut [f32]) {
+    accumulate_at_b::<crate::simd::Avx2, 6, 2, 16>(a, k, b, c)
+}
+
 /// Rows `first..` of head `h` (as many as `out` holds) attend to `kp`, `vp` (`[k, d]`):
 /// scores `q K'^T` and `P V'` on the register-tiled kernels of [`tile`](super::tile),
 /// `K'^T` and `V'` packed once.
@@ -265,9 +331,9 @@ fn queries(
     let q = Queries::new(Isa::detect(), kp, vp, x.scale);
     out.par_chunks_mut(QROWS * d)
         .enumerate()
-        .for_each(|(t, out_t)| {
+        .for_each_init(Vec::new, |scores, (t, out_t)| {
             let (lo, rows) = (h * x.dims.n + first + t * QROWS, out_t.len() / d);
-            q.run(&x.q[lo * d..(lo + rows) * d], out_t);
+            q.run(&x.q[lo * d..(lo + rows) * d], out_t, scores);
         });
 }
 
@@ -294,31 +360,32 @@ impl Queries {
         }
     }
 
-    /// `out = softmax(scale * qs K'^T) V'` for query rows `qs` (`[rows, d]`).
-    fn run(&self, qs: &[f32], out: &mut [f32]) {
+    /// `out = softmax(scale * qs K'^T) V'` for query rows `qs` (`[rows, d]`), the
+    /// scores in `scores` (grown as needed and kept, so that a thread's tiles reuse it).
+    fn run(&self, qs: &[f32], out: &mut [f32], scores: &mut Vec<f32>) {
         match self.isa {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Queries::new` is only given ISAs available on this CPU.
-            Isa::Avx512 => unsafe { query_tile_avx512(self, qs, out) },
+            Isa::Avx512 => unsafe { query_tile_avx512(self, qs, out, scores) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above.
-            Isa::Avx2 => unsafe { query_tile_avx2(self, qs, out) },
+            Isa::Avx2 => unsafe { query_tile_avx2(self, qs, out, scores) },
             // SAFETY: the portable kernel needs no CPU feature.
-            _ => unsafe { query_tile::<Portable, 4, 2, 16>(self, qs, out) },
+            _ => unsafe { query_tile::<Portable, 4, 2, 16>(self, qs, out, scores) },
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn query_tile_avx512(q: &Queries, qs: &[f32], out: &mut [f32]) {
-    query_tile::<crate::simd::Avx512, 8, 2, 32>(q, qs, out)
+unsafe fn query_tile_avx512(q: &Queries, qs: &[f32], out: &mut [f32], s: &mut Vec<f32>) {
+    query_tile::<crate::simd::Avx512, 8, 2, 32>(q, qs, out, s)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn query_tile_avx2(q: &Queries, qs: &[f32], out: &mut [f32]) {
-    query_tile::<crate::simd::Avx2, 6, 2, 16>(q, qs, out)
+unsafe fn query_tile_avx2(q: &Queries, qs: &[f32], out: &mut [f32], s: &mut Vec<f32>) {
+    query_tile::<crate::simd::Avx2, 6, 2, 16>(q, qs, out, s)
 }
 
 /// `out = softmax(scale * qs K'^T) V'` for one tile of query rows `qs` (`[rows, d]`).
@@ -329,14 +396,19 @@ unsafe fn query_tile<S: Simd, const MR: usize, const NV: usize, const NR: usize>
     q: &Queries,
     qs: &[f32],
     out: &mut [f32],
+    scores: &mut Vec<f32>,
 ) {
     debug_assert!(NR == NV * S::LANES && NR == q.kt.nr && NR == q.v.nr);
     let (d, k) = (q.kt.kdim, q.kt.cols);
     let rows = qs.len() / d;
     let groups = rows.div_ceil(MR);
-    // Scores, [groups * MR, panels * NR] (padding rows and columns are never read).
+    // Scores, [groups * MR, panels * NR], every element written below (so a reused
+    // buffer needs no clearing).
     let width = q.kt.panels * NR;
-    let mut s = vec![0f32; groups * MR * width];
+    if scores.len() < groups * MR * width {
+        scores.resize(groups * MR * width, 0.0);
+    }
+    let s = &mut scores[..groups * MR * width];
     let mut pad = vec![0f32; MR * d];
     let mut tile = [[0f32; NR]; MR];
     for g in 0..groups {
@@ -436,6 +508,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn projections_match_f64_on_every_isa() {
+        // More rows than one block (300 > KC), partial row groups (k = 27) and a
+        // partial panel (40 columns); `c` starts non-zero (the product is added).
+        let (rows, k, cols) = (300, 27, 40);
+        let val = |i: usize| ((i * 7919 % 1009) as f32 / 1009.0 - 0.5) * 2.0;
+        let e = Array2::from_shape_fn((rows, k), |(t, j)| val(t * k + j));
+        let b = Array2::from_shape_fn((rows, cols), |(t, c)| val(40_000 + t * cols + c));
+        for isa in [Isa::Portable, Isa::Avx2, Isa::Avx512] {
+            if !isa.is_available() {
+                continue;
+            }
+            let mut panels = Panels::zeroed(panel_width(isa), rows, cols);
+            for t in 0..rows {
+                let row: Vec<f32> = b.row(t).to_vec();
+                panels.set_row(t, 0, &row[..13]);
+                panels.set_row(t, 13, &row[13..]);
+            }
+            let mut packed = Vec::new();
+            pack(isa, e.view(), &mut packed);
+            let mut c = vec![1f32; k * cols];
+            project(isa, &packed, k, &panels, &mut c);
+            for j in 0..k {
+                for col in 0..cols {
+                    let want = 1.0
+                        + (0..rows)
+                            .map(|t| f64::from(e[[t, j]]) * f64::from(b[[t, col]]))
+                            .sum::<f64>();
+                    let got = f64::from(c[j * cols + col]);
+                    assert!(
+                        (got - want).abs() < 1e-4,
+                        "{isa:?} [{j}, {col}]: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn query_tiles_match_f64_on_every_isa() {
         // Partial row groups (37 rows) and partial panels (d = 20, k = 27).
         let (rows, d, k, scale) = (37, 20, 27, 0.3f32);
@@ -466,7 +576,7 @@ mod tests {
             }
             let q = Queries::new(isa, kp.view(), vp.view(), scale);
             let mut out = vec![f32::NAN; rows * d];
-            q.run(&qs, &mut out);
+            q.run(&qs, &mut out, &mut Vec::new());
             for (i, (&g, &w)) in out.iter().zip(&want).enumerate() {
                 assert!((f64::from(g) - w).abs() < 1e-5, "{isa:?} [{i}]: {g} vs {w}");
             }

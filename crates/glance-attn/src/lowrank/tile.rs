@@ -59,6 +59,45 @@ impl Panels {
         }
     }
 
+    /// A zero `[kdim, cols]` matrix, to be filled by [`Panels::set_row`].
+    pub(crate) fn zeroed(nr: usize, kdim: usize, cols: usize) -> Panels {
+        let panels = cols.div_ceil(nr);
+        Panels {
+            nr,
+            kdim,
+            cols,
+            panels,
+            data: vec![0f32; panels * kdim * nr],
+        }
+    }
+
+    /// Writes `vals` into row `k` from column `col` on.
+    #[inline]
+    pub(crate) fn set_row(&mut self, k: usize, col: usize, vals: &[f32]) {
+        let (nr, kdim) = (self.nr, self.kdim);
+        let mut c = col;
+        let mut rest = vals;
+        while !rest.is_empty() {
+            let (p, x) = (c / nr, c % nr);
+            let len = (nr - x).min(rest.len());
+            let at = (p * kdim + k) * nr + x;
+            // Whole 16-float pieces as fixed-size copies (no call to `memcpy`).
+            let mut dst = self.data[at..at + len].chunks_exact_mut(16);
+            let mut src = rest[..len].chunks_exact(16);
+            for (o, i) in (&mut dst).zip(&mut src) {
+                if let (Ok(o), Ok(i)) = (<&mut [f32; 16]>::try_from(o), <&[f32; 16]>::try_from(i)) {
+                    *o = *i;
+                }
+            }
+            let (o, i) = (dst.into_remainder(), src.remainder());
+            if !i.is_empty() {
+                o.copy_from_slice(i);
+            }
+            rest = &rest[len..];
+            c += len;
+        }
+    }
+
     /// Panel `p` (`[kdim, nr]`).
     #[inline]
     pub(crate) fn panel(&self, p: usize) -> &[f32] {
@@ -114,6 +153,87 @@ pub(crate) unsafe fn product<S: Simd, const MR: usize, const NV: usize, const NR
     for (t, acc_r) in tile.iter_mut().zip(&acc) {
         for (v, &a) in acc_r.iter().enumerate() {
             S::store(t.as_mut_ptr().add(v * l), a);
+        }
+    }
+}
+
+/// Sequence rows per block of [`accumulate_at_b`]: a block of a panel (`KC * NR`
+/// floats) stays in the first-level cache while every row group uses it.
+pub(crate) const KC: usize = 128;
+
+/// Packs `a` (`[kdim, m]`) column-transposed in groups of `MR` columns into `buf`:
+/// group `g` is `[kdim, MR]` row-major (columns `g MR ..`), at `g * kdim * MR`, the
+/// last one zero padded. Reading a group then walks contiguous memory. A `buf` of the
+/// right length is reused as it is: every element but the padding is overwritten.
+pub(crate) fn pack_columns<const MR: usize>(a: ndarray::ArrayView2<f32>, buf: &mut Vec<f32>) {
+    let (kdim, m) = a.dim();
+    let need = m.div_ceil(MR) * kdim * MR;
+    if buf.len() != need {
+        buf.clear();
+        buf.resize(need, 0.0);
+    }
+    for (t, row) in a.rows().into_iter().enumerate() {
+        match row.to_slice() {
+            Some(row) => {
+                let mut chunks = row.chunks_exact(MR);
+                for (g, cols) in (&mut chunks).enumerate() {
+                    let at = (g * kdim + t) * MR;
+                    let dst = <&mut [f32; MR]>::try_from(&mut buf[at..at + MR]);
+                    if let (Ok(dst), Ok(cols)) = (dst, <&[f32; MR]>::try_from(cols)) {
+                        *dst = *cols;
+                    }
+                }
+                let rest = chunks.remainder();
+                if !rest.is_empty() {
+                    let at = ((m / MR) * kdim + t) * MR;
+                    buf[at..at + rest.len()].copy_from_slice(rest);
+                }
+            }
+            None => {
+                for (j, &v) in row.iter().enumerate() {
+                    buf[((j / MR) * kdim + t) * MR + j % MR] = v;
+                }
+            }
+        }
+    }
+}
+
+/// `c[i][col] += sum_t a[t][i] b[t][col]` for `i < rows`, `col < b.cols`: `C += A^T
+/// B` with `A` (`[b.kdim, >= rows]`) packed by [`pack_columns`] in groups of `MR` into
+/// `a`, and `c` (`[rows, b.cols]` row-major). The sum over `t` runs in blocks of [`KC`]
+/// terms, each summed in order by [`product`] and added to `c` in order of the blocks,
+/// so every element depends on its own row and column only.
+///
+/// # Safety
+/// `a` holds `rows.div_ceil(MR) * b.kdim * MR` floats, `NR == NV * S::LANES == b.nr`,
+/// and the CPU supports `S`.
+#[inline(always)]
+pub(crate) unsafe fn accumulate_at_b<S: Simd, const MR: usize, const NV: usize, const NR: usize>(
+    a: &[f32],
+    rows: usize,
+    b: &Panels,
+    c: &mut [f32],
+) {
+    debug_assert!(NR == b.nr && a.len() >= rows.div_ceil(MR) * b.kdim * MR);
+    debug_assert!(c.len() >= rows * b.cols);
+    let cols = b.cols;
+    let mut tile = [[0f32; NR]; MR];
+    for t0 in (0..b.kdim).step_by(KC) {
+        let kc = KC.min(b.kdim - t0);
+        for p in 0..b.panels {
+            let panel = b.panel(p).as_ptr().add(t0 * NR);
+            let width = NR.min(cols - p * NR);
+            for g in 0..rows.div_ceil(MR) {
+                let (i0, x) = (g * MR, a.as_ptr().add((g * b.kdim + t0) * MR));
+                product::<S, MR, NV, NR>((x, 1, MR), kc, panel, &mut tile);
+                for (r, t) in tile.iter().enumerate().take(rows - i0) {
+                    let at = (i0 + r) * cols + p * NR;
+                    c[at..at + width]
+                        .iter_mut()
+                        .zip(&t[..width])
+                        .for_each(|(o, &v)| *o += v);
+                }
+            }
         }
     }
 }
