@@ -2,7 +2,7 @@
 //! set, BED/GFF3/--text/--norc/--qv-thresh, stdin, and bad inputs.
 
 use assert_cmd::Command;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn data(p: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -12,6 +12,20 @@ fn data(p: &str) -> PathBuf {
 
 fn glance() -> Command {
     Command::cargo_bin("glance").unwrap()
+}
+
+/// `glance --threads 2 scan FLAGS GENOME --motifs subset10.meme -o OUT`, which must succeed.
+fn scan_subset10(flags: &[&str], genome: &Path, out: &Path) {
+    glance()
+        .args(["--threads", "2", "scan"])
+        .args(flags)
+        .arg(genome)
+        .arg("--motifs")
+        .arg(data("motifs/subset10.meme"))
+        .arg("-o")
+        .arg(out)
+        .assert()
+        .success();
 }
 
 fn rows(text: &str) -> Vec<Vec<String>> {
@@ -26,15 +40,7 @@ fn rows(text: &str) -> Vec<Vec<String>> {
 fn tsv_matches_fimo_fixture() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("hits.tsv");
-    glance()
-        .args(["--threads", "2", "scan"])
-        .arg(data("Kp1084_200kb.fa.gz"))
-        .arg("--motifs")
-        .arg(data("motifs/subset10.meme"))
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
+    scan_subset10(&[], &data("Kp1084_200kb.fa.gz"), &out);
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.starts_with("motif_id\tmotif_alt_id\tsequence_name\tstart\tstop\tstrand\tscore\tp-value\tq-value\tmatched_sequence\n"));
     let got = rows(&text);
@@ -254,15 +260,7 @@ fn fimo_pi0_gives_the_librarys_fimo_qvalues() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("hits.tsv");
     let genome = data("Kp1084_200kb.fa.gz");
-    glance()
-        .args(["--threads", "2", "scan", "--fimo-pi0"])
-        .arg(&genome)
-        .arg("--motifs")
-        .arg(data("motifs/subset10.meme"))
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
+    scan_subset10(&["--fimo-pi0"], &genome, &out);
     let got = rows(&std::fs::read_to_string(&out).unwrap());
     // the library's FIMO pi0 replay (checked against fresh FIMO runs in glance-motif's
     // parity tests), with another chunk size
