@@ -152,9 +152,7 @@ impl Scanner {
                 start,
                 end,
             };
-            let w: Vec<&ExpTable> = own.iter().map(|k| &k.exp).collect();
-            let mut buf = [0i32; SEGMENT + LANES];
-            self.score_motif_region(m, &own, &w, tau, region, &mut buf)
+            self.score_with_kernels(m, &own, tau, region)
         }
     }
 
@@ -177,12 +175,24 @@ impl Scanner {
                     start,
                     end,
                 };
-                let w: Vec<&ExpTable> = t.iter().map(|k| &k.exp).collect();
-                let mut buf = [0i32; SEGMENT + LANES];
-                self.score_motif_region(m, t, &w, tables.tau, region, &mut buf)
+                self.score_with_kernels(m, t, tables.tau, region)
             }
             None => RegionScore::EMPTY,
         }
+    }
+
+    /// One region and motif `m` with that motif's strand `kernels` (built for `tau`),
+    /// reading the weights from each kernel's own [`ExpTable`].
+    fn score_with_kernels(
+        &self,
+        m: usize,
+        kernels: &[StrandKernel],
+        tau: f64,
+        region: RegionRef,
+    ) -> RegionScore {
+        let w: Vec<&ExpTable> = kernels.iter().map(|k| &k.exp).collect();
+        let mut buf = [0i32; SEGMENT + LANES];
+        self.score_motif_region(m, kernels, &w, tau, region, &mut buf)
     }
 
     /// Scores every region for every motif with `tables` (their `tau`): the result is

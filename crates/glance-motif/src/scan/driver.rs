@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use glance_seq::{Chunk, ChunkOptions, Chunker, SequenceSource};
+use glance_seq::{Chunk, Chunker, SequenceSource};
 
 use super::prep::Prepared;
 use super::{ChunkMeta, ScanTally, Scanner};
@@ -84,12 +84,7 @@ impl ScanRun {
         O: Fn(u64, Range<u64>, &mut Vec<Range<u64>>),
         F: FnMut(&[String], &mut [ScanTally]) -> Result<(), MotifError>,
     {
-        let options = ChunkOptions {
-            size: self.chunk_size,
-            halo_left: 0,
-            halo_right: scanner.max_width() - 1,
-        };
-        let mut chunker = Chunker::new(source, options)?;
+        let mut chunker = Chunker::new(source, scanner.chunk_options(self.chunk_size))?;
         let mut current = Chunk::default();
         let mut next = Chunk::default();
         let mut prep = Prepared::default();

@@ -15,7 +15,7 @@
 
 use rayon::prelude::*;
 
-use glance_seq::{Chunk, ChunkOptions, Chunker, SequenceSource};
+use glance_seq::{Chunk, Chunker, SequenceSource};
 
 use super::prep::Prepared;
 use super::{ScanTally, Scanner};
@@ -119,12 +119,7 @@ impl FimoPi0 {
         source: S,
         chunk_size: usize,
     ) -> Result<(), MotifError> {
-        let options = ChunkOptions {
-            size: chunk_size.max(1),
-            halo_left: 0,
-            halo_right: scanner.max_width() - 1,
-        };
-        let mut chunker = Chunker::new(source, options)?;
+        let mut chunker = Chunker::new(source, scanner.chunk_options(chunk_size.max(1)))?;
         let mut chunk = Chunk::default();
         let mut prep = Prepared::default();
         let mut positions = Vec::new();

@@ -13,6 +13,8 @@ pub mod tables;
 use rayon::prelude::*;
 use std::sync::{Arc, OnceLock};
 
+use glance_seq::ChunkOptions;
+
 use crate::error::MotifError;
 use crate::motif::Motif;
 use crate::pssm::{MotifModel, Pssm, DEFAULT_PSEUDOCOUNT};
@@ -299,6 +301,16 @@ impl Scanner {
     /// The widest motif: chunks need `max_width - 1` bases after their core.
     pub fn max_width(&self) -> usize {
         self.max_width
+    }
+
+    /// How to cut inputs into chunks of `size` bases for this scanner: no left halo and
+    /// `max_width - 1` bases after the core, so every window starting in a core is whole.
+    pub fn chunk_options(&self, size: usize) -> ChunkOptions {
+        ChunkOptions {
+            size,
+            halo_left: 0,
+            halo_right: self.max_width - 1,
+        }
     }
 
     /// Fresh tallies, one per motif.
