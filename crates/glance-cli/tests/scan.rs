@@ -28,10 +28,14 @@ fn scan_subset10(flags: &[&str], genome: &Path, out: &Path) {
         .success();
 }
 
+/// The TSV's hit rows: after the header, up to the blank line before the `#` trailer.
 fn rows(text: &str) -> Vec<Vec<String>> {
-    text.lines()
-        .skip(1)
-        .take_while(|l| !l.is_empty())
+    fields(text.lines().skip(1).take_while(|l| !l.is_empty()))
+}
+
+/// Tab-separated fields of each line.
+fn fields<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<Vec<String>> {
+    lines
         .map(|l| l.split('\t').map(str::to_string).collect())
         .collect()
 }
@@ -57,11 +61,7 @@ fn tsv_matches_fimo_fixture() {
     let names = run.names.clone();
     let hits = scanner.finish(run.tallies, false);
     let lib: String = tsv_blocks(&hits, scanner.motifs(), &names, true).concat();
-    let want: Vec<Vec<String>> = lib
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect();
-    assert_eq!(got, want);
+    assert_eq!(got, fields(lib.lines()));
     // sorted by p-value like FIMO
     let p: Vec<f64> = got.iter().map(|r| r[7].parse().unwrap()).collect();
     assert!(p.windows(2).all(|w| w[0] <= w[1]));
@@ -280,11 +280,7 @@ fn fimo_pi0_gives_the_librarys_fimo_qvalues() {
     let names = run.names.clone();
     let fimo = scanner.finish_with_pi0(run.tallies.clone(), false, Some(&pi0));
     let lib: String = tsv_blocks(&fimo, scanner.motifs(), &names, true).concat();
-    let want: Vec<Vec<String>> = lib
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect();
-    assert_eq!(got, want);
+    assert_eq!(got, fields(lib.lines()));
     // and they differ from glance's own estimate somewhere
     let own = scanner.finish(run.tallies, false);
     assert!(own.iter().zip(&fimo).any(|(a, b)| a.qvalue != b.qvalue));
