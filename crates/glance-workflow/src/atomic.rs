@@ -1,13 +1,16 @@
 //! Atomic outputs: each file is written under a hidden temporary name
 //! (`.NAME.glance-partial.XXXX`) in its final directory and renamed into place only once
 //! complete and synced, so a failed or killed run never leaves a file that looks
-//! finished. [`clean_partials`] removes what a killed run left behind.
+//! finished. A stage can do the slow part (sync, checksum) itself with
+//! [`AtomicFile::finish`] and leave the rename to the end of the run.
+//! [`clean_partials`] removes what a killed run left behind.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::WorkflowError;
+use crate::manifest::FileEntry;
 
 /// Write buffer of every output file: 128 KiB, large enough for efficient writes and
 /// small enough that filling it does not show in peak memory.
@@ -61,22 +64,60 @@ impl AtomicFile {
 
     /// Syncs the temporary file and renames it to its final name.
     pub fn commit(self) -> Result<(), WorkflowError> {
-        let path = self.path;
-        self.temp
-            .as_file()
-            .sync_all()
-            .map_err(|e| WorkflowError::output(&path, e))?;
+        self.seal()?;
+        self.persist()
+    }
+
+    /// Syncs the temporary file and measures it (size and SHA-256, recorded under
+    /// `label`), leaving it under its temporary name: the slow part of a commit, for a
+    /// stage to do before the run decides whether to commit.
+    pub fn finish(self, label: &str) -> Result<Finished, WorkflowError> {
+        self.seal()?;
+        let entry = FileEntry::of(self.temp.path(), label.to_string())?;
+        Ok(Finished { file: self, entry })
+    }
+
+    /// Syncs the temporary file and gives it the usual permissions.
+    fn seal(&self) -> Result<(), WorkflowError> {
+        let err = |e| WorkflowError::output(&self.path, e);
+        self.temp.as_file().sync_all().map_err(err)?;
         // Temporary files are private (0600); outputs get the usual 0644.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(self.temp.path(), std::fs::Permissions::from_mode(0o644))
-                .map_err(|e| WorkflowError::output(&path, e))?;
+                .map_err(err)?;
         }
+        Ok(())
+    }
+
+    /// Renames the temporary file to its final name.
+    fn persist(self) -> Result<(), WorkflowError> {
+        let path = self.path;
         self.temp
             .persist(&path)
             .map_err(|e| WorkflowError::output(&path, e.error))?;
         Ok(())
+    }
+}
+
+/// A complete, synced output still under its temporary name (see
+/// [`AtomicFile::finish`]); dropping it removes the file.
+pub struct Finished {
+    file: AtomicFile,
+    entry: FileEntry,
+}
+
+impl Finished {
+    /// The output's final path.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// Renames the file into place and returns its manifest entry.
+    pub fn commit(self) -> Result<FileEntry, WorkflowError> {
+        self.file.persist()?;
+        Ok(self.entry)
     }
 }
 
@@ -136,5 +177,29 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(names, ["a.txt"]);
+    }
+
+    #[test]
+    fn finished_files_are_measured_before_they_appear() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.txt");
+        let mut f = AtomicFile::create(&p).unwrap();
+        f.writer().write_all(b"abc").unwrap();
+        let done = f.finish("c.txt").unwrap();
+        assert!(!p.exists());
+        let entry = done.commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"abc");
+        assert_eq!(entry, FileEntry::of(&p, "c.txt".into()).unwrap());
+        assert_eq!(entry.bytes, 3);
+        // dropped unfinished or uncommitted: nothing stays behind
+        let mut f = AtomicFile::create(&dir.path().join("d.txt")).unwrap();
+        f.writer().write_all(b"x").unwrap();
+        drop(f.finish("d.txt").unwrap());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["c.txt"]);
     }
 }

@@ -22,6 +22,7 @@ pub mod manifest;
 pub mod merge;
 pub mod npy;
 pub mod pipeline;
+pub mod priority;
 pub mod progress;
 pub mod resolve;
 pub mod sharding;

@@ -213,14 +213,18 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
         for s in &shards {
             add_tallies(&mut tallies, read_tallies(&s.dir, scanner.motifs().len())?);
         }
-        crate::pipeline::write_scan_outputs(
+        let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+        let files = crate::pipeline::write_scan_outputs(
             &scanner,
             &label,
             tallies,
-            &records,
+            &names,
             config.motifs.qv_thresh,
             outdir,
         )?;
+        for f in files {
+            f.commit()?;
+        }
         written.extend([layout::TALLIES, layout::RAW_HITS, layout::HITS]);
     }
     let mut outputs = Vec::new();

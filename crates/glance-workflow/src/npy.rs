@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use crate::atomic::AtomicFile;
+use crate::atomic::{AtomicFile, Finished};
 use crate::error::WorkflowError;
 
 /// Header size in bytes (a multiple of 64, room for any shape).
@@ -66,7 +66,18 @@ impl NpyWriter {
     }
 
     /// Rewrites the header with the row count and renames the file into place.
-    pub fn commit(mut self) -> Result<(), WorkflowError> {
+    pub fn commit(self) -> Result<(), WorkflowError> {
+        self.complete()?.commit()
+    }
+
+    /// Rewrites the header with the row count, then syncs and measures the file without
+    /// renaming it (see [`AtomicFile::finish`]).
+    pub fn finish(self, label: &str) -> Result<Finished, WorkflowError> {
+        self.complete()?.finish(label)
+    }
+
+    /// Flushes the rows and rewrites the header with their count.
+    fn complete(mut self) -> Result<AtomicFile, WorkflowError> {
         let path = self.file.path().to_path_buf();
         let io = |e| WorkflowError::output(&path, e);
         self.w.flush().map_err(io)?;
@@ -76,7 +87,7 @@ impl NpyWriter {
             .map_err(io)?;
         f.flush().map_err(io)?;
         drop(self.w);
-        self.file.commit()
+        Ok(self.file)
     }
 }
 

@@ -4,13 +4,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use glance_model::{Encoder, Pooling, StreamOptions};
 use glance_motif::output::{write_tsv_row, TSV_HEADER};
 use glance_motif::{ScanOptions, ScanTally, Scanner};
 
-use crate::atomic::{clean_partials, write_atomically};
+use crate::atomic::{clean_partials, write_atomically, AtomicFile, Finished};
 use crate::config::{Config, Shard};
 use crate::error::WorkflowError;
 use crate::layout::{self, owned_bins, write_region, RecordInfo};
@@ -19,7 +19,8 @@ use crate::progress::{Counter, Progress};
 use crate::resolve::{background, default_model_dir, load_motifs};
 use crate::sharding::Sharding;
 use crate::stages;
-use crate::tee::Tee;
+use crate::priority::stage_pool;
+use crate::tee::{Lag, Tee};
 
 /// What [`run`] did.
 #[derive(Debug)]
@@ -197,26 +198,14 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
     for n in &plan.notes {
         log(&format!("glance run: note: {n}"));
     }
-    let (records, mut timings, outputs_written) = execute(&plan, quiet)?;
-    // Outputs are committed; checksum them and write the manifest last.
-    let tw = Instant::now();
-    let mut outputs = Vec::new();
-    for name in outputs_written {
-        outputs.push(FileEntry::of(&outdir.join(name), name.to_string())?);
-    }
+    // Outputs are committed with their sizes and checksums; the manifest comes last.
+    let (records, timings, outputs) = execute(&plan, quiet)?;
     let owned: Vec<&RecordInfo> = records.iter().filter(|r| r.owned).collect();
     let (size, step) = (plan.config.regions.bin, plan.config.regions.step());
     let regions: u64 = owned
         .iter()
         .map(|r| owned_bins(plan.sharding, r, size, step).count() as u64)
         .sum();
-    timings.push(StageTiming {
-        stage: "checksum".into(),
-        busy_s: tw.elapsed().as_secs_f64(),
-        wall_s: tw.elapsed().as_secs_f64(),
-        bases: 0,
-        bases_per_s: 0.0,
-    });
     let manifest = Manifest {
         glance_version: env!("CARGO_PKG_VERSION").to_string(),
         command: "run".into(),
@@ -248,8 +237,8 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
     })
 }
 
-/// What [`execute`] hands back: every record, the stage timings, the outputs written.
-type Executed = (Vec<RecordInfo>, Vec<StageTiming>, Vec<&'static str>);
+/// What [`execute`] hands back: every record, the stage timings, the committed outputs.
+type Executed = (Vec<RecordInfo>, Vec<StageTiming>, Vec<FileEntry>);
 
 /// Starts the threads, waits for them, and commits the outputs.
 fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
@@ -258,26 +247,32 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     let (size, step) = (c.regions.bin, c.regions.step());
     let want_scan = c.outputs.hits && plan.scanner.is_some();
     let want_scores = c.outputs.motif_scores && plan.scanner.is_some();
-    let consumers =
-        usize::from(plan.encoder.is_some()) + usize::from(want_scan) + usize::from(want_scores);
-    let (tee, mut sources) = Tee::new(consumers);
-    let bytes = Counter::new("input");
-    // The data inputs come first in `plan.inputs`.
-    let total: u64 = plan.inputs[..c.inputs.len()].iter().map(|e| e.bytes).sum();
-    let mut counters = Vec::new();
+    // With an encoder, the motif stages work in its shadow (see `priority`).
+    let background = plan.encoder.is_some();
+    let motif_lag = if background {
+        Lag::Background
+    } else {
+        Lag::Lockstep
+    };
+    let mut lags = Vec::new();
     let mut names = Vec::new();
     if plan.encoder.is_some() {
+        lags.push(Lag::Lockstep);
         names.push("embed");
     }
     if want_scan {
+        lags.push(motif_lag);
         names.push("scan");
     }
     if want_scores {
+        lags.push(motif_lag);
         names.push("scores");
     }
-    for n in &names {
-        counters.push(Counter::new(n));
-    }
+    let (tee, mut sources) = Tee::new(&lags);
+    let bytes = Counter::new("input");
+    // The data inputs come first in `plan.inputs`.
+    let total: u64 = plan.inputs[..c.inputs.len()].iter().map(|e| e.bytes).sum();
+    let counters: Vec<_> = names.iter().map(|n| Counter::new(n)).collect();
     for (s, ctr) in sources.iter_mut().zip(&counters) {
         s.set_counter(ctr.clone());
     }
@@ -294,16 +289,17 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     };
     let emb_path = out(layout::EMBEDDINGS);
     let (sc_npy, sc_tsv) = (out(layout::MOTIF_SCORES_NPY), out(layout::MOTIF_SCORES_TSV));
-    // Stages read on their own threads and compute on rayon's global pool, so no pool
-    // worker ever blocks on a channel. The scanner's driver is the exception: it reads
-    // its next chunk inside rayon::join, so it gets a pool of its own; in the shared
-    // pool a worker waiting for the encoder's tasks could steal that read and block the
-    // encoder behind the reader (a deadlock).
-    let scan_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(rayon::current_num_threads().max(2))
-        .thread_name(|i| format!("glance-scan-{i}"))
-        .build()
-        .map_err(|e| WorkflowError::Config(format!("threads: {e}")))?;
+    // The reader and the encoder run at normal priority, the encoder on rayon's global
+    // pool; each motif stage runs inside a pool of its own (at idle priority behind an
+    // encoder), so no worker of one stage ever blocks on another stage's channel. (The
+    // scanner's driver reads its next chunk inside rayon::join: in a shared pool a
+    // worker waiting for the encoder's tasks could steal that read and block the
+    // encoder behind the reader, a deadlock.)
+    // The scanner's driver keeps one worker waiting for input, so it needs two.
+    let threads = rayon::current_num_threads();
+    let pool_err = |e: rayon::ThreadPoolBuildError| WorkflowError::Config(format!("threads: {e}"));
+    let scan_pool = stage_pool("scan", threads.max(2), background).map_err(pool_err)?;
+    let scores_pool = stage_pool("scores", threads, background).map_err(pool_err)?;
     // Tee::new gave exactly one source per consumer, in this order.
     let mut sources = sources.into_iter();
     let embed_src = plan
@@ -324,12 +320,34 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
         let scan = scan_src.map(|(sc, src)| {
             let pool = &scan_pool;
             let sharding = plan.sharding;
-            s.spawn(move || pool.install(|| stages::scan(sc, c.motifs.chunk_size, sharding, src)))
+            s.spawn(move || {
+                pool.install(|| {
+                    let (tallies, names, mut timings) =
+                        stages::scan(sc, c.motifs.chunk_size, sharding, src)?;
+                    let tw = Instant::now();
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    let files = write_scan_outputs(
+                        sc,
+                        &plan.motif_label,
+                        tallies,
+                        &names,
+                        c.motifs.qv_thresh,
+                        &plan.outdir,
+                    )?;
+                    timings.push(stages::timing("hits", tw, Duration::ZERO, 0));
+                    Ok((files, timings))
+                })
+            })
         });
         let scores = scores_src.map(|(sc, src)| {
+            let pool = &scores_pool;
             let paths = (sc_npy.as_path(), sc_tsv.as_path());
             let sharding = plan.sharding;
-            s.spawn(move || stages::scores(sc, c.motifs.tau, (size, step), sharding, paths, src))
+            s.spawn(move || {
+                pool.install(|| {
+                    stages::scores(sc, c.motifs.tau, (size, step), sharding, paths, src)
+                })
+            })
         });
         let reader = join(reader);
         let embed = embed.map(join).transpose();
@@ -347,11 +365,25 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     let tw = Instant::now();
     let records = summary.records;
     let mut timings = vec![summary.timing];
-    let mut written = Vec::new();
+    let expected_rows: u64 = records
+        .iter()
+        .filter(|r| r.owned)
+        .map(|r| owned_bins(plan.sharding, r, size, step).count() as u64)
+        .sum();
+    if let Some((rows, _, _)) = &embed {
+        if *rows != expected_rows {
+            return Err(WorkflowError::Model(format!(
+                "{}: the pooler produced {rows} rows for {expected_rows} regions",
+                emb_path.display(),
+            )));
+        }
+    }
+    // Every stage succeeded: commit, in manifest order.
+    let mut outputs = Vec::new();
     write_atomically(&out(layout::RECORDS), |w| {
         layout::write_records(w, &records)
     })?;
-    written.push(layout::RECORDS);
+    outputs.push(FileEntry::of(&out(layout::RECORDS), layout::RECORDS.into())?);
     write_atomically(&out(layout::REGIONS), |w| {
         let mut row = 0u64;
         for r in records.iter().filter(|r| r.owned) {
@@ -362,51 +394,24 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
         }
         Ok(())
     })?;
-    written.push(layout::REGIONS);
-    let expected_rows: u64 = records
-        .iter()
-        .filter(|r| r.owned)
-        .map(|r| owned_bins(plan.sharding, r, size, step).count() as u64)
-        .sum();
-    if let Some((npy, t)) = embed {
-        if npy.rows != expected_rows {
-            return Err(WorkflowError::Model(format!(
-                "{}: the pooler produced {} rows for {expected_rows} regions",
-                emb_path.display(),
-                npy.rows
-            )));
-        }
-        npy.commit()?;
-        written.push(layout::EMBEDDINGS);
+    outputs.push(FileEntry::of(&out(layout::REGIONS), layout::REGIONS.into())?);
+    if let Some((_, npy, t)) = embed {
+        outputs.push(npy.commit()?);
         timings.push(t);
     }
-    if let (Some((tallies, t)), Some(scanner)) = (scan, plan.scanner.as_ref()) {
-        write_scan_outputs(
-            scanner,
-            &plan.motif_label,
-            tallies,
-            &records,
-            c.motifs.qv_thresh,
-            &plan.outdir,
-        )?;
-        written.extend([layout::TALLIES, layout::RAW_HITS, layout::HITS]);
-        timings.push(t);
+    if let Some((files, t)) = scan {
+        for f in files {
+            outputs.push(f.commit()?);
+        }
+        timings.extend(t);
     }
     if let Some((npy, tsv, t)) = scores {
-        npy.commit()?;
-        tsv.commit()?;
-        written.extend([layout::MOTIF_SCORES_NPY, layout::MOTIF_SCORES_TSV]);
+        outputs.push(npy.commit()?);
+        outputs.push(tsv.commit()?);
         timings.push(t);
     }
-    let wt = tw.elapsed().as_secs_f64();
-    timings.push(StageTiming {
-        stage: "write".into(),
-        busy_s: wt,
-        wall_s: wt,
-        bases: 0,
-        bases_per_s: 0.0,
-    });
-    Ok((records, timings, written))
+    timings.push(stages::timing("write", tw, Duration::ZERO, 0));
+    Ok((records, timings, outputs))
 }
 
 /// Joins a stage's thread, turning a panic into an error.
@@ -418,15 +423,17 @@ fn join<T>(
 }
 
 /// Writes scan_tallies.tsv, scan_hits.tsv (for merge) and hits.tsv (q-values over the
-/// tallies given: this run's, or every shard's in `glance merge`).
+/// tallies given: this run's, or every shard's in `glance merge`), synced and measured
+/// but not yet renamed into place (commit them in this order). `names[i]` is the name
+/// of record `i` (hits refer to records by index).
 pub fn write_scan_outputs(
     scanner: &Scanner,
     motif_label: &str,
     mut tallies: Vec<ScanTally>,
-    records: &[RecordInfo],
+    names: &[&str],
     qv_thresh: bool,
     outdir: &Path,
-) -> Result<(), WorkflowError> {
+) -> Result<Vec<Finished>, WorkflowError> {
     // One order whatever the sharding: by record, position, strand.
     for t in &mut tallies {
         t.hits.sort_by_key(|h| (h.record, h.start, h.reverse));
@@ -436,27 +443,38 @@ pub fn write_scan_outputs(
         .iter()
         .map(|m| m.motif.id.as_str())
         .collect();
-    let mut hits_file = crate::atomic::AtomicFile::create(&outdir.join(layout::RAW_HITS))?;
-    write_atomically(&outdir.join(layout::TALLIES), |t| {
-        let mut h = hits_file.writer();
-        layout::write_tallies(&tallies, &ids, t, &mut h)?;
-        h.flush()
-    })?;
-    hits_file.commit()?;
+    let mut tallies_file = AtomicFile::create(&outdir.join(layout::TALLIES))?;
+    let mut hits_file = AtomicFile::create(&outdir.join(layout::RAW_HITS))?;
+    {
+        let (mut t, mut h) = (tallies_file.writer(), hits_file.writer());
+        layout::write_tallies(&tallies, &ids, &mut t, &mut h)
+            .and_then(|()| t.flush())
+            .and_then(|()| h.flush())
+            .map_err(|e| WorkflowError::output(&outdir.join(layout::TALLIES), e))?;
+    }
     let hits = scanner.finish(tallies, qv_thresh);
-    write_atomically(&outdir.join(layout::HITS), |w| {
-        writeln!(w, "{TSV_HEADER}")?;
-        for h in &hits {
-            let m = &scanner.motifs()[h.motif as usize];
-            let name = records
-                .get(h.record as usize)
-                .map_or("", |r| r.name.as_str());
-            write_tsv_row(w, h, m, name, true)?;
-        }
-        writeln!(
-            w,
-            "\n# glance {} run (FIMO-compatible TSV; motifs: {motif_label})",
-            env!("CARGO_PKG_VERSION")
-        )
-    })
+    let mut tsv = AtomicFile::create(&outdir.join(layout::HITS))?;
+    {
+        let mut w = tsv.writer();
+        let write = |w: &mut dyn Write| -> std::io::Result<()> {
+            writeln!(w, "{TSV_HEADER}")?;
+            for h in &hits {
+                let m = &scanner.motifs()[h.motif as usize];
+                let name = names.get(h.record as usize).copied().unwrap_or("");
+                write_tsv_row(w, h, m, name, true)?;
+            }
+            writeln!(
+                w,
+                "\n# glance {} run (FIMO-compatible TSV; motifs: {motif_label})",
+                env!("CARGO_PKG_VERSION")
+            )?;
+            w.flush()
+        };
+        write(&mut w).map_err(|e| WorkflowError::output(&outdir.join(layout::HITS), e))?;
+    }
+    Ok(vec![
+        tallies_file.finish(layout::TALLIES)?,
+        hits_file.finish(layout::RAW_HITS)?,
+        tsv.finish(layout::HITS)?,
+    ])
 }

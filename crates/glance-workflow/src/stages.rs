@@ -21,7 +21,7 @@ use glance_motif::{ScanTally, Scanner};
 use glance_seq::{RecordHeader, SeqReader, SequenceSource};
 use rayon::prelude::*;
 
-use crate::atomic::AtomicFile;
+use crate::atomic::{AtomicFile, Finished};
 use crate::error::WorkflowError;
 use crate::layout::{self, RecordInfo};
 use crate::manifest::StageTiming;
@@ -157,13 +157,14 @@ pub fn read(
 /// Scans every record of `src` with the scanner's own driver, run per record so that
 /// record indices and the q-value sample use whole-input coordinates (identical in
 /// every shard), and only the window starts the shard owns. Returns the per-motif
-/// tallies.
+/// tallies, the record names by record index (empty for records not streamed) and the
+/// stage timing.
 pub fn scan(
     scanner: &Scanner,
     chunk_size: usize,
     sharding: Sharding,
     mut src: ChannelSource,
-) -> Result<(Vec<ScanTally>, StageTiming), WorkflowError> {
+) -> Result<(Vec<ScanTally>, Vec<String>, Vec<StageTiming>), WorkflowError> {
     let t0 = Instant::now();
     let mut run = ScanRun::new(scanner, chunk_size);
     let mut header = RecordHeader::default();
@@ -184,7 +185,8 @@ pub fn scan(
         .map_err(|e| WorkflowError::Motif(format!("record {name}: {e}")))?;
         bases += run.global - start.global_base;
     }
-    Ok((run.tallies, timing("scan", t0, src.waited, bases)))
+    let t = timing("scan", t0, src.waited, bases);
+    Ok((run.tallies, run.names, vec![t]))
 }
 
 /// Rows of pooled embeddings into an .npy: the bins this shard owns.
@@ -237,7 +239,8 @@ impl TokenSink for IndexedPooler<'_, '_> {
 }
 
 /// Encodes the parts of every record of `src` that the shard's bins need and pools the
-/// bins it owns into `path` (left uncommitted).
+/// bins it owns into `path` (finished, not renamed into place); returns the rows
+/// written, the file and the stage timing.
 pub fn embed(
     encoder: &Encoder,
     opts: &StreamOptions,
@@ -246,7 +249,7 @@ pub fn embed(
     sharding: Sharding,
     path: &Path,
     mut src: ChannelSource,
-) -> Result<(NpyWriter, StageTiming), WorkflowError> {
+) -> Result<(u64, Finished, StageTiming), WorkflowError> {
     let t0 = Instant::now();
     let d = encoder.d_model();
     let mut npy = NpyWriter::create(path, &[d])?;
@@ -291,7 +294,9 @@ pub fn embed(
         })?;
         pooler.pooler.finish().map_err(model_err)?;
     }
-    Ok((npy, timing("embed", t0, src.waited, bases)))
+    let rows = npy.rows;
+    let file = npy.finish(layout::EMBEDDINGS)?;
+    Ok((rows, file, timing("embed", t0, src.waited, bases)))
 }
 
 /// One bin to score.
@@ -301,9 +306,9 @@ struct BinJob {
     bases: Vec<u8>,
 }
 
-/// Region x motif scores of every bin the shard owns: motif_scores.npy (`[rows, motifs]` affinities) and
-/// motif_scores.tsv (one line per region and motif, as `glance score`), both left
-/// uncommitted.
+/// Region x motif scores of every bin the shard owns: motif_scores.npy (`[rows,
+/// motifs]` affinities) and motif_scores.tsv (one line per region and motif, as `glance
+/// score`), both finished but not renamed into place.
 pub fn scores(
     scanner: &Scanner,
     tau: f64,
@@ -311,7 +316,7 @@ pub fn scores(
     sharding: Sharding,
     (npy_path, tsv_path): (&Path, &Path),
     mut src: ChannelSource,
-) -> Result<(NpyWriter, AtomicFile, StageTiming), WorkflowError> {
+) -> Result<(Finished, Finished, StageTiming), WorkflowError> {
     let t0 = Instant::now();
     let motifs = scanner.motifs();
     let tables = RegionTables::new(scanner, tau);
@@ -375,6 +380,8 @@ pub fn scores(
         }
         w.flush().map_err(io)?;
     }
+    let npy = npy.finish(layout::MOTIF_SCORES_NPY)?;
+    let tsv = tsv.finish(layout::MOTIF_SCORES_TSV)?;
     Ok((npy, tsv, timing("scores", t0, src.waited, bases)))
 }
 

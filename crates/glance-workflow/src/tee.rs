@@ -2,8 +2,10 @@
 //! base blocks to every stage through its own bounded channel ([`Tee`]), and each stage
 //! sees them as an ordinary [`SequenceSource`] ([`ChannelSource`]), so the input is
 //! read and decompressed once however many stages consume it. Bounded channels give
-//! back-pressure: the reader never runs more than a few blocks ahead of the slowest
-//! stage. Time spent blocked is measured on both sides for the stage timings.
+//! back-pressure: the reader never runs more than a channel's capacity ahead of the
+//! slowest stage (a few blocks for [`Lag::Lockstep`], at most [`BACKGROUND_BLOCKS`]
+//! for [`Lag::Background`] stages, which run behind the encoder at idle priority).
+//! Time spent blocked is measured on both sides for the stage timings.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,8 +15,31 @@ use glance_seq::{RecordHeader, SeqError, SequenceSource};
 
 use crate::progress::Counter;
 
-/// Blocks in flight per channel.
-const CAPACITY: usize = 8;
+/// Blocks in flight per [`Lag::Lockstep`] channel.
+const LOCKSTEP_BLOCKS: usize = 8;
+
+/// Blocks in flight per [`Lag::Background`] channel: 256 blocks of 256 KiB, so a
+/// background stage may fall up to 64 MiB of bases behind the reader (blocks are
+/// shared between channels, so this bounds the memory held for all of them).
+pub const BACKGROUND_BLOCKS: usize = 256;
+
+/// How far a consumer may fall behind the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lag {
+    /// A few blocks: the stage sets the pace.
+    Lockstep,
+    /// Up to [`BACKGROUND_BLOCKS`]: the stage works when the others leave cycles free.
+    Background,
+}
+
+impl Lag {
+    fn capacity(self) -> usize {
+        match self {
+            Lag::Lockstep => LOCKSTEP_BLOCKS,
+            Lag::Background => BACKGROUND_BLOCKS,
+        }
+    }
+}
 
 /// Where a streamed record sits in the whole (unsharded) input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,12 +69,12 @@ pub struct Tee {
 }
 
 impl Tee {
-    /// A tee with `n` consumers and their sources.
-    pub fn new(n: usize) -> (Tee, Vec<ChannelSource>) {
-        let mut senders = Vec::with_capacity(n);
-        let mut sources = Vec::with_capacity(n);
-        for _ in 0..n {
-            let (tx, rx) = bounded(CAPACITY);
+    /// A tee with one consumer per entry of `lags` and their sources, in that order.
+    pub fn new(lags: &[Lag]) -> (Tee, Vec<ChannelSource>) {
+        let mut senders = Vec::with_capacity(lags.len());
+        let mut sources = Vec::with_capacity(lags.len());
+        for lag in lags {
+            let (tx, rx) = bounded(lag.capacity());
             senders.push(tx);
             sources.push(ChannelSource::new(rx));
         }
@@ -207,7 +232,7 @@ mod tests {
 
     #[test]
     fn every_consumer_sees_every_record() {
-        let (mut tee, sources) = Tee::new(2);
+        let (mut tee, sources) = Tee::new(&[Lag::Lockstep, Lag::Background]);
         let reader = std::thread::spawn(move || {
             for (i, seq) in [&b"ACGTACGT"[..], b"", b"GGG"].iter().enumerate() {
                 let h = RecordHeader {
@@ -252,5 +277,45 @@ mod tests {
             ("r2".to_string(), b"GGG".to_vec()),
         ];
         assert_eq!(got, vec![want.clone(), want]);
+    }
+
+    /// A background consumer may fall behind by its capacity while a lockstep one
+    /// keeps up; neither loses a block.
+    #[test]
+    fn background_consumers_may_lag() {
+        let (mut tee, sources) = Tee::new(&[Lag::Lockstep, Lag::Background]);
+        let mut sources = sources.into_iter();
+        let (mut front, mut back) = (sources.next().unwrap(), sources.next().unwrap());
+        let blocks = BACKGROUND_BLOCKS - 2; // plus the record's start and end
+        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        let reader = std::thread::spawn(move || {
+            let start = RecordStart::default();
+            let mut ok = tee.send(|| Msg::Record(start.clone()));
+            for i in 0..blocks {
+                let block = Arc::new(vec![b"ACGT"[i % 4]]);
+                ok &= tee.send(|| Msg::Bases(block.clone()));
+            }
+            ok &= tee.send(|| Msg::End);
+            done_tx.send(ok).unwrap();
+        });
+        let front = std::thread::spawn(move || {
+            let mut h = RecordHeader::default();
+            let mut buf = Vec::new();
+            assert!(front.next_record(&mut h).unwrap());
+            while front.read_bases(&mut buf, 1 << 20).unwrap() > 0 {}
+            buf
+        });
+        // The reader gets everything out while the background consumer reads nothing
+        // (with a smaller capacity it would still be blocked).
+        let sent = done_rx.recv_timeout(Duration::from_secs(20));
+        assert_eq!(sent, Ok(true));
+        let buf = front.join().unwrap();
+        assert_eq!(buf.len(), blocks);
+        let mut h = RecordHeader::default();
+        let mut behind = Vec::new();
+        assert!(back.next_record(&mut h).unwrap());
+        while back.read_bases(&mut behind, 1 << 20).unwrap() > 0 {}
+        assert_eq!(behind, buf);
+        reader.join().unwrap();
     }
 }
