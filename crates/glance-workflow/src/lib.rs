@@ -16,6 +16,7 @@
 pub mod atomic;
 pub mod checksum;
 pub mod config;
+pub mod cputime;
 pub mod error;
 pub mod layout;
 pub mod manifest;

@@ -43,12 +43,16 @@ impl FileEntry {
 /// Time and throughput of one stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageTiming {
-    /// Stage name (read, embed, scan, scores, write).
+    /// Stage name (read, embed, scan, hits, scores, write; merge in `glance merge`).
     pub stage: String,
     /// Seconds the stage was working (not waiting for input).
     pub busy_s: f64,
     /// Seconds from the stage's start to its end.
     pub wall_s: f64,
+    /// CPU seconds the stage used, over all its threads (0 in manifests of older
+    /// versions and where the platform cannot tell).
+    #[serde(default)]
+    pub cpu_s: f64,
     /// Bases the stage processed.
     pub bases: u64,
     /// `bases / busy_s`.

@@ -13,6 +13,7 @@ use glance_motif::{ScanOptions, Scanner};
 
 use crate::atomic::{clean_partials, write_atomically, AtomicFile};
 use crate::config::{Config, Shard};
+use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
 use crate::layout::{
     self, add_tallies, bins, read_records, read_tallies, write_region, RecordInfo,
@@ -115,7 +116,7 @@ fn load_shards(dirs: &[PathBuf]) -> Result<(Vec<ShardDir>, Config), WorkflowErro
 
 /// Merges `dirs` into `outdir`; returns the merged manifest.
 pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, WorkflowError> {
-    let t0 = Instant::now();
+    let (t0, cpu) = (Instant::now(), CpuClock::pool());
     let (shards, mut config) = load_shards(dirs)?;
     config.outdir = Some(outdir.to_path_buf());
     let n = shards.len();
@@ -246,6 +247,7 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
             stage: "merge".into(),
             busy_s: wall,
             wall_s: wall,
+            cpu_s: cpu.elapsed().as_secs_f64(),
             bases: 0,
             bases_per_s: 0.0,
         }],

@@ -12,14 +12,15 @@ use glance_motif::{ScanOptions, ScanTally, Scanner};
 
 use crate::atomic::{clean_partials, write_atomically, AtomicFile, Finished};
 use crate::config::{Config, Shard};
+use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
 use crate::layout::{self, owned_bins, write_region, RecordInfo};
 use crate::manifest::{previous_run, FileEntry, Manifest, Previous, StageTiming, MANIFEST};
+use crate::priority::stage_pool;
 use crate::progress::{Counter, Progress};
 use crate::resolve::{background, default_model_dir, load_motifs};
 use crate::sharding::Sharding;
 use crate::stages;
-use crate::priority::stage_pool;
 use crate::tee::{Lag, Tee};
 
 /// What [`run`] did.
@@ -322,20 +323,19 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
             let sharding = plan.sharding;
             s.spawn(move || {
                 pool.install(|| {
-                    let (tallies, names, mut timings) =
-                        stages::scan(sc, c.motifs.chunk_size, sharding, src)?;
-                    let tw = Instant::now();
-                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    let scanned = stages::scan(sc, c.motifs.chunk_size, sharding, src)?;
+                    let (tw, cpu) = (Instant::now(), CpuClock::pool());
+                    let names: Vec<&str> = scanned.names.iter().map(String::as_str).collect();
                     let files = write_scan_outputs(
                         sc,
                         &plan.motif_label,
-                        tallies,
+                        scanned.tallies,
                         &names,
                         c.motifs.qv_thresh,
                         &plan.outdir,
                     )?;
-                    timings.push(stages::timing("hits", tw, Duration::ZERO, 0));
-                    Ok((files, timings))
+                    let hits = stages::timing("hits", tw, Duration::ZERO, 0, &cpu);
+                    Ok((files, [scanned.timing, hits]))
                 })
             })
         });
@@ -362,7 +362,7 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     let embed = embed?;
     let scan = scan?;
     let scores = scores?;
-    let tw = Instant::now();
+    let (tw, cpu) = (Instant::now(), CpuClock::thread());
     let records = summary.records;
     let mut timings = vec![summary.timing];
     let expected_rows: u64 = records
@@ -383,7 +383,10 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     write_atomically(&out(layout::RECORDS), |w| {
         layout::write_records(w, &records)
     })?;
-    outputs.push(FileEntry::of(&out(layout::RECORDS), layout::RECORDS.into())?);
+    outputs.push(FileEntry::of(
+        &out(layout::RECORDS),
+        layout::RECORDS.into(),
+    )?);
     write_atomically(&out(layout::REGIONS), |w| {
         let mut row = 0u64;
         for r in records.iter().filter(|r| r.owned) {
@@ -394,7 +397,10 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
         }
         Ok(())
     })?;
-    outputs.push(FileEntry::of(&out(layout::REGIONS), layout::REGIONS.into())?);
+    outputs.push(FileEntry::of(
+        &out(layout::REGIONS),
+        layout::REGIONS.into(),
+    )?);
     if let Some((_, npy, t)) = embed {
         outputs.push(npy.commit()?);
         timings.push(t);
@@ -410,7 +416,7 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
         outputs.push(tsv.commit()?);
         timings.push(t);
     }
-    timings.push(stages::timing("write", tw, Duration::ZERO, 0));
+    timings.push(stages::timing("write", tw, Duration::ZERO, 0, &cpu));
     Ok((records, timings, outputs))
 }
 

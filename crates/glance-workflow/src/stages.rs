@@ -22,6 +22,7 @@ use glance_seq::{RecordHeader, SeqReader, SequenceSource};
 use rayon::prelude::*;
 
 use crate::atomic::{AtomicFile, Finished};
+use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
 use crate::layout::{self, RecordInfo};
 use crate::manifest::StageTiming;
@@ -36,14 +37,21 @@ const BLOCK: usize = 1 << 18;
 /// Bins scored per parallel batch.
 const SCORE_BATCH: usize = 256;
 
-/// A stage's timing from its wall time and the time it spent waiting.
-pub fn timing(stage: &str, t0: Instant, waited: Duration, bases: u64) -> StageTiming {
+/// A stage's timing from its wall time, the time it spent waiting and its CPU clock.
+pub fn timing(
+    stage: &str,
+    t0: Instant,
+    waited: Duration,
+    bases: u64,
+    cpu: &CpuClock,
+) -> StageTiming {
     let wall = t0.elapsed().as_secs_f64();
     let busy = (wall - waited.as_secs_f64()).max(0.0);
     StageTiming {
         stage: stage.to_string(),
         busy_s: busy,
         wall_s: wall,
+        cpu_s: cpu.elapsed().as_secs_f64(),
         bases,
         bases_per_s: if busy > 0.0 { bases as f64 / busy } else { 0.0 },
     }
@@ -79,7 +87,7 @@ pub fn read(
     mut tee: Tee,
     bytes: Arc<Counter>,
 ) -> Result<ReadSummary, WorkflowError> {
-    let t0 = Instant::now();
+    let (t0, cpu) = (Instant::now(), CpuClock::thread());
     let mut records = Vec::new();
     let (mut index, mut global, mut owned_bases) = (0u64, 0u64, 0u64);
     let mut header = RecordHeader::default();
@@ -150,22 +158,31 @@ pub fn read(
     drop(tee);
     Ok(ReadSummary {
         records,
-        timing: timing("read", t0, blocked, owned_bases),
+        timing: timing("read", t0, blocked, owned_bases, &cpu),
     })
+}
+
+/// What [`scan`] found.
+pub struct Scanned {
+    /// Per-motif tallies (hits and the q-value sample).
+    pub tallies: Vec<ScanTally>,
+    /// Record names by record index (empty for records not streamed to the stage).
+    pub names: Vec<String>,
+    /// The stage's timing.
+    pub timing: StageTiming,
 }
 
 /// Scans every record of `src` with the scanner's own driver, run per record so that
 /// record indices and the q-value sample use whole-input coordinates (identical in
 /// every shard), and only the window starts the shard owns. Returns the per-motif
-/// tallies, the record names by record index (empty for records not streamed) and the
-/// stage timing.
+/// tallies and record names.
 pub fn scan(
     scanner: &Scanner,
     chunk_size: usize,
     sharding: Sharding,
     mut src: ChannelSource,
-) -> Result<(Vec<ScanTally>, Vec<String>, Vec<StageTiming>), WorkflowError> {
-    let t0 = Instant::now();
+) -> Result<Scanned, WorkflowError> {
+    let (t0, cpu) = (Instant::now(), CpuClock::pool());
     let mut run = ScanRun::new(scanner, chunk_size);
     let mut header = RecordHeader::default();
     let mut bases = 0;
@@ -185,8 +202,11 @@ pub fn scan(
         .map_err(|e| WorkflowError::Motif(format!("record {name}: {e}")))?;
         bases += run.global - start.global_base;
     }
-    let t = timing("scan", t0, src.waited, bases);
-    Ok((run.tallies, run.names, vec![t]))
+    Ok(Scanned {
+        timing: timing("scan", t0, src.waited, bases, &cpu),
+        tallies: run.tallies,
+        names: run.names,
+    })
 }
 
 /// Rows of pooled embeddings into an .npy: the bins this shard owns.
@@ -250,7 +270,7 @@ pub fn embed(
     path: &Path,
     mut src: ChannelSource,
 ) -> Result<(u64, Finished, StageTiming), WorkflowError> {
-    let t0 = Instant::now();
+    let (t0, cpu) = (Instant::now(), CpuClock::pool());
     let d = encoder.d_model();
     let mut npy = NpyWriter::create(path, &[d])?;
     let mut bases = 0u64;
@@ -296,7 +316,7 @@ pub fn embed(
     }
     let rows = npy.rows;
     let file = npy.finish(layout::EMBEDDINGS)?;
-    Ok((rows, file, timing("embed", t0, src.waited, bases)))
+    Ok((rows, file, timing("embed", t0, src.waited, bases, &cpu)))
 }
 
 /// One bin to score.
@@ -317,7 +337,7 @@ pub fn scores(
     (npy_path, tsv_path): (&Path, &Path),
     mut src: ChannelSource,
 ) -> Result<(Finished, Finished, StageTiming), WorkflowError> {
-    let t0 = Instant::now();
+    let (t0, cpu) = (Instant::now(), CpuClock::pool());
     let motifs = scanner.motifs();
     let tables = RegionTables::new(scanner, tau);
     let mut npy = NpyWriter::create(npy_path, &[motifs.len()])?;
@@ -382,7 +402,7 @@ pub fn scores(
     }
     let npy = npy.finish(layout::MOTIF_SCORES_NPY)?;
     let tsv = tsv.finish(layout::MOTIF_SCORES_TSV)?;
-    Ok((npy, tsv, timing("scores", t0, src.waited, bases)))
+    Ok((npy, tsv, timing("scores", t0, src.waited, bases, &cpu)))
 }
 
 /// Scores a batch of bins (motif by motif, in parallel) and writes their rows in order
