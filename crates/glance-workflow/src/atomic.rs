@@ -159,6 +159,15 @@ pub fn clean_partials(dir: &Path) -> Result<usize, WorkflowError> {
 mod tests {
     use super::*;
 
+    /// The names of the files in `dir`.
+    fn names_in(dir: &Path) -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect()
+    }
+
     #[test]
     fn files_appear_only_when_committed() {
         let dir = tempfile::tempdir().unwrap();
@@ -171,12 +180,7 @@ mod tests {
         let f = AtomicFile::create(&dir.path().join("b.txt")).unwrap();
         std::mem::forget(f); // as if killed: the partial file stays
         assert_eq!(clean_partials(dir.path()).unwrap(), 1);
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        assert_eq!(names, ["a.txt"]);
+        assert_eq!(names_in(dir.path()), ["a.txt"]);
     }
 
     #[test]
@@ -195,11 +199,6 @@ mod tests {
         let mut f = AtomicFile::create(&dir.path().join("d.txt")).unwrap();
         f.writer().write_all(b"x").unwrap();
         drop(f.finish("d.txt").unwrap());
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        assert_eq!(names, ["c.txt"]);
+        assert_eq!(names_in(dir.path()), ["c.txt"]);
     }
 }
