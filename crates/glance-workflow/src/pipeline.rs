@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use glance_model::{Encoder, Pooling, StreamOptions};
@@ -16,7 +17,7 @@ use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
 use crate::layout::{self, owned_bins, write_region, RecordInfo};
 use crate::manifest::{previous_run, FileEntry, Manifest, Previous, StageTiming, MANIFEST};
-use crate::priority::stage_pool;
+use crate::priority::StagePools;
 use crate::progress::{Counter, Progress};
 use crate::resolve::{background, default_model_dir, load_motifs};
 use crate::sharding::Sharding;
@@ -249,8 +250,7 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     let want_scan = c.outputs.hits && plan.scanner.is_some();
     let want_scores = c.outputs.motif_scores && plan.scanner.is_some();
     // With an encoder, the motif stages work in its shadow (see `priority`).
-    let background = plan.encoder.is_some();
-    let motif_lag = if background {
+    let motif_lag = if plan.encoder.is_some() {
         Lag::Background
     } else {
         Lag::Lockstep
@@ -291,16 +291,17 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     let emb_path = out(layout::EMBEDDINGS);
     let (sc_npy, sc_tsv) = (out(layout::MOTIF_SCORES_NPY), out(layout::MOTIF_SCORES_TSV));
     // The reader and the encoder run at normal priority, the encoder on rayon's global
-    // pool; each motif stage runs inside a pool of its own (at idle priority behind an
-    // encoder), so no worker of one stage ever blocks on another stage's channel. (The
-    // scanner's driver reads its next chunk inside rayon::join: in a shared pool a
-    // worker waiting for the encoder's tasks could steal that read and block the
-    // encoder behind the reader, a deadlock.)
-    // The scanner's driver keeps one worker waiting for input, so it needs two.
+    // pool. Each motif stage computes on pools of its own (`StagePools`: idle priority
+    // until the encoder is done, then normal), so no worker of one stage ever blocks on
+    // another stage's channel. (The scanner's driver reads its next chunk inside
+    // rayon::join: in a shared pool a worker waiting for the encoder's tasks could steal
+    // that read and block the encoder behind the reader, a deadlock. It keeps one
+    // worker waiting for input, so it needs two.)
+    let encoder_done = AtomicBool::new(plan.encoder.is_none());
     let threads = rayon::current_num_threads();
     let pool_err = |e: rayon::ThreadPoolBuildError| WorkflowError::Config(format!("threads: {e}"));
-    let scan_pool = stage_pool("scan", threads.max(2), background).map_err(pool_err)?;
-    let scores_pool = stage_pool("scores", threads, background).map_err(pool_err)?;
+    let scan_pools = StagePools::new("scan", threads.max(2), &encoder_done).map_err(pool_err)?;
+    let scores_pools = StagePools::new("scores", threads, &encoder_done).map_err(pool_err)?;
     // Tee::new gave exactly one source per consumer, in this order.
     let mut sources = sources.into_iter();
     let embed_src = plan
@@ -314,39 +315,42 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     let result = std::thread::scope(|s| {
         let reader = s.spawn(|| stages::read(&c.inputs, plan.sharding, tee, bytes));
         let embed = embed_src.map(|(enc, src)| {
-            let (stream, p) = (&stream, &emb_path);
-            let sharding = plan.sharding;
-            s.spawn(move || stages::embed(enc, stream, pooling, (size, step), sharding, p, src))
-        });
-        let scan = scan_src.map(|(sc, src)| {
-            let pool = &scan_pool;
+            let (stream, p, done) = (&stream, &emb_path, &encoder_done);
             let sharding = plan.sharding;
             s.spawn(move || {
-                pool.install(|| {
-                    let scanned = stages::scan(sc, c.motifs.chunk_size, sharding, src)?;
-                    let (tw, cpu) = (Instant::now(), CpuClock::pool());
-                    let names: Vec<&str> = scanned.names.iter().map(String::as_str).collect();
-                    let files = write_scan_outputs(
+                let r = stages::embed(enc, stream, pooling, (size, step), sharding, p, src);
+                done.store(true, Ordering::Release);
+                r
+            })
+        });
+        let scan = scan_src.map(|(sc, src)| {
+            let pools = &scan_pools;
+            let sharding = plan.sharding;
+            s.spawn(move || {
+                let scanned =
+                    pools.install(|| stages::scan(sc, c.motifs.chunk_size, sharding, src))?;
+                let (tw, cpu) = (Instant::now(), pools.cpu());
+                let names: Vec<&str> = scanned.names.iter().map(String::as_str).collect();
+                let files = pools.install(|| {
+                    write_scan_outputs(
                         sc,
                         &plan.motif_label,
                         scanned.tallies,
                         &names,
                         c.motifs.qv_thresh,
                         &plan.outdir,
-                    )?;
-                    let hits = stages::timing("hits", tw, Duration::ZERO, 0, &cpu);
-                    Ok((files, [scanned.timing, hits]))
-                })
+                    )
+                })?;
+                let hits = stages::timing("hits", tw, Duration::ZERO, 0, pools.cpu() - cpu);
+                Ok((files, [scanned.timing, hits]))
             })
         });
         let scores = scores_src.map(|(sc, src)| {
-            let pool = &scores_pool;
+            let pools = &scores_pools;
             let paths = (sc_npy.as_path(), sc_tsv.as_path());
             let sharding = plan.sharding;
             s.spawn(move || {
-                pool.install(|| {
-                    stages::scores(sc, c.motifs.tau, (size, step), sharding, paths, src)
-                })
+                stages::scores(sc, c.motifs.tau, (size, step), sharding, paths, pools, src)
             })
         });
         let reader = join(reader);
@@ -416,7 +420,13 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
         outputs.push(tsv.commit()?);
         timings.push(t);
     }
-    timings.push(stages::timing("write", tw, Duration::ZERO, 0, &cpu));
+    timings.push(stages::timing(
+        "write",
+        tw,
+        Duration::ZERO,
+        0,
+        cpu.elapsed(),
+    ));
     Ok((records, timings, outputs))
 }
 

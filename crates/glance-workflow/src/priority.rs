@@ -1,12 +1,19 @@
 //! Background priority for the pipeline's motif stages.
 //!
 //! The encoder keeps every core busy except between its batches (tokenizing, pooling,
-//! merging). The motif stages need a small fraction of its work, so the pipeline runs
-//! them — their stage threads and their own rayon pools — at the operating system's
-//! idle priority: they take the cycles the encoder leaves and never slow it down, and
-//! whatever is left runs on every core once the encoder is done. On Linux this is the
+//! merging). The motif stages need a small fraction of its work, so while it runs the
+//! pipeline does theirs on rayon pools at the operating system's idle priority: they
+//! take the cycles the encoder leaves and never slow it down. Once the encoder is done,
+//! what is left moves to normal-priority pools ([`StagePools`]), so that other
+//! processes on the machine do not hold it back. On Linux idle priority is the
 //! `SCHED_IDLE` policy of the calling thread (threads of the same process keep their
-//! own policies); elsewhere it does nothing.
+//! own policies, and an unprivileged thread cannot leave it, hence two pools);
+//! elsewhere it does nothing.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::cputime::CpuClock;
 
 /// Runs the calling thread at idle priority from now on; `false` where the platform
 /// does not support it or refuses (the thread then keeps its priority, which changes
@@ -30,7 +37,7 @@ fn lower_impl() -> bool {
 
 /// A rayon pool of `threads` workers named `glance-{name}-{i}`, each at idle priority
 /// when `background` is set.
-pub fn stage_pool(
+fn stage_pool(
     name: &'static str,
     threads: usize,
     background: bool,
@@ -44,6 +51,55 @@ pub fn stage_pool(
             }
         })
         .build()
+}
+
+/// A background stage's two pools: idle priority while the stage it yields to runs,
+/// normal priority once that stage is done. Counts the CPU time of the work it runs.
+pub struct StagePools<'a> {
+    background: rayon::ThreadPool,
+    foreground: rayon::ThreadPool,
+    done: &'a AtomicBool,
+    cpu_nanos: AtomicU64,
+}
+
+impl<'a> StagePools<'a> {
+    /// Two pools of `threads` workers named `glance-{name}-{i}`; work runs in the
+    /// idle-priority one until `done` is set.
+    pub fn new(
+        name: &'static str,
+        threads: usize,
+        done: &'a AtomicBool,
+    ) -> Result<StagePools<'a>, rayon::ThreadPoolBuildError> {
+        Ok(StagePools {
+            background: stage_pool(name, threads, true)?,
+            foreground: stage_pool(name, threads, false)?,
+            done,
+            cpu_nanos: AtomicU64::new(0),
+        })
+    }
+
+    /// Runs `op` in the pool for now (rayon calls inside it use that pool) and counts
+    /// the CPU time its workers spend.
+    pub fn install<R: Send>(&self, op: impl FnOnce() -> R + Send) -> R {
+        let pool = if self.done.load(Ordering::Acquire) {
+            &self.foreground
+        } else {
+            &self.background
+        };
+        let (result, cpu) = pool.install(|| {
+            let clock = CpuClock::pool();
+            let result = op();
+            (result, clock.elapsed())
+        });
+        let nanos = u64::try_from(cpu.as_nanos()).unwrap_or(u64::MAX);
+        self.cpu_nanos.fetch_add(nanos, Ordering::Relaxed);
+        result
+    }
+
+    /// CPU time of everything run by [`Self::install`] so far.
+    pub fn cpu(&self) -> Duration {
+        Duration::from_nanos(self.cpu_nanos.load(Ordering::Relaxed))
+    }
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -70,5 +126,24 @@ mod tests {
         assert_eq!(in_pool, libc::SCHED_IDLE);
         let normal = super::stage_pool("test", 1, false).unwrap();
         assert_eq!(normal.install(policy), before);
+    }
+
+    /// Work moves to the normal-priority pool once the awaited stage is done.
+    #[test]
+    fn stage_pools_leave_idle_priority_when_told() {
+        let policy = || {
+            // SAFETY: sched_getscheduler(0) only reads the calling thread's policy.
+            unsafe { libc::sched_getscheduler(0) }
+        };
+        let normal = policy();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let pools = super::StagePools::new("test", 2, &done).unwrap();
+        assert_eq!(pools.install(policy), libc::SCHED_IDLE);
+        done.store(true, std::sync::atomic::Ordering::Release);
+        assert_eq!(pools.install(policy), normal);
+        let d = std::time::Duration::from_millis(40);
+        pools.install(|| rayon::broadcast(|_| crate::cputime::tests::spin(d)));
+        // both workers spun 40 ms of their own CPU time
+        assert!(pools.cpu() >= 2 * d, "{:?}", pools.cpu());
     }
 }

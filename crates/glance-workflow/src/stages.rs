@@ -27,6 +27,7 @@ use crate::error::WorkflowError;
 use crate::layout::{self, RecordInfo};
 use crate::manifest::StageTiming;
 use crate::npy::NpyWriter;
+use crate::priority::StagePools;
 use crate::progress::Counter;
 use crate::sharding::Sharding;
 use crate::tee::{ChannelSource, Msg, OneRecord, RecordStart, Tee};
@@ -37,13 +38,13 @@ const BLOCK: usize = 1 << 18;
 /// Bins scored per parallel batch.
 const SCORE_BATCH: usize = 256;
 
-/// A stage's timing from its wall time, the time it spent waiting and its CPU clock.
+/// A stage's timing from its wall time, the time it spent waiting and its CPU time.
 pub fn timing(
     stage: &str,
     t0: Instant,
     waited: Duration,
     bases: u64,
-    cpu: &CpuClock,
+    cpu: Duration,
 ) -> StageTiming {
     let wall = t0.elapsed().as_secs_f64();
     let busy = (wall - waited.as_secs_f64()).max(0.0);
@@ -51,7 +52,7 @@ pub fn timing(
         stage: stage.to_string(),
         busy_s: busy,
         wall_s: wall,
-        cpu_s: cpu.elapsed().as_secs_f64(),
+        cpu_s: cpu.as_secs_f64(),
         bases,
         bases_per_s: if busy > 0.0 { bases as f64 / busy } else { 0.0 },
     }
@@ -158,7 +159,7 @@ pub fn read(
     drop(tee);
     Ok(ReadSummary {
         records,
-        timing: timing("read", t0, blocked, owned_bases, &cpu),
+        timing: timing("read", t0, blocked, owned_bases, cpu.elapsed()),
     })
 }
 
@@ -203,7 +204,7 @@ pub fn scan(
         bases += run.global - start.global_base;
     }
     Ok(Scanned {
-        timing: timing("scan", t0, src.waited, bases, &cpu),
+        timing: timing("scan", t0, src.waited, bases, cpu.elapsed()),
         tallies: run.tallies,
         names: run.names,
     })
@@ -316,7 +317,11 @@ pub fn embed(
     }
     let rows = npy.rows;
     let file = npy.finish(layout::EMBEDDINGS)?;
-    Ok((rows, file, timing("embed", t0, src.waited, bases, &cpu)))
+    Ok((
+        rows,
+        file,
+        timing("embed", t0, src.waited, bases, cpu.elapsed()),
+    ))
 }
 
 /// One bin to score.
@@ -328,18 +333,20 @@ struct BinJob {
 
 /// Region x motif scores of every bin the shard owns: motif_scores.npy (`[rows,
 /// motifs]` affinities) and motif_scores.tsv (one line per region and motif, as `glance
-/// score`), both finished but not renamed into place.
+/// score`), both finished but not renamed into place. The parallel work runs on
+/// `pools`; this thread reads the input and cuts the bins.
 pub fn scores(
     scanner: &Scanner,
     tau: f64,
     (size, step): (u64, u64),
     sharding: Sharding,
     (npy_path, tsv_path): (&Path, &Path),
+    pools: &StagePools,
     mut src: ChannelSource,
 ) -> Result<(Finished, Finished, StageTiming), WorkflowError> {
-    let (t0, cpu) = (Instant::now(), CpuClock::pool());
+    let (t0, cpu) = (Instant::now(), CpuClock::thread());
     let motifs = scanner.motifs();
-    let tables = RegionTables::new(scanner, tau);
+    let tables = pools.install(|| RegionTables::new(scanner, tau));
     let mut npy = NpyWriter::create(npy_path, &[motifs.len()])?;
     let mut tsv = AtomicFile::create(tsv_path)?;
     let mut bases = 0u64;
@@ -373,14 +380,16 @@ pub fn scores(
                     }
                     next = next.saturating_add(step);
                     if jobs.len() == SCORE_BATCH {
-                        score_batch(
-                            scanner,
-                            &tables,
-                            &header.name,
-                            &mut jobs,
-                            &mut npy,
-                            (&mut w, tsv_path),
-                        )?;
+                        pools.install(|| {
+                            score_batch(
+                                scanner,
+                                &tables,
+                                &header.name,
+                                &mut jobs,
+                                &mut npy,
+                                (&mut w, tsv_path),
+                            )
+                        })?;
                     }
                 }
                 let drop_to = next.min(have);
@@ -389,20 +398,23 @@ pub fn scores(
                     buf_start = drop_to;
                 }
             }
-            score_batch(
-                scanner,
-                &tables,
-                &header.name,
-                &mut jobs,
-                &mut npy,
-                (&mut w, tsv_path),
-            )?;
+            pools.install(|| {
+                score_batch(
+                    scanner,
+                    &tables,
+                    &header.name,
+                    &mut jobs,
+                    &mut npy,
+                    (&mut w, tsv_path),
+                )
+            })?;
         }
         w.flush().map_err(io)?;
     }
-    let npy = npy.finish(layout::MOTIF_SCORES_NPY)?;
-    let tsv = tsv.finish(layout::MOTIF_SCORES_TSV)?;
-    Ok((npy, tsv, timing("scores", t0, src.waited, bases, &cpu)))
+    let npy = pools.install(|| npy.finish(layout::MOTIF_SCORES_NPY))?;
+    let tsv = pools.install(|| tsv.finish(layout::MOTIF_SCORES_TSV))?;
+    let cpu = cpu.elapsed() + pools.cpu();
+    Ok((npy, tsv, timing("scores", t0, src.waited, bases, cpu)))
 }
 
 /// Scores a batch of bins (motif by motif, in parallel) and writes their rows in order
@@ -413,7 +425,7 @@ fn score_batch(
     chrom: &str,
     jobs: &mut Vec<BinJob>,
     npy: &mut NpyWriter,
-    (tsv, tsv_path): (&mut dyn Write, &Path),
+    (tsv, tsv_path): (&mut (dyn Write + Send), &Path),
 ) -> Result<(), WorkflowError> {
     let m = scanner.motifs().len();
     if jobs.is_empty() || m == 0 {
