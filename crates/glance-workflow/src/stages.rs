@@ -357,6 +357,11 @@ pub fn scores(
         let mut header = RecordHeader::default();
         let seq_err = |e: glance_seq::SeqError| WorkflowError::Motif(e.to_string());
         let mut jobs = Vec::with_capacity(SCORE_BATCH);
+        // Scores and writes the bins collected so far, on the stage's pools.
+        let mut score = |chrom: &str, jobs: &mut Vec<BinJob>| {
+            let out = (&mut w as &mut (dyn Write + Send), tsv_path);
+            pools.install(|| score_batch(scanner, &tables, chrom, jobs, &mut npy, out))
+        };
         while src.next_record(&mut header).map_err(seq_err)? {
             // buf holds the record's bases from position `buf_start`.
             let (mut buf, mut buf_start, mut next) = (Vec::new(), 0u64, 0u64);
@@ -380,16 +385,7 @@ pub fn scores(
                     }
                     next = next.saturating_add(step);
                     if jobs.len() == SCORE_BATCH {
-                        pools.install(|| {
-                            score_batch(
-                                scanner,
-                                &tables,
-                                &header.name,
-                                &mut jobs,
-                                &mut npy,
-                                (&mut w, tsv_path),
-                            )
-                        })?;
+                        score(&header.name, &mut jobs)?;
                     }
                 }
                 let drop_to = next.min(have);
@@ -398,16 +394,7 @@ pub fn scores(
                     buf_start = drop_to;
                 }
             }
-            pools.install(|| {
-                score_batch(
-                    scanner,
-                    &tables,
-                    &header.name,
-                    &mut jobs,
-                    &mut npy,
-                    (&mut w, tsv_path),
-                )
-            })?;
+            score(&header.name, &mut jobs)?;
         }
         w.flush().map_err(io)?;
     }
