@@ -126,6 +126,24 @@ pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), WorkflowError> {
+    written(path, write)?.commit()
+}
+
+/// As [`write_atomically`], returning the file's manifest entry under `label` (measured
+/// before the rename, so the file is read back once).
+pub fn write_measured(
+    path: &Path,
+    label: &str,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<FileEntry, WorkflowError> {
+    written(path, write)?.finish(label)?.commit()
+}
+
+/// A temporary file for `path` holding what `write` produces, flushed.
+fn written(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<AtomicFile, WorkflowError> {
     let mut out = AtomicFile::create(path)?;
     {
         let mut w = out.writer();
@@ -133,7 +151,7 @@ pub fn write_atomically(
             .and_then(|()| w.flush())
             .map_err(|e| WorkflowError::output(path, e))?;
     }
-    out.commit()
+    Ok(out)
 }
 
 /// Removes temporary files a killed run left in `dir`; returns how many.

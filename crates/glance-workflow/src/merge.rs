@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use glance_motif::{ScanOptions, Scanner};
 
-use crate::atomic::{clean_partials, write_atomically, AtomicFile};
+use crate::atomic::{clean_partials, write_measured, AtomicFile};
 use crate::config::{Config, Shard};
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
@@ -170,24 +170,31 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
             .iter()
             .all(|s| s.manifest.outputs.iter().any(|o| o.path == name))
     };
-    let mut written = vec![layout::RECORDS, layout::REGIONS];
-    write_atomically(&outdir.join(layout::RECORDS), |w| {
-        layout::write_records(w, &records)
-    })?;
-    write_atomically(&outdir.join(layout::REGIONS), |w| {
-        let mut row = 0;
-        for r in &records {
-            for (a, b) in bins(r.length, size, step) {
-                write_region(w, &r.name, a, b, size, row)?;
-                row += 1;
+    // Manifest entries of the outputs, in the order written.
+    let mut outputs = vec![write_measured(
+        &outdir.join(layout::RECORDS),
+        layout::RECORDS,
+        |w| layout::write_records(w, &records),
+    )?];
+    outputs.push(write_measured(
+        &outdir.join(layout::REGIONS),
+        layout::REGIONS,
+        |w| {
+            let mut row = 0;
+            for r in &records {
+                for (a, b) in bins(r.length, size, step) {
+                    write_region(w, &r.name, a, b, size, row)?;
+                    row += 1;
+                }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?);
+    let measured = |name: &str| FileEntry::of(&outdir.join(name), name.to_string());
     for name in [layout::EMBEDDINGS, layout::MOTIF_SCORES_NPY] {
         if present(name) {
             merge_npy(&shards, &records, &owners, name, &outdir.join(name))?;
-            written.push(name);
+            outputs.push(measured(name)?);
         }
     }
     if present(layout::MOTIF_SCORES_TSV) {
@@ -197,7 +204,7 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
             &owners,
             &outdir.join(layout::MOTIF_SCORES_TSV),
         )?;
-        written.push(layout::MOTIF_SCORES_TSV);
+        outputs.push(measured(layout::MOTIF_SCORES_TSV)?);
     }
     if present(layout::HITS) {
         let (file, label) = load_motifs(config.motifs.file.as_deref())?;
@@ -224,13 +231,8 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
             outdir,
         )?;
         for f in files {
-            f.commit()?;
+            outputs.push(f.commit()?);
         }
-        written.extend([layout::TALLIES, layout::RAW_HITS, layout::HITS]);
-    }
-    let mut outputs = Vec::new();
-    for name in &written {
-        outputs.push(FileEntry::of(&outdir.join(name), name.to_string())?);
     }
     let wall = t0.elapsed().as_secs_f64();
     let manifest = Manifest {

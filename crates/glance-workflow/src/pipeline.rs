@@ -11,7 +11,7 @@ use glance_model::{Encoder, Pooling, StreamOptions};
 use glance_motif::output::{write_tsv_row, TSV_HEADER};
 use glance_motif::{ScanOptions, ScanTally, Scanner};
 
-use crate::atomic::{clean_partials, write_atomically, AtomicFile, Finished};
+use crate::atomic::{clean_partials, write_measured, AtomicFile, Finished};
 use crate::config::{Config, Shard};
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
@@ -384,26 +384,24 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     }
     // Every stage succeeded: commit, in manifest order.
     let mut outputs = Vec::new();
-    write_atomically(&out(layout::RECORDS), |w| {
-        layout::write_records(w, &records)
-    })?;
-    outputs.push(FileEntry::of(
+    outputs.push(write_measured(
         &out(layout::RECORDS),
-        layout::RECORDS.into(),
+        layout::RECORDS,
+        |w| layout::write_records(w, &records),
     )?);
-    write_atomically(&out(layout::REGIONS), |w| {
-        let mut row = 0u64;
-        for r in records.iter().filter(|r| r.owned) {
-            for (a, b) in owned_bins(plan.sharding, r, size, step) {
-                write_region(w, &r.name, a, b, size, row)?;
-                row += 1;
-            }
-        }
-        Ok(())
-    })?;
-    outputs.push(FileEntry::of(
+    outputs.push(write_measured(
         &out(layout::REGIONS),
-        layout::REGIONS.into(),
+        layout::REGIONS,
+        |w| {
+            let mut row = 0u64;
+            for r in records.iter().filter(|r| r.owned) {
+                for (a, b) in owned_bins(plan.sharding, r, size, step) {
+                    write_region(w, &r.name, a, b, size, row)?;
+                    row += 1;
+                }
+            }
+            Ok(())
+        },
     )?);
     if let Some((_, npy, t)) = embed {
         outputs.push(npy.commit()?);

@@ -18,7 +18,7 @@ use crate::cputime::CpuClock;
 /// Runs the calling thread at idle priority from now on; `false` where the platform
 /// does not support it or refuses (the thread then keeps its priority, which changes
 /// only the pipeline's speed, never its results).
-pub fn lower_current_thread() -> bool {
+fn lower_current_thread() -> bool {
     lower_impl()
 }
 
