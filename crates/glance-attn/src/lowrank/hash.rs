@@ -19,7 +19,10 @@
 
 use rayon::prelude::*;
 
-use super::tile::{pack_rows, panel_width, product, Panels};
+use super::tile::{
+    pack_rows, panel_width, product, Panels, MR_AVX2, MR_AVX512, MR_PORTABLE, NR_AVX2, NR_AVX512,
+    NR_PORTABLE, NV,
+};
 use crate::options::Isa;
 use crate::simd::{Portable, Simd};
 
@@ -76,7 +79,7 @@ impl Packed {
             // SAFETY: as above.
             Isa::Avx2 => unsafe { block_avx2(self, x, ids) },
             // SAFETY: the portable kernel needs no CPU feature.
-            _ => unsafe { block_generic::<Portable, 4, 2, 16>(self, x, ids) },
+            _ => unsafe { block_generic::<Portable, MR_PORTABLE, NV, NR_PORTABLE>(self, x, ids) },
         }
     }
 }
@@ -84,13 +87,13 @@ impl Packed {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn block_avx512(p: &Packed, x: &[f32], ids: &mut [u32]) {
-    block_generic::<crate::simd::Avx512, 8, 2, 32>(p, x, ids)
+    block_generic::<crate::simd::Avx512, MR_AVX512, NV, NR_AVX512>(p, x, ids)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn block_avx2(p: &Packed, x: &[f32], ids: &mut [u32]) {
-    block_generic::<crate::simd::Avx2, 6, 2, 16>(p, x, ids)
+    block_generic::<crate::simd::Avx2, MR_AVX2, NV, NR_AVX2>(p, x, ids)
 }
 
 /// Running argmax of `+` and `-` columns of one row, per lane of a panel: lane `c`

@@ -18,7 +18,10 @@ use rayon::prelude::*;
 use super::math::{gemm, mat, mat_mut, softmax_scaled};
 use super::rng::{uniform, Stream};
 use super::spec::LinformerSpec;
-use super::tile::{accumulate_at_b, pack_columns, panel_width, product, Panels, KC};
+use super::tile::{
+    accumulate_at_b, pack_columns, panel_width, product, row_group, Panels, KC, MR_AVX2, MR_AVX512,
+    MR_PORTABLE, NR_AVX2, NR_AVX512, NR_PORTABLE, NV,
+};
 use super::{ApproxOptions, Inputs};
 use crate::error::AttnError;
 use crate::options::Isa;
@@ -267,21 +270,12 @@ fn project_whole(
     }
 }
 
-/// Rows of `MR` of each instruction set's kernel.
-fn row_group(isa: Isa) -> usize {
-    match isa {
-        Isa::Avx512 => 8,
-        Isa::Avx2 => 6,
-        Isa::Portable => 4,
-    }
-}
-
 /// `e` packed by [`pack_columns`] in groups of [`row_group`] of `isa`.
 fn pack(isa: Isa, e: ArrayView2<f32>, buf: &mut Vec<f32>) {
     match isa {
-        Isa::Avx512 => pack_columns::<8>(e, buf),
-        Isa::Avx2 => pack_columns::<6>(e, buf),
-        Isa::Portable => pack_columns::<4>(e, buf),
+        Isa::Avx512 => pack_columns::<MR_AVX512>(e, buf),
+        Isa::Avx2 => pack_columns::<MR_AVX2>(e, buf),
+        Isa::Portable => pack_columns::<MR_PORTABLE>(e, buf),
     }
 }
 
@@ -300,20 +294,20 @@ fn project(isa: Isa, a: &[f32], k: usize, b: &Panels, c: &mut [f32]) {
         // SAFETY: as above.
         Isa::Avx2 => unsafe { project_avx2(a, k, b, c) },
         // SAFETY: the portable kernel needs no CPU feature; shapes checked above.
-        _ => unsafe { accumulate_at_b::<Portable, 4, 2, 16>(a, k, b, c) },
+        _ => unsafe { accumulate_at_b::<Portable, MR_PORTABLE, NV, NR_PORTABLE>(a, k, b, c) },
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn project_avx512(a: &[f32], k: usize, b: &Panels, c: &mut [f32]) {
-    accumulate_at_b::<crate::simd::Avx512, 8, 2, 32>(a, k, b, c)
+    accumulate_at_b::<crate::simd::Avx512, MR_AVX512, NV, NR_AVX512>(a, k, b, c)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn project_avx2(a: &[f32], k: usize, b: &Panels, c: &mut [f32]) {
-    accumulate_at_b::<crate::simd::Avx2, 6, 2, 16>(a, k, b, c)
+    accumulate_at_b::<crate::simd::Avx2, MR_AVX2, NV, NR_AVX2>(a, k, b, c)
 }
 
 /// Rows `first..` of head `h` (as many as `out` holds) attend to `kp`, `vp` (`[k, d]`):
@@ -371,7 +365,9 @@ impl Queries {
             // SAFETY: as above.
             Isa::Avx2 => unsafe { query_tile_avx2(self, qs, out, scores) },
             // SAFETY: the portable kernel needs no CPU feature.
-            _ => unsafe { query_tile::<Portable, 4, 2, 16>(self, qs, out, scores) },
+            _ => unsafe {
+                query_tile::<Portable, MR_PORTABLE, NV, NR_PORTABLE>(self, qs, out, scores)
+            },
         }
     }
 }
@@ -379,13 +375,13 @@ impl Queries {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn query_tile_avx512(q: &Queries, qs: &[f32], out: &mut [f32], s: &mut Vec<f32>) {
-    query_tile::<crate::simd::Avx512, 8, 2, 32>(q, qs, out, s)
+    query_tile::<crate::simd::Avx512, MR_AVX512, NV, NR_AVX512>(q, qs, out, s)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn query_tile_avx2(q: &Queries, qs: &[f32], out: &mut [f32], s: &mut Vec<f32>) {
-    query_tile::<crate::simd::Avx2, 6, 2, 16>(q, qs, out, s)
+    query_tile::<crate::simd::Avx2, MR_AVX2, NV, NR_AVX2>(q, qs, out, s)
 }
 
 /// `out = softmax(scale * qs K'^T) V'` for one tile of query rows `qs` (`[rows, d]`).

@@ -8,11 +8,43 @@
 use crate::options::Isa;
 use crate::simd::Simd;
 
-/// Columns per panel (`NV * LANES`) of each instruction set's kernel.
+/// SIMD vectors per tile row (`NV`) of every kernel.
+pub(crate) const NV: usize = 2;
+/// Tile rows (`MR`) and columns (`NR = NV * LANES`) of the AVX-512 kernel.
+pub(crate) const MR_AVX512: usize = 8;
+/// See [`MR_AVX512`].
+pub(crate) const NR_AVX512: usize = 32;
+/// Tile rows and columns of the AVX2 kernel.
+pub(crate) const MR_AVX2: usize = 6;
+/// See [`MR_AVX2`].
+pub(crate) const NR_AVX2: usize = 16;
+/// Tile rows and columns of the portable kernel.
+pub(crate) const MR_PORTABLE: usize = 4;
+/// See [`MR_PORTABLE`].
+pub(crate) const NR_PORTABLE: usize = 16;
+
+// A tile row is `NV` whole vectors of its kernel.
+const _: () = assert!(NR_PORTABLE == NV * <crate::simd::Portable as Simd>::LANES);
+#[cfg(target_arch = "x86_64")]
+const _: () = assert!(NR_AVX2 == NV * <crate::simd::Avx2 as Simd>::LANES);
+#[cfg(target_arch = "x86_64")]
+const _: () = assert!(NR_AVX512 == NV * <crate::simd::Avx512 as Simd>::LANES);
+
+/// Columns per panel (`NR`) of each instruction set's kernel.
 pub(crate) fn panel_width(isa: Isa) -> usize {
     match isa {
-        Isa::Avx512 => 32,
-        Isa::Avx2 | Isa::Portable => 16,
+        Isa::Avx512 => NR_AVX512,
+        Isa::Avx2 => NR_AVX2,
+        Isa::Portable => NR_PORTABLE,
+    }
+}
+
+/// Rows per tile (`MR`) of each instruction set's kernel.
+pub(crate) fn row_group(isa: Isa) -> usize {
+    match isa {
+        Isa::Avx512 => MR_AVX512,
+        Isa::Avx2 => MR_AVX2,
+        Isa::Portable => MR_PORTABLE,
     }
 }
 
