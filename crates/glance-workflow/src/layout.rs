@@ -12,6 +12,7 @@ use glance_motif::qvalue::NUM_LAMBDA;
 use glance_motif::region::RegionScore;
 use glance_motif::scan::RawHit;
 use glance_motif::ScanTally;
+use glance_seq::bins;
 
 use crate::error::WorkflowError;
 use crate::sharding::Sharding;
@@ -100,14 +101,6 @@ pub struct RecordInfo {
     pub global_base: u64,
     /// Processed by this shard?
     pub owned: bool,
-}
-
-/// Bins `[start, end)` of a record of `len` bases: starts every `step` while inside
-/// the record, each clipped at the end (the rows glance-model's `Pooler` emits).
-pub fn bins(len: u64, size: u64, step: u64) -> impl Iterator<Item = (u64, u64)> {
-    (0..len)
-        .step_by(step as usize)
-        .map(move |s| (s, s.saturating_add(size).min(len)))
 }
 
 /// The bins of record `r` whose first base `sharding` owns, in order.
@@ -288,24 +281,5 @@ pub fn add_tallies(a: &mut [ScanTally], b: Vec<ScanTally>) {
             *p += q;
         }
         x.hits.extend(y.hits);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bins_match_the_pooler_rule() {
-        assert_eq!(
-            bins(2500, 1000, 1000).collect::<Vec<_>>(),
-            [(0, 1000), (1000, 2000), (2000, 2500)]
-        );
-        assert_eq!(bins(1000, 1000, 1000).collect::<Vec<_>>(), [(0, 1000)]);
-        assert_eq!(bins(0, 1000, 1000).count(), 0);
-        assert_eq!(
-            bins(1200, 1000, 500).collect::<Vec<_>>(),
-            [(0, 1000), (500, 1200), (1000, 1200)]
-        );
     }
 }

@@ -10,14 +10,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use glance_motif::{ScanOptions, Scanner};
+use glance_seq::bins;
 
 use crate::atomic::{clean_partials, write_measured, AtomicFile};
 use crate::config::{Config, Shard};
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
-use crate::layout::{
-    self, add_tallies, bins, read_records, read_tallies, write_region, RecordInfo,
-};
+use crate::layout::{self, add_tallies, read_records, read_tallies, write_region, RecordInfo};
 use crate::manifest::{FileEntry, Manifest, StageTiming, MANIFEST};
 use crate::npy::{NpyInfo, NpyWriter};
 use crate::resolve::{background, load_motifs};

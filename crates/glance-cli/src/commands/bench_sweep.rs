@@ -18,7 +18,7 @@ use super::bench::{
     time_runs, AttentionArgs, BenchInputs,
 };
 use super::bench_error::FullRows;
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 
 /// The built-in table: windows, block and dilation sizes, K, M and hash rounds.
 const DEFAULT_SWEEP: [&str; 15] = [

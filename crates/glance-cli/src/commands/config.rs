@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use glance::workflow::{Config, EXAMPLE};
 
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 
 /// Arguments of `glance config`.
 #[derive(Debug, Args)]

@@ -17,7 +17,7 @@ use glance::seq::{read_bed, read_fai, SeqReader};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::with_suffix;
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 use glance::workflow::atomic::AtomicFile;
 use glance::workflow::npy;
 use glance::workflow::resolve::{default_model_dir, BUNDLED_MODEL_DIR, MODEL_ENV};

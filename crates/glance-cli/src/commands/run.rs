@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use glance::workflow::{Config, Shard};
 
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 
 /// Arguments of `glance run`.
 #[derive(Debug, Args)]

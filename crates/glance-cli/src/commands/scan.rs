@@ -13,7 +13,7 @@ use glance::motif::{Hit, Scanner};
 use glance::seq::SeqReader;
 
 use super::motif_args::MotifArgs;
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 use glance::workflow::atomic::AtomicFile;
 
 /// Arguments of `glance scan`.

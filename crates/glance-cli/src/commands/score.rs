@@ -19,7 +19,7 @@ use glance::seq::{read_bed, Record};
 use super::motif_args::MotifArgs;
 use super::scan::open_input;
 use super::with_suffix;
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 use glance::workflow::atomic::AtomicFile;
 use glance::workflow::layout::{push_score_line, SCORES_HEADER};
 use glance::workflow::npy;

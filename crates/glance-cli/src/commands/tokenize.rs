@@ -18,7 +18,7 @@ use glance::seq::{
     SoftMask, Tokenizer, TokenizerOptions, Vocab,
 };
 
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 use glance::workflow::atomic::AtomicFile;
 use glance::workflow::npy;
 
