@@ -9,18 +9,16 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use glance_motif::{ScanOptions, Scanner};
 use glance_seq::bins;
 
-use crate::atomic::{clean_partials, write_measured, AtomicFile};
 use crate::config::{Config, Shard};
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
 use crate::layout::{self, add_tallies, read_records, read_tallies, write_region, RecordInfo};
-use crate::manifest::{FileEntry, Manifest, StageTiming, MANIFEST};
-use crate::npy::{NpyInfo, NpyWriter};
-use crate::resolve::{background, load_motifs};
+use crate::manifest::{Manifest, StageTiming, MANIFEST};
+use crate::resolve::MotifSet;
 use crate::sharding::Sharding;
+use glance_io::{clean_partials, write_measured, AtomicFile, FileEntry, NpyInfo, NpyWriter};
 
 fn merr(m: String) -> WorkflowError {
     WorkflowError::Merge(m)
@@ -206,16 +204,7 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
         outputs.push(measured(layout::MOTIF_SCORES_TSV)?);
     }
     if present(layout::HITS) {
-        let (file, label) = load_motifs(config.motifs.file.as_deref())?;
-        let bg = background(&config.motifs, &file)?;
-        let opts = ScanOptions {
-            thresh: config.motifs.thresh,
-            both_strands: !config.motifs.norc,
-            pseudocount: config.motifs.motif_pseudo,
-            full_pvalue_tables: false,
-        };
-        let scanner = Scanner::new(&file.motifs, bg, opts)
-            .map_err(|e| WorkflowError::Motif(format!("{label}: {e}")))?;
+        let MotifSet { scanner, label } = MotifSet::load(&config.motifs, false)?;
         let mut tallies = scanner.new_tallies();
         for s in &shards {
             add_tallies(&mut tallies, read_tallies(&s.dir, scanner.motifs().len())?);
@@ -359,7 +348,7 @@ fn merge_npy(
             w.raw_rows(&buf, 1)?;
         }
     }
-    w.commit()
+    Ok(w.commit()?)
 }
 
 /// Interleaves motif_scores.tsv (a header, then one line per region and motif).
@@ -407,7 +396,7 @@ fn merge_lines(
         }
         w.flush().map_err(io)?;
     }
-    file.commit()
+    Ok(file.commit()?)
 }
 
 /// Number of motifs of a run (the motif_scores.npy inner dimension).

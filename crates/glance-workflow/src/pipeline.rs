@@ -9,20 +9,20 @@ use std::time::{Duration, Instant};
 
 use glance_model::{Encoder, Pooling, StreamOptions};
 use glance_motif::output::{write_tsv_row, TSV_HEADER};
-use glance_motif::{ScanOptions, ScanTally, Scanner};
+use glance_motif::{ScanTally, Scanner};
 
-use crate::atomic::{clean_partials, write_measured, AtomicFile, Finished};
 use crate::config::{Config, Shard};
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
 use crate::layout::{self, owned_bins, write_region, RecordInfo};
-use crate::manifest::{previous_run, FileEntry, Manifest, Previous, StageTiming, MANIFEST};
+use crate::manifest::{previous_run, Manifest, Previous, StageTiming, MANIFEST};
 use crate::priority::StagePools;
 use crate::progress::{Counter, Progress};
-use crate::resolve::{background, default_model_dir, load_motifs};
+use crate::resolve::MotifSet;
 use crate::sharding::Sharding;
 use crate::stages;
 use crate::tee::{Lag, Tee};
+use glance_io::{clean_partials, write_measured, AtomicFile, FileEntry, Finished};
 
 /// What [`run`] did.
 #[derive(Debug)]
@@ -89,7 +89,7 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
     let mut encoder = None;
     if config.outputs.embeddings {
         if config.model.path.is_none() {
-            config.model.path = default_model_dir();
+            config.model.path = glance_model::default_model_dir();
         }
         match &config.model.path {
             Some(dir) => {
@@ -118,7 +118,7 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
     let mut scanner = None;
     let mut motif_label = String::new();
     if config.outputs.hits || config.outputs.motif_scores {
-        let (file, label) = load_motifs(config.motifs.file.as_deref())?;
+        let set = MotifSet::load(&config.motifs, config.outputs.motif_scores)?;
         if let Some(p) = &config.motifs.file {
             inputs.push(FileEntry::of(p, format!("motifs:{}", p.display()))?);
         }
@@ -126,18 +126,8 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
             let p = PathBuf::from(&config.motifs.background);
             inputs.push(FileEntry::of(&p, format!("background:{}", p.display()))?);
         }
-        let bg = background(&config.motifs, &file)?;
-        let opts = ScanOptions {
-            thresh: config.motifs.thresh,
-            both_strands: !config.motifs.norc,
-            pseudocount: config.motifs.motif_pseudo,
-            full_pvalue_tables: config.outputs.motif_scores,
-        };
-        scanner = Some(
-            Scanner::new(&file.motifs, bg, opts)
-                .map_err(|e| WorkflowError::Motif(format!("{label}: {e}")))?,
-        );
-        motif_label = label;
+        scanner = Some(set.scanner);
+        motif_label = set.label;
     }
     let sharding = Sharding {
         shard,

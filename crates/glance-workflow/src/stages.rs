@@ -21,16 +21,15 @@ use glance_motif::{ScanTally, Scanner};
 use glance_seq::{RecordHeader, SeqReader, SequenceSource};
 use rayon::prelude::*;
 
-use crate::atomic::{AtomicFile, Finished};
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
 use crate::layout::{self, RecordInfo};
 use crate::manifest::StageTiming;
-use crate::npy::NpyWriter;
 use crate::priority::StagePools;
 use crate::progress::Counter;
 use crate::sharding::Sharding;
 use crate::tee::{ChannelSource, Msg, OneRecord, RecordStart, Tee};
+use glance_io::{AtomicFile, Finished, NpyWriter};
 
 /// Bases per block sent to the stages.
 const BLOCK: usize = 1 << 18;
@@ -96,11 +95,11 @@ pub fn read(
         let label = path.display().to_string();
         let err = |e: glance_seq::SeqError| WorkflowError::Input {
             path: label.clone(),
-            source: Box::new(e),
+            error: Box::new(e),
         };
         let file = std::fs::File::open(path).map_err(|e| WorkflowError::Input {
             path: label.clone(),
-            source: format!("cannot open: {e}").into(),
+            error: format!("cannot open: {e}").into(),
         })?;
         let mut reader = SeqReader::from_reader(Counting {
             inner: file,
@@ -225,7 +224,7 @@ impl RowSink for EmbedSink<'_> {
         }
         self.npy
             .row(values)
-            .map_err(|e| ModelError::Options(e.to_string()))
+            .map_err(|e| ModelError::Sink(Box::new(e)))
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Context;
 use glance::attn::ndarray::Array3;
 use glance::attn::{Approx, Spec};
-use glance::workflow::atomic::AtomicFile;
+use glance::io::AtomicFile;
 use plotters::prelude::*;
 
 use super::bench::{

@@ -32,7 +32,7 @@ pub fn run(args: &ConfigArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         c.validate()
             .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
         if !global.quiet {
-            print!("{}", glance::workflow::config::to_toml(&c)?);
+            print!("{}", glance::workflow::to_toml(&c)?);
         }
     }
     Ok(())

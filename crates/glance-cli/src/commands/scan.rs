@@ -14,7 +14,7 @@ use glance::seq::SeqReader;
 
 use super::motif_args::MotifArgs;
 use crate::global::GlobalArgs;
-use glance::workflow::atomic::AtomicFile;
+use glance::io::AtomicFile;
 
 /// Arguments of `glance scan`.
 #[derive(Debug, Args)]
@@ -68,13 +68,9 @@ enum Fmt {
     Gff,
 }
 
-/// Opens one input (path or `-`).
-pub(crate) fn open_input(path: &Path) -> anyhow::Result<SeqReader> {
-    if path.as_os_str() == "-" {
-        SeqReader::from_reader(std::io::stdin()).context("stdin")
-    } else {
-        SeqReader::open(path).with_context(|| path.display().to_string())
-    }
+/// Opens one input (path or `-` for stdin), naming it in errors.
+fn open_input(path: &Path) -> anyhow::Result<SeqReader> {
+    SeqReader::open(path).with_context(|| path.display().to_string())
 }
 
 fn write_hits(
@@ -107,7 +103,10 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     if args.fimo_pi0 && args.inputs.iter().any(|p| p.as_os_str() == "-") {
         anyhow::bail!("-: --fimo-pi0 reads the inputs twice and cannot read stdin");
     }
-    let (scanner, source_name) = args.motif.scanner(args.thresh, false)?;
+    let glance::workflow::MotifSet {
+        scanner,
+        label: source_name,
+    } = args.motif.load(args.thresh, false)?;
     let fmt = if args.bed {
         Fmt::Bed
     } else if args.gff3 {

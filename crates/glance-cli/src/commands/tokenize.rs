@@ -19,8 +19,8 @@ use glance::seq::{
 };
 
 use crate::global::GlobalArgs;
-use glance::workflow::atomic::AtomicFile;
-use glance::workflow::npy;
+use glance::io::npy;
+use glance::io::AtomicFile;
 
 /// Core bases per chunk while streaming (memory stays near 1 Mb whatever the input).
 const CHUNK_BASES: usize = 1 << 20;
