@@ -26,6 +26,9 @@ pub enum WorkflowError {
     /// Motifs failed (loading or scanning).
     #[error("{0}")]
     Motif(String),
+    /// A stage of the pipeline panicked (a bug: please report it).
+    #[error("the {0} stage of the pipeline panicked (a bug in glance; please report it)")]
+    StagePanic(&'static str),
     /// Shards that cannot be merged, or a manifest that does not match.
     #[error("{0}")]
     Merge(String),

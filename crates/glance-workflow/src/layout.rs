@@ -7,14 +7,16 @@
 use std::io::{BufRead, Write};
 use std::path::Path;
 
+use glance_io::{clean_partials, write_measured, FileEntry};
 use glance_motif::numfmt::write_g;
 use glance_motif::qvalue::NUM_LAMBDA;
 use glance_motif::region::RegionScore;
 use glance_motif::scan::RawHit;
 use glance_motif::ScanTally;
-use glance_seq::bins;
+use glance_seq::{bins, region_name};
 
 use crate::error::WorkflowError;
+use crate::manifest::MANIFEST;
 use crate::sharding::Sharding;
 
 /// regions.bed: chrom, start, end, name (`chrom:start1-end`, `;partial` when clipped), row.
@@ -124,11 +126,45 @@ pub fn write_region(
     row: u64,
 ) -> std::io::Result<()> {
     let partial = if end - start < size { ";partial" } else { "" };
-    writeln!(
-        w,
-        "{chrom}\t{start}\t{end}\t{chrom}:{}-{end}{partial}\t{row}",
-        start + 1
-    )
+    let name = region_name(chrom, start, end);
+    writeln!(w, "{chrom}\t{start}\t{end}\t{name}{partial}\t{row}")
+}
+
+/// Removes manifest.json, every output a run may write and the partial files of a
+/// killed run from `outdir`: nothing may look complete while a run or merge is under way.
+pub fn clear_outputs(outdir: &Path) -> Result<(), WorkflowError> {
+    for name in std::iter::once(MANIFEST).chain(ALL_OUTPUTS) {
+        let p = outdir.join(name);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(|e| WorkflowError::output(&p, e))?;
+        }
+    }
+    clean_partials(outdir)?;
+    Ok(())
+}
+
+/// Writes records.tsv (every record) and regions.bed (the bins of the owned records
+/// that `sharding` owns) into `outdir`, measured; returns their manifest entries.
+pub fn write_record_tables(
+    outdir: &Path,
+    records: &[RecordInfo],
+    sharding: Sharding,
+    (size, step): (u64, u64),
+) -> Result<[FileEntry; 2], WorkflowError> {
+    let records_tsv = write_measured(&outdir.join(RECORDS), RECORDS, |w| {
+        write_records(w, records)
+    })?;
+    let regions_bed = write_measured(&outdir.join(REGIONS), REGIONS, |w| {
+        let mut row = 0u64;
+        for r in records.iter().filter(|r| r.owned) {
+            for (a, b) in owned_bins(sharding, r, size, step) {
+                write_region(w, &r.name, a, b, size, row)?;
+                row += 1;
+            }
+        }
+        Ok(())
+    })?;
+    Ok([records_tsv, regions_bed])
 }
 
 /// Writes records.tsv.

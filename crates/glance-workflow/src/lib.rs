@@ -33,6 +33,7 @@ mod resolve;
 mod sharding;
 mod stages;
 mod tee;
+mod workers;
 
 pub use config::{
     to_toml, Config, ModelConfig, MotifsConfig, OutputsConfig, RegionsConfig, Shard,

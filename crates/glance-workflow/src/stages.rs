@@ -258,9 +258,18 @@ impl TokenSink for IndexedPooler<'_, '_> {
     }
 }
 
+/// What the embed stage made: embeddings.npy, finished but not renamed into place.
+pub struct Embedded {
+    /// Rows written (one per owned bin).
+    pub rows: u64,
+    /// embeddings.npy.
+    pub npy: Finished,
+    /// The stage's timing.
+    pub timing: StageTiming,
+}
+
 /// Encodes the parts of every record of `src` that the shard's bins need and pools the
-/// bins it owns into `path` (finished, not renamed into place); returns the rows
-/// written, the file and the stage timing.
+/// bins it owns into `path` (finished, not renamed into place).
 pub fn embed(
     encoder: &Encoder,
     opts: &StreamOptions,
@@ -269,7 +278,7 @@ pub fn embed(
     sharding: Sharding,
     path: &Path,
     mut src: ChannelSource,
-) -> Result<(u64, Finished, StageTiming), WorkflowError> {
+) -> Result<Embedded, WorkflowError> {
     let (t0, cpu) = (Instant::now(), CpuClock::pool());
     let d = encoder.d_model();
     let mut npy = NpyWriter::create(path, &[d])?;
@@ -314,13 +323,11 @@ pub fn embed(
         })?;
         pooler.pooler.finish().map_err(model_err)?;
     }
-    let rows = npy.rows;
-    let file = npy.finish(layout::EMBEDDINGS)?;
-    Ok((
-        rows,
-        file,
-        timing("embed", t0, src.waited, bases, cpu.elapsed()),
-    ))
+    Ok(Embedded {
+        rows: npy.rows,
+        npy: npy.finish(layout::EMBEDDINGS)?,
+        timing: timing("embed", t0, src.waited, bases, cpu.elapsed()),
+    })
 }
 
 /// One bin to score.
@@ -328,6 +335,16 @@ struct BinJob {
     start: u64,
     end: u64,
     bases: Vec<u8>,
+}
+
+/// What the scores stage made, finished but not renamed into place.
+pub struct Scored {
+    /// motif_scores.npy.
+    pub npy: Finished,
+    /// motif_scores.tsv.
+    pub tsv: Finished,
+    /// The stage's timing.
+    pub timing: StageTiming,
 }
 
 /// Region x motif scores of every bin the shard owns: motif_scores.npy (`[rows,
@@ -342,7 +359,7 @@ pub fn scores(
     (npy_path, tsv_path): (&Path, &Path),
     pools: &StagePools,
     mut src: ChannelSource,
-) -> Result<(Finished, Finished, StageTiming), WorkflowError> {
+) -> Result<Scored, WorkflowError> {
     let (t0, cpu) = (Instant::now(), CpuClock::thread());
     let motifs = scanner.motifs();
     let tables = pools.install(|| RegionTables::new(scanner, tau));
@@ -400,7 +417,11 @@ pub fn scores(
     let npy = pools.install(|| npy.finish(layout::MOTIF_SCORES_NPY))?;
     let tsv = pools.install(|| tsv.finish(layout::MOTIF_SCORES_TSV))?;
     let cpu = cpu.elapsed() + pools.cpu();
-    Ok((npy, tsv, timing("scores", t0, src.waited, bases, cpu)))
+    Ok(Scored {
+        npy,
+        tsv,
+        timing: timing("scores", t0, src.waited, bases, cpu),
+    })
 }
 
 /// Scores a batch of bins (motif by motif, in parallel) and writes their rows in order
