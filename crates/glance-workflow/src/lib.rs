@@ -22,6 +22,7 @@ mod config;
 mod cputime;
 mod embeddings;
 mod error;
+mod hits;
 mod layout;
 mod manifest;
 mod merge;
@@ -41,6 +42,7 @@ pub use config::{
 };
 pub use embeddings::{embed_inputs, EmbedRows};
 pub use error::WorkflowError;
+pub use hits::{scan_inputs, HitFormat, ScanSettings, ScanSummary};
 pub use manifest::{Manifest, StageTiming, MANIFEST};
 pub use merge::merge;
 pub use pipeline::{run, RunOutcome};
