@@ -16,6 +16,7 @@ pub mod error;
 pub mod import;
 pub mod layers;
 mod load;
+mod mlm;
 mod native;
 pub mod pool;
 pub mod stream;
@@ -28,6 +29,9 @@ pub use default_model::{default_model_dir, BUNDLED_MODEL_DIR, MODEL_ENV};
 pub use encoder::{Architecture, Encoder, PatternOverrideError, RunMode};
 pub use error::ModelError;
 pub use load::load;
+pub use mlm::{MlmHead, NATIVE_HEAD_FILE};
 pub use pool::{PooledRegion, Pooler, Pooling, RegionSpec, Regions, RowSink};
-pub use stream::{encode_source, encode_source_where, encode_tokens, StreamOptions, TokenSink};
+pub use stream::{
+    encode_range, encode_source, encode_source_where, encode_tokens, StreamOptions, TokenSink,
+};
 pub use weights::Weights;
