@@ -32,6 +32,7 @@ pub use load::load;
 pub use mlm::{MlmHead, NATIVE_HEAD_FILE};
 pub use pool::{PooledRegion, Pooler, Pooling, RegionSpec, Regions, RowSink};
 pub use stream::{
-    encode_range, encode_source, encode_source_where, encode_tokens, StreamOptions, TokenSink,
+    encode_range, encode_source, encode_source_where, encode_tokens, range_context, StreamOptions,
+    TokenSink,
 };
 pub use weights::Weights;

@@ -291,6 +291,19 @@ pub fn encode_tokens(
     Ok(out.rows.unwrap_or_else(|| Array2::zeros((0, d))))
 }
 
+/// How many tokens of context on each side of a range [`encode_range`] may read:
+/// the receptive radius in chunked mode, a window in window mode, `None` when a model
+/// of unbounded reach needs the whole record.
+pub fn range_context(enc: &Encoder, opts: &StreamOptions) -> Result<Option<u64>, ModelError> {
+    let mode = enc.run_mode()?;
+    let plan = Plan::new(mode, opts)?;
+    Ok(match mode {
+        RunMode::Chunked { halo } => Some(halo as u64),
+        RunMode::Windows { .. } => Some((plan.core + plan.right) as u64),
+        RunMode::Whole => None,
+    })
+}
+
 /// The last hidden states of tokens `range` of a record of `n` tokens, exactly as
 /// [`encode_source`] gives them, computing only what those tokens need: in chunked mode
 /// the range with the receptive radius on each side (the stream's halo), in window mode

@@ -50,7 +50,9 @@ fn check(model: &str, opts: &StreamOptions, ranges: &[Range<u64>]) -> u64 {
     for r in ranges {
         let r = r.start.min(n)..r.end.min(n);
         let got = encode_range(&enc, n, r.clone(), opts, &fetch).unwrap();
-        let want = whole.slice(s![r.start as usize..r.end as usize, ..]).to_owned();
+        let want = whole
+            .slice(s![r.start as usize..r.end as usize, ..])
+            .to_owned();
         assert_eq!(got.dim(), want.dim(), "{model} {r:?}");
         let err = max_abs_diff(&got, &want);
         assert!(err <= 1e-5, "{model} {r:?}: max abs error {err}");
@@ -60,7 +62,15 @@ fn check(model: &str, opts: &StreamOptions, ranges: &[Range<u64>]) -> u64 {
 
 #[test]
 fn chunked_ranges_equal_the_whole_record_and_need_only_their_halo() {
-    let ranges = [0..1, 0..40, 100..101, 250..300, 500..898, 897..898, 300..300];
+    let ranges = [
+        0..1,
+        0..40,
+        100..101,
+        250..300,
+        500..898,
+        897..898,
+        300..300,
+    ];
     for model in ["native_mixed", "native_alibi"] {
         let enc = load(&model_dir(model)).unwrap();
         let halo = enc.receptive_radius().unwrap() as u64;
@@ -94,5 +104,8 @@ fn a_range_past_the_record_is_refused() {
     let enc = load(&model_dir("native_mixed")).unwrap();
     let opts = StreamOptions::default();
     let err = encode_range(&enc, 10, 5..11, &opts, &|_| Vec::new()).unwrap_err();
-    assert!(err.to_string().contains("outside a record of 10 tokens"), "{err}");
+    assert!(
+        err.to_string().contains("outside a record of 10 tokens"),
+        "{err}"
+    );
 }

@@ -48,7 +48,9 @@ fn bert_head_equals_transformers() {
     let ids = ids_of(&w, "bert.ids");
     let hidden = enc.forward(&ids, 0).unwrap();
     let got = head.log_probs(hidden.view());
-    let want = w.matrix("bert.log_probs", ids.len(), head.vocab_size()).unwrap();
+    let want = w
+        .matrix("bert.log_probs", ids.len(), head.vocab_size())
+        .unwrap();
     let err = max_log_prob_diff(&got, &want);
     assert!(err <= 1e-3, "max error {err}");
     // each row is a distribution
@@ -62,7 +64,10 @@ fn bert_head_equals_transformers() {
 fn default_model_head_equals_the_training_script() {
     let w = expected();
     let enc = load(&glance_model::default_model_dir().unwrap()).unwrap();
-    let head = enc.mlm_head.as_ref().expect("the default model ships its head");
+    let head = enc
+        .mlm_head
+        .as_ref()
+        .expect("the default model ships its head");
     let fragment = std::fs::read_to_string(model_dir("default_fixture/fragment.fa")).unwrap();
     let bases: Vec<u8> = fragment
         .lines()
@@ -70,7 +75,9 @@ fn default_model_head_equals_the_training_script() {
         .flat_map(|l| l.trim().bytes())
         .collect();
     let mut ids = Vec::new();
-    enc.make_tokenizer().unwrap().tokenize_into(&bases, &mut ids);
+    enc.make_tokenizer()
+        .unwrap()
+        .tokenize_into(&bases, &mut ids);
     let hidden = enc.forward(&ids, 0).unwrap();
     let positions: Vec<usize> = ids_of(&w, "default.positions")
         .into_iter()

@@ -1,0 +1,55 @@
+//! [`Reference`]: where the reference bases around a variant come from: an indexed
+//! FASTA (plain or BGZF, through glance-seq) or contigs held in memory.
+
+use std::collections::HashMap;
+
+use glance_seq::{IndexedFasta, Record, Region};
+
+use crate::error::VariantError;
+
+/// A reference genome that can be read by region.
+pub trait Reference {
+    /// Length of contig `chrom`, `None` when the reference has no such contig.
+    fn contig_len(&self, chrom: &str) -> Option<u64>;
+
+    /// Bases `[start, end)` of `chrom` (within the contig).
+    fn fetch(&mut self, chrom: &str, start: u64, end: u64) -> Result<Vec<u8>, VariantError>;
+}
+
+impl Reference for IndexedFasta {
+    fn contig_len(&self, chrom: &str) -> Option<u64> {
+        self.entry(chrom).ok().map(|e| e.length)
+    }
+
+    fn fetch(&mut self, chrom: &str, start: u64, end: u64) -> Result<Vec<u8>, VariantError> {
+        let mut record = Record::default();
+        IndexedFasta::fetch(self, &Region::new(chrom, start, end), &mut record)
+            .map_err(|e| VariantError::Reference(format!("{chrom}:{}-{end}: {e}", start + 1)))?;
+        Ok(record.sequence)
+    }
+}
+
+/// Contigs held in memory, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Contigs(pub HashMap<String, Vec<u8>>);
+
+impl Reference for Contigs {
+    fn contig_len(&self, chrom: &str) -> Option<u64> {
+        self.0.get(chrom).map(|s| s.len() as u64)
+    }
+
+    fn fetch(&mut self, chrom: &str, start: u64, end: u64) -> Result<Vec<u8>, VariantError> {
+        let seq = self
+            .0
+            .get(chrom)
+            .ok_or_else(|| VariantError::Reference(format!("no contig `{chrom}`")))?;
+        seq.get(start as usize..end as usize)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| {
+                VariantError::Reference(format!(
+                    "{chrom}:{}-{end} is outside the contig",
+                    start + 1
+                ))
+            })
+    }
+}
