@@ -37,6 +37,8 @@ pub enum Command {
     Score(commands::score::ScoreArgs),
     /// The main job: embeddings, motif hits and region motif scores in one pass (sharded, resumable).
     Run(commands::run::RunArgs),
+    /// Score VCF/BCF variants: motif gain/loss, embedding shift, masked-LM likelihood ratio.
+    Variants(commands::variants::VariantsArgs),
     /// Gather `glance run --shard I/N` outputs into what one run gives.
     Merge(commands::merge::MergeArgs),
     /// Print the example `glance run` configuration (`--example`) or check one.
@@ -56,6 +58,7 @@ impl Command {
             Command::Score(args) => commands::score::run(&args, global),
             Command::Run(args) => commands::run::run(&args, global),
             Command::Merge(args) => commands::merge::run(&args, global),
+            Command::Variants(args) => commands::variants::run(&args, global),
             Command::Config(args) => commands::config::run(&args, global),
             Command::Bench(args) => commands::bench::run(&args, global),
         }

@@ -133,6 +133,13 @@ impl<'a> VariantEncoder<'a> {
         })
     }
 
+    /// Reference bases [`VariantEncoder::effect`] may read on each side of a variant's
+    /// position (`None`: the whole contig, for models of unbounded reach).
+    pub fn margin(&self) -> Option<u64> {
+        let c = self.context?;
+        Some(self.window + (c + 1) * self.stride() + self.k() + 2 * crate::MAX_INDEL as u64 + 1)
+    }
+
     fn k(&self) -> u64 {
         self.encoder.tokenizer.k as u64
     }

@@ -37,6 +37,18 @@ pub enum VariantError {
         /// Contig length.
         len: u64,
     },
+    /// A VCF or BCF that cannot be read: its header, or a record (text: the line;
+    /// BCF: the record number).
+    #[error("{0}")]
+    Vcf(String),
+    /// An output that cannot be written.
+    #[error("{path}: cannot write: {error}")]
+    Write {
+        /// The output.
+        path: String,
+        /// The I/O error.
+        error: std::io::Error,
+    },
     /// Reading the reference failed.
     #[error("reference: {0}")]
     Reference(String),

@@ -16,10 +16,13 @@ mod error;
 mod haplotype;
 mod motif_effect;
 mod reference;
+mod vcf;
 
 pub use allele::{classify, Skip, Variant, VariantClass, MAX_INDEL};
 pub use encoding::{EncodingEffect, VariantEncoder};
 pub use error::VariantError;
 pub use haplotype::{check_ref, Haplotypes};
 pub use motif_effect::{motif_effects, Effect, MotifEffect, Site};
-pub use reference::{Contigs, Reference};
+pub use noodles_vcf;
+pub use reference::{Contigs, Reference, Window};
+pub use vcf::{InfoField, VcfReader, VcfWriter};

@@ -53,3 +53,55 @@ impl Reference for Contigs {
             })
     }
 }
+
+/// A stretch of one contig held in memory, standing in for the reference while the
+/// variants around it are scored (in parallel: each worker owns its windows). Fetches
+/// outside the stretch are errors.
+#[derive(Debug, Clone)]
+pub struct Window {
+    chrom: String,
+    start: u64,
+    bases: Vec<u8>,
+    contig_len: u64,
+}
+
+impl Window {
+    /// Bases `[start, end)` of `chrom` (clipped to the contig) read from `reference`.
+    pub fn read(
+        reference: &mut dyn Reference,
+        chrom: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Window, VariantError> {
+        let contig_len = reference
+            .contig_len(chrom)
+            .ok_or_else(|| VariantError::Reference(format!("no contig `{chrom}`")))?;
+        let (start, end) = (start.min(contig_len), end.min(contig_len));
+        Ok(Window {
+            chrom: chrom.to_string(),
+            start,
+            bases: reference.fetch(chrom, start, end)?,
+            contig_len,
+        })
+    }
+}
+
+impl Reference for Window {
+    fn contig_len(&self, chrom: &str) -> Option<u64> {
+        (chrom == self.chrom).then_some(self.contig_len)
+    }
+
+    fn fetch(&mut self, chrom: &str, start: u64, end: u64) -> Result<Vec<u8>, VariantError> {
+        let inside = chrom == self.chrom
+            && start >= self.start
+            && end <= self.start + self.bases.len() as u64
+            && start <= end;
+        if !inside {
+            return Err(VariantError::Reference(format!(
+                "{chrom}:{}-{end} is outside the window read for this variant",
+                start + 1
+            )));
+        }
+        Ok(self.bases[(start - self.start) as usize..(end - self.start) as usize].to_vec())
+    }
+}

@@ -34,6 +34,7 @@ mod resolve;
 mod sharding;
 mod stages;
 mod tee;
+mod variants;
 mod workers;
 
 pub use config::{
@@ -48,3 +49,4 @@ pub use merge::merge;
 pub use pipeline::{run, RunOutcome};
 pub use region_scores::{score_inputs, write_score_outputs, ScoreRegions, ScoredRegion};
 pub use resolve::MotifSet;
+pub use variants::{score_variants, VariantJob, VariantSummary};

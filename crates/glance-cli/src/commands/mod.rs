@@ -12,3 +12,4 @@ pub mod run;
 pub mod scan;
 pub mod score;
 pub mod tokenize;
+pub mod variants;
