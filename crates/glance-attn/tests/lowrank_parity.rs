@@ -3,6 +3,10 @@
 //! matrices. Fixtures come from scripts/lowrank_fixtures.py; provenance.json names each
 //! case's glance spec. Tolerance: max abs error <= 1e-4.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use glance_attn::{attend_approx, Approx, ApproxOptions, ApproxWeights, Spec};

@@ -3,6 +3,10 @@
 //! windows, causal, key padding). Fixtures come from scripts/attention_fixtures.py;
 //! provenance.json names each case's glance pattern.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use glance_attn::{attend, AttendOptions, GlobalQkv, Isa, Pattern};

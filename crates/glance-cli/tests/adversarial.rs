@@ -6,6 +6,10 @@
 //! Inputs are generated here (or derived from test-data/) in a temporary directory that
 //! is the working directory of the command, so that error lines hold relative paths.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

@@ -2,6 +2,10 @@
 //! `error: <file>: <line, record or region>: <what>`, exits with status 1 and leaves no
 //! output file (nor a temporary one) behind.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

@@ -1,6 +1,10 @@
 //! `glance bench attention` end to end: the report's pair count, error check, JSON
 //! shape and usage errors.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 

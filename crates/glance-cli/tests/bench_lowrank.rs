@@ -1,6 +1,10 @@
 //! `glance bench attention` with the approximate patterns: the error against full
 //! attention (`--check`), the sweep's TSV and PNG, and one-line errors.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 

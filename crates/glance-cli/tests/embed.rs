@@ -2,6 +2,10 @@
 //! rows agree with per-token rows, BED rows line up with .npy rows, and failures leave
 //! no output.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

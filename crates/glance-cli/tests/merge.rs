@@ -2,6 +2,10 @@
 //! writes (q-values recomputed over all shards), and incomplete or mismatched shard sets
 //! are refused.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

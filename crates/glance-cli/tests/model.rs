@@ -1,6 +1,10 @@
 //! `glance model inspect`: architecture, parameters, receptive field, tokenizer; clear
 //! errors for broken directories.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;

@@ -2,6 +2,10 @@
 //! equal to `glance scan` / `glance embed`, resume, and failed runs that leave nothing
 //! looking complete.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 

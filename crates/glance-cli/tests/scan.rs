@@ -1,6 +1,10 @@
 //! `glance scan` end to end: FIMO's TSV against the parity fixture, the bundled motif
 //! set, BED/GFF3/--text/--norc/--qv-thresh, stdin, and bad inputs.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 

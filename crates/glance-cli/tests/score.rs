@@ -1,6 +1,10 @@
 //! `glance score` end to end: bins and BED regions, the three outputs in one row order,
 //! the affinity's relation to the best score, and bad options.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use assert_cmd::Command;
 use std::path::PathBuf;
 

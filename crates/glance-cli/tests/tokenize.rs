@@ -1,6 +1,10 @@
 //! `glance tokenize` end to end: the .npy and index TSV it writes equal the library's
 //! tokenization, for every compression, stdin, regions, BED and vocab files.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

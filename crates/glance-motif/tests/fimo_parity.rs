@@ -5,6 +5,10 @@
 //! FIMO's own pi0 replayed (`FimoPi0`), q-values equal those of one FIMO run in a fresh
 //! process (fixtures made by scripts/fimo_fresh_qvalues.py).
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;

@@ -1,6 +1,10 @@
 //! Motif formats: every reader against the same matrices, the MEME writer round trip,
 //! and clear errors for malformed files.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use glance_motif::{parse_motifs, read_motifs, write_meme, MotifError, MotifFormat};

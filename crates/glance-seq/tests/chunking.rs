@@ -2,6 +2,10 @@
 //! and chunked tokenization with halos equal to whole-record tokenization (property
 //! test, also for indexed regions whose origin is not 0).
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Read;
 use std::path::PathBuf;
 

@@ -1,6 +1,10 @@
 //! Reading FASTA/FASTQ from the committed test-data: formats, compressions, indexes and
 //! regions, and the errors for bad input.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write;
 use std::path::PathBuf;
 

@@ -1,6 +1,10 @@
 //! The built-in vocabulary against DNABERT-layout vocab files written by
 //! scripts/write_dnabert_vocab.py, and tokenizing through a vocab read from a file.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use glance_seq::{Tokenizer, TokenizerOptions, Vocab};
