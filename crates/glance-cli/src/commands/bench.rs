@@ -95,7 +95,8 @@ pub struct AttentionArgs {
     #[arg(long)]
     pub sweep: bool,
 
-    /// With --sweep: also write a PNG plot of error against time here.
+    /// With --sweep: also write a PNG plot of error against time here (only in a glance
+    /// built with the cargo feature `plot`).
     #[arg(long, value_name = "PNG", requires = "sweep")]
     pub plot: Option<std::path::PathBuf>,
 
