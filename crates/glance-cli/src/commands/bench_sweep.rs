@@ -1,22 +1,22 @@
 //! `glance bench attention --sweep`: a table of patterns (exact windows of several
 //! sizes and the approximations) on one random input, one TSV row per pattern with its
-//! error against exact full attention ([`super::bench_error`]), median time, tokens/s
-//! and memory, and optionally (`--plot`, cargo feature `plot`) a PNG plot of error
-//! against time ([`plot`]). It answers "which window size / which approximation?" with
-//! numbers from this machine.
+//! error against exact full attention ([`glance::attn::reference::FullRows`]), median
+//! time, tokens/s and memory, and optionally (`--plot`, cargo feature `plot`) a PNG
+//! plot of error against time (submodule `plot`). It answers "which window size /
+//! which approximation?" with numbers from this machine.
 
 #[cfg(feature = "plot")]
 mod plot;
 
 use anyhow::Context;
 use glance::attn::ndarray::Array3;
+use glance::attn::reference::FullRows;
 use glance::attn::{Approx, Spec};
 
 use super::bench::{
     check_shape, chosen_isa, parse_spec, peak_rss_bytes, predrawn, reference_of, run_spec,
     time_runs, AttentionArgs, BenchInputs,
 };
-use super::bench_error::FullRows;
 use crate::global::GlobalArgs;
 
 /// The built-in table: windows, block and dilation sizes, K, M and hash rounds.
@@ -124,11 +124,11 @@ pub fn sweep(args: &AttentionArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         let idx = match references.iter().position(|(s, _)| reference_of(s) == kind) {
             Some(i) => i,
             None => {
-                references.push((spec.clone(), x.full_rows(&spec)));
+                references.push((spec.clone(), x.full_rows(&spec)?));
                 references.len() - 1
             }
         };
-        let error = references[idx].1.relative_error(&out);
+        let error = references[idx].1.relative_error(out.view())?;
         rows.push(Row {
             error,
             median_s: timing.median_s(),
