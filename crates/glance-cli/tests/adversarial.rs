@@ -10,15 +10,12 @@
 // [workspace.lints] in Cargo.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The repository's test-data directory.
-fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../test-data")
-        .join(p)
-}
+use common::data;
 
 /// A scratch directory holding the inputs and an empty `out/` for the outputs.
 struct Scratch {

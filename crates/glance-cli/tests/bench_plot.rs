@@ -6,11 +6,9 @@
 // [workspace.lints] in Cargo.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use assert_cmd::Command;
+mod common;
 
-fn glance() -> Command {
-    Command::cargo_bin("glance").unwrap()
-}
+use common::glance;
 
 #[cfg(feature = "plot")]
 #[test]

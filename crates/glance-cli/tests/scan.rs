@@ -5,18 +5,11 @@
 // [workspace.lints] in Cargo.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn data(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../test-data")
-        .join(p)
-}
+use std::path::Path;
 
-fn glance() -> Command {
-    Command::cargo_bin("glance").unwrap()
-}
+use common::{data, glance};
 
 /// `glance --threads 2 scan FLAGS GENOME --motifs subset10.meme -o OUT`, which must succeed.
 fn scan_subset10(flags: &[&str], genome: &Path, out: &Path) {

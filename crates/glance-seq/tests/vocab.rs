@@ -5,13 +5,15 @@
 // [workspace.lints] in Cargo.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::PathBuf;
 
+use common::data;
 use glance_seq::{Tokenizer, TokenizerOptions, Vocab};
 
 fn vocab_file(k: usize) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../../test-data/seq/dnabert_vocab_k{k}.txt"))
+    data(&format!("dnabert_vocab_k{k}.txt"))
 }
 
 #[test]
