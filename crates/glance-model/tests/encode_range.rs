@@ -3,6 +3,9 @@
 //! learned-position models in windows, with and without overlap), while only the
 //! tokens the range needs are encoded.
 
+// Tests unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::cell::Cell;

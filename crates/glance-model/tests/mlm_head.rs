@@ -3,6 +3,9 @@
 //! `BertForMaskedLM` log-softmax of the logits, and the default model's k-mer head from
 //! scripts/train_default.py, within 1e-3 as log-probabilities.
 
+// Tests unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::model_dir;

@@ -4,6 +4,9 @@
 //! BERT/DNABERT) and the default model, for substitutions and indels anywhere on the
 //! contig; the likelihood ratio equals the PyTorch reference (scripts/mlm_fixtures.py).
 
+// Tests unwrap: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use glance_model::{encode_tokens, load, Encoder, StreamOptions};

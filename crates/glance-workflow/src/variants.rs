@@ -117,6 +117,9 @@ enum Allele {
     },
 }
 
+/// An allele with the reference window its scoring reads (none when skipped).
+type Pending = (Allele, Option<Window>);
+
 /// Opens the reference: indexed when possible, else (plain gzip) read into memory.
 fn open_reference(path: &Path) -> Result<Box<dyn Reference + Send>, WorkflowError> {
     let input = |e: glance_seq::SeqError| WorkflowError::Input {
@@ -154,7 +157,7 @@ pub fn score_variants(
     let mut reference = open_reference(&job.reference)?;
     let encoder = job
         .encoder
-        .map(|enc| VariantEncoder::new(enc, job.window, job.stream.clone()))
+        .map(|enc| VariantEncoder::new(enc, job.window, job.stream))
         .transpose()
         .map_err(|e| WorkflowError::Model(e.to_string()))?;
     let mut reader = VcfReader::open(&job.vcf).map_err(vcf_err)?;
@@ -177,7 +180,7 @@ pub fn score_variants(
         while !done {
             // Read a batch, check REF and fetch each allele's window (in order, one
             // reader), then score the alleles in parallel.
-            let mut batch: Vec<(RecordBuf, Vec<(Allele, Option<Window>)>)> = Vec::new();
+            let mut batch: Vec<(RecordBuf, Vec<Pending>)> = Vec::new();
             while batch.len() < BATCH {
                 let mut record = RecordBuf::default();
                 let Some(line) = reader.read(&mut record).map_err(vcf_err)? else {
@@ -235,7 +238,7 @@ fn alleles_of(
     job: &VariantJob,
     reference: &mut dyn Reference,
     margin: Option<u64>,
-) -> Result<Vec<(Allele, Option<Window>)>, VariantError> {
+) -> Result<Vec<Pending>, VariantError> {
     let chrom = record.reference_sequence_name().to_string();
     let pos = record
         .variant_start()

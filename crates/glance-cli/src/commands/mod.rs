@@ -1,7 +1,6 @@
 //! One module per subcommand (dispatched by `cli::Command::run`).
 
 pub mod bench;
-pub mod bench_error;
 pub mod bench_sweep;
 pub mod config;
 pub mod embed;
