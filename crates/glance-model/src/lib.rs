@@ -7,6 +7,7 @@
 
 pub mod config;
 mod default_model;
+mod edit;
 pub mod encoder;
 pub mod error;
 pub mod import;
@@ -22,6 +23,7 @@ pub use ndarray;
 
 pub use config::ModelConfig;
 pub use default_model::{default_model_dir, BUNDLED_MODEL_DIR, MODEL_ENV};
+pub use edit::{Edited, SpanStates};
 pub use encoder::{Architecture, Encoder, PatternOverrideError, RunMode};
 pub use error::ModelError;
 pub use load::load;

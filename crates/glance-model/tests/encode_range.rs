@@ -112,3 +112,62 @@ fn a_range_past_the_record_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn editing_a_span_recomputes_only_the_receptive_field_and_equals_the_edited_record() {
+    let default = glance_model::default_model_dir().unwrap();
+    for dir in [
+        model_dir("native_mixed"),
+        model_dir("native_alibi"),
+        default,
+    ] {
+        let enc = load(&dir).unwrap();
+        let halo = enc.receptive_radius().unwrap() as u64;
+        let ids = tokens(&enc, &bases(3000, 5));
+        let n = ids.len() as u64;
+        let opts = StreamOptions::default();
+        let span = glance_model::SpanStates::encode(&enc, &ids, 0).unwrap();
+        for edited in [0..1, n / 2..n / 2 + 1, n / 3..n / 3 + 6, n - 3..n] {
+            let mut changed = ids.clone();
+            let new: Vec<u32> = (edited.start..edited.end)
+                .map(|t| if ids[t as usize] == 7 { 8 } else { 7 })
+                .collect();
+            changed.splice(
+                edited.start as usize..edited.end as usize,
+                new.iter().copied(),
+            );
+            let got = span.edit(&enc, edited.clone(), &new).unwrap();
+            let want = encode_tokens(&enc, &changed, &opts).unwrap();
+            let f = got.tokens.clone();
+            assert_eq!(
+                f,
+                edited.start.saturating_sub(halo)..(edited.end + halo).min(n),
+                "{dir:?}"
+            );
+            let want_rows = want
+                .slice(s![f.start as usize..f.end as usize, ..])
+                .to_owned();
+            let err = max_abs_diff(&got.rows, &want_rows);
+            assert!(err <= 1e-5, "{dir:?} {edited:?}: max abs error {err}");
+            // outside the field the edited record's outputs are the original ones
+            let base = span.outputs(&enc, 0..n).unwrap();
+            for t in [f.start.checked_sub(1), (f.end < n).then_some(f.end)]
+                .into_iter()
+                .flatten()
+            {
+                let d = (&base.row(t as usize) - &want.row(t as usize))
+                    .fold(0f32, |m, v| m.max(v.abs()));
+                assert!(
+                    d <= 1e-5,
+                    "{dir:?}: token {t} outside the field changed by {d}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn editing_refuses_learned_positions() {
+    let enc = load(&model_dir("native_learned")).unwrap();
+    assert!(glance_model::SpanStates::encode(&enc, &[5, 6, 7], 0).is_err());
+}
