@@ -12,14 +12,15 @@
 //!   unbounded reach, the ALT window is encoded like the REF one. Both equal what
 //!   encoding each whole haplotype and pooling would give.
 //! - Likelihood (substitutions, models with an MLM head): the tokens overlapping the
-//!   changed bases are replaced by `[MASK]` in the REF haplotype, encoded once, and
+//!   changed bases are replaced by `[MASK]` in the REF haplotype, encoded once (an edit
+//!   of the REF span where there is one), and
 //!   LLR = sum over them of log P(ALT token) - log P(REF token). NaN when one of those
 //!   tokens is `[UNK]` (a base other than ACGT nearby). docs/variants.md has the
 //!   formulas.
 
 use std::ops::Range;
 
-use glance_model::{encode_range, range_context, Encoder, StreamOptions};
+use glance_model::{encode_range, range_context, Encoder, SpanStates, StreamOptions};
 use glance_seq::Tokenizer;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
@@ -37,7 +38,8 @@ pub struct EncodingEffect {
     pub cosine: f64,
     /// Tokens whose outputs were recomputed for ALT.
     pub recomputed: u64,
-    /// Tokens run through the encoder for ALT (recomputed ones plus their context).
+    /// Encoder work for ALT in tokens: token-layers run (the recomputed tokens of each
+    /// layer with the context they read) divided by the number of layers.
     pub encoded: u64,
     /// The masked-marginal log-likelihood ratio (natural log); `None` without an MLM
     /// head or for an indel, NaN next to a base other than ACGT.
@@ -176,19 +178,36 @@ impl<'a> VariantEncoder<'a> {
         range: &Range<u64>,
         n: u64,
     ) -> Result<Tokens, VariantError> {
-        let (lo, hi) = match self.context {
-            Some(c) => (range.start.saturating_sub(c), (range.end + c).min(n)),
-            None => (0, n),
+        let around = match self.context {
+            Some(c) => range.start.saturating_sub(c)..(range.end + c).min(n),
+            None => 0..n,
         };
+        self.ids_over(reference, hap, around)
+    }
+
+    /// Token ids of `hap` for tokens `range`.
+    fn ids_over(
+        &self,
+        reference: &mut dyn Reference,
+        hap: &Haplotype,
+        range: Range<u64>,
+    ) -> Result<Tokens, VariantError> {
         let (k, s) = (self.k(), self.stride());
-        let bases = if hi > lo {
-            hap.bases(reference, lo * s, ((hi - 1) * s + k).min(hap.len))?
+        let bases = if range.end > range.start {
+            hap.bases(
+                reference,
+                range.start * s,
+                ((range.end - 1) * s + k).min(hap.len),
+            )?
         } else {
             Vec::new()
         };
-        let mut ids = Vec::with_capacity((hi - lo) as usize);
+        let mut ids = Vec::with_capacity((range.end - range.start) as usize);
         self.tokenizer.tokenize_into(&bases, &mut ids);
-        Ok(Tokens { first: lo, ids })
+        Ok(Tokens {
+            first: range.start,
+            ids,
+        })
     }
 
     /// Rows of tokens `range` of `hap` (a record of `n` tokens).
@@ -203,10 +222,80 @@ impl<'a> VariantEncoder<'a> {
         encode_range(self.encoder, n, range, &self.stream, &|r| tokens.get(r)).map_err(model_err)
     }
 
+    /// Whether REF spans can be kept and edited (a model of bounded reach with relative
+    /// positions).
+    fn edits(&self) -> bool {
+        self.radius.is_some() && self.encoder.embeddings.max_tokens().is_none()
+    }
+
+    /// Where `v`'s scoring reads REF tokens: its window, the changed tokens and the
+    /// record's token count.
+    fn layout(&self, v: &Variant, len: u64) -> (Range<u64>, Range<u64>, u64) {
+        let n = self.tokenizer.token_count(len);
+        let w0 = v.pos.saturating_sub(self.window / 2);
+        let window = self.tokens_starting_in(w0, (w0 + self.window).min(len), n);
+        let (prefix, ref_changed, _) = v.changed();
+        let start = v.pos + prefix as u64;
+        let changed = self.tokens_covering(start, start + ref_changed as u64, n);
+        (window, changed, n)
+    }
+
+    /// The REF span covering `variants` (one contig, REF already checked against
+    /// `reference`): the window outputs with a radius of context, and the changed
+    /// tokens with three radii (an edit reads states up to two radii out, which are
+    /// exact a radius further in). `None` when the model cannot edit spans.
+    pub fn ref_span(
+        &self,
+        reference: &mut dyn Reference,
+        variants: &[&Variant],
+    ) -> Result<Option<RefSpan>, VariantError> {
+        let (Some(h), true, Some(first)) = (self.radius, self.edits(), variants.first()) else {
+            return Ok(None);
+        };
+        let len = check_ref(reference, first)?;
+        let mut span: Option<Range<u64>> = None;
+        for v in variants {
+            let (window, changed, n) = self.layout(v, len);
+            let need = window
+                .start
+                .saturating_sub(h)
+                .min(changed.start.saturating_sub(3 * h))
+                ..(window.end + h).max(changed.end + 3 * h).min(n);
+            span = Some(match span {
+                Some(s) => s.start.min(need.start)..s.end.max(need.end),
+                None => need,
+            });
+        }
+        let span = span.unwrap_or(0..0);
+        let hap = Haplotype {
+            variant: first,
+            alt: false,
+            len,
+        };
+        let ids = self.ids_over(reference, &hap, span.clone())?;
+        let states = SpanStates::encode(self.encoder, &ids.ids, span.start).map_err(model_err)?;
+        Ok(Some(RefSpan {
+            chrom: first.chrom.clone(),
+            states,
+        }))
+    }
+
     /// The embedding shift and likelihood ratio of `v` (REF is checked against the
     /// reference first).
     pub fn effect(
         &self,
+        reference: &mut dyn Reference,
+        v: &Variant,
+    ) -> Result<EncodingEffect, VariantError> {
+        let span = self.ref_span(reference, &[v])?;
+        self.effect_in(span.as_ref(), reference, v)
+    }
+
+    /// As [`VariantEncoder::effect`], reading REF from `span` when given (one made by
+    /// [`VariantEncoder::ref_span`] for a set of variants holding `v`).
+    pub fn effect_in(
+        &self,
+        span: Option<&RefSpan>,
         reference: &mut dyn Reference,
         v: &Variant,
     ) -> Result<EncodingEffect, VariantError> {
@@ -222,56 +311,69 @@ impl<'a> VariantEncoder<'a> {
             alt: true,
             len: alt_len,
         };
-        let n = self.tokenizer.token_count(len);
-        let n_alt = self.tokenizer.token_count(alt_len);
-        let w0 = v.pos.saturating_sub(self.window / 2);
-        let window = self.tokens_starting_in(w0, (w0 + self.window).min(len), n);
-        let ref_rows = self.rows(reference, &ref_hap, window.clone(), n)?;
-        let (prefix, ref_changed, _) = v.changed();
-        let changed_start = v.pos + prefix as u64;
-        let changed = self.tokens_covering(changed_start, changed_start + ref_changed as u64, n);
-        let (alt_rows, recomputed) = match self.radius {
-            Some(h) if v.is_substitution() => {
-                let field = changed.start.saturating_sub(h).max(window.start)
-                    ..(changed.end + h).min(window.end);
+        let (window, changed, n) = self.layout(v, len);
+        let span = span.filter(|s| {
+            let t = s.states.tokens();
+            s.chrom == v.chrom
+                && t.start <= window.start.min(changed.start)
+                && t.end >= window.end.max(changed.end)
+        });
+        let ref_rows = match span {
+            Some(s) => s
+                .states
+                .outputs(self.encoder, window.clone())
+                .map_err(model_err)?,
+            None => self.rows(reference, &ref_hap, window.clone(), n)?,
+        };
+        let layers = self.encoder.layers.len().max(1) as u64;
+        let (alt_rows, recomputed, encoded) = match span {
+            Some(s) if v.is_substitution() && !changed.is_empty() => {
+                let alt_ids = self.ids_over(reference, &alt_hap, changed.clone())?;
+                let edit = s
+                    .states
+                    .edit(self.encoder, changed.clone(), &alt_ids.ids)
+                    .map_err(model_err)?;
                 let mut rows = ref_rows.clone();
-                if field.start < field.end {
-                    let new = self.rows(reference, &alt_hap, field.clone(), n)?;
-                    let at = (field.start - window.start) as usize;
-                    rows.slice_mut(ndarray::s![at..at + new.nrows(), ..])
-                        .assign(&new);
+                let (a, b) = (
+                    edit.tokens.start.max(window.start),
+                    edit.tokens.end.min(window.end),
+                );
+                if a < b {
+                    let from = (a - edit.tokens.start) as usize..(b - edit.tokens.start) as usize;
+                    let to = (a - window.start) as usize..(b - window.start) as usize;
+                    rows.slice_mut(ndarray::s![to, ..])
+                        .assign(&edit.rows.slice(ndarray::s![from, ..]));
                 }
-                (rows, field)
+                let recomputed = edit.tokens.end - edit.tokens.start;
+                (rows, recomputed, edit.token_layers.div_ceil(layers))
             }
             _ => {
+                let n_alt = self.tokenizer.token_count(alt_len);
+                let w0 = v.pos.saturating_sub(self.window / 2);
                 let alt_window =
                     self.tokens_starting_in(w0, (w0 + self.window).min(alt_len), n_alt);
-                (
-                    self.rows(reference, &alt_hap, alt_window.clone(), n_alt)?,
-                    alt_window,
-                )
+                let encoded = match self.context {
+                    Some(c) => (alt_window.end + c).min(n_alt) - alt_window.start.saturating_sub(c),
+                    None => n_alt,
+                };
+                let rows = self.rows(reference, &alt_hap, alt_window.clone(), n_alt)?;
+                (rows, alt_window.end - alt_window.start, encoded)
             }
-        };
-        let encoded = match self.context {
-            Some(c) if recomputed.start < recomputed.end => {
-                (recomputed.end + c).min(n_alt) - recomputed.start.saturating_sub(c)
-            }
-            Some(_) => 0,
-            None => n_alt,
         };
         let (l2, cosine) = distances(&mean(ref_rows.view()), &mean(alt_rows.view()));
         Ok(EncodingEffect {
             l2,
             cosine,
-            recomputed: recomputed.end.saturating_sub(recomputed.start),
+            recomputed,
             encoded,
-            llr: self.likelihood_ratio(reference, &ref_hap, &alt_hap, changed, n)?,
+            llr: self.likelihood_ratio(span, reference, &ref_hap, &alt_hap, changed, n)?,
         })
     }
 
     /// The masked-marginal LLR over the `changed` tokens (see the module docs).
     fn likelihood_ratio(
         &self,
+        span: Option<&RefSpan>,
         reference: &mut dyn Reference,
         ref_hap: &Haplotype,
         alt_hap: &Haplotype,
@@ -288,15 +390,29 @@ impl<'a> VariantEncoder<'a> {
         let mask = special
             .mask
             .ok_or_else(|| model_err("the vocabulary has no [MASK] token"))?;
-        let mut masked = self.tokens(reference, ref_hap, &changed, n)?;
-        let alt = self.tokens(reference, alt_hap, &changed, n)?;
-        let ref_ids = masked.get(changed.clone());
-        let alt_ids = alt.get(changed.clone());
-        for t in changed.clone() {
-            masked.ids[(t - masked.first) as usize] = mask;
-        }
-        let hidden = encode_range(self.encoder, n, changed, &self.stream, &|r| masked.get(r))
-            .map_err(model_err)?;
+        let ref_ids = self.ids_over(reference, ref_hap, changed.clone())?.ids;
+        let alt_ids = self.ids_over(reference, alt_hap, changed.clone())?.ids;
+        let hidden = match span {
+            Some(s) => {
+                let masks = vec![mask; ref_ids.len()];
+                let edit = s
+                    .states
+                    .edit(self.encoder, changed.clone(), &masks)
+                    .map_err(model_err)?;
+                let at = (changed.start - edit.tokens.start) as usize;
+                edit.rows
+                    .slice(ndarray::s![at..at + ref_ids.len(), ..])
+                    .to_owned()
+            }
+            None => {
+                let mut masked = self.tokens(reference, ref_hap, &changed, n)?;
+                for t in changed.clone() {
+                    masked.ids[(t - masked.first) as usize] = mask;
+                }
+                encode_range(self.encoder, n, changed, &self.stream, &|r| masked.get(r))
+                    .map_err(model_err)?
+            }
+        };
         let log_probs = head.log_probs(hidden.view());
         let mut llr = 0.0f64;
         for ((row, &r), &a) in log_probs.axis_iter(Axis(0)).zip(&ref_ids).zip(&alt_ids) {
@@ -307,6 +423,13 @@ impl<'a> VariantEncoder<'a> {
         }
         Ok(Some(llr))
     }
+}
+
+/// REF states of every layer over a stretch of a contig, shared by the variants in it
+/// (see [`VariantEncoder::ref_span`]).
+pub struct RefSpan {
+    chrom: String,
+    states: SpanStates,
 }
 
 /// The mean of the rows (NaN when there are none).

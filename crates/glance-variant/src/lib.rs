@@ -19,7 +19,7 @@ mod reference;
 mod vcf;
 
 pub use allele::{classify, Skip, Variant, VariantClass, MAX_INDEL};
-pub use encoding::{EncodingEffect, VariantEncoder};
+pub use encoding::{EncodingEffect, RefSpan, VariantEncoder};
 pub use error::VariantError;
 pub use haplotype::{check_ref, Haplotypes};
 pub use motif_effect::{motif_effects, Effect, MotifEffect, Site};

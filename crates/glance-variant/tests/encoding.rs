@@ -107,6 +107,7 @@ fn check_model(enc: &Encoder, opts: StreamOptions, window: u64) {
         deletion(&seq, 2489, 10),
         insertion(&seq, 0, b"T"),
     ];
+    let mut shared = Vec::new();
     for v in cases {
         let got = scorer.effect(&mut genome, &v).unwrap();
         let mut alt_seq = seq[..v.pos as usize].to_vec();
@@ -124,6 +125,22 @@ fn check_model(enc: &Encoder, opts: StreamOptions, window: u64) {
             got.cosine
         );
         assert!(got.l2 > 0.0, "{v:?}: a change moves the embedding");
+        shared.push((v, got));
+    }
+    // one REF span for every variant gives what each variant's own span gives
+    let variants: Vec<&Variant> = shared.iter().map(|(v, _)| v).collect();
+    let span = scorer.ref_span(&mut genome, &variants).unwrap();
+    for (v, alone) in &shared {
+        let got = scorer.effect_in(span.as_ref(), &mut genome, v).unwrap();
+        assert!((got.l2 - alone.l2).abs() <= 1e-6, "{v:?}: shared span");
+        assert!(
+            (got.cosine - alone.cosine).abs() <= 1e-6,
+            "{v:?}: shared span"
+        );
+        assert_eq!(
+            got.llr.map(|x| (x * 1e4).round()),
+            alone.llr.map(|x| (x * 1e4).round())
+        );
     }
 }
 
@@ -164,7 +181,19 @@ fn substitutions_recompute_only_their_receptive_field() {
         .unwrap();
     // the 6 tokens holding the base and the radius on each side
     assert_eq!(got.recomputed, 6 + 2 * halo);
-    assert_eq!(got.encoded, 6 + 4 * halo);
+    // layer by layer: each recomputes the tokens within its reach of those already
+    // changed, reading its reach beyond them
+    let (mut field, mut token_layers) = (6u64, 0u64);
+    for layer in &enc.layers {
+        let reach = layer.attention.pattern.local_radius().unwrap() as u64;
+        field += 2 * reach;
+        token_layers += field + 2 * reach;
+    }
+    assert_eq!(got.encoded, token_layers.div_ceil(enc.layers.len() as u64));
+    assert!(
+        got.encoded < 6 + 4 * halo,
+        "less work than re-encoding the field with a halo"
+    );
 }
 
 #[test]

@@ -117,9 +117,6 @@ enum Allele {
     },
 }
 
-/// An allele with the reference window its scoring reads (none when skipped).
-type Pending = (Allele, Option<Window>);
-
 /// Opens the reference: indexed when possible, else (plain gzip) read into memory.
 fn open_reference(path: &Path) -> Result<Box<dyn Reference + Send>, WorkflowError> {
     let input = |e: glance_seq::SeqError| WorkflowError::Input {
@@ -178,9 +175,9 @@ pub fn score_variants(
         let margin = margin(job, encoder.as_ref());
         let mut done = false;
         while !done {
-            // Read a batch, check REF and fetch each allele's window (in order, one
-            // reader), then score the alleles in parallel.
-            let mut batch: Vec<(RecordBuf, Vec<Pending>)> = Vec::new();
+            // Read a batch and check each allele (in order, one reader), then score
+            // groups of nearby alleles in parallel, each on one reference window.
+            let mut batch: Vec<(RecordBuf, Vec<Allele>)> = Vec::new();
             while batch.len() < BATCH {
                 let mut record = RecordBuf::default();
                 let Some(line) = reader.read(&mut record).map_err(vcf_err)? else {
@@ -189,19 +186,21 @@ pub fn score_variants(
                 };
                 summary.records += 1;
                 let alleles =
-                    alleles_of(&record, line, job, reference.as_mut(), margin).map_err(vcf_err)?;
+                    alleles_of(&record, line, job, reference.as_mut()).map_err(vcf_err)?;
                 batch.push((record, alleles));
             }
-            let scored: Vec<Vec<Allele>> = batch
-                .par_iter_mut()
-                .map(|(_, alleles)| {
-                    std::mem::take(alleles)
-                        .into_iter()
-                        .map(|(allele, window)| score(allele, window, job, encoder.as_ref()))
-                        .collect::<Result<Vec<_>, _>>()
-                })
+            let mut alleles: Vec<Vec<Allele>> =
+                batch.iter_mut().map(|(_, a)| std::mem::take(a)).collect();
+            let groups = groups(&alleles, margin, reference.as_mut()).map_err(vcf_err)?;
+            let scored: Vec<Vec<((usize, usize), Allele)>> = groups
+                .into_par_iter()
+                .map(|group| score_group(group, &alleles, job, encoder.as_ref()))
                 .collect::<Result<_, _>>()
                 .map_err(vcf_err)?;
+            for ((r, a), allele) in scored.into_iter().flatten() {
+                alleles[r][a] = allele;
+            }
+            let scored = alleles;
             for ((mut record, _), alleles) in batch.into_iter().zip(scored) {
                 write_rows(&alleles, job, &mut motifs_w, &mut variants_w, &mut summary)
                     .map_err(|e| WorkflowError::output(&job.prefix, e))?;
@@ -230,15 +229,13 @@ fn margin(job: &VariantJob, encoder: Option<&VariantEncoder>) -> Option<u64> {
     }
 }
 
-/// The ALT alleles of a record, each checked (bases, REF against the reference) and
-/// with the reference window its scoring reads.
+/// The ALT alleles of a record, each checked (bases, REF against the reference).
 fn alleles_of(
     record: &RecordBuf,
     line: u64,
     job: &VariantJob,
     reference: &mut dyn Reference,
-    margin: Option<u64>,
-) -> Result<Vec<Pending>, VariantError> {
+) -> Result<Vec<Allele>, VariantError> {
     let chrom = record.reference_sequence_name().to_string();
     let pos = record
         .variant_start()
@@ -269,44 +266,124 @@ fn alleles_of(
             line,
         };
         if let Err(skip) = classify(&variant.reference, &variant.alternate) {
-            out.push((
-                Allele::Skipped {
-                    variant,
-                    why: skip.name(),
-                },
-                None,
-            ));
+            out.push(Allele::Skipped {
+                variant,
+                why: skip.name(),
+            });
             continue;
         }
         check_bases(line, "ALT", alt)?;
         match glance_variant::check_ref(reference, &variant) {
-            Ok(len) => {
-                let (lo, hi) = match margin {
-                    Some(m) => (
-                        variant.pos.saturating_sub(m),
-                        variant.pos + variant.reference.len() as u64 + m,
-                    ),
-                    None => (0, len),
-                };
-                let window = Window::read(reference, &chrom, lo, hi)?;
-                let allele = Allele::Scored {
-                    variant,
-                    motifs: Vec::new(),
-                    encoding: None,
-                };
-                out.push((allele, Some(window)));
-            }
+            Ok(_) => out.push(Allele::Scored {
+                variant,
+                motifs: Vec::new(),
+                encoding: None,
+            }),
             Err(VariantError::RefMismatch { .. }) if job.skip_ref_mismatch => {
-                out.push((
-                    Allele::Skipped {
-                        variant,
-                        why: "REF mismatch",
-                    },
-                    None,
-                ));
+                out.push(Allele::Skipped {
+                    variant,
+                    why: "REF mismatch",
+                });
             }
             Err(e) => return Err(e),
         }
+    }
+    Ok(out)
+}
+
+/// Alleles near each other on one contig, scored together on one reference window:
+/// their indices (record, allele) and the window.
+struct Group {
+    members: Vec<(usize, usize)>,
+    window: Window,
+}
+
+/// Bases from a group's first allele to its last.
+const GROUP_BASES: u64 = 4096;
+
+/// Groups the batch's scored alleles by contig and position (at most [`GROUP_BASES`]
+/// from first to last) and reads each group's reference window (`margin` bases beyond
+/// its alleles; the whole contig when `None`).
+fn groups(
+    alleles: &[Vec<Allele>],
+    margin: Option<u64>,
+    reference: &mut dyn Reference,
+) -> Result<Vec<Group>, VariantError> {
+    let mut scored: Vec<(&Variant, (usize, usize))> = Vec::new();
+    for (r, record) in alleles.iter().enumerate() {
+        for (a, allele) in record.iter().enumerate() {
+            if let Allele::Scored { variant, .. } = allele {
+                scored.push((variant, (r, a)));
+            }
+        }
+    }
+    scored.sort_by(|x, y| (&x.0.chrom, x.0.pos).cmp(&(&y.0.chrom, y.0.pos)));
+    let mut groups = Vec::new();
+    let mut i = 0;
+    while i < scored.len() {
+        let first = scored[i].0;
+        let mut j = i;
+        let mut end = first.pos + first.reference.len() as u64;
+        while j < scored.len()
+            && scored[j].0.chrom == first.chrom
+            && scored[j].0.pos <= first.pos + GROUP_BASES
+        {
+            end = end.max(scored[j].0.pos + scored[j].0.reference.len() as u64);
+            j += 1;
+        }
+        let (lo, hi) = match margin {
+            Some(m) => (first.pos.saturating_sub(m), end + m),
+            None => (0, u64::MAX),
+        };
+        groups.push(Group {
+            members: scored[i..j].iter().map(|&(_, ix)| ix).collect(),
+            window: Window::read(reference, &first.chrom, lo, hi)?,
+        });
+        i = j;
+    }
+    Ok(groups)
+}
+
+/// Scores a group's alleles: motif effects, and encoding effects on one REF span.
+fn score_group(
+    mut group: Group,
+    alleles: &[Vec<Allele>],
+    job: &VariantJob,
+    encoder: Option<&VariantEncoder>,
+) -> Result<Vec<((usize, usize), Allele)>, VariantError> {
+    let variants: Vec<&Variant> = group
+        .members
+        .iter()
+        .filter_map(|&(r, a)| match &alleles[r][a] {
+            Allele::Scored { variant, .. } => Some(variant),
+            Allele::Skipped { .. } => None,
+        })
+        .collect();
+    let span = match encoder {
+        Some(e) => e.ref_span(&mut group.window, &variants)?,
+        None => None,
+    };
+    let mut out = Vec::with_capacity(variants.len());
+    for (&ix, variant) in group.members.iter().zip(variants) {
+        let motifs = match job.motifs {
+            Some(set) => {
+                let flank = set.scanner.max_width() as u64;
+                let haps = Haplotypes::build(&mut group.window, variant, flank)?;
+                motif_effects(&set.scanner, &haps, job.thresh)
+            }
+            None => Vec::new(),
+        };
+        let encoding = encoder
+            .map(|e| e.effect_in(span.as_ref(), &mut group.window, variant))
+            .transpose()?;
+        out.push((
+            ix,
+            Allele::Scored {
+                variant: variant.clone(),
+                motifs,
+                encoding,
+            },
+        ));
     }
     Ok(out)
 }
@@ -320,37 +397,6 @@ fn check_bases(line: u64, what: &str, bases: &str) -> Result<(), VariantError> {
         ))),
         None => Ok(()),
     }
-}
-
-/// Scores one allele on its window.
-fn score(
-    allele: Allele,
-    window: Option<Window>,
-    job: &VariantJob,
-    encoder: Option<&VariantEncoder>,
-) -> Result<Allele, VariantError> {
-    let (Allele::Scored { variant, .. }, Some(mut window)) = (&allele, window) else {
-        return Ok(allele);
-    };
-    let motifs = match job.motifs {
-        Some(set) => {
-            let flank = set.scanner.max_width() as u64;
-            let haps = Haplotypes::build(&mut window, variant, flank)?;
-            motif_effects(&set.scanner, &haps, job.thresh)
-        }
-        None => Vec::new(),
-    };
-    let encoding = encoder
-        .map(|e| e.effect(&mut window, variant))
-        .transpose()?;
-    let Allele::Scored { variant, .. } = allele else {
-        return Ok(allele);
-    };
-    Ok(Allele::Scored {
-        variant,
-        motifs,
-        encoding,
-    })
 }
 
 /// Appends `x` with `digits` significant digits (`NA` for NaN or missing).
