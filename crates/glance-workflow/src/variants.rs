@@ -192,7 +192,7 @@ pub fn score_variants(
             let mut alleles: Vec<Vec<Allele>> =
                 batch.iter_mut().map(|(_, a)| std::mem::take(a)).collect();
             let groups = groups(&alleles, margin, reference.as_mut()).map_err(vcf_err)?;
-            let scored: Vec<Vec<((usize, usize), Allele)>> = groups
+            let scored: Vec<Vec<(AlleleIndex, Allele)>> = groups
                 .into_par_iter()
                 .map(|group| score_group(group, &alleles, job, encoder.as_ref()))
                 .collect::<Result<_, _>>()
@@ -291,10 +291,13 @@ fn alleles_of(
     Ok(out)
 }
 
+/// Where an allele is in a batch: (record, ALT).
+type AlleleIndex = (usize, usize);
+
 /// Alleles near each other on one contig, scored together on one reference window:
-/// their indices (record, allele) and the window.
+/// their indices and the window.
 struct Group {
-    members: Vec<(usize, usize)>,
+    members: Vec<AlleleIndex>,
     window: Window,
 }
 
@@ -309,7 +312,7 @@ fn groups(
     margin: Option<u64>,
     reference: &mut dyn Reference,
 ) -> Result<Vec<Group>, VariantError> {
-    let mut scored: Vec<(&Variant, (usize, usize))> = Vec::new();
+    let mut scored: Vec<(&Variant, AlleleIndex)> = Vec::new();
     for (r, record) in alleles.iter().enumerate() {
         for (a, allele) in record.iter().enumerate() {
             if let Allele::Scored { variant, .. } = allele {
@@ -350,7 +353,7 @@ fn score_group(
     alleles: &[Vec<Allele>],
     job: &VariantJob,
     encoder: Option<&VariantEncoder>,
-) -> Result<Vec<((usize, usize), Allele)>, VariantError> {
+) -> Result<Vec<(AlleleIndex, Allele)>, VariantError> {
     let variants: Vec<&Variant> = group
         .members
         .iter()
