@@ -15,6 +15,7 @@
 //! A query row with no visible key (all its keys are padding) is returned as zeros.
 
 mod error;
+pub mod inputs;
 mod kernels;
 mod lowrank;
 mod options;

@@ -18,6 +18,7 @@ mod lsh;
 mod math;
 mod performer;
 mod rng;
+pub(crate) use rng::mix;
 mod spec;
 mod tile;
 

@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use anyhow::{ensure, Context};
 use clap::{Args, Subcommand, ValueEnum};
+use glance::attn::inputs::{max_abs_error, Inputs};
 use glance::attn::ndarray::Array3;
 use glance::attn::reference::{self, FullRows, Reference};
 use glance::attn::{
@@ -128,24 +129,6 @@ pub fn run(args: &BenchArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     match &args.target {
         BenchTarget::Attention(a) if a.sweep => super::bench_sweep::sweep(a, global),
         BenchTarget::Attention(a) => attention(a, global),
-    }
-}
-
-/// SplitMix64: seeded unit-scale inputs without an RNG dependency.
-pub(crate) struct SplitMix(pub(crate) u64);
-
-impl SplitMix {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform on [-sqrt(3), sqrt(3)): mean 0, variance 1.
-    pub(crate) fn unit(&mut self) -> f32 {
-        ((self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * 1.732_050_8
     }
 }
 
@@ -334,7 +317,8 @@ pub(crate) fn parse_spec(text: &str) -> anyhow::Result<Spec> {
     text.parse().with_context(|| format!("--pattern {text}"))
 }
 
-/// Seeded random unit-scale q, k, v (`[heads, len, head_dim]`).
+/// Seeded random unit-scale q, k, v (`[heads, len, head_dim]`), as `--seed` and
+/// `--smooth` ask (glance-attn's `inputs`).
 pub(crate) struct BenchInputs {
     pub q: Array3<f32>,
     pub k: Array3<f32>,
@@ -344,21 +328,8 @@ pub(crate) struct BenchInputs {
 impl BenchInputs {
     pub(crate) fn random(args: &AttentionArgs) -> Self {
         let shape = (args.heads, args.len, args.head_dim);
-        let mut rng = SplitMix(args.seed);
-        match args.smooth {
-            None => {
-                let mut random = || Array3::from_shape_simple_fn(shape, || rng.unit());
-                let (q, k, v) = (random(), random(), random());
-                BenchInputs { q, k, v }
-            }
-            Some(len) => {
-                let signal = ar1(&mut rng, shape, len);
-                let values = ar1(&mut rng, shape, len);
-                let mut noisy = |x: &Array3<f32>| x.mapv(|s| 1.5 * (s + 0.5 * rng.unit()));
-                let (q, k) = (noisy(&signal), noisy(&signal));
-                BenchInputs { q, k, v: values }
-            }
-        }
+        let Inputs { q, k, v } = Inputs::seeded(shape, args.seed, args.smooth);
+        BenchInputs { q, k, v }
     }
 
     /// Exact full attention on the sampled rows, for the error of `spec`.
@@ -370,26 +341,6 @@ impl BenchInputs {
             reference_of(spec),
         )?)
     }
-}
-
-/// An AR(1) process along the sequence axis (unit variance, correlation
-/// `exp(-|i - j| / len)`), independent across heads and channels.
-fn ar1(rng: &mut SplitMix, shape: (usize, usize, usize), len: f64) -> Array3<f32> {
-    let rho = (-1.0 / len.max(1e-9)).exp() as f32;
-    let innovation = (1.0 - rho * rho).sqrt();
-    let mut x = Array3::<f32>::zeros(shape);
-    for h in 0..shape.0 {
-        for c in 0..shape.2 {
-            let mut prev = rng.unit();
-            for i in 0..shape.1 {
-                if i > 0 {
-                    prev = rho * prev + innovation * rng.unit();
-                }
-                x[[h, i, c]] = prev;
-            }
-        }
-    }
-    x
 }
 
 /// The random matrices of an approximation, drawn once before timing (as a model
@@ -527,12 +478,7 @@ fn attention(args: &AttentionArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                     ..Default::default()
                 };
                 let want = reference::attend_f64(x.q.view(), x.k.view(), x.v.view(), p, &opts)?;
-                Some(
-                    out.iter()
-                        .zip(want.iter())
-                        .map(|(&g, &w)| (f64::from(g) - w).abs())
-                        .fold(0.0, f64::max),
-                )
+                Some(max_abs_error(out.view(), want.view()))
             }
             Spec::Approx(_) => None,
         };
