@@ -12,7 +12,7 @@
 //!
 //! [`Scanner::score_regions`] scores many regions for every motif, motif by motif (in
 //! parallel over motifs), so that a motif's score, exp and p-value tables stay in cache
-//! across regions; its results equal [`Scanner::score_region_with`]'s bit for bit.
+//! across regions; its results equal [`Scanner::score_region`]'s bit for bit.
 
 mod exp;
 mod strand;
@@ -125,40 +125,11 @@ fn motif_tables(cm: &CompiledMotif, tau: f64) -> Vec<StrandKernel> {
 }
 
 impl Scanner {
-    /// Scores region `[start, end)` (positions in the record) for motif `m` at
-    /// temperature `tau` (> 0); `prep` holds the record's bases from position
-    /// `prep_offset`. The exp tables of the first `tau` asked for are kept in the
-    /// scanner; another `tau` rebuilds motif `m`'s tables on each call (use
-    /// [`Scanner::score_region_with`] with a [`RegionTables`] for it instead).
+    /// Scores region `[start, end)` (positions in the record) for motif `m` with
+    /// `tables` (built for this scanner by [`RegionTables::new`]); `prep` holds the
+    /// record's bases from position `prep_offset`. An `m` the tables do not cover gives
+    /// [`RegionScore::EMPTY`].
     pub fn score_region(
-        &self,
-        m: usize,
-        prep: &Prepared,
-        prep_offset: u64,
-        start: u64,
-        end: u64,
-        tau: f64,
-    ) -> RegionScore {
-        let cached = self
-            .region_tables
-            .get_or_init(|| RegionTables::new(self, tau));
-        if cached.tau.to_bits() == tau.to_bits() {
-            self.score_region_with(cached, m, prep, prep_offset, start, end)
-        } else {
-            let own = motif_tables(&self.motifs()[m], tau);
-            let region = RegionRef {
-                prep,
-                prep_offset,
-                start,
-                end,
-            };
-            self.score_with_kernels(m, &own, tau, region)
-        }
-    }
-
-    /// As [`Scanner::score_region`], with tables built for this scanner by
-    /// [`RegionTables::new`] (their `tau`).
-    pub fn score_region_with(
         &self,
         tables: &RegionTables,
         m: usize,
@@ -167,37 +138,23 @@ impl Scanner {
         start: u64,
         end: u64,
     ) -> RegionScore {
-        match tables.motifs.get(m) {
-            Some(t) => {
-                let region = RegionRef {
-                    prep,
-                    prep_offset,
-                    start,
-                    end,
-                };
-                self.score_with_kernels(m, t, tables.tau, region)
-            }
-            None => RegionScore::EMPTY,
-        }
-    }
-
-    /// One region and motif `m` with that motif's strand `kernels` (built for `tau`),
-    /// reading the weights from each kernel's own [`ExpTable`].
-    fn score_with_kernels(
-        &self,
-        m: usize,
-        kernels: &[StrandKernel],
-        tau: f64,
-        region: RegionRef,
-    ) -> RegionScore {
+        let Some(kernels) = tables.motifs.get(m) else {
+            return RegionScore::EMPTY;
+        };
+        let region = RegionRef {
+            prep,
+            prep_offset,
+            start,
+            end,
+        };
         let w: Vec<&ExpTable> = kernels.iter().map(|k| &k.exp).collect();
         let mut buf = [0i32; SEGMENT + LANES];
-        self.score_motif_region(m, kernels, &w, tau, region, &mut buf)
+        self.score_motif_region(m, kernels, &w, tables.tau, region, &mut buf)
     }
 
     /// Scores every region for every motif with `tables` (their `tau`): the result is
     /// row-major, `[regions.len()][motifs]`, each entry equal to
-    /// [`Scanner::score_region_with`]'s. Works motif by motif, in parallel over motifs,
+    /// [`Scanner::score_region`]'s. Works motif by motif, in parallel over motifs,
     /// expanding each strand's [`ExpTable`] into a [`DenseExp`] once per call, so pass
     /// regions by the hundred (their prepared bases should fit in the L2 cache, e.g.
     /// a few hundred kb).
@@ -500,7 +457,7 @@ mod tests {
                 for (r, x) in refs.iter().enumerate() {
                     for m in 0..motifs.len() {
                         let one =
-                            sc.score_region_with(&tables, m, x.prep, x.prep_offset, x.start, x.end);
+                            sc.score_region(&tables, m, x.prep, x.prep_offset, x.start, x.end);
                         assert_eq!(
                             format!("{one:?}"),
                             format!("{:?}", batch[r * motifs.len() + m]),
@@ -511,13 +468,7 @@ mod tests {
                 for m in 0..motifs.len() {
                     for &(a, b) in &regions {
                         let want = reference(&sc, m, &seq, a, b, tau);
-                        let got = sc.score_region(m, &whole, 0, a as u64, b as u64, tau);
-                        let with = sc.score_region_with(&tables, m, &whole, 0, a as u64, b as u64);
-                        assert_eq!(
-                            format!("{got:?}"),
-                            format!("{with:?}"),
-                            "m={m} {a}..{b} tau={tau}"
-                        );
+                        let got = sc.score_region(&tables, m, &whole, 0, a as u64, b as u64);
                         let ctx =
                             format!("m={m} {a}..{b} tau={tau} both={both}: {got:?} vs {want:?}");
                         assert!(close(got.affinity, want.affinity), "{ctx}");
@@ -532,7 +483,7 @@ mod tests {
                         // the same region from bases prepared from position `off` on
                         let a2 = a.max(off);
                         let cut =
-                            sc.score_region_with(&tables, m, &prep, off as u64, a as u64, b as u64);
+                            sc.score_region(&tables, m, &prep, off as u64, a as u64, b as u64);
                         let want2 = reference(&sc, m, &seq, a2, b.max(a2), tau);
                         assert!(close(cut.affinity, want2.affinity), "cut {ctx}");
                         assert!(close(cut.position, want2.position), "cut {ctx}");
@@ -549,9 +500,17 @@ mod tests {
         let seq = b"TTTTTTTTTTTTTTTTTTTTAAACCTTTTTTTTTTTTTTTTTTTTT";
         let mut prep = crate::scan::prep::Prepared::default();
         sc.prepare(seq, &mut prep);
-        let r = sc.score_region(0, &prep, 0, 0, seq.len() as u64, 1.0);
+        let t1 = RegionTables::new(&sc, 1.0);
+        let r = sc.score_region(&t1, 0, &prep, 0, 0, seq.len() as u64);
         assert!(r.affinity >= r.best_score - 1e-6);
-        let small = sc.score_region(0, &prep, 0, 0, seq.len() as u64, 0.01);
+        let small = sc.score_region(
+            &RegionTables::new(&sc, 0.01),
+            0,
+            &prep,
+            0,
+            0,
+            seq.len() as u64,
+        );
         assert!(
             (small.affinity - small.best_score).abs() < 1e-3,
             "{small:?}"
@@ -560,13 +519,13 @@ mod tests {
         assert!((small.position - 23.0).abs() < 1e-6, "{small:?}");
         assert_eq!(r.hits, 1);
         // a region without the site
-        let none = sc.score_region(0, &prep, 0, 0, 18, 1.0);
+        let none = sc.score_region(&t1, 0, &prep, 0, 0, 18);
         assert_eq!(none.hits, 0);
         assert!(none.best_score < r.best_score);
         // all N: nothing scoreable
         let n = b"NNNNNNNNNN";
         sc.prepare(n, &mut prep);
-        let e = sc.score_region(0, &prep, 0, 0, 10, 1.0);
+        let e = sc.score_region(&t1, 0, &prep, 0, 0, 10);
         assert!(e.affinity.is_nan() && e.best_score.is_nan() && e.hits == 0);
     }
 }
