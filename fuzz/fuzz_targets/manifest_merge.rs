@@ -6,7 +6,7 @@
 //! listed (it would load motif files named by the fuzzed config).
 #![no_main]
 use glance_fuzz::{reset, scratch, segments};
-use glance_workflow::manifest::FileEntry;
+use glance_io::FileEntry;
 use libfuzzer_sys::fuzz_target;
 
 const FILES: [&str; 4] = [

@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(c) = Config::from_toml(text) {
         if c.validate().is_ok() {
-            if let Ok(t) = glance_workflow::config::to_toml(&c) {
+            if let Ok(t) = glance_workflow::to_toml(&c) {
                 let _ = Config::from_toml(&t);
             }
         }

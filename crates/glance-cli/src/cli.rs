@@ -1,10 +1,11 @@
-//! Command-line grammar (clap derive): global flags shared by every subcommand and the
-//! list of subcommands. Each subcommand's own arguments live beside its code in
-//! `commands/`.
+//! Command-line grammar (clap derive): the list of subcommands and the dispatch to
+//! them. Global flags live in `global`, each subcommand's own arguments beside its code
+//! in `commands/`.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::commands;
+use crate::global::GlobalArgs;
 
 /// glance: local-attention genome encoders and motif scoring on every CPU core.
 #[derive(Debug, Parser)]
@@ -19,31 +20,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Flags accepted by every subcommand.
-#[derive(Debug, Args)]
-pub struct GlobalArgs {
-    /// Worker threads (default: all cores).
-    #[arg(long, global = true, value_name = "N")]
-    pub threads: Option<usize>,
-
-    /// Print nothing but errors.
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
-}
-
-impl GlobalArgs {
-    /// Configures rayon's global pool with `--threads` (all cores when absent).
-    pub fn init_threads(&self) -> anyhow::Result<()> {
-        if let Some(n) = self.threads {
-            anyhow::ensure!(n >= 1, "--threads must be at least 1");
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build_global()?;
-        }
-        Ok(())
-    }
 }
 
 /// The subcommands.
@@ -67,4 +43,21 @@ pub enum Command {
     Config(commands::config::ConfigArgs),
     /// Micro-benchmarks of glance's kernels (`glance bench attention ...`).
     Bench(commands::bench::BenchArgs),
+}
+
+impl Command {
+    /// Runs the chosen subcommand.
+    pub fn run(self, global: &GlobalArgs) -> anyhow::Result<()> {
+        match self {
+            Command::Tokenize(args) => commands::tokenize::run(&args, global),
+            Command::Embed(args) => commands::embed::run(&args, global),
+            Command::Model(args) => commands::model::run(&args, global),
+            Command::Scan(args) => commands::scan::run(&args, global),
+            Command::Score(args) => commands::score::run(&args, global),
+            Command::Run(args) => commands::run::run(&args, global),
+            Command::Merge(args) => commands::merge::run(&args, global),
+            Command::Config(args) => commands::config::run(&args, global),
+            Command::Bench(args) => commands::bench::run(&args, global),
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod global;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
         eprintln!("error: {err:#}");
         return ExitCode::from(1);
     }
-    match commands::run(cli) {
+    match cli.command.run(&cli.global) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // `{:#}` joins the context chain with ": ", giving one line such as

@@ -957,7 +957,8 @@ fn shards(s: &Scratch) {
 
 #[test]
 fn merge_shard_with_absurd_record_lengths() {
-    use glance::workflow::manifest::{FileEntry, Manifest};
+    use glance::io::FileEntry;
+    use glance::workflow::Manifest;
     let s = Scratch::new();
     shards(&s);
     // A hostile shard: every record 10^18 bases long, checksums updated to match.

@@ -187,9 +187,7 @@ fn outputs_equal_glance_scan_and_glance_embed() {
         bed(&dir.path().join("emb.bed"))
     );
     // The manifest lists every output with its size and checksum.
-    let manifest = glance::workflow::manifest::Manifest::read(&out)
-        .unwrap()
-        .unwrap();
+    let manifest = glance::workflow::Manifest::read(&out).unwrap().unwrap();
     assert_eq!(manifest.outputs.len(), 8);
     for o in &manifest.outputs {
         let p = out.join(&o.path);
@@ -228,7 +226,7 @@ fn without_a_model_option_the_bundled_default_model_embeds() {
     let out = dir.path().join("out");
     let m = run_without_model_option(&out, &["--bin", "5000"]);
     let regions = std::fs::read_to_string(out.join("regions.bed")).unwrap();
-    let npy = glance::workflow::npy::NpyInfo::read(&out.join("embeddings.npy")).unwrap();
+    let npy = glance::io::npy::NpyInfo::read(&out.join("embeddings.npy")).unwrap();
     let default =
         glance::model::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/default"))
             .unwrap();

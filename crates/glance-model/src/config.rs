@@ -201,8 +201,11 @@ impl ModelConfig {
         if self.layers.is_empty() {
             return Err("layers is empty".into());
         }
-        if !(1..=12).contains(&self.tokenizer.k) || self.tokenizer.stride == 0 {
-            return Err("tokenizer.k must be in 1..=12 and tokenizer.stride at least 1".into());
+        if glance_seq::check_k(self.tokenizer.k).is_err() || self.tokenizer.stride == 0 {
+            return Err(format!(
+                "tokenizer.k must be in 1..={} and tokenizer.stride at least 1",
+                glance_seq::MAX_K
+            ));
         }
         self.patterns().map(|_| ())
     }

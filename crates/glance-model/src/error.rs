@@ -92,6 +92,10 @@ pub enum ModelError {
     /// The attention kernel rejected its input.
     #[error("attention: {0}")]
     Attention(#[from] glance_attn::AttnError),
+    /// A row or token sink failed (such as an output that cannot be written); the
+    /// sink's own error, which names its file.
+    #[error("{0}")]
+    Sink(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl ModelError {

@@ -10,6 +10,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod config;
+mod default_model;
 pub mod encoder;
 pub mod error;
 pub mod import;
@@ -23,6 +24,7 @@ pub mod weights;
 pub use ndarray;
 
 pub use config::ModelConfig;
+pub use default_model::{default_model_dir, BUNDLED_MODEL_DIR, MODEL_ENV};
 pub use encoder::{Architecture, Encoder, PatternOverrideError, RunMode};
 pub use error::ModelError;
 pub use load::load;

@@ -311,7 +311,7 @@ impl<'q, S: RowSink> Pooler<'q, S> {
         let values = o.acc.finish(self.pooling);
         match &self.regions {
             Regions::Bins { size, .. } => {
-                let end = len.map_or(o.end, |l| o.end.min(l));
+                let end = len.map_or(o.end, |l| glance_seq::bin_end(o.start, *size, l));
                 let region = PooledRegion {
                     chrom: self.chrom.clone(),
                     start: o.start,

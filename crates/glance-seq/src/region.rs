@@ -105,11 +105,32 @@ impl FromStr for Region {
     }
 }
 
+/// The name glance gives the region `[start, end)` of sequence `chrom` in its outputs
+/// (BED name columns): samtools notation, `chrom:start+1-end`.
+pub fn region_name(chrom: &str, start: u64, end: u64) -> String {
+    format!("{chrom}:{}-{end}", start + 1)
+}
+
+/// The bins `[start, end)` of a sequence of `len` bases: a bin starts every `step`
+/// bases from 0 while inside the sequence, each `size` bases long and clipped at the
+/// sequence end. The one rule for bins everywhere (embedding pooling, region motif
+/// scores, the pipeline's shards); `size` and `step` must be at least 1.
+pub fn bins(len: u64, size: u64, step: u64) -> impl Iterator<Item = (u64, u64)> {
+    (0..len)
+        .step_by(step.max(1) as usize)
+        .map(move |s| (s, bin_end(s, size, len)))
+}
+
+/// The end of the bin starting at `start`: `size` bases on, clipped at `len`.
+pub fn bin_end(start: u64, size: u64, len: u64) -> u64 {
+    start.saturating_add(size).min(len)
+}
+
 /// Writes samtools notation (1-based inclusive).
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.end {
-            Some(end) => write!(f, "{}:{}-{}", self.name, self.start + 1, end),
+            Some(end) => f.write_str(&region_name(&self.name, self.start, end)),
             None if self.start == 0 => write!(f, "{}", self.name),
             None => write!(f, "{}:{}-", self.name, self.start + 1),
         }
@@ -159,6 +180,27 @@ pub fn read_bed<R: BufRead>(reader: R) -> Result<Vec<Region>, SeqError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bins_start_every_step_and_clip_at_the_end() {
+        assert_eq!(
+            bins(2500, 1000, 1000).collect::<Vec<_>>(),
+            [(0, 1000), (1000, 2000), (2000, 2500)]
+        );
+        assert_eq!(bins(1000, 1000, 1000).collect::<Vec<_>>(), [(0, 1000)]);
+        assert_eq!(bins(0, 1000, 1000).count(), 0);
+        assert_eq!(
+            bins(1200, 1000, 500).collect::<Vec<_>>(),
+            [(0, 1000), (500, 1200), (1000, 1200)]
+        );
+    }
+
+    #[test]
+    fn region_names_are_samtools_notation() {
+        assert_eq!(region_name("chr1", 0, 1000), "chr1:1-1000");
+        let r: Region = "kp:11-20".parse().unwrap();
+        assert_eq!(r.to_string(), region_name("kp", 10, 20));
+    }
 
     #[test]
     fn samtools_notation() {

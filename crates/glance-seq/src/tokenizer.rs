@@ -9,7 +9,7 @@
 
 use crate::chunk::Chunk;
 use crate::error::SeqError;
-use crate::vocab::{Vocab, MAX_K};
+use crate::vocab::{check_k, Vocab};
 
 /// What to do with lower-case (soft-masked) bases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,11 +77,7 @@ impl Tokenizer {
     /// A tokenizer with a given vocabulary, whose k must equal `options.k`.
     pub fn with_vocab(options: TokenizerOptions, vocab: Vocab) -> Result<Tokenizer, SeqError> {
         let k = options.k;
-        if !(1..=MAX_K).contains(&k) {
-            return Err(SeqError::Options(format!(
-                "k must be in 1..={MAX_K}, got {k}"
-            )));
-        }
+        check_k(k)?;
         if options.stride == 0 {
             return Err(SeqError::Options("stride must be at least 1".into()));
         }

@@ -119,11 +119,11 @@ impl Vocab {
         if k == 0 {
             return Err(SeqError::Vocab("vocabulary has no k-mer tokens".into()));
         }
-        if k > MAX_K {
-            return Err(SeqError::Vocab(format!(
+        check_k(k).map_err(|_| {
+            SeqError::Vocab(format!(
                 "vocabulary k-mers have length {k}; at most {MAX_K} is supported"
-            )));
-        }
+            ))
+        })?;
         let mut table = vec![unk; 1usize << (2 * k)];
         for (id, t) in tokens.iter().enumerate() {
             if is_kmer(t) {
@@ -226,7 +226,9 @@ impl Vocab {
     }
 }
 
-fn check_k(k: usize) -> Result<(), SeqError> {
+/// Checks that `k` is a supported k-mer length (`1..=MAX_K`): the one place that bound
+/// is enforced.
+pub fn check_k(k: usize) -> Result<(), SeqError> {
     if (1..=MAX_K).contains(&k) {
         Ok(())
     } else {

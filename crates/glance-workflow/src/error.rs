@@ -8,28 +8,27 @@ pub enum WorkflowError {
     /// A bad configuration (file, key or value).
     #[error("{0}")]
     Config(String),
-    /// An input that cannot be read or parsed.
-    #[error("{path}: {source}")]
+    /// An input that cannot be read or parsed. The cause is part of the message and
+    /// not repeated as a source, so the CLI's one line says it once.
+    #[error("{path}: {error}")]
     Input {
         /// The input file.
         path: String,
         /// What went wrong (record and line inside).
-        source: Box<dyn std::error::Error + Send + Sync>,
+        error: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// An output that cannot be written.
-    #[error("{path}: cannot write: {source}")]
-    Output {
-        /// The output file.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
+    /// A file that cannot be written or measured.
+    #[error(transparent)]
+    Io(#[from] glance_io::IoError),
     /// The model failed (loading or inference).
     #[error("{0}")]
     Model(String),
     /// Motifs failed (loading or scanning).
     #[error("{0}")]
     Motif(String),
+    /// A stage of the pipeline panicked (a bug: please report it).
+    #[error("the {0} stage of the pipeline panicked (a bug in glance; please report it)")]
+    StagePanic(&'static str),
     /// Shards that cannot be merged, or a manifest that does not match.
     #[error("{0}")]
     Merge(String),
@@ -38,9 +37,6 @@ pub enum WorkflowError {
 impl WorkflowError {
     /// An output error for `path`.
     pub fn output(path: &std::path::Path, source: std::io::Error) -> Self {
-        WorkflowError::Output {
-            path: path.display().to_string(),
-            source,
-        }
+        WorkflowError::Io(glance_io::IoError::write(path, source))
     }
 }

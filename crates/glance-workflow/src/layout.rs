@@ -7,13 +7,16 @@
 use std::io::{BufRead, Write};
 use std::path::Path;
 
+use glance_io::{clean_partials, write_measured, FileEntry};
 use glance_motif::numfmt::write_g;
 use glance_motif::qvalue::NUM_LAMBDA;
 use glance_motif::region::RegionScore;
 use glance_motif::scan::RawHit;
 use glance_motif::ScanTally;
+use glance_seq::{bins, region_name};
 
 use crate::error::WorkflowError;
+use crate::manifest::MANIFEST;
 use crate::sharding::Sharding;
 
 /// regions.bed: chrom, start, end, name (`chrom:start1-end`, `;partial` when clipped), row.
@@ -102,14 +105,6 @@ pub struct RecordInfo {
     pub owned: bool,
 }
 
-/// Bins `[start, end)` of a record of `len` bases: starts every `step` while inside
-/// the record, each clipped at the end (the rows glance-model's `Pooler` emits).
-pub fn bins(len: u64, size: u64, step: u64) -> impl Iterator<Item = (u64, u64)> {
-    (0..len)
-        .step_by(step as usize)
-        .map(move |s| (s, s.saturating_add(size).min(len)))
-}
-
 /// The bins of record `r` whose first base `sharding` owns, in order.
 pub fn owned_bins(
     sharding: Sharding,
@@ -131,11 +126,45 @@ pub fn write_region(
     row: u64,
 ) -> std::io::Result<()> {
     let partial = if end - start < size { ";partial" } else { "" };
-    writeln!(
-        w,
-        "{chrom}\t{start}\t{end}\t{chrom}:{}-{end}{partial}\t{row}",
-        start + 1
-    )
+    let name = region_name(chrom, start, end);
+    writeln!(w, "{chrom}\t{start}\t{end}\t{name}{partial}\t{row}")
+}
+
+/// Removes manifest.json, every output a run may write and the partial files of a
+/// killed run from `outdir`: nothing may look complete while a run or merge is under way.
+pub fn clear_outputs(outdir: &Path) -> Result<(), WorkflowError> {
+    for name in std::iter::once(MANIFEST).chain(ALL_OUTPUTS) {
+        let p = outdir.join(name);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(|e| WorkflowError::output(&p, e))?;
+        }
+    }
+    clean_partials(outdir)?;
+    Ok(())
+}
+
+/// Writes records.tsv (every record) and regions.bed (the bins of the owned records
+/// that `sharding` owns) into `outdir`, measured; returns their manifest entries.
+pub fn write_record_tables(
+    outdir: &Path,
+    records: &[RecordInfo],
+    sharding: Sharding,
+    (size, step): (u64, u64),
+) -> Result<[FileEntry; 2], WorkflowError> {
+    let records_tsv = write_measured(&outdir.join(RECORDS), RECORDS, |w| {
+        write_records(w, records)
+    })?;
+    let regions_bed = write_measured(&outdir.join(REGIONS), REGIONS, |w| {
+        let mut row = 0u64;
+        for r in records.iter().filter(|r| r.owned) {
+            for (a, b) in owned_bins(sharding, r, size, step) {
+                write_region(w, &r.name, a, b, size, row)?;
+                row += 1;
+            }
+        }
+        Ok(())
+    })?;
+    Ok([records_tsv, regions_bed])
 }
 
 /// Writes records.tsv.
@@ -288,24 +317,5 @@ pub fn add_tallies(a: &mut [ScanTally], b: Vec<ScanTally>) {
             *p += q;
         }
         x.hits.extend(y.hits);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bins_match_the_pooler_rule() {
-        assert_eq!(
-            bins(2500, 1000, 1000).collect::<Vec<_>>(),
-            [(0, 1000), (1000, 2000), (2000, 2500)]
-        );
-        assert_eq!(bins(1000, 1000, 1000).collect::<Vec<_>>(), [(0, 1000)]);
-        assert_eq!(bins(0, 1000, 1000).count(), 0);
-        assert_eq!(
-            bins(1200, 1000, 500).collect::<Vec<_>>(),
-            [(0, 1000), (500, 1200), (1000, 1200)]
-        );
     }
 }

@@ -1,11 +1,16 @@
 //! The glance batch pipeline: `glance run` and `glance merge` as a library.
 //!
-//! - [`config`]: the TOML configuration (every key is a `glance run` option).
-//! - [`resolve`]: default model and motif resolution.
-//! - [`manifest`]: manifest.json (version, resolved config, input and output checksums,
-//!   timings) and the resume check.
-//! - [`sharding`]: which shard owns which record pieces (`--shard I/N`).
-//! - [`atomic`]: outputs written under a temporary name and renamed when complete.
+//! - [`Config`]: the TOML configuration (every key is a `glance run` option);
+//! - [`run`]: one run or one shard of it (`--shard I/N`), resumable;
+//! - [`merge`]: shards gathered into what one run gives;
+//! - [`Manifest`]: manifest.json (version, resolved config, input and output checksums,
+//!   timings);
+//! - [`MotifSet`]: the one way a motif file, background and thresholds become a scanner.
+//!
+//! Inside, the stages (`stages`) stream records through bounded channels (`tee`),
+//! `sharding` says which shard owns which record pieces, `layout` names the output files
+//! and the tables `merge` reads back, `priority` and `cputime` run and measure the motif
+//! stages in the encoder's shadow.
 //!
 //! Errors are [`WorkflowError`]s naming the file, record or key.
 
@@ -13,24 +18,33 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-pub mod atomic;
-pub mod checksum;
-pub mod config;
-pub mod cputime;
-pub mod error;
-pub mod layout;
-pub mod manifest;
-pub mod merge;
-pub mod npy;
-pub mod pipeline;
-pub mod priority;
-pub mod progress;
-pub mod resolve;
-pub mod sharding;
-pub mod stages;
-pub mod tee;
+mod config;
+mod cputime;
+mod embeddings;
+mod error;
+mod hits;
+mod layout;
+mod manifest;
+mod merge;
+mod pipeline;
+mod priority;
+mod progress;
+mod region_scores;
+mod resolve;
+mod sharding;
+mod stages;
+mod tee;
+mod workers;
 
-pub use config::{Config, Shard, EXAMPLE};
+pub use config::{
+    to_toml, Config, ModelConfig, MotifsConfig, OutputsConfig, RegionsConfig, Shard,
+    DEFAULT_SHARD_SPAN, EXAMPLE,
+};
+pub use embeddings::{embed_inputs, EmbedRows};
 pub use error::WorkflowError;
+pub use hits::{scan_inputs, HitFormat, ScanSettings, ScanSummary};
+pub use manifest::{Manifest, StageTiming, MANIFEST};
 pub use merge::merge;
 pub use pipeline::{run, RunOutcome};
+pub use region_scores::{score_inputs, write_score_outputs, ScoreRegions, ScoredRegion};
+pub use resolve::MotifSet;

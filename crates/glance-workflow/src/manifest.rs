@@ -7,38 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::write_atomically;
-use crate::checksum::file_sha256;
+use glance_io::{file_sha256, write_atomically, FileEntry};
+
 use crate::error::WorkflowError;
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "manifest.json";
-
-/// A file with its size and checksum.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileEntry {
-    /// Path (inputs: as given; outputs: name inside the output directory).
-    pub path: String,
-    /// Size in bytes.
-    pub bytes: u64,
-    /// SHA-256, hex.
-    pub sha256: String,
-}
-
-impl FileEntry {
-    /// Measures the file at `path`, recording it under `label`.
-    pub fn of(path: &Path, label: String) -> Result<FileEntry, WorkflowError> {
-        let (bytes, sha256) = file_sha256(path).map_err(|e| WorkflowError::Input {
-            path: path.display().to_string(),
-            source: Box::new(e),
-        })?;
-        Ok(FileEntry {
-            path: label,
-            bytes,
-            sha256,
-        })
-    }
-}
 
 /// Time and throughput of one stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,7 +90,8 @@ impl Manifest {
         write_atomically(&dir.join(MANIFEST), |w| {
             w.write_all(text.as_bytes())?;
             w.write_all(b"\n")
-        })
+        })?;
+        Ok(())
     }
 
     /// Checks every listed output in `dir` against its recorded size and checksum;

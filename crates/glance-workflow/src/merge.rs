@@ -9,19 +9,16 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use glance_motif::{ScanOptions, Scanner};
+use glance_seq::bins;
 
-use crate::atomic::{clean_partials, write_measured, AtomicFile};
 use crate::config::{Config, Shard};
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
-use crate::layout::{
-    self, add_tallies, bins, read_records, read_tallies, write_region, RecordInfo,
-};
-use crate::manifest::{FileEntry, Manifest, StageTiming, MANIFEST};
-use crate::npy::{NpyInfo, NpyWriter};
-use crate::resolve::{background, load_motifs};
+use crate::layout::{self, add_tallies, read_records, read_tallies, RecordInfo};
+use crate::manifest::{Manifest, StageTiming, MANIFEST};
+use crate::resolve::MotifSet;
 use crate::sharding::Sharding;
+use glance_io::{AtomicFile, FileEntry, NpyInfo, NpyWriter};
 
 fn merr(m: String) -> WorkflowError {
     WorkflowError::Merge(m)
@@ -119,20 +116,65 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
     let (t0, cpu) = (Instant::now(), CpuClock::pool());
     let (shards, mut config) = load_shards(dirs)?;
     config.outdir = Some(outdir.to_path_buf());
-    let n = shards.len();
     std::fs::create_dir_all(outdir).map_err(|e| WorkflowError::output(outdir, e))?;
-    let mp = outdir.join(MANIFEST);
-    if mp.exists() {
-        std::fs::remove_file(&mp).map_err(|e| WorkflowError::output(&mp, e))?;
+    layout::clear_outputs(outdir)?;
+    let records = merged_records(&shards)?;
+    let bins = (config.regions.bin, config.regions.step());
+    check_region_count(&shards, &records, bins.1)?;
+    // Manifest entries of the outputs, in the order written.
+    let whole = Sharding {
+        shard: Shard::WHOLE,
+        span: 0,
+    };
+    let mut outputs = layout::write_record_tables(outdir, &records, whole, bins)?.to_vec();
+    outputs.extend(merge_region_outputs(&shards, &records, &config, outdir)?);
+    outputs.extend(merge_hits(&shards, &records, &config, outdir)?);
+    let wall = t0.elapsed().as_secs_f64();
+    let manifest = Manifest {
+        glance_version: env!("CARGO_PKG_VERSION").to_string(),
+        command: "merge".into(),
+        config: serde_json::to_value(&config).map_err(|e| merr(e.to_string()))?,
+        inputs: shards[0].manifest.inputs.clone(),
+        outputs,
+        records: records.len() as u64,
+        bases: records.iter().map(|r| r.length).sum(),
+        regions: records
+            .iter()
+            .map(|r| bins_of(r, bins).count() as u64)
+            .sum(),
+        wall_s: wall,
+        stages: vec![StageTiming {
+            stage: "merge".into(),
+            busy_s: wall,
+            wall_s: wall,
+            cpu_s: cpu.elapsed().as_secs_f64(),
+            bases: 0,
+            bases_per_s: 0.0,
+        }],
+        notes: shards[0].manifest.notes.clone(),
+        shards: shards.iter().map(|s| s.dir.clone()).collect(),
+    };
+    manifest.write(outdir)?;
+    if !quiet {
+        eprintln!(
+            "glance merge: {} shards, {} records, {} regions -> {}",
+            shards.len(),
+            manifest.records,
+            manifest.regions,
+            outdir.display()
+        );
     }
-    for name in layout::ALL_OUTPUTS {
-        let p = outdir.join(name);
-        if p.exists() {
-            std::fs::remove_file(&p).map_err(|e| WorkflowError::output(&p, e))?;
-        }
-    }
-    clean_partials(outdir)?;
-    // Records: identical in every shard except `owned`.
+    Ok(manifest)
+}
+
+/// The bins of a record (every one: the merged output owns them all).
+fn bins_of(r: &RecordInfo, (size, step): (u64, u64)) -> impl Iterator<Item = (u64, u64)> {
+    bins(r.length, size, step)
+}
+
+/// The records of the run: records.tsv is the same in every shard but for `owned`;
+/// the merged output owns them all.
+fn merged_records(shards: &[ShardDir]) -> Result<Vec<RecordInfo>, WorkflowError> {
     let mut records = read_records(&shards[0].dir.join(layout::RECORDS))?;
     for s in &shards[1..] {
         let other = read_records(&s.dir.join(layout::RECORDS))?;
@@ -151,121 +193,83 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
     for r in &mut records {
         r.owned = true;
     }
-    let (size, step) = (config.regions.bin, config.regions.step());
-    check_region_count(&shards, &records, step)?;
-    let rows_of = |r: &RecordInfo| bins(r.length, size, step).count() as u64;
+    Ok(records)
+}
+
+/// Gathers the per-region outputs every shard holds (embeddings.npy,
+/// motif_scores.npy, motif_scores.tsv) row by row in output order; returns their
+/// manifest entries.
+fn merge_region_outputs(
+    shards: &[ShardDir],
+    records: &[RecordInfo],
+    config: &Config,
+    outdir: &Path,
+) -> Result<Vec<FileEntry>, WorkflowError> {
+    let bins = (config.regions.bin, config.regions.step());
     let sharding = Sharding {
-        shard: Shard { index: 1, count: n },
+        shard: Shard {
+            index: 1,
+            count: shards.len(),
+        },
         span: config.shard_span,
     };
     // The 0-based shard holding each row, in output order.
     let owners = |r: &RecordInfo| {
         let index = r.index;
-        bins(r.length, size, step)
+        bins_of(r, bins)
             .map(move |(a, _)| sharding.owner(index, a))
             .collect::<Vec<_>>()
     };
-    let present = |name: &str| {
-        shards
-            .iter()
-            .all(|s| s.manifest.outputs.iter().any(|o| o.path == name))
-    };
-    // Manifest entries of the outputs, in the order written.
-    let mut outputs = vec![write_measured(
-        &outdir.join(layout::RECORDS),
-        layout::RECORDS,
-        |w| layout::write_records(w, &records),
-    )?];
-    outputs.push(write_measured(
-        &outdir.join(layout::REGIONS),
-        layout::REGIONS,
-        |w| {
-            let mut row = 0;
-            for r in &records {
-                for (a, b) in bins(r.length, size, step) {
-                    write_region(w, &r.name, a, b, size, row)?;
-                    row += 1;
-                }
-            }
-            Ok(())
-        },
-    )?);
     let measured = |name: &str| FileEntry::of(&outdir.join(name), name.to_string());
+    let mut outputs = Vec::new();
     for name in [layout::EMBEDDINGS, layout::MOTIF_SCORES_NPY] {
-        if present(name) {
-            merge_npy(&shards, &records, &owners, name, &outdir.join(name))?;
+        if every_shard_has(shards, name) {
+            merge_npy(shards, records, &owners, name, &outdir.join(name))?;
             outputs.push(measured(name)?);
         }
     }
-    if present(layout::MOTIF_SCORES_TSV) {
-        merge_lines(
-            &shards,
-            &records,
-            &owners,
-            &outdir.join(layout::MOTIF_SCORES_TSV),
-        )?;
+    if every_shard_has(shards, layout::MOTIF_SCORES_TSV) {
+        let path = outdir.join(layout::MOTIF_SCORES_TSV);
+        merge_lines(shards, records, &owners, &path)?;
         outputs.push(measured(layout::MOTIF_SCORES_TSV)?);
     }
-    if present(layout::HITS) {
-        let (file, label) = load_motifs(config.motifs.file.as_deref())?;
-        let bg = background(&config.motifs, &file)?;
-        let opts = ScanOptions {
-            thresh: config.motifs.thresh,
-            both_strands: !config.motifs.norc,
-            pseudocount: config.motifs.motif_pseudo,
-            full_pvalue_tables: false,
-        };
-        let scanner = Scanner::new(&file.motifs, bg, opts)
-            .map_err(|e| WorkflowError::Motif(format!("{label}: {e}")))?;
-        let mut tallies = scanner.new_tallies();
-        for s in &shards {
-            add_tallies(&mut tallies, read_tallies(&s.dir, scanner.motifs().len())?);
-        }
-        let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
-        let files = crate::pipeline::write_scan_outputs(
-            &scanner,
-            &label,
-            tallies,
-            &names,
-            config.motifs.qv_thresh,
-            outdir,
-        )?;
-        for f in files {
-            outputs.push(f.commit()?);
-        }
+    Ok(outputs)
+}
+
+/// Recomputes hits.tsv from every shard's tallies (q-values need every test of the
+/// run), with scan_tallies.tsv and scan_hits.tsv for the whole run; returns their
+/// manifest entries.
+fn merge_hits(
+    shards: &[ShardDir],
+    records: &[RecordInfo],
+    config: &Config,
+    outdir: &Path,
+) -> Result<Vec<FileEntry>, WorkflowError> {
+    if !every_shard_has(shards, layout::HITS) {
+        return Ok(Vec::new());
     }
-    let wall = t0.elapsed().as_secs_f64();
-    let manifest = Manifest {
-        glance_version: env!("CARGO_PKG_VERSION").to_string(),
-        command: "merge".into(),
-        config: serde_json::to_value(&config).map_err(|e| merr(e.to_string()))?,
-        inputs: shards[0].manifest.inputs.clone(),
-        outputs,
-        records: records.len() as u64,
-        bases: records.iter().map(|r| r.length).sum(),
-        regions: records.iter().map(&rows_of).sum(),
-        wall_s: wall,
-        stages: vec![StageTiming {
-            stage: "merge".into(),
-            busy_s: wall,
-            wall_s: wall,
-            cpu_s: cpu.elapsed().as_secs_f64(),
-            bases: 0,
-            bases_per_s: 0.0,
-        }],
-        notes: shards[0].manifest.notes.clone(),
-        shards: shards.iter().map(|s| s.dir.clone()).collect(),
-    };
-    manifest.write(outdir)?;
-    if !quiet {
-        eprintln!(
-            "glance merge: {n} shards, {} records, {} regions -> {}",
-            manifest.records,
-            manifest.regions,
-            outdir.display()
-        );
+    let MotifSet { scanner, label } = MotifSet::load(&config.motifs, false)?;
+    let mut tallies = scanner.new_tallies();
+    for s in shards {
+        add_tallies(&mut tallies, read_tallies(&s.dir, scanner.motifs().len())?);
     }
-    Ok(manifest)
+    let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+    let files = crate::pipeline::write_scan_outputs(
+        &scanner,
+        &label,
+        tallies,
+        &names,
+        config.motifs.qv_thresh,
+        outdir,
+    )?;
+    files.into_iter().map(|f| Ok(f.commit()?)).collect()
+}
+
+/// Whether every shard wrote output `name`.
+fn every_shard_has(shards: &[ShardDir], name: &str) -> bool {
+    shards
+        .iter()
+        .all(|s| s.manifest.outputs.iter().any(|o| o.path == name))
 }
 
 /// The 0-based shard holding each row of a record, in output order.
@@ -360,7 +364,7 @@ fn merge_npy(
             w.raw_rows(&buf, 1)?;
         }
     }
-    w.commit()
+    Ok(w.commit()?)
 }
 
 /// Interleaves motif_scores.tsv (a header, then one line per region and motif).
@@ -408,7 +412,7 @@ fn merge_lines(
         }
         w.flush().map_err(io)?;
     }
-    file.commit()
+    Ok(file.commit()?)
 }
 
 /// Number of motifs of a run (the motif_scores.npy inner dimension).

@@ -9,20 +9,22 @@ use std::time::{Duration, Instant};
 
 use glance_model::{Encoder, Pooling, StreamOptions};
 use glance_motif::output::{write_tsv_row, TSV_HEADER};
-use glance_motif::{ScanOptions, ScanTally, Scanner};
+use glance_motif::{ScanTally, Scanner};
 
-use crate::atomic::{clean_partials, write_measured, AtomicFile, Finished};
 use crate::config::{Config, Shard};
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
-use crate::layout::{self, owned_bins, write_region, RecordInfo};
-use crate::manifest::{previous_run, FileEntry, Manifest, Previous, StageTiming, MANIFEST};
+use crate::layout::{self, owned_bins, RecordInfo};
+use crate::manifest::{previous_run, Manifest, Previous, StageTiming};
 use crate::priority::StagePools;
 use crate::progress::{Counter, Progress};
-use crate::resolve::{background, default_model_dir, load_motifs};
+use crate::resolve::MotifSet;
 use crate::sharding::Sharding;
 use crate::stages;
+use crate::tee::ChannelSource;
 use crate::tee::{Lag, Tee};
+use crate::workers::Workers;
+use glance_io::{AtomicFile, FileEntry, Finished};
 
 /// What [`run`] did.
 #[derive(Debug)]
@@ -39,10 +41,32 @@ struct Plan {
     outdir: PathBuf,
     sharding: Sharding,
     encoder: Option<Encoder>,
-    scanner: Option<Scanner>,
-    motif_label: String,
+    motifs: Option<MotifSet>,
+    workers: Workers,
     inputs: Vec<FileEntry>,
     notes: Vec<String>,
+}
+
+impl Plan {
+    /// Whether the scan stage runs (hits.tsv).
+    fn wants_scan(&self) -> bool {
+        self.config.outputs.hits && self.motifs.is_some()
+    }
+
+    /// Whether the region-scores stage runs (motif_scores.npy/.tsv).
+    fn wants_scores(&self) -> bool {
+        self.config.outputs.motif_scores && self.motifs.is_some()
+    }
+
+    /// Rows of regions.bed: the bins of the owned records that this shard owns.
+    fn owned_regions(&self, records: &[RecordInfo]) -> u64 {
+        let (size, step) = (self.config.regions.bin, self.config.regions.step());
+        records
+            .iter()
+            .filter(|r| r.owned)
+            .map(|r| owned_bins(self.sharding, r, size, step).count() as u64)
+            .sum()
+    }
 }
 
 /// The configuration with the fields that do not change results reset, for comparing
@@ -89,7 +113,7 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
     let mut encoder = None;
     if config.outputs.embeddings {
         if config.model.path.is_none() {
-            config.model.path = default_model_dir();
+            config.model.path = glance_model::default_model_dir();
         }
         match &config.model.path {
             Some(dir) => {
@@ -115,10 +139,9 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
         }
     }
     // Motifs.
-    let mut scanner = None;
-    let mut motif_label = String::new();
+    let mut motifs = None;
     if config.outputs.hits || config.outputs.motif_scores {
-        let (file, label) = load_motifs(config.motifs.file.as_deref())?;
+        motifs = Some(MotifSet::load(&config.motifs, config.outputs.motif_scores)?);
         if let Some(p) = &config.motifs.file {
             inputs.push(FileEntry::of(p, format!("motifs:{}", p.display()))?);
         }
@@ -126,19 +149,8 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
             let p = PathBuf::from(&config.motifs.background);
             inputs.push(FileEntry::of(&p, format!("background:{}", p.display()))?);
         }
-        let bg = background(&config.motifs, &file)?;
-        let opts = ScanOptions {
-            thresh: config.motifs.thresh,
-            both_strands: !config.motifs.norc,
-            pseudocount: config.motifs.motif_pseudo,
-            full_pvalue_tables: config.outputs.motif_scores,
-        };
-        scanner = Some(
-            Scanner::new(&file.motifs, bg, opts)
-                .map_err(|e| WorkflowError::Motif(format!("{label}: {e}")))?,
-        );
-        motif_label = label;
     }
+    let workers = Workers::new(config.threads)?;
     let sharding = Sharding {
         shard,
         span: config.shard_span,
@@ -148,8 +160,8 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
         outdir,
         sharding,
         encoder,
-        scanner,
-        motif_label,
+        motifs,
+        workers,
         inputs,
         notes,
     })
@@ -190,24 +202,18 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
         Previous::None => {}
     }
     // Nothing may look complete while this run is under way.
-    for name in std::iter::once(MANIFEST).chain(layout::ALL_OUTPUTS) {
-        let p = outdir.join(name);
-        if p.exists() {
-            std::fs::remove_file(&p).map_err(|e| WorkflowError::output(&p, e))?;
-        }
-    }
-    clean_partials(outdir)?;
+    layout::clear_outputs(outdir)?;
     for n in &plan.notes {
         log(&format!("glance run: note: {n}"));
     }
     // Outputs are committed with their sizes and checksums; the manifest comes last.
-    let (records, timings, outputs) = execute(&plan, quiet)?;
+    let Executed {
+        records,
+        timings,
+        outputs,
+    } = execute(&plan, quiet)?;
     let owned: Vec<&RecordInfo> = records.iter().filter(|r| r.owned).collect();
-    let (size, step) = (plan.config.regions.bin, plan.config.regions.step());
-    let regions: u64 = owned
-        .iter()
-        .map(|r| owned_bins(plan.sharding, r, size, step).count() as u64)
-        .sum();
+    let regions = plan.owned_regions(&records);
     let manifest = Manifest {
         glance_version: env!("CARGO_PKG_VERSION").to_string(),
         command: "run".into(),
@@ -239,41 +245,74 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
     })
 }
 
-/// What [`execute`] hands back: every record, the stage timings, the committed outputs.
-type Executed = (Vec<RecordInfo>, Vec<StageTiming>, Vec<FileEntry>);
+/// What [`execute`] hands back.
+struct Executed {
+    /// Every record of the input (owned or not).
+    records: Vec<RecordInfo>,
+    /// Every stage's timing, in manifest order.
+    timings: Vec<StageTiming>,
+    /// The committed outputs, in manifest order.
+    outputs: Vec<FileEntry>,
+}
 
-/// Starts the threads, waits for them, and commits the outputs.
+/// What the scan stage made (with its hits step): scan_tallies.tsv, scan_hits.tsv and
+/// hits.tsv, finished but not renamed into place.
+struct ScanFiles {
+    files: Vec<Finished>,
+    timings: [StageTiming; 2],
+}
+
+/// What every stage made, before anything is committed.
+struct StageResults {
+    read: stages::ReadSummary,
+    embed: Option<stages::Embedded>,
+    scan: Option<ScanFiles>,
+    scores: Option<stages::Scored>,
+}
+
+/// Starts the stages, waits for them, and commits the outputs.
 fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
-    let c = &plan.config;
-    let out = |n: &str| plan.outdir.join(n);
-    let (size, step) = (c.regions.bin, c.regions.step());
-    let want_scan = c.outputs.hits && plan.scanner.is_some();
-    let want_scores = c.outputs.motif_scores && plan.scanner.is_some();
-    // With an encoder, the motif stages work in its shadow (see `priority`).
+    let results = run_stages(plan, quiet)?;
+    let tw = (Instant::now(), CpuClock::thread());
+    check_embedding_rows(plan, &results)?;
+    commit_outputs(plan, results, tw)
+}
+
+/// The stages this plan runs, in the tee's order, with how far each may lag the
+/// reader: with an encoder, the motif stages work in its shadow (see `priority`).
+fn stage_lags(plan: &Plan) -> Vec<(&'static str, Lag)> {
     let motif_lag = if plan.encoder.is_some() {
         Lag::Background
     } else {
         Lag::Lockstep
     };
-    let mut lags = Vec::new();
-    let mut names = Vec::new();
+    let mut stages = Vec::new();
     if plan.encoder.is_some() {
-        lags.push(Lag::Lockstep);
-        names.push("embed");
+        stages.push(("embed", Lag::Lockstep));
     }
-    if want_scan {
-        lags.push(motif_lag);
-        names.push("scan");
+    if plan.wants_scan() {
+        stages.push(("scan", motif_lag));
     }
-    if want_scores {
-        lags.push(motif_lag);
-        names.push("scores");
+    if plan.wants_scores() {
+        stages.push(("scores", motif_lag));
     }
-    let (tee, mut sources) = Tee::new(&lags);
+    stages
+}
+
+/// Runs the reader and every stage on threads of their own, connected by the tee, and
+/// joins them. The reader's error comes first: it explains the others (they see a
+/// short input).
+fn run_stages(plan: &Plan, quiet: bool) -> Result<StageResults, WorkflowError> {
+    let c = &plan.config;
+    let out = |n: &str| plan.outdir.join(n);
+    let bins = (c.regions.bin, c.regions.step());
+    let lags = stage_lags(plan);
+    let (tee, sources) = Tee::new(&lags.iter().map(|&(_, lag)| lag).collect::<Vec<_>>());
     let bytes = Counter::new("input");
     // The data inputs come first in `plan.inputs`.
     let total: u64 = plan.inputs[..c.inputs.len()].iter().map(|e| e.bytes).sum();
-    let counters: Vec<_> = names.iter().map(|n| Counter::new(n)).collect();
+    let counters: Vec<_> = lags.iter().map(|&(n, _)| Counter::new(n)).collect();
+    let mut sources: Vec<_> = sources.into_iter().collect();
     for (s, ctr) in sources.iter_mut().zip(&counters) {
         s.set_counter(ctr.clone());
     }
@@ -289,134 +328,142 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
         ..StreamOptions::default()
     };
     let emb_path = out(layout::EMBEDDINGS);
-    let (sc_npy, sc_tsv) = (out(layout::MOTIF_SCORES_NPY), out(layout::MOTIF_SCORES_TSV));
-    // The reader and the encoder run at normal priority, the encoder on rayon's global
-    // pool. Each motif stage computes on pools of its own (`StagePools`: idle priority
-    // until the encoder is done, then normal), so no worker of one stage ever blocks on
-    // another stage's channel. (The scanner's driver reads its next chunk inside
-    // rayon::join: in a shared pool a worker waiting for the encoder's tasks could steal
-    // that read and block the encoder behind the reader, a deadlock. It keeps one
-    // worker waiting for input, so it needs two.)
+    let scores_paths = (out(layout::MOTIF_SCORES_NPY), out(layout::MOTIF_SCORES_TSV));
+    // The reader and the encoder run at normal priority, the encoder on the run's
+    // workers. Each motif stage computes on pools of its own (`StagePools`: idle
+    // priority until the encoder is done, then normal), so no worker of one stage ever
+    // blocks on another stage's channel. (The scanner's driver reads its next chunk
+    // inside rayon::join: in a shared pool a worker waiting for the encoder's tasks
+    // could steal that read and block the encoder behind the reader, a deadlock. It
+    // keeps one worker waiting for input, so it needs two.)
     let encoder_done = AtomicBool::new(plan.encoder.is_none());
-    let threads = rayon::current_num_threads();
+    let threads = plan.workers.count();
     let pool_err = |e: rayon::ThreadPoolBuildError| WorkflowError::Config(format!("threads: {e}"));
     let scan_pools = StagePools::new("scan", threads.max(2), &encoder_done).map_err(pool_err)?;
     let scores_pools = StagePools::new("scores", threads, &encoder_done).map_err(pool_err)?;
-    // Tee::new gave exactly one source per consumer, in this order.
+    // Tee::new gave exactly one source per stage, in `lags` order.
     let mut sources = sources.into_iter();
     let embed_src = plan
         .encoder
         .as_ref()
         .and_then(|e| Some((e, sources.next()?)));
-    let scan_src =
-        (plan.scanner.as_ref().filter(|_| want_scan)).and_then(|sc| Some((sc, sources.next()?)));
-    let scores_src =
-        (plan.scanner.as_ref().filter(|_| want_scores)).and_then(|sc| Some((sc, sources.next()?)));
+    let scanner = plan.motifs.as_ref().map(|m| &m.scanner);
+    let scan_src = scanner
+        .filter(|_| plan.wants_scan())
+        .and_then(|sc| Some((sc, sources.next()?)));
+    let scores_src = scanner
+        .filter(|_| plan.wants_scores())
+        .and_then(|sc| Some((sc, sources.next()?)));
+    let sharding = plan.sharding;
     let result = std::thread::scope(|s| {
-        let reader = s.spawn(|| stages::read(&c.inputs, plan.sharding, tee, bytes));
+        let reader = s.spawn(|| stages::read(&c.inputs, sharding, tee, bytes));
         let embed = embed_src.map(|(enc, src)| {
             let (stream, p, done) = (&stream, &emb_path, &encoder_done);
-            let sharding = plan.sharding;
             s.spawn(move || {
-                let r = stages::embed(enc, stream, pooling, (size, step), sharding, p, src);
+                let r = plan
+                    .workers
+                    .install(|| stages::embed(enc, stream, pooling, bins, sharding, p, src));
                 done.store(true, Ordering::Release);
                 r
             })
         });
         let scan = scan_src.map(|(sc, src)| {
             let pools = &scan_pools;
-            let sharding = plan.sharding;
-            s.spawn(move || {
-                let scanned =
-                    pools.install(|| stages::scan(sc, c.motifs.chunk_size, sharding, src))?;
-                let (tw, cpu) = (Instant::now(), pools.cpu());
-                let names: Vec<&str> = scanned.names.iter().map(String::as_str).collect();
-                let files = pools.install(|| {
-                    write_scan_outputs(
-                        sc,
-                        &plan.motif_label,
-                        scanned.tallies,
-                        &names,
-                        c.motifs.qv_thresh,
-                        &plan.outdir,
-                    )
-                })?;
-                let hits = stages::timing("hits", tw, Duration::ZERO, 0, pools.cpu() - cpu);
-                Ok((files, [scanned.timing, hits]))
-            })
+            s.spawn(move || scan_with_hits(plan, sc, pools, src))
         });
         let scores = scores_src.map(|(sc, src)| {
             let pools = &scores_pools;
-            let paths = (sc_npy.as_path(), sc_tsv.as_path());
-            let sharding = plan.sharding;
-            s.spawn(move || {
-                stages::scores(sc, c.motifs.tau, (size, step), sharding, paths, pools, src)
-            })
+            let paths = (scores_paths.0.as_path(), scores_paths.1.as_path());
+            s.spawn(move || stages::scores(sc, c.motifs.tau, bins, sharding, paths, pools, src))
         });
-        let reader = join(reader);
-        let embed = embed.map(join).transpose();
-        let scan = scan.map(join).transpose();
-        let scores = scores.map(join).transpose();
+        let reader = join(reader, "read");
+        let embed = embed.map(|h| join(h, "embed")).transpose();
+        let scan = scan.map(|h| join(h, "scan")).transpose();
+        let scores = scores.map(|h| join(h, "scores")).transpose();
         (reader, embed, scan, scores)
     });
     progress.finish();
-    // The input's own error explains the others (stages see a short input).
-    let (reader, embed, scan, scores) = result;
-    let summary = reader?;
-    let embed = embed?;
-    let scan = scan?;
-    let scores = scores?;
-    let (tw, cpu) = (Instant::now(), CpuClock::thread());
-    let records = summary.records;
-    let mut timings = vec![summary.timing];
-    let expected_rows: u64 = records
-        .iter()
-        .filter(|r| r.owned)
-        .map(|r| owned_bins(plan.sharding, r, size, step).count() as u64)
-        .sum();
-    if let Some((rows, _, _)) = &embed {
-        if *rows != expected_rows {
-            return Err(WorkflowError::Model(format!(
-                "{}: the pooler produced {rows} rows for {expected_rows} regions",
-                emb_path.display(),
-            )));
-        }
+    let (read, embed, scan, scores) = result;
+    Ok(StageResults {
+        read: read?,
+        embed: embed?,
+        scan: scan?,
+        scores: scores?,
+    })
+}
+
+/// The scan stage on its pools, then its hits step: q-values and the three hit files.
+fn scan_with_hits(
+    plan: &Plan,
+    scanner: &Scanner,
+    pools: &StagePools,
+    src: ChannelSource,
+) -> Result<ScanFiles, WorkflowError> {
+    let c = &plan.config;
+    let scanned =
+        pools.install(|| stages::scan(scanner, c.motifs.chunk_size, plan.sharding, src))?;
+    let (tw, cpu) = (Instant::now(), pools.cpu());
+    let names: Vec<&str> = scanned.names.iter().map(String::as_str).collect();
+    let label = plan.motifs.as_ref().map_or("", |m| m.label.as_str());
+    let files = pools.install(|| {
+        write_scan_outputs(
+            scanner,
+            label,
+            scanned.tallies,
+            &names,
+            c.motifs.qv_thresh,
+            &plan.outdir,
+        )
+    })?;
+    let hits = stages::timing("hits", tw, Duration::ZERO, 0, pools.cpu() - cpu);
+    Ok(ScanFiles {
+        files,
+        timings: [scanned.timing, hits],
+    })
+}
+
+/// The pooler must have made one row per owned bin.
+fn check_embedding_rows(plan: &Plan, results: &StageResults) -> Result<(), WorkflowError> {
+    let Some(embedded) = &results.embed else {
+        return Ok(());
+    };
+    let expected = plan.owned_regions(&results.read.records);
+    if embedded.rows != expected {
+        return Err(WorkflowError::Model(format!(
+            "{}: the pooler produced {} rows for {expected} regions",
+            plan.outdir.join(layout::EMBEDDINGS).display(),
+            embedded.rows,
+        )));
     }
-    // Every stage succeeded: commit, in manifest order.
-    let mut outputs = Vec::new();
-    outputs.push(write_measured(
-        &out(layout::RECORDS),
-        layout::RECORDS,
-        |w| layout::write_records(w, &records),
-    )?);
-    outputs.push(write_measured(
-        &out(layout::REGIONS),
-        layout::REGIONS,
-        |w| {
-            let mut row = 0u64;
-            for r in records.iter().filter(|r| r.owned) {
-                for (a, b) in owned_bins(plan.sharding, r, size, step) {
-                    write_region(w, &r.name, a, b, size, row)?;
-                    row += 1;
-                }
-            }
-            Ok(())
-        },
-    )?);
-    if let Some((_, npy, t)) = embed {
-        outputs.push(npy.commit()?);
-        timings.push(t);
+    Ok(())
+}
+
+/// Every stage succeeded: writes records.tsv and regions.bed, renames every stage's
+/// outputs into place in manifest order, and adds the write step's timing.
+fn commit_outputs(
+    plan: &Plan,
+    results: StageResults,
+    (tw, cpu): (Instant, CpuClock),
+) -> Result<Executed, WorkflowError> {
+    let records = results.read.records;
+    let mut timings = vec![results.read.timing];
+    let bins = (plan.config.regions.bin, plan.config.regions.step());
+    let mut outputs =
+        layout::write_record_tables(&plan.outdir, &records, plan.sharding, bins)?.to_vec();
+    if let Some(e) = results.embed {
+        outputs.push(e.npy.commit()?);
+        timings.push(e.timing);
     }
-    if let Some((files, t)) = scan {
-        for f in files {
+    if let Some(scan) = results.scan {
+        for f in scan.files {
             outputs.push(f.commit()?);
         }
-        timings.extend(t);
+        timings.extend(scan.timings);
     }
-    if let Some((npy, tsv, t)) = scores {
-        outputs.push(npy.commit()?);
-        outputs.push(tsv.commit()?);
-        timings.push(t);
+    if let Some(sc) = results.scores {
+        outputs.push(sc.npy.commit()?);
+        outputs.push(sc.tsv.commit()?);
+        timings.push(sc.timing);
     }
     timings.push(stages::timing(
         "write",
@@ -425,15 +472,20 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
         0,
         cpu.elapsed(),
     ));
-    Ok((records, timings, outputs))
+    Ok(Executed {
+        records,
+        timings,
+        outputs,
+    })
 }
 
-/// Joins a stage's thread, turning a panic into an error.
+/// Joins the thread of `stage`, turning a panic into an error naming the stage.
 fn join<T>(
     h: std::thread::ScopedJoinHandle<'_, Result<T, WorkflowError>>,
+    stage: &'static str,
 ) -> Result<T, WorkflowError> {
     h.join()
-        .unwrap_or_else(|_| Err(WorkflowError::Model("a pipeline stage panicked".into())))
+        .unwrap_or_else(|_| Err(WorkflowError::StagePanic(stage)))
 }
 
 /// Writes scan_tallies.tsv, scan_hits.tsv (for merge) and hits.tsv (q-values over the

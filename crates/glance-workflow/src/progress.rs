@@ -40,8 +40,8 @@ impl Counter {
 
 /// Where messages and progress go.
 pub struct Progress {
-    quiet: bool,
-    multi: Option<MultiProgress>,
+    /// The bars on a terminal, kept for the run's length.
+    _bars: Option<MultiProgress>,
     stop: Arc<AtomicBool>,
     ticker: Option<JoinHandle<()>>,
 }
@@ -50,8 +50,7 @@ impl Progress {
     /// Prints nothing.
     pub fn quiet() -> Progress {
         Progress {
-            quiet: true,
-            multi: None,
+            _bars: None,
             stop: Arc::new(AtomicBool::new(false)),
             ticker: None,
         }
@@ -107,8 +106,7 @@ impl Progress {
                 }
             });
             return Progress {
-                quiet,
-                multi: Some(multi),
+                _bars: Some(multi),
                 stop,
                 ticker: Some(ticker),
             };
@@ -145,23 +143,9 @@ impl Progress {
             }
         });
         Progress {
-            quiet,
-            multi: None,
+            _bars: None,
             stop,
             ticker: Some(ticker),
-        }
-    }
-
-    /// Prints a log line (above the bars on a terminal).
-    pub fn log(&self, msg: &str) {
-        if self.quiet {
-            return;
-        }
-        match &self.multi {
-            Some(m) => {
-                let _ = m.println(msg);
-            }
-            None => eprintln!("{msg}"),
         }
     }
 

@@ -22,12 +22,6 @@ pub struct Sharding {
 }
 
 impl Sharding {
-    /// The whole input in one shard.
-    pub const WHOLE: Sharding = Sharding {
-        shard: Shard::WHOLE,
-        span: 0,
-    };
-
     /// Index of the piece holding position `pos` of a record.
     fn piece(&self, pos: u64) -> u64 {
         pos.checked_div(self.span).unwrap_or(0)

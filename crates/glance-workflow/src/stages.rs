@@ -21,16 +21,15 @@ use glance_motif::{ScanTally, Scanner};
 use glance_seq::{RecordHeader, SeqReader, SequenceSource};
 use rayon::prelude::*;
 
-use crate::atomic::{AtomicFile, Finished};
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
 use crate::layout::{self, RecordInfo};
 use crate::manifest::StageTiming;
-use crate::npy::NpyWriter;
 use crate::priority::StagePools;
 use crate::progress::Counter;
 use crate::sharding::Sharding;
 use crate::tee::{ChannelSource, Msg, OneRecord, RecordStart, Tee};
+use glance_io::{AtomicFile, Finished, NpyWriter};
 
 /// Bases per block sent to the stages.
 const BLOCK: usize = 1 << 18;
@@ -96,11 +95,11 @@ pub fn read(
         let label = path.display().to_string();
         let err = |e: glance_seq::SeqError| WorkflowError::Input {
             path: label.clone(),
-            source: Box::new(e),
+            error: Box::new(e),
         };
         let file = std::fs::File::open(path).map_err(|e| WorkflowError::Input {
             path: label.clone(),
-            source: format!("cannot open: {e}").into(),
+            error: format!("cannot open: {e}").into(),
         })?;
         let mut reader = SeqReader::from_reader(Counting {
             inner: file,
@@ -225,7 +224,7 @@ impl RowSink for EmbedSink<'_> {
         }
         self.npy
             .row(values)
-            .map_err(|e| ModelError::Options(e.to_string()))
+            .map_err(|e| ModelError::Sink(Box::new(e)))
     }
 }
 
@@ -259,9 +258,18 @@ impl TokenSink for IndexedPooler<'_, '_> {
     }
 }
 
+/// What the embed stage made: embeddings.npy, finished but not renamed into place.
+pub struct Embedded {
+    /// Rows written (one per owned bin).
+    pub rows: u64,
+    /// embeddings.npy.
+    pub npy: Finished,
+    /// The stage's timing.
+    pub timing: StageTiming,
+}
+
 /// Encodes the parts of every record of `src` that the shard's bins need and pools the
-/// bins it owns into `path` (finished, not renamed into place); returns the rows
-/// written, the file and the stage timing.
+/// bins it owns into `path` (finished, not renamed into place).
 pub fn embed(
     encoder: &Encoder,
     opts: &StreamOptions,
@@ -270,7 +278,7 @@ pub fn embed(
     sharding: Sharding,
     path: &Path,
     mut src: ChannelSource,
-) -> Result<(u64, Finished, StageTiming), WorkflowError> {
+) -> Result<Embedded, WorkflowError> {
     let (t0, cpu) = (Instant::now(), CpuClock::pool());
     let d = encoder.d_model();
     let mut npy = NpyWriter::create(path, &[d])?;
@@ -315,13 +323,11 @@ pub fn embed(
         })?;
         pooler.pooler.finish().map_err(model_err)?;
     }
-    let rows = npy.rows;
-    let file = npy.finish(layout::EMBEDDINGS)?;
-    Ok((
-        rows,
-        file,
-        timing("embed", t0, src.waited, bases, cpu.elapsed()),
-    ))
+    Ok(Embedded {
+        rows: npy.rows,
+        npy: npy.finish(layout::EMBEDDINGS)?,
+        timing: timing("embed", t0, src.waited, bases, cpu.elapsed()),
+    })
 }
 
 /// One bin to score.
@@ -329,6 +335,16 @@ struct BinJob {
     start: u64,
     end: u64,
     bases: Vec<u8>,
+}
+
+/// What the scores stage made, finished but not renamed into place.
+pub struct Scored {
+    /// motif_scores.npy.
+    pub npy: Finished,
+    /// motif_scores.tsv.
+    pub tsv: Finished,
+    /// The stage's timing.
+    pub timing: StageTiming,
 }
 
 /// Region x motif scores of every bin the shard owns: motif_scores.npy (`[rows,
@@ -343,7 +359,7 @@ pub fn scores(
     (npy_path, tsv_path): (&Path, &Path),
     pools: &StagePools,
     mut src: ChannelSource,
-) -> Result<(Finished, Finished, StageTiming), WorkflowError> {
+) -> Result<Scored, WorkflowError> {
     let (t0, cpu) = (Instant::now(), CpuClock::thread());
     let motifs = scanner.motifs();
     let tables = pools.install(|| RegionTables::new(scanner, tau));
@@ -401,7 +417,11 @@ pub fn scores(
     let npy = pools.install(|| npy.finish(layout::MOTIF_SCORES_NPY))?;
     let tsv = pools.install(|| tsv.finish(layout::MOTIF_SCORES_TSV))?;
     let cpu = cpu.elapsed() + pools.cpu();
-    Ok((npy, tsv, timing("scores", t0, src.waited, bases, cpu)))
+    Ok(Scored {
+        npy,
+        tsv,
+        timing: timing("scores", t0, src.waited, bases, cpu),
+    })
 }
 
 /// Scores a batch of bins (motif by motif, in parallel) and writes their rows in order

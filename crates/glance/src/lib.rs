@@ -9,6 +9,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub use glance_attn as attn;
+pub use glance_io as io;
 pub use glance_model as model;
 pub use glance_motif as motif;
 pub use glance_seq as seq;

@@ -24,7 +24,7 @@ use glance::attn::{
 
 use super::bench_error::{FullRows, Reference};
 
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 
 /// Arguments of `glance bench`.
 #[derive(Debug, Args)]

@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Context;
 use glance::attn::ndarray::Array3;
 use glance::attn::{Approx, Spec};
-use glance::workflow::atomic::AtomicFile;
+use glance::io::AtomicFile;
 use plotters::prelude::*;
 
 use super::bench::{
@@ -18,7 +18,7 @@ use super::bench::{
     time_runs, AttentionArgs, BenchInputs,
 };
 use super::bench_error::FullRows;
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 
 /// The built-in table: windows, block and dilation sizes, K, M and hash rounds.
 const DEFAULT_SWEEP: [&str; 15] = [

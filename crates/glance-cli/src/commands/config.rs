@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use glance::workflow::{Config, EXAMPLE};
 
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 
 /// Arguments of `glance config`.
 #[derive(Debug, Args)]
@@ -32,7 +32,7 @@ pub fn run(args: &ConfigArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         c.validate()
             .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
         if !global.quiet {
-            print!("{}", glance::workflow::config::to_toml(&c)?);
+            print!("{}", glance::workflow::to_toml(&c)?);
         }
     }
     Ok(())

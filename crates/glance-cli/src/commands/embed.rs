@@ -1,26 +1,22 @@
 //! `glance embed`: run an encoder over FASTA/FASTQ and write per-region (or per-token)
 //! embeddings as PREFIX.npy (f32, `[rows, d_model]`, C order) plus PREFIX.bed (chrom,
-//! start, end, name, row), both written atomically.
+//! start, end, name, row); the work is glance-workflow's `embed_inputs`.
 
 use std::fs::File;
-use std::io::{BufReader, Seek, SeekFrom, Write};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use glance::model::ndarray::ArrayView2;
+use glance::io::with_suffix;
 use glance::model::{
-    encode_source, load, Encoder, ModelError, PooledRegion, Pooler, Pooling, RegionSpec, Regions,
-    RowSink, RunMode, StreamOptions, TokenSink,
+    default_model_dir, load, Pooling, RegionSpec, Regions, RunMode, StreamOptions,
 };
-use glance::seq::{read_bed, read_fai, SeqReader};
+use glance::seq::{read_bed, read_fai};
+use glance::workflow::{embed_inputs, EmbedRows};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::with_suffix;
-use crate::cli::GlobalArgs;
-use glance::workflow::atomic::AtomicFile;
-use glance::workflow::npy;
-use glance::workflow::resolve::{default_model_dir, BUNDLED_MODEL_DIR, MODEL_ENV};
+use crate::global::GlobalArgs;
 
 /// Arguments of `glance embed`.
 #[derive(Debug, Args)]
@@ -91,8 +87,8 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             "--model DIR is required: no default model found (neither ${} nor {} holds a \
              config.json); pass a native glance model or a Hugging Face BERT/DNABERT/Longformer \
              directory",
-            MODEL_ENV,
-            BUNDLED_MODEL_DIR
+            glance::model::MODEL_ENV,
+            glance::model::BUNDLED_MODEL_DIR
         );
     };
     let dir = &dir;
@@ -100,19 +96,24 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     encoder
         .override_patterns(&args.pattern)
         .context("--pattern")?;
-    let d = encoder.d_model();
-    let k = encoder.tokenizer.k as u64;
-    let stride = encoder.tokenizer.stride;
-    let regions = if let Some(bed) = &args.regions {
-        Some(Regions::List(read_regions(bed)?))
+    let rows = if let Some(bed) = &args.regions {
+        EmbedRows::Pooled {
+            regions: Regions::List(read_regions(bed)?),
+            pooling: args.pool,
+        }
     } else if args.per_token {
-        None
+        EmbedRows::PerToken {
+            max_tokens: args.max_tokens,
+        }
     } else {
         let size = args.bin.unwrap_or(1000);
-        Some(Regions::Bins {
-            size,
-            step: args.step.unwrap_or(size),
-        })
+        EmbedRows::Pooled {
+            regions: Regions::Bins {
+                size,
+                step: args.step.unwrap_or(size),
+            },
+            pooling: args.pool,
+        }
     };
     let defaults = StreamOptions::for_encoder(&encoder);
     let opts = StreamOptions {
@@ -120,7 +121,6 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         overlap: args.overlap,
         ..defaults
     };
-
     if let RunMode::Windows { tokens, .. } = encoder.run_mode()? {
         if args.overlap >= tokens {
             bail!(
@@ -129,57 +129,22 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             );
         }
     }
-
-    let npy_path = with_suffix(&args.output, "npy");
-    let bed_path = with_suffix(&args.output, "bed");
-    let mut npy_out = AtomicFile::create(&npy_path)?;
-    let mut bed_out = AtomicFile::create(&bed_path)?;
     let progress = progress_bar(global.quiet, total_bases(&args.inputs));
-    let rows = {
-        let mut npy = npy_out.writer();
-        let mut bed = bed_out.writer();
-        let mut writer = Writer::new(&mut npy, &mut bed, d, &npy_path)?;
-        match regions {
-            Some(regions) => {
-                let mut pooler = Pooler::new(
-                    args.pool,
-                    regions,
-                    encoder.pool_query.as_ref(),
-                    d,
-                    stride,
-                    &mut writer,
-                )?;
-                encode_inputs(&encoder, &args.inputs, &opts, &mut pooler, &progress)?;
-                pooler.finish()?;
-            }
-            None => {
-                let mut sink = PerToken {
-                    writer: &mut writer,
-                    chrom: String::new(),
-                    origin: 0,
-                    stride: stride as u64,
-                    k,
-                    max: args.max_tokens,
-                };
-                encode_inputs(&encoder, &args.inputs, &opts, &mut sink, &progress)?;
-            }
-        }
-        let rows = writer.rows;
-        write_npy_header(&mut npy, rows, d)
-            .and_then(|()| npy.flush())
-            .with_context(|| format!("{}: cannot write", npy_path.display()))?;
-        bed.flush()
-            .with_context(|| format!("{}: cannot write", bed_path.display()))?;
-        rows
-    };
+    let written = embed_inputs(
+        &encoder,
+        &args.inputs,
+        &opts,
+        &rows,
+        &args.output,
+        &mut |bases| progress.inc(bases),
+    )?;
     progress.finish_and_clear();
-    npy_out.commit()?;
-    bed_out.commit()?;
     if !global.quiet {
         eprintln!(
-            "glance embed: {rows} rows x {d} to {} and {}",
-            npy_path.display(),
-            bed_path.display()
+            "glance embed: {written} rows x {} to {} and {}",
+            encoder.d_model(),
+            with_suffix(&args.output, "npy").display(),
+            with_suffix(&args.output, "bed").display()
         );
     }
     Ok(())
@@ -202,24 +167,6 @@ fn read_regions(path: &Path) -> anyhow::Result<Vec<RegionSpec>> {
             })
         })
         .collect()
-}
-
-/// Streams every input through the encoder into `sink`.
-fn encode_inputs(
-    encoder: &Encoder,
-    inputs: &[PathBuf],
-    opts: &StreamOptions,
-    sink: &mut dyn TokenSink,
-    progress: &ProgressBar,
-) -> anyhow::Result<()> {
-    for input in inputs {
-        let reader = SeqReader::open(input).with_context(|| input.display().to_string())?;
-        encode_source(encoder, reader, opts, sink, &mut |bases| {
-            progress.inc(bases)
-        })
-        .with_context(|| input.display().to_string())?;
-    }
-    Ok(())
 }
 
 /// The total number of bases when every input has a `.fai` index beside it.
@@ -249,108 +196,4 @@ fn progress_bar(quiet: bool, total: Option<u64>) -> ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-/// Writes the .npy header for `[rows, d]` f32 at the start of `w` (the shared header has
-/// a fixed size, so it is rewritten in place with the final row count).
-fn write_npy_header<W: Write + Seek>(w: &mut W, rows: u64, d: usize) -> std::io::Result<()> {
-    w.seek(SeekFrom::Start(0))?;
-    w.write_all(&npy::header("<f4", rows, &[d]))?;
-    w.seek(SeekFrom::End(0))?;
-    Ok(())
-}
-
-/// Streams rows to the .npy body and lines to the .bed.
-struct Writer<'a, N: Write + Seek, B: Write> {
-    npy: &'a mut N,
-    bed: &'a mut B,
-    d: usize,
-    rows: u64,
-    bytes: Vec<u8>,
-}
-
-impl<'a, N: Write + Seek, B: Write> Writer<'a, N, B> {
-    fn new(npy: &'a mut N, bed: &'a mut B, d: usize, path: &Path) -> anyhow::Result<Self> {
-        // Placeholder header, rewritten with the row count at the end.
-        write_npy_header(npy, 0, d).with_context(|| format!("{}: cannot write", path.display()))?;
-        Ok(Writer {
-            npy,
-            bed,
-            d,
-            rows: 0,
-            bytes: Vec::with_capacity(4 * d),
-        })
-    }
-
-    fn write(
-        &mut self,
-        chrom: &str,
-        start: u64,
-        end: u64,
-        name: &str,
-        values: &[f32],
-    ) -> Result<(), ModelError> {
-        let io = |e: std::io::Error| ModelError::Options(format!("cannot write output: {e}"));
-        debug_assert_eq!(values.len(), self.d);
-        self.bytes.clear();
-        for v in values {
-            self.bytes.extend_from_slice(&v.to_le_bytes());
-        }
-        self.npy.write_all(&self.bytes).map_err(io)?;
-        writeln!(self.bed, "{chrom}\t{start}\t{end}\t{name}\t{}", self.rows).map_err(io)?;
-        self.rows += 1;
-        Ok(())
-    }
-}
-
-impl<N: Write + Seek, B: Write> RowSink for &mut Writer<'_, N, B> {
-    fn row(&mut self, r: &PooledRegion, values: &[f32]) -> Result<(), ModelError> {
-        let mut name = format!("{}:{}-{}", r.chrom, r.start + 1, r.end);
-        if r.partial {
-            name.push_str(";partial");
-        }
-        if r.tokens == 0 {
-            name.push_str(";empty");
-        }
-        self.write(&r.chrom, r.start, r.end, &name, values)
-    }
-}
-
-/// `--per-token`: one row per token; the BED line gives the bases the token covers.
-struct PerToken<'w, 'a, N: Write + Seek, B: Write> {
-    writer: &'w mut Writer<'a, N, B>,
-    chrom: String,
-    origin: u64,
-    stride: u64,
-    k: u64,
-    max: u64,
-}
-
-impl<N: Write + Seek, B: Write> TokenSink for PerToken<'_, '_, N, B> {
-    fn begin_record(&mut self, name: &str, origin: u64) -> Result<(), ModelError> {
-        self.chrom = name.to_string();
-        self.origin = origin;
-        Ok(())
-    }
-
-    fn tokens(&mut self, first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError> {
-        if self.writer.rows + rows.nrows() as u64 > self.max {
-            return Err(ModelError::Options(format!(
-                "--per-token output would exceed {} tokens; pool with --bin or --regions, or \
-                 raise --max-tokens",
-                self.max
-            )));
-        }
-        for (t, row) in rows.rows().into_iter().enumerate() {
-            let start = self.origin + (first + t as u64) * self.stride;
-            let values = row.to_vec();
-            self.writer
-                .write(&self.chrom, start, start + self.k, ".", &values)?;
-        }
-        Ok(())
-    }
-
-    fn end_record(&mut self, _len: u64) -> Result<(), ModelError> {
-        Ok(())
-    }
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use glance::model::{load, Encoder, RunMode};
 
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 
 /// Arguments of `glance model`.
 #[derive(Debug, Args)]

@@ -1,11 +1,10 @@
-//! Motif-set and background options shared by `glance scan` and `glance score`, and
-//! their resolution as FIMO resolves them.
+//! Motif-set and background options shared by `glance scan` and `glance score`,
+//! resolved by the pipeline's [`MotifSet`] as `glance run` resolves them.
 
-use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 
-use glance::motif::{bundled, read_motifs, BackgroundSource, MotifFile, ScanOptions, Scanner};
+use glance::workflow::{MotifSet, MotifsConfig};
 
 /// Which motifs to score and against which background.
 #[derive(Debug, Args)]
@@ -39,51 +38,26 @@ pub struct MotifArgs {
 }
 
 impl MotifArgs {
-    /// Reads the motif set (or the bundled one) with the path in errors; returns it with
-    /// a name for logs.
-    fn load_motifs(&self) -> anyhow::Result<(MotifFile, String)> {
-        match &self.motifs {
-            Some(p) => {
-                let f = read_motifs(p).with_context(|| p.display().to_string())?;
-                Ok((f, p.display().to_string()))
-            }
-            None => Ok((
-                bundled::jaspar().context("bundled JASPAR set")?,
-                bundled::JASPAR_NAME.to_string(),
-            )),
+    /// These options as the pipeline's motif settings, with p-value threshold `thresh`.
+    pub fn config(&self, thresh: f64) -> MotifsConfig {
+        let background = if self.uniform {
+            "--uniform--".to_string()
+        } else {
+            self.bfile.clone().unwrap_or_else(|| "--nrdb--".to_string())
+        };
+        MotifsConfig {
+            file: self.motifs.clone(),
+            background,
+            thresh,
+            norc: self.norc,
+            motif_pseudo: self.motif_pseudo,
+            ..MotifsConfig::default()
         }
     }
 
-    /// Resolves `--bfile`/`--uniform` for `file` as FIMO does (averaged with the
-    /// complement unless `--norc`).
-    fn background(&self, file: &MotifFile) -> anyhow::Result<[f64; 4]> {
-        let label = if self.uniform {
-            "--uniform--"
-        } else {
-            self.bfile.as_deref().unwrap_or("--nrdb--")
-        };
-        BackgroundSource::from_bfile_arg(label, file.background)?
-            .resolve(!self.norc)
-            .with_context(|| format!("background {label}"))
-    }
-
     /// Loads the motifs, resolves the background and compiles the scanner for p-value
-    /// threshold `thresh` (`full_pvalue_tables` for region best p-values); returns it
-    /// with the motif set's name for logs.
-    pub fn scanner(
-        &self,
-        thresh: f64,
-        full_pvalue_tables: bool,
-    ) -> anyhow::Result<(Scanner, String)> {
-        let (file, name) = self.load_motifs()?;
-        let options = ScanOptions {
-            thresh,
-            both_strands: !self.norc,
-            pseudocount: self.motif_pseudo,
-            full_pvalue_tables,
-        };
-        let scanner = Scanner::new(&file.motifs, self.background(&file)?, options)
-            .context("--thresh/--motif-pseudo")?;
-        Ok((scanner, name))
+    /// threshold `thresh` (`full_pvalue_tables` for region best p-values).
+    pub fn load(&self, thresh: f64, full_pvalue_tables: bool) -> anyhow::Result<MotifSet> {
+        Ok(MotifSet::load(&self.config(thresh), full_pvalue_tables)?)
     }
 }

@@ -6,11 +6,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 use glance::workflow::{Config, Shard};
 
-use crate::cli::GlobalArgs;
+use crate::global::GlobalArgs;
 
 /// Arguments of `glance run`.
 #[derive(Debug, Args)]
@@ -158,15 +157,7 @@ pub fn resolve_config(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Con
 
 /// Runs `glance run`.
 pub fn run(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    let config = resolve_config(args, global)?;
-    if global.threads.is_none() {
-        if let Some(n) = config.threads {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build_global()
-                .context("threads")?;
-        }
-    }
-    glance::workflow::run(&config)?;
+    // The library runs on `config.threads` workers (from --threads or the config file).
+    glance::workflow::run(&resolve_config(args, global)?)?;
     Ok(())
 }

@@ -18,9 +18,9 @@ use glance::seq::{
     SoftMask, Tokenizer, TokenizerOptions, Vocab,
 };
 
-use crate::cli::GlobalArgs;
-use glance::workflow::atomic::AtomicFile;
-use glance::workflow::npy;
+use crate::global::GlobalArgs;
+use glance::io::npy;
+use glance::io::AtomicFile;
 
 /// Core bases per chunk while streaming (memory stays near 1 Mb whatever the input).
 const CHUNK_BASES: usize = 1 << 20;

@@ -6,8 +6,8 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use crate::atomic::{AtomicFile, Finished};
-use crate::error::WorkflowError;
+use crate::atomic::{AtomicFile, Finished, OUTPUT_BUFFER};
+use crate::error::IoError;
 
 /// Header size in bytes (a multiple of 64, room for any shape).
 const HEADER: usize = 128;
@@ -25,15 +25,15 @@ pub struct NpyWriter {
 
 impl NpyWriter {
     /// Starts `path` for rows of shape `inner`.
-    pub fn create(path: &Path, inner: &[usize]) -> Result<NpyWriter, WorkflowError> {
+    pub fn create(path: &Path, inner: &[usize]) -> Result<NpyWriter, IoError> {
         let mut file = AtomicFile::create(path)?;
         let handle = file
             .file()
             .try_clone()
-            .map_err(|e| WorkflowError::output(path, e))?;
-        let mut w = BufWriter::with_capacity(crate::atomic::OUTPUT_BUFFER, handle);
+            .map_err(|e| IoError::write(path, e))?;
+        let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, handle);
         w.write_all(&header("<f4", 0, inner))
-            .map_err(|e| WorkflowError::output(path, e))?;
+            .map_err(|e| IoError::write(path, e))?;
         Ok(NpyWriter {
             file,
             w,
@@ -45,7 +45,7 @@ impl NpyWriter {
     }
 
     /// Appends one row (`inner` elements).
-    pub fn row(&mut self, values: &[f32]) -> Result<(), WorkflowError> {
+    pub fn row(&mut self, values: &[f32]) -> Result<(), IoError> {
         debug_assert_eq!(values.len(), self.row_len);
         self.bytes.clear();
         for v in values {
@@ -54,32 +54,32 @@ impl NpyWriter {
         self.rows += 1;
         self.w
             .write_all(&self.bytes)
-            .map_err(|e| WorkflowError::output(self.file.path(), e))
+            .map_err(|e| IoError::write(self.file.path(), e))
     }
 
     /// Appends raw little-endian row bytes (whole rows).
-    pub fn raw_rows(&mut self, bytes: &[u8], rows: u64) -> Result<(), WorkflowError> {
+    pub fn raw_rows(&mut self, bytes: &[u8], rows: u64) -> Result<(), IoError> {
         self.rows += rows;
         self.w
             .write_all(bytes)
-            .map_err(|e| WorkflowError::output(self.file.path(), e))
+            .map_err(|e| IoError::write(self.file.path(), e))
     }
 
     /// Rewrites the header with the row count and renames the file into place.
-    pub fn commit(self) -> Result<(), WorkflowError> {
+    pub fn commit(self) -> Result<(), IoError> {
         self.complete()?.commit()
     }
 
     /// Rewrites the header with the row count, then syncs and measures the file without
     /// renaming it (see [`AtomicFile::finish`]).
-    pub fn finish(self, label: &str) -> Result<Finished, WorkflowError> {
+    pub fn finish(self, label: &str) -> Result<Finished, IoError> {
         self.complete()?.finish(label)
     }
 
     /// Flushes the rows and rewrites the header with their count.
-    fn complete(mut self) -> Result<AtomicFile, WorkflowError> {
+    fn complete(mut self) -> Result<AtomicFile, IoError> {
         let path = self.file.path().to_path_buf();
-        let io = |e| WorkflowError::output(&path, e);
+        let io = |e| IoError::write(&path, e);
         self.w.flush().map_err(io)?;
         let f = self.w.get_mut();
         f.seek(SeekFrom::Start(0)).map_err(io)?;
@@ -130,8 +130,8 @@ impl NpyInfo {
     }
 
     /// Reads the header of `path`.
-    pub fn read(path: &Path) -> Result<NpyInfo, WorkflowError> {
-        let bad = |m: &str| WorkflowError::Merge(format!("{}: {m}", path.display()));
+    pub fn read(path: &Path) -> Result<NpyInfo, IoError> {
+        let bad = |m: &str| IoError::format(path, m);
         let mut f = File::open(path).map_err(|e| bad(&e.to_string()))?;
         let mut pre = [0u8; 10];
         f.read_exact(&mut pre).map_err(|e| bad(&e.to_string()))?;

@@ -9,8 +9,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::WorkflowError;
-use crate::manifest::FileEntry;
+use crate::entry::FileEntry;
+use crate::error::IoError;
 
 /// Write buffer of every output file: 128 KiB, large enough for efficient writes and
 /// small enough that filling it does not show in peak memory.
@@ -28,7 +28,7 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     /// Starts writing `path` through a temporary file beside it.
-    pub fn create(path: &Path) -> Result<Self, WorkflowError> {
+    pub fn create(path: &Path) -> Result<Self, IoError> {
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -40,7 +40,7 @@ impl AtomicFile {
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}{PARTIAL}"))
             .tempfile_in(dir)
-            .map_err(|e| WorkflowError::output(path, e))?;
+            .map_err(|e| IoError::write(path, e))?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
             temp,
@@ -63,7 +63,7 @@ impl AtomicFile {
     }
 
     /// Syncs the temporary file and renames it to its final name.
-    pub fn commit(self) -> Result<(), WorkflowError> {
+    pub fn commit(self) -> Result<(), IoError> {
         self.seal()?;
         self.persist()
     }
@@ -71,15 +71,15 @@ impl AtomicFile {
     /// Syncs the temporary file and measures it (size and SHA-256, recorded under
     /// `label`), leaving it under its temporary name: the slow part of a commit, for a
     /// stage to do before the run decides whether to commit.
-    pub fn finish(self, label: &str) -> Result<Finished, WorkflowError> {
+    pub fn finish(self, label: &str) -> Result<Finished, IoError> {
         self.seal()?;
         let entry = FileEntry::of(self.temp.path(), label.to_string())?;
         Ok(Finished { file: self, entry })
     }
 
     /// Syncs the temporary file and gives it the usual permissions.
-    fn seal(&self) -> Result<(), WorkflowError> {
-        let err = |e| WorkflowError::output(&self.path, e);
+    fn seal(&self) -> Result<(), IoError> {
+        let err = |e| IoError::write(&self.path, e);
         self.temp.as_file().sync_all().map_err(err)?;
         // Temporary files are private (0600); outputs get the usual 0644.
         #[cfg(unix)]
@@ -92,11 +92,11 @@ impl AtomicFile {
     }
 
     /// Renames the temporary file to its final name.
-    fn persist(self) -> Result<(), WorkflowError> {
+    fn persist(self) -> Result<(), IoError> {
         let path = self.path;
         self.temp
             .persist(&path)
-            .map_err(|e| WorkflowError::output(&path, e.error))?;
+            .map_err(|e| IoError::write(&path, e.error))?;
         Ok(())
     }
 }
@@ -115,7 +115,7 @@ impl Finished {
     }
 
     /// Renames the file into place and returns its manifest entry.
-    pub fn commit(self) -> Result<FileEntry, WorkflowError> {
+    pub fn commit(self) -> Result<FileEntry, IoError> {
         self.file.persist()?;
         Ok(self.entry)
     }
@@ -125,7 +125,7 @@ impl Finished {
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), WorkflowError> {
+) -> Result<(), IoError> {
     written(path, write)?.commit()
 }
 
@@ -135,7 +135,7 @@ pub fn write_measured(
     path: &Path,
     label: &str,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<FileEntry, WorkflowError> {
+) -> Result<FileEntry, IoError> {
     written(path, write)?.finish(label)?.commit()
 }
 
@@ -143,30 +143,29 @@ pub fn write_measured(
 fn written(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<AtomicFile, WorkflowError> {
+) -> Result<AtomicFile, IoError> {
     let mut out = AtomicFile::create(path)?;
     {
         let mut w = out.writer();
         write(&mut w)
             .and_then(|()| w.flush())
-            .map_err(|e| WorkflowError::output(path, e))?;
+            .map_err(|e| IoError::write(path, e))?;
     }
     Ok(out)
 }
 
 /// Removes temporary files a killed run left in `dir`; returns how many.
-pub fn clean_partials(dir: &Path) -> Result<usize, WorkflowError> {
+pub fn clean_partials(dir: &Path) -> Result<usize, IoError> {
     let mut n = 0;
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(WorkflowError::output(dir, e)),
+        Err(e) => return Err(IoError::write(dir, e)),
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
         if name.to_string_lossy().contains(PARTIAL) {
-            std::fs::remove_file(entry.path())
-                .map_err(|e| WorkflowError::output(&entry.path(), e))?;
+            std::fs::remove_file(entry.path()).map_err(|e| IoError::write(&entry.path(), e))?;
             n += 1;
         }
     }
