@@ -10,7 +10,7 @@ const LO: usize = 256;
 /// `exp(-d / c)` for `d` in `0..=max_d`: `hi[d >> 8] * lo[d & 255]`, each factor a
 /// correctly rounded `exp`, so an entry is within about 1.5 ulp of `exp(-d / c)` (and
 /// 0 where that underflows).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExpTable {
     lo: Vec<f64>,
     hi: Vec<f64>,
@@ -92,8 +92,9 @@ impl Weights for Dense<'_> {
 /// scaled units (real, not necessarily an integer), for `s` in `0..=top`: with
 /// `e = 2^((s - mu) / scale) = k * exp(-(top - s) ln 2 / scale)`, `k = 2^((top - mu) /
 /// scale)`, the exponential read from an [`ExpTable`], each entry is `e / (1 + e)`
-/// within a few ulp.
-#[derive(Debug, Clone)]
+/// within a few ulp. Two tables are equal when their entries are (same scale, range
+/// and potential), as for a motif's two strands.
+#[derive(Debug, Clone, PartialEq)]
 pub struct OccTable {
     exp: ExpTable,
     top: u32,
@@ -123,6 +124,20 @@ impl Weights for OccTable {
 
     fn last(&self) -> u32 {
         self.top
+    }
+
+    /// As the provided method, a block of 256 scores at a time (one factor of the
+    /// exponential per block) so that the compiler vectorises the division.
+    fn dense_into(&self, out: &mut Vec<f64>) {
+        out.clear();
+        out.resize(self.top as usize + 1, 0.0);
+        // entry s is d = top - s: the last 256 entries are d = 0..256, reversed
+        for (block, &hi) in out.rchunks_mut(LO).zip(&self.exp.hi) {
+            for (slot, &lo) in block.iter_mut().rev().zip(&self.exp.lo) {
+                let e = self.k * (hi * lo);
+                *slot = e / (1.0 + e);
+            }
+        }
     }
 }
 

@@ -324,17 +324,21 @@ impl Scanner {
                     buf,
                 } = scratch;
                 buf.resize(SEGMENT + LANES, 0);
-                for ((k, d), o) in kernels
-                    .iter()
-                    .zip(dense.iter_mut())
-                    .zip(dense_occ.iter_mut())
-                {
+                for (k, d) in kernels.iter().zip(dense.iter_mut()) {
                     k.exp.dense_into(d);
+                }
+                // a motif's strands mostly share their occupancies: each distinct table
+                // is expanded once (and read from one place)
+                let shared = kernels.len() < 2 || kernels[1].occ == kernels[0].occ;
+                let distinct = if shared { 1 } else { kernels.len() };
+                for (k, o) in kernels.iter().zip(dense_occ.iter_mut()).take(distinct) {
                     k.occ.dense_into(o);
                 }
                 let n = kernels.len();
                 let w: Vec<Dense> = dense.iter().take(n).map(|d| Dense(d)).collect();
-                let o: Vec<Dense> = dense_occ.iter().take(n).map(|d| Dense(d)).collect();
+                let o: Vec<Dense> = (0..n)
+                    .map(|s| Dense(&dense_occ[if shared { 0 } else { s }]))
+                    .collect();
                 regions
                     .iter()
                     .map(|&r| self.score_motif_region(m, kernels, (&w, &o), tables.tau_nat, r, buf))
