@@ -1,5 +1,6 @@
 //! `glance score` end to end: bins and BED regions, the three outputs in one row order,
-//! the affinity's relation to the best score, and bad options.
+//! the affinity's relation to the best score, the occupancy in the TSV and the .npy,
+//! the old temperature's units, and bad options.
 
 use assert_cmd::Command;
 use std::path::PathBuf;
@@ -14,7 +15,7 @@ fn glance() -> Command {
     Command::cargo_bin("glance").unwrap()
 }
 
-/// Reads a 2-D little-endian f32 .npy.
+/// Reads a `[regions, motifs, 2]` little-endian f32 .npy: (regions, motifs, values).
 fn npy(path: &std::path::Path) -> (usize, usize, Vec<f32>) {
     let b = std::fs::read(path).unwrap();
     assert_eq!(&b[..8], b"\x93NUMPY\x01\x00");
@@ -31,6 +32,8 @@ fn npy(path: &std::path::Path) -> (usize, usize, Vec<f32>) {
         .filter(|s| !s.trim().is_empty())
         .map(|s| s.trim().parse().unwrap())
         .collect();
+    assert_eq!(dims.len(), 3, "{header}");
+    assert_eq!(dims[2], 2, "channels: affinity, occupancy");
     let vals = b[10 + hl..]
         .chunks(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -70,17 +73,25 @@ fn bins_write_tsv_npy_and_bed_in_one_order() {
     for (i, row) in rows.iter().enumerate() {
         let (ri, mi) = (i / m, i % m);
         assert_eq!(row[..3], regions[ri][..3]);
-        let v = vals[ri * m + mi];
+        let (v, occ) = (vals[(ri * m + mi) * 2], vals[(ri * m + mi) * 2 + 1]);
         if row[8] == "NA" {
-            assert!(v.is_nan());
-            assert_eq!(row[5], "NA");
+            assert!(v.is_nan() && occ.is_nan());
+            assert_eq!((row[5], row[10]), ("NA", "NA"));
         } else {
             let aff: f64 = row[8].parse().unwrap();
             let best: f64 = row[5].parse().unwrap();
             assert!((f64::from(v) - aff).abs() <= 1e-3 * aff.abs().max(1.0));
-            // a soft maximum: at least the best window, at most best + tau ln(2n)
+            // a soft maximum: at least the best window, at most best + tau log2(2n)
+            let tau = glance::motif::region::DEFAULT_TAU;
             assert!(aff >= best - 1e-3, "{row:?}");
-            assert!(aff <= best + (2.0 * 5000.0f64).ln() + 1e-3, "{row:?}");
+            assert!(
+                aff <= best + tau * (2.0 * 5000.0f64).log2() + 1e-3,
+                "{row:?}"
+            );
+            // expected bound sites: between 0 and the number of windows and strands
+            let o: f64 = row[10].parse().unwrap();
+            assert!((f64::from(occ) - o).abs() <= 1e-5 * o.max(1e-30), "{row:?}");
+            assert!(o > 0.0 && o < 2.0 * 5000.0, "{row:?}");
             let pos: f64 = row[9].parse().unwrap();
             let (s, e): (f64, f64) = (row[1].parse().unwrap(), row[2].parse().unwrap());
             assert!(pos > s && pos <= e, "{row:?}");
@@ -117,8 +128,61 @@ fn bed_regions_keep_file_order_and_missing_sequences_are_na() {
     assert_eq!(chroms, ["tail_4", "not_there", "synthetic_1"]);
     let (r, m, vals) = npy(&dir.path().join("r.npy"));
     assert_eq!((r, m), (3, 10));
-    assert!(vals[10..20].iter().all(|v| v.is_nan()));
-    assert!(vals[..10].iter().all(|v| v.is_finite()));
+    assert!(vals[20..40].iter().all(|v| v.is_nan()));
+    assert!(vals[..20].iter().all(|v| v.is_finite()));
+}
+
+/// A temperature `t` of the old natural units is `t * ln 2` now: the old default (1)
+/// as `--tau 0.6931471805599453` gives the same affinity and position as the natural
+/// formula, computed here from the library's windows; and a lower `--mu` binds more.
+#[test]
+fn old_tau_in_bits_and_mu_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let prefix = dir.path().join(name);
+        glance()
+            .arg("score")
+            .arg(data("fimo/synthetic.fa"))
+            .arg("--motifs")
+            .arg(data("motifs/subset10.meme"))
+            .args(["--bin", "5000", "-q"])
+            .args(extra)
+            .arg("-o")
+            .arg(&prefix)
+            .assert()
+            .success();
+        std::fs::read_to_string(prefix.with_extension("tsv")).unwrap()
+    };
+    let col = |tsv: &str, c: usize| -> Vec<String> {
+        tsv.lines()
+            .skip(1)
+            .map(|l| l.split('\t').nth(c).unwrap().to_string())
+            .collect()
+    };
+    let ln2 = run("ln2", &["--tau", "0.6931471805599453"]);
+    let two = run("two", &["--tau", "2"]);
+    // affinity in bits is monotone in tau (a log-sum-exp grows with its temperature
+    // by at most tau log2(n)) and differs between the two
+    let (a1, a2) = (col(&ln2, 8), col(&two, 8));
+    assert_ne!(a1, a2);
+    for (x, y) in a1.iter().zip(&a2) {
+        if x != "NA" {
+            assert!(y.parse::<f64>().unwrap() >= x.parse::<f64>().unwrap() - 1e-4);
+        }
+    }
+    // a lower chemical potential binds more; mu from a p-value lies in between
+    let (lo, hi) = (run("lo", &["--mu", "-2"]), run("hi", &["--mu", "12"]));
+    let pv = run("pv", &["--mu-pvalue", "1e-3"]);
+    for ((l, h), p) in col(&lo, 10).iter().zip(col(&hi, 10)).zip(col(&pv, 10)) {
+        if l != "NA" {
+            let (l, h, p): (f64, f64, f64) =
+                (l.parse().unwrap(), h.parse().unwrap(), p.parse().unwrap());
+            assert!(l > h, "{l} {h}");
+            assert!(p > 0.0);
+        }
+    }
+    // the other columns do not depend on mu
+    assert_eq!(col(&lo, 8), col(&hi, 8));
 }
 
 #[test]
@@ -132,6 +196,29 @@ fn bad_options_fail() {
         .arg(&prefix)
         .assert()
         .code(1);
+    for bad in [
+        &["--mu", "1e6"][..],
+        &["--mu", "nan"],
+        &["--mu-pvalue", "0"],
+        &["--mu-pvalue", "2"],
+    ] {
+        glance()
+            .arg("score")
+            .arg(data("fimo/synthetic.fa"))
+            .args(bad)
+            .arg("-o")
+            .arg(&prefix)
+            .assert()
+            .code(1);
+    }
+    // one way to set mu at a time
+    glance()
+        .arg("score")
+        .arg(data("fimo/synthetic.fa"))
+        .args(["--mu", "3", "--mu-pvalue", "1e-3", "-o"])
+        .arg(&prefix)
+        .assert()
+        .code(2);
     glance()
         .arg("score")
         .arg(data("fimo/synthetic.fa"))
