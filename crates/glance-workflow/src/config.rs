@@ -390,7 +390,7 @@ tau = 4.0
 # Chemical potential in bits of the occupancy sum 1/(1+2^(mu-s)); by default each
 # motif's is the score whose p-value is mu_pvalue.
 # mu = 8.0
-mu_pvalue = 1e-3
+mu_pvalue = 5e-4
 # Core bases per scanner chunk.
 chunk_size = 1048576
 

@@ -38,7 +38,7 @@ pub const DEFAULT_TAU: f64 = 4.0;
 
 /// Default p-value that sets each motif's chemical potential (chosen by
 /// `scripts/bench_region_scores.py`; see docs/motifs.md).
-pub const DEFAULT_MU_PVALUE: f64 = 1e-3;
+pub const DEFAULT_MU_PVALUE: f64 = 5e-4;
 
 /// Largest `|mu|` accepted, in bits (keeps the occupancy tables' factors normal
 /// numbers).
