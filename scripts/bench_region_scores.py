@@ -272,9 +272,9 @@ def main():
     print()
     print("| score | " + " | ".join(names) + " |")
     print("| --- |" + " --- |" * len(names))
-    labels = list(results[names[0]])
-    labels.sort(key=lambda lab: (lab.startswith("occupancy"), lab.startswith("affinity")))
-    for lab in labels:
+    order = list(results[names[0]])
+    order.sort(key=lambda lab: (lab.startswith("occupancy"), lab.startswith("affinity")))
+    for lab in order:
         cells = []
         for n in names:
             v = np.array(results[n][lab])

@@ -61,8 +61,8 @@ pub struct ScoreArgs {
     pub mu: Option<f64>,
 
     /// Per motif, mu is the lowest score with p-value <= P (one window, one strand).
-    #[arg(long, value_name = "P")]
-    pub mu_pvalue: Option<f64>,
+    #[arg(long, default_value_t = DEFAULT_MU_PVALUE, value_name = "P")]
+    pub mu_pvalue: f64,
 
     /// Output prefix: PREFIX.tsv, PREFIX.npy, PREFIX.bed.
     #[arg(short, long, value_name = "PREFIX")]
@@ -75,7 +75,7 @@ pub fn run(args: &ScoreArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         tau: args.tau,
         mu: match args.mu {
             Some(bits) => Potential::Bits(bits),
-            None => Potential::PValue(args.mu_pvalue.unwrap_or(DEFAULT_MU_PVALUE)),
+            None => Potential::PValue(args.mu_pvalue),
         },
     };
     settings.validate()?;
