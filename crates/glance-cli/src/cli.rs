@@ -36,7 +36,7 @@ pub enum Command {
     /// Score motifs per region (bins or BED): best site, hits and attention-pooled affinity.
     Score(commands::score::ScoreArgs),
     /// The main job: embeddings, motif hits and region motif scores in one pass (sharded, resumable).
-    Run(commands::run::RunArgs),
+    Run(Box<commands::run::RunArgs>),
     /// Gather `glance run --shard I/N` outputs into what one run gives.
     Merge(commands::merge::MergeArgs),
     /// Print the example `glance run` configuration (`--example`) or check one.
