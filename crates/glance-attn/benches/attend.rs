@@ -11,6 +11,10 @@
 //! shared with other work. `cargo bench -p glance-attn --bench attend -- cpu` runs only
 //! the latter.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use glance_attn::ndarray::Array3;

@@ -1,6 +1,10 @@
 //! Bit-identical results for any thread count, and for any chunking of a sequence with
 //! a halo of `local_radius` (what streaming inference relies on).
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{random3, Rng};

@@ -2,6 +2,10 @@
 //! number of tokens, never on the size of a pattern's parameters. Each case is an input
 //! the `attn_pattern` fuzz target found to hang or crash (see docs/robustness.md).
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use glance_attn::ndarray::Array3;
 use glance_attn::{attend, AttendOptions, Pattern};
 

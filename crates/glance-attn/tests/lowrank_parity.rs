@@ -3,23 +3,22 @@
 //! matrices. Fixtures come from scripts/lowrank_fixtures.py; provenance.json names each
 //! case's glance spec. Tolerance: max abs error <= 1e-4.
 
-use std::path::{Path, PathBuf};
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use std::path::PathBuf;
+
+use common::{load2, load3};
 use glance_attn::{attend_approx, Approx, ApproxOptions, ApproxWeights, Spec};
-use ndarray::{Array2, Array3, Array4};
+use ndarray::Array4;
 use ndarray_npy::read_npy;
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-data/attn/lowrank")
-}
-
-fn load3(dir: &Path, name: &str) -> Array3<f32> {
-    read_npy(dir.join(format!("{name}.npy"))).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-fn load2(dir: &Path, name: &str) -> Array2<f32> {
-    read_npy(dir.join(format!("{name}.npy"))).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// Runs one case with the exported matrices; returns the max abs error.

@@ -2,6 +2,10 @@
 //! written out naively in f64, the block form of Linformer, streaming with a halo,
 //! bit-identical results for any thread count, and typed errors.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{random3, Rng};

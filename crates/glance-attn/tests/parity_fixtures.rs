@@ -3,10 +3,17 @@
 //! windows, causal, key padding). Fixtures come from scripts/attention_fixtures.py;
 //! provenance.json names each case's glance pattern.
 
-use std::path::{Path, PathBuf};
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use std::path::PathBuf;
+
+use common::load3;
 use glance_attn::{attend, AttendOptions, GlobalQkv, Isa, Pattern};
-use ndarray::{Array1, Array3};
+use ndarray::Array1;
 use ndarray_npy::read_npy;
 use serde_json::Value;
 
@@ -14,19 +21,15 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-data/attention")
 }
 
-fn load(dir: &Path, name: &str) -> Array3<f32> {
-    read_npy(dir.join(format!("{name}.npy"))).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
 fn check_case(case: &Value) -> Vec<String> {
     let name = case["case"].as_str().unwrap();
     let dir = fixtures().join(name);
     let pattern: Pattern = case["pattern"].as_str().unwrap().parse().unwrap();
     let (q, k, v, want) = (
-        load(&dir, "q"),
-        load(&dir, "k"),
-        load(&dir, "v"),
-        load(&dir, "out"),
+        load3(&dir, "q"),
+        load3(&dir, "k"),
+        load3(&dir, "v"),
+        load3(&dir, "out"),
     );
     let shape: Vec<usize> = case["shape"]
         .as_array()
@@ -38,7 +41,7 @@ fn check_case(case: &Value) -> Vec<String> {
     let global = case["global_projections"]
         .as_bool()
         .unwrap()
-        .then(|| (load(&dir, "gq"), load(&dir, "gk"), load(&dir, "gv")));
+        .then(|| (load3(&dir, "gq"), load3(&dir, "gk"), load3(&dir, "gv")));
     let padding: Option<Array1<bool>> = case["key_padding"]
         .as_bool()
         .unwrap()

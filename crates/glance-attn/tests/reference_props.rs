@@ -2,6 +2,10 @@
 //! random shapes, every pattern, global tokens, padding, biases and per-head dilation,
 //! on every instruction set this CPU has.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{max_abs_err, random3, random_padding, Rng};

@@ -33,10 +33,12 @@ pub enum Command {
     Model(commands::model::ModelArgs),
     /// Scan FASTA/FASTQ for motif sites with FIMO's scores, p-values and q-values.
     Scan(commands::scan::ScanArgs),
-    /// Score motifs per region (bins or BED): best site, hits and attention-pooled affinity.
+    /// Score motifs per region (bins or BED): best site, hits, attention-pooled affinity, occupancy.
     Score(commands::score::ScoreArgs),
     /// The main job: embeddings, motif hits and region motif scores in one pass (sharded, resumable).
     Run(Box<commands::run::RunArgs>),
+    /// Score VCF/BCF variants: motif gain/loss, embedding shift, masked-LM likelihood ratio.
+    Variants(commands::variants::VariantsArgs),
     /// Gather `glance run --shard I/N` outputs into what one run gives.
     Merge(commands::merge::MergeArgs),
     /// Print the example `glance run` configuration (`--example`) or check one.
@@ -56,6 +58,7 @@ impl Command {
             Command::Score(args) => commands::score::run(&args, global),
             Command::Run(args) => commands::run::run(&args, global),
             Command::Merge(args) => commands::merge::run(&args, global),
+            Command::Variants(args) => commands::variants::run(&args, global),
             Command::Config(args) => commands::config::run(&args, global),
             Command::Bench(args) => commands::bench::run(&args, global),
         }

@@ -6,15 +6,16 @@
 //! Inputs are generated here (or derived from test-data/) in a temporary directory that
 //! is the working directory of the command, so that error lines hold relative paths.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The repository's test-data directory.
-fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../test-data")
-        .join(p)
-}
+use common::data;
 
 /// A scratch directory holding the inputs and an empty `out/` for the outputs.
 struct Scratch {

@@ -2,15 +2,15 @@
 //! `error: <file>: <line, record or region>: <what>`, exits with status 1 and leaves no
 //! output file (nor a temporary one) behind.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../test-data/seq")
-        .join(name)
-}
+use common::{glance, seq_data};
 
 /// Runs `glance tokenize EXTRA... -o DIR/out.npy INPUT` and checks the failure: one
 /// stderr line starting with `error: <blamed>: ` and containing `what`, exit 1, and an
@@ -18,8 +18,7 @@ fn data(name: &str) -> PathBuf {
 fn fails(input: &Path, extra: &[&str], blamed: &Path, what: &str) {
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("out.npy");
-    let assert = Command::cargo_bin("glance")
-        .unwrap()
+    let assert = glance()
         .arg("tokenize")
         .args(extra)
         .arg("-o")
@@ -84,7 +83,7 @@ fn fastq_quality_length_mismatch() {
 fn truncated_gzip_and_bgzf() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["small_gzip.fa.gz", "small.fa.gz"] {
-        let bytes = std::fs::read(data(name)).unwrap();
+        let bytes = std::fs::read(seq_data(name)).unwrap();
         let f = write(dir.path(), name, &bytes[..bytes.len() * 2 / 3]);
         fails(&f, &[], &f, "truncated compressed stream");
     }
@@ -125,9 +124,9 @@ fn directory_and_missing_file() {
 fn missing_fai_entry_unknown_sequence_and_out_of_range() {
     let dir = tempfile::tempdir().unwrap();
     let fa = dir.path().join("small.fa");
-    std::fs::copy(data("small.fa"), &fa).unwrap();
+    std::fs::copy(seq_data("small.fa"), &fa).unwrap();
     // A .fai that lacks kp_c.
-    let fai = std::fs::read_to_string(data("small.fa.fai")).unwrap();
+    let fai = std::fs::read_to_string(seq_data("small.fa.fai")).unwrap();
     let partial: String = fai
         .lines()
         .filter(|l| !l.starts_with("kp_c"))
@@ -154,20 +153,20 @@ fn bad_bed_vocab_and_region_syntax() {
     let dir = tempfile::tempdir().unwrap();
     let bed = write(dir.path(), "bad.bed", b"kp_a\t0\t10\nkp_a\t20\tten\n");
     fails(
-        &data("small.fa"),
+        &seq_data("small.fa"),
         &["--regions", bed.to_str().unwrap()],
         &bed,
         "line 2: invalid BED record",
     );
     let vocab = write(dir.path(), "vocab.txt", b"[PAD]\nAAA\n");
     fails(
-        &data("small.fa"),
+        &seq_data("small.fa"),
         &["--vocab", vocab.to_str().unwrap()],
         &vocab,
         "no [UNK]",
     );
     fails(
-        &data("small.fa"),
+        &seq_data("small.fa"),
         &["--region", "kp_a:0-5"],
         Path::new("--region"),
         "1-based",
@@ -176,6 +175,6 @@ fn bad_bed_vocab_and_region_syntax() {
 
 #[test]
 fn gzip_cannot_be_indexed() {
-    let f = data("small_gzip.fa.gz");
+    let f = seq_data("small_gzip.fa.gz");
     fails(&f, &["--region", "kp_a:1-10"], &f, "not BGZF");
 }

@@ -1,20 +1,14 @@
 //! `glance bench attention` end to end: the report's pair count, error check, JSON
 //! shape and usage errors.
 
-use assert_cmd::Command;
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{field, glance};
 use predicates::prelude::*;
-
-fn glance() -> Command {
-    Command::cargo_bin("glance").unwrap()
-}
-
-/// The value of `"key":` in a flat JSON object.
-fn field<'a>(json: &'a str, key: &str) -> &'a str {
-    let start = json.find(&format!("\"{key}\":")).unwrap() + key.len() + 3;
-    let rest = &json[start..];
-    let end = rest.find([',', '}']).unwrap();
-    rest[..end].trim_matches('"')
-}
 
 #[test]
 fn json_report_counts_pairs_exactly_and_checks_against_the_reference() {

@@ -1,20 +1,14 @@
 //! `glance bench attention` with the approximate patterns: the error against full
-//! attention (`--check`), the sweep's TSV and PNG, and one-line errors.
+//! attention (`--check`) and one-line errors (the sweep: bench_plot.rs).
 
-use assert_cmd::Command;
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{field, glance};
 use predicates::prelude::*;
-
-fn glance() -> Command {
-    Command::cargo_bin("glance").unwrap()
-}
-
-/// The value of `"key":` in a flat JSON object.
-fn field<'a>(json: &'a str, key: &str) -> &'a str {
-    let start = json.find(&format!("\"{key}\":")).unwrap() + key.len() + 3;
-    let rest = &json[start..];
-    let end = rest.find([',', '}']).unwrap();
-    rest[..end].trim_matches('"')
-}
 
 fn bench_json(pattern: &str, len: &str) -> String {
     let out = glance()
@@ -67,61 +61,6 @@ fn check_reports_the_error_against_full_attention() {
     let err: f64 = field(&json, "rel_frobenius_err").parse().unwrap();
     assert!(err < 1e-5, "{err}");
     assert!(field(&json, "max_abs_err").parse::<f64>().unwrap() < 1e-5);
-}
-
-#[test]
-fn sweep_prints_one_row_per_pattern_and_writes_a_png() {
-    let dir = tempfile::tempdir().unwrap();
-    let png = dir.path().join("sweep.png");
-    let out = glance()
-        .args([
-            "-q",
-            "bench",
-            "attention",
-            "--sweep",
-            "--len",
-            "256",
-            "--heads",
-            "1",
-            "--head-dim",
-            "8",
-            "--runs",
-            "1",
-            "--smooth",
-            "16",
-            "--pattern",
-            "sliding:r=8",
-            "--pattern",
-            "sliding:r=64",
-            "--pattern",
-            "full",
-            "--pattern",
-            "performer:m=16",
-            "--plot",
-        ])
-        .arg(&png)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tsv = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<Vec<&str>> = tsv
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.split('\t').collect())
-        .collect();
-    assert_eq!(rows[0][..3], ["pattern", "reference", "error_vs_full"]);
-    assert_eq!(rows.len(), 5);
-    let err = |i: usize| rows[i][2].parse::<f64>().unwrap();
-    assert!(err(3) < 1e-5, "full vs itself: {}", err(3));
-    // Smooth inputs: a wider window is closer to full attention.
-    assert!(err(2) < err(1), "r=64 {} vs r=8 {}", err(2), err(1));
-    let bytes = std::fs::read(&png).unwrap();
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    assert!(bytes.len() > 5000);
 }
 
 #[test]

@@ -2,44 +2,16 @@
 //! rows agree with per-token rows, BED rows line up with .npy rows, and failures leave
 //! no output.
 
-use std::path::{Path, PathBuf};
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use assert_cmd::Command;
+mod common;
+
+use std::path::Path;
+
+use common::{glance, models, read_npy_f32};
 use glance::model::Weights;
-
-fn models() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-data/models")
-}
-
-fn glance() -> Command {
-    Command::cargo_bin("glance").unwrap()
-}
-
-/// Reads a [rows, d] f32 .npy written by glance.
-fn read_npy(path: &Path) -> (usize, usize, Vec<f32>) {
-    let bytes = std::fs::read(path).unwrap();
-    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
-    let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
-    assert!(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"));
-    let shape = header
-        .split("'shape': (")
-        .nth(1)
-        .unwrap()
-        .split(')')
-        .next()
-        .unwrap();
-    let dims: Vec<usize> = shape
-        .split(',')
-        .map(|s| s.trim().parse().unwrap())
-        .collect();
-    let data: Vec<f32> = bytes[10 + hlen..]
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    assert_eq!(data.len(), dims[0] * dims[1]);
-    (dims[0], dims[1], data)
-}
 
 fn read_bed(path: &Path) -> Vec<Vec<String>> {
     std::fs::read_to_string(path)
@@ -67,7 +39,7 @@ fn per_token_matches_reference_fixtures() {
             .arg(&prefix)
             .assert()
             .success();
-        let (rows, d, data) = read_npy(&prefix.with_extension("npy"));
+        let (rows, d, data) = read_npy_f32(&prefix.with_extension("npy"));
         let bed = read_bed(&prefix.with_extension("bed"));
         assert_eq!(bed.len(), rows);
         let want = Weights::open(&models().join(model).join("expected.safetensors")).unwrap();
@@ -108,7 +80,7 @@ fn pooled_bins_are_means_of_token_rows_and_last_partial_bin_is_marked() {
             .assert()
             .success();
         (
-            read_npy(&dir.path().join(format!("{out}.npy"))),
+            read_npy_f32(&dir.path().join(format!("{out}.npy"))),
             read_bed(&dir.path().join(format!("{out}.bed"))),
         )
     };
@@ -160,7 +132,7 @@ fn regions_come_out_in_bed_order_with_max_pooling() {
     let bed = read_bed(&dir.path().join("r.bed"));
     let names: Vec<&str> = bed.iter().map(|l| l[3].as_str()).collect();
     assert_eq!(names, ["long:101-150", "short:1-10", "long:1-30"]);
-    let (rows, d, _) = read_npy(&dir.path().join("r.npy"));
+    let (rows, d, _) = read_npy_f32(&dir.path().join("r.npy"));
     assert_eq!((rows, d), (3, 24));
 }
 
@@ -179,7 +151,7 @@ fn without_model_uses_the_shipped_default_model() {
             .arg(prefix)
             .assert()
             .success();
-        read_npy(&prefix.with_extension("npy"))
+        read_npy_f32(&prefix.with_extension("npy"))
     };
     let implicit = run(&dir.path().join("a"), None);
     let explicit = run(&dir.path().join("b"), Some(&shipped));

@@ -4,6 +4,10 @@
 //! line would fail to allocate (abort, exit 134); a bounded one either finishes or stops
 //! with its one-line error.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 

@@ -2,33 +2,29 @@
 //! writes (q-values recomputed over all shards), and incomplete or mismatched shard sets
 //! are refused.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-fn data(p: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../test-data")
-        .join(p)
-        .display()
-        .to_string()
-}
-
-fn glance() -> Command {
-    let mut c = Command::cargo_bin("glance").unwrap();
-    c.env_remove("GLANCE_MODEL");
-    c
-}
+use common::{data_arg, glance};
 
 /// Runs `glance run` over two inputs (9 records) into `out`, with `extra` options.
 fn run(out: &Path, extra: &[&str]) {
     glance()
-        .args(["run", &data("workflow/multi.fa.gz"), &data("seq/small.fa")])
+        .args([
+            "run",
+            &data_arg("workflow/multi.fa.gz"),
+            &data_arg("seq/small.fa"),
+        ])
         .args([
             "--motifs",
-            &data("motifs/subset10.meme"),
+            &data_arg("motifs/subset10.meme"),
             "--model",
-            &data("models/native_alibi"),
+            &data_arg("models/native_alibi"),
         ])
         .args(["--bin", "700", "--step", "500", "-q"])
         .args(extra)
@@ -93,12 +89,12 @@ fn merged_shards_equal_one_run() {
 /// Runs `glance run` over the multi-record input with `model` and `extra` options.
 fn run_with(out: &Path, model: &str, extra: &[&str]) {
     glance()
-        .args(["run", &data("workflow/multi.fa.gz")])
+        .args(["run", &data_arg("workflow/multi.fa.gz")])
         .args([
             "--motifs",
-            &data("motifs/subset10.meme"),
+            &data_arg("motifs/subset10.meme"),
             "--model",
-            &data(model),
+            &data_arg(model),
         ])
         .arg("-q")
         .args(extra)

@@ -1,19 +1,18 @@
 //! `glance model inspect`: architecture, parameters, receptive field, tokenizer; clear
 //! errors for broken directories.
 
-use std::path::PathBuf;
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use assert_cmd::Command;
+mod common;
+
+use common::{glance, models};
 use predicates::str::contains;
-
-fn models() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-data/models")
-}
 
 #[test]
 fn inspect_native_model() {
-    Command::cargo_bin("glance")
-        .unwrap()
+    glance()
         .args(["model", "inspect"])
         .arg(models().join("native_mixed"))
         .assert()
@@ -28,8 +27,7 @@ fn inspect_native_model() {
 
 #[test]
 fn inspect_longformer_and_dnabert() {
-    Command::cargo_bin("glance")
-        .unwrap()
+    glance()
         .args(["model", "inspect"])
         .arg(models().join("longformer_k3"))
         .assert()
@@ -39,8 +37,7 @@ fn inspect_longformer_and_dnabert() {
             "1: sliding:r=2+global:first (reach unbounded, global q/k/v)",
         ))
         .stdout(contains("windows of 63 tokens"));
-    Command::cargo_bin("glance")
-        .unwrap()
+    glance()
         .args(["model", "inspect"])
         .arg(models().join("bert_k6_mlm"))
         .assert()
@@ -50,8 +47,7 @@ fn inspect_longformer_and_dnabert() {
 
 #[test]
 fn inspect_missing_directory_fails_with_one_line() {
-    Command::cargo_bin("glance")
-        .unwrap()
+    glance()
         .args(["model", "inspect", "/nonexistent/model"])
         .assert()
         .code(1)

@@ -2,24 +2,16 @@
 //! equal to `glance scan` / `glance embed`, resume, and failed runs that leave nothing
 //! looking complete.
 
-use std::path::{Path, PathBuf};
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
 use std::process::Command as StdCommand;
 
-use assert_cmd::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn data(p: &str) -> String {
-    root().join("test-data").join(p).display().to_string()
-}
-
-fn glance() -> Command {
-    let mut c = Command::cargo_bin("glance").unwrap();
-    c.env_remove("GLANCE_MODEL");
-    c
-}
+use common::{data_arg, glance, root};
 
 /// Visible (non-hidden) files of a directory, sorted.
 fn visible(dir: &Path) -> Vec<String> {
@@ -92,7 +84,7 @@ fn config_errors_name_the_file_and_key_and_write_nothing() {
     std::fs::write(&file, "inputs = []\n[motifs]\nthreshold = 0.01\n").unwrap();
     let out = dir.path().join("out");
     let a = glance()
-        .args(["run", &data("workflow/multi.fa.gz"), "--config"])
+        .args(["run", &data_arg("workflow/multi.fa.gz"), "--config"])
         .arg(&file)
         .arg("--outdir")
         .arg(&out)
@@ -120,9 +112,9 @@ fn config_errors_name_the_file_and_key_and_write_nothing() {
 fn outputs_equal_glance_scan_and_glance_embed() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let input = data("workflow/multi.fa.gz");
-    let motifs = data("motifs/subset10.meme");
-    let model = data("models/native_alibi");
+    let input = data_arg("workflow/multi.fa.gz");
+    let motifs = data_arg("motifs/subset10.meme");
+    let model = data_arg("models/native_alibi");
     glance()
         .args([
             "run", &input, "--motifs", &motifs, "--model", &model, "-q", "--outdir",
@@ -207,9 +199,9 @@ fn run_without_model_option(out: &Path, extra: &[&str]) -> String {
     glance()
         .args([
             "run",
-            &data("workflow/multi.fa.gz"),
+            &data_arg("workflow/multi.fa.gz"),
             "--motifs",
-            &data("motifs/subset10.meme"),
+            &data_arg("motifs/subset10.meme"),
             "-q",
         ])
         .args(extra)
@@ -227,9 +219,7 @@ fn without_a_model_option_the_bundled_default_model_embeds() {
     let m = run_without_model_option(&out, &["--bin", "5000"]);
     let regions = std::fs::read_to_string(out.join("regions.bed")).unwrap();
     let npy = glance::io::npy::NpyInfo::read(&out.join("embeddings.npy")).unwrap();
-    let default =
-        glance::model::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/default"))
-            .unwrap();
+    let default = glance::model::load(&root().join("models/default")).unwrap();
     assert_eq!(npy.rows, regions.lines().count() as u64);
     assert_eq!(npy.inner, vec![default.d_model()]);
     assert!(m.contains("model:config.json"), "{m}");
@@ -254,9 +244,9 @@ fn a_complete_run_is_reused_and_a_changed_one_redone() {
         let a = glance()
             .args([
                 "run",
-                &data("workflow/multi.fa.gz"),
+                &data_arg("workflow/multi.fa.gz"),
                 "--motifs",
-                &data("motifs/subset10.meme"),
+                &data_arg("motifs/subset10.meme"),
             ])
             .args(extra)
             .arg("--outdir")
@@ -286,7 +276,7 @@ fn a_complete_run_is_reused_and_a_changed_one_redone() {
 fn an_input_error_mid_run_leaves_nothing_that_looks_complete() {
     let dir = tempfile::tempdir().unwrap();
     // The fixture cut in the middle of its gzip stream: records 1-2 read, then an error.
-    let whole = std::fs::read(data("workflow/multi.fa.gz")).unwrap();
+    let whole = std::fs::read(data_arg("workflow/multi.fa.gz")).unwrap();
     let cut = dir.path().join("cut.fa.gz");
     std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
     let out = dir.path().join("out");
@@ -294,9 +284,9 @@ fn an_input_error_mid_run_leaves_nothing_that_looks_complete() {
         .args([
             "run",
             "--motifs",
-            &data("motifs/subset10.meme"),
+            &data_arg("motifs/subset10.meme"),
             "--model",
-            &data("models/native_alibi"),
+            &data_arg("models/native_alibi"),
         ])
         .arg(&cut)
         .arg("--outdir")
@@ -334,13 +324,13 @@ fn a_run_killed_mid_way_is_detected_and_finished_by_the_rerun() {
     let args = |c: &mut StdCommand| {
         c.args([
             "run",
-            &data("workflow/multi.fa.gz"),
+            &data_arg("workflow/multi.fa.gz"),
             "--motifs",
-            &data("motifs/subset10.meme"),
+            &data_arg("motifs/subset10.meme"),
         ])
         .args([
             "--model",
-            &data("models/native_alibi"),
+            &data_arg("models/native_alibi"),
             "--chunk-tokens",
             "256",
             "--outdir",
@@ -404,13 +394,13 @@ fn a_run_killed_mid_way_is_detected_and_finished_by_the_rerun() {
     let mut c = StdCommand::new(&bin);
     c.args([
         "run",
-        &data("workflow/multi.fa.gz"),
+        &data_arg("workflow/multi.fa.gz"),
         "--motifs",
-        &data("motifs/subset10.meme"),
+        &data_arg("motifs/subset10.meme"),
     ])
     .args([
         "--model",
-        &data("models/native_alibi"),
+        &data_arg("models/native_alibi"),
         "--chunk-tokens",
         "256",
         "-q",

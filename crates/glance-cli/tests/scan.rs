@@ -1,18 +1,15 @@
 //! `glance scan` end to end: FIMO's TSV against the parity fixture, the bundled motif
 //! set, BED/GFF3/--text/--norc/--qv-thresh, stdin, and bad inputs.
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-fn data(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../test-data")
-        .join(p)
-}
+mod common;
 
-fn glance() -> Command {
-    Command::cargo_bin("glance").unwrap()
-}
+use std::path::Path;
+
+use common::{data, glance};
 
 /// `glance --threads 2 scan FLAGS GENOME --motifs subset10.meme -o OUT`, which must succeed.
 fn scan_subset10(flags: &[&str], genome: &Path, out: &Path) {

@@ -2,44 +2,13 @@
 //! the affinity's relation to the best score, the occupancy in the TSV and the .npy,
 //! the old temperature's units, and bad options.
 
-use assert_cmd::Command;
-use std::path::PathBuf;
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-fn data(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../test-data")
-        .join(p)
-}
+mod common;
 
-fn glance() -> Command {
-    Command::cargo_bin("glance").unwrap()
-}
-
-/// Reads a `[regions, motifs, 2]` little-endian f32 .npy: (regions, motifs, values).
-fn npy(path: &std::path::Path) -> (usize, usize, Vec<f32>) {
-    let b = std::fs::read(path).unwrap();
-    assert_eq!(&b[..8], b"\x93NUMPY\x01\x00");
-    let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
-    let header = std::str::from_utf8(&b[10..10 + hl]).unwrap();
-    assert!(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"));
-    assert_eq!((10 + hl) % 64, 0);
-    let shape = header.split("'shape': (").nth(1).unwrap();
-    let dims: Vec<usize> = shape
-        .split(')')
-        .next()
-        .unwrap()
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse().unwrap())
-        .collect();
-    assert_eq!(dims.len(), 3, "{header}");
-    assert_eq!(dims[2], 2, "channels: affinity, occupancy");
-    let vals = b[10 + hl..]
-        .chunks(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    (dims[0], dims[1], vals)
-}
+use common::{data, glance, read_npy_scores};
 
 #[test]
 fn bins_write_tsv_npy_and_bed_in_one_order() {
@@ -61,7 +30,7 @@ fn bins_write_tsv_npy_and_bed_in_one_order() {
     assert_eq!(regions.len(), 12 + 1 + 1 + 2);
     assert_eq!(regions[0][..3], ["synthetic_1", "0", "5000"]);
     assert_eq!(regions[11][..3], ["synthetic_1", "27500", "30000"]);
-    let (r, m, vals) = npy(&dir.path().join("s.npy"));
+    let (r, m, vals) = read_npy_scores(&dir.path().join("s.npy"));
     assert_eq!((r, m), (regions.len(), 10));
     let tsv = std::fs::read_to_string(dir.path().join("s.tsv")).unwrap();
     let rows: Vec<Vec<&str>> = tsv
@@ -126,15 +95,16 @@ fn bed_regions_keep_file_order_and_missing_sequences_are_na() {
     let bed = std::fs::read_to_string(dir.path().join("r.bed")).unwrap();
     let chroms: Vec<&str> = bed.lines().map(|l| l.split('\t').next().unwrap()).collect();
     assert_eq!(chroms, ["tail_4", "not_there", "synthetic_1"]);
-    let (r, m, vals) = npy(&dir.path().join("r.npy"));
+    let (r, m, vals) = read_npy_scores(&dir.path().join("r.npy"));
     assert_eq!((r, m), (3, 10));
     assert!(vals[20..40].iter().all(|v| v.is_nan()));
     assert!(vals[..20].iter().all(|v| v.is_finite()));
 }
 
-/// A temperature `t` of the old natural units is `t * ln 2` now: the old default (1)
-/// as `--tau 0.6931471805599453` gives the same affinity and position as the natural
-/// formula, computed here from the library's windows; and a lower `--mu` binds more.
+/// `--tau` in bits (the old default as `--tau 0.6931471805599453`; the library test
+/// `natural_temperature_is_tau_times_ln2` checks the equivalence): the affinity grows
+/// with the temperature; `--mu` and `--mu-pvalue` set the occupancy's potential, a
+/// lower one binding more, and leave the other columns alone.
 #[test]
 fn old_tau_in_bits_and_mu_options() {
     let dir = tempfile::tempdir().unwrap();
@@ -170,7 +140,7 @@ fn old_tau_in_bits_and_mu_options() {
             assert!(y.parse::<f64>().unwrap() >= x.parse::<f64>().unwrap() - 1e-4);
         }
     }
-    // a lower chemical potential binds more; mu from a p-value lies in between
+    // a lower chemical potential binds more; mu from a p-value gives positive counts
     let (lo, hi) = (run("lo", &["--mu", "-2"]), run("hi", &["--mu", "12"]));
     let pv = run("pv", &["--mu-pvalue", "1e-3"]);
     for ((l, h), p) in col(&lo, 10).iter().zip(col(&hi, 10)).zip(col(&pv, 10)) {
@@ -277,8 +247,8 @@ fn score_equals_the_pipeline_scores_stage() {
         score_tsv == run_tsv,
         "motif_scores.tsv differs from glance score's TSV"
     );
-    let (rows, cols, a) = npy(&prefix.with_extension("npy"));
-    let (rows2, cols2, b) = npy(&out.join("motif_scores.npy"));
+    let (rows, cols, a) = read_npy_scores(&prefix.with_extension("npy"));
+    let (rows2, cols2, b) = read_npy_scores(&out.join("motif_scores.npy"));
     assert_eq!((rows, cols), (4000, 10));
     assert_eq!((rows2, cols2), (rows, cols));
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();

@@ -1,40 +1,16 @@
 //! `glance tokenize` end to end: the .npy and index TSV it writes equal the library's
 //! tokenization, for every compression, stdin, regions, BED and vocab files.
 
-use std::path::{Path, PathBuf};
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use assert_cmd::Command;
+mod common;
+
+use std::path::Path;
+
+use common::{glance, read_npy_u32, seq_data};
 use glance::seq::{IndexedFasta, Record, Region, SeqReader, SoftMask, Tokenizer, TokenizerOptions};
-
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../test-data/seq")
-        .join(name)
-}
-
-/// Reads a 1-D little-endian u32 .npy.
-fn read_npy(path: &Path) -> Vec<u32> {
-    let bytes = std::fs::read(path).unwrap();
-    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
-    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    assert_eq!((10 + header_len) % 64, 0);
-    let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
-    assert!(header.contains("'descr': '<u4'") && header.contains("'fortran_order': False"));
-    let body = &bytes[10 + header_len..];
-    let n: usize = header
-        .split("'shape': (")
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert_eq!(body.len(), 4 * n);
-    body.chunks(4)
-        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-        .collect()
-}
 
 fn read_index(path: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -46,10 +22,6 @@ fn read_index(path: &Path) -> Vec<Vec<String>> {
     lines
         .map(|l| l.split('\t').map(str::to_string).collect())
         .collect()
-}
-
-fn glance() -> Command {
-    Command::cargo_bin("glance").unwrap()
 }
 
 fn library_tokens(path: &Path, options: TokenizerOptions) -> (Vec<u32>, Vec<Record>) {
@@ -71,7 +43,7 @@ fn whole_records_match_the_library() {
     glance()
         .args(["tokenize", "-k", "3", "-q", "-o"])
         .arg(&out)
-        .arg(data("small.fa"))
+        .arg(seq_data("small.fa"))
         .assert()
         .success()
         .stderr("");
@@ -79,8 +51,8 @@ fn whole_records_match_the_library() {
         k: 3,
         ..Default::default()
     };
-    let (want, recs) = library_tokens(&data("small.fa"), options);
-    assert_eq!(read_npy(&out), want);
+    let (want, recs) = library_tokens(&seq_data("small.fa"), options);
+    assert_eq!(read_npy_u32(&out), want);
     let index = read_index(&dir.path().join("tokens.index.tsv"));
     let mut start = 0;
     for (row, rec) in index.iter().zip(&recs) {
@@ -109,7 +81,7 @@ fn compressions_and_stdin_give_identical_output() {
         glance()
             .args(["tokenize", "--canonical", "-o"])
             .arg(&out)
-            .arg(data(name))
+            .arg(seq_data(name))
             .assert()
             .success();
         outputs.push(std::fs::read(&out).unwrap());
@@ -119,7 +91,7 @@ fn compressions_and_stdin_give_identical_output() {
         .args(["tokenize", "--canonical", "-o"])
         .arg(&out)
         .arg("-")
-        .pipe_stdin(data("small.fa.gz"))
+        .pipe_stdin(seq_data("small.fa.gz"))
         .unwrap()
         .assert()
         .success();
@@ -129,8 +101,8 @@ fn compressions_and_stdin_give_identical_output() {
         ..Default::default()
     };
     assert_eq!(
-        read_npy(&dir.path().join("small.fa.npy")),
-        library_tokens(&data("small.fa"), options).0
+        read_npy_u32(&dir.path().join("small.fa.npy")),
+        library_tokens(&seq_data("small.fa"), options).0
     );
     for o in &outputs[1..] {
         assert_eq!(o, &outputs[0]);
@@ -145,13 +117,13 @@ fn fastq_multiline_equals_four_line() {
     glance()
         .args(["tokenize", "-k", "4", "--stride", "2", "-o"])
         .arg(&a)
-        .arg(data("reads.fq"))
+        .arg(seq_data("reads.fq"))
         .assert()
         .success();
     glance()
         .args(["tokenize", "-k", "4", "--stride", "2", "-o"])
         .arg(&b)
-        .arg(data("reads_multiline.fq"))
+        .arg(seq_data("reads_multiline.fq"))
         .assert()
         .success();
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
@@ -169,10 +141,10 @@ fn regions_and_bed_use_chromosome_coordinates() {
     };
     let tokenizer = Tokenizer::new(options).unwrap();
     let bed = glance::seq::read_bed(std::io::BufReader::new(
-        std::fs::File::open(data("regions.bed")).unwrap(),
+        std::fs::File::open(seq_data("regions.bed")).unwrap(),
     ))
     .unwrap();
-    let mut fasta = IndexedFasta::open(data("small.fa")).unwrap();
+    let mut fasta = IndexedFasta::open(seq_data("small.fa")).unwrap();
     let mut want = Vec::new();
     let mut rec = Record::default();
     for r in &bed {
@@ -192,13 +164,13 @@ fn regions_and_bed_use_chromosome_coordinates() {
                 "unknown",
                 "--regions",
             ])
-            .arg(data("regions.bed"))
+            .arg(seq_data("regions.bed"))
             .arg("-o")
             .arg(&out)
-            .arg(data(input))
+            .arg(seq_data(input))
             .assert()
             .success();
-        assert_eq!(read_npy(&out), want, "{input}");
+        assert_eq!(read_npy_u32(&out), want, "{input}");
         let index = read_index(&out.with_extension("index.tsv"));
         assert_eq!(index[1], ["kp_b", "32", "2", "2990", "11"]);
     }
@@ -206,7 +178,7 @@ fn regions_and_bed_use_chromosome_coordinates() {
     glance()
         .args(["tokenize", "-k", "2", "--region", "kp_a:1,001-1,010", "-o"])
         .arg(&out)
-        .arg(data("small.fa"))
+        .arg(seq_data("small.fa"))
         .assert()
         .success();
     let region: Region = "kp_a:1001-1010".parse().unwrap();
@@ -218,7 +190,7 @@ fn regions_and_bed_use_chromosome_coordinates() {
     })
     .unwrap()
     .tokenize_into(&rec.sequence, &mut want);
-    assert_eq!(read_npy(&out), want);
+    assert_eq!(read_npy_u32(&out), want);
     assert_eq!(
         read_index(&out.with_extension("index.tsv"))[0],
         ["kp_a", "0", "9", "1000", "10"]
@@ -233,15 +205,15 @@ fn vocab_file_sets_k_and_matches_builtin() {
     glance()
         .args(["tokenize", "-k", "6", "-o"])
         .arg(&a)
-        .arg(data("mixed.fa"))
+        .arg(seq_data("mixed.fa"))
         .assert()
         .success();
     glance()
         .args(["tokenize", "--vocab"])
-        .arg(data("dnabert_vocab_k6.txt"))
+        .arg(seq_data("dnabert_vocab_k6.txt"))
         .arg("-o")
         .arg(&b)
-        .arg(data("mixed.fa"))
+        .arg(seq_data("mixed.fa"))
         .assert()
         .success();
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
@@ -256,13 +228,13 @@ fn several_inputs_are_concatenated_in_order() {
     glance()
         .args(["tokenize", "-o"])
         .arg(&out)
-        .arg(data("small.fa"))
-        .arg(data("reads.fq"))
+        .arg(seq_data("small.fa"))
+        .arg(seq_data("reads.fq"))
         .assert()
         .success();
     let options = TokenizerOptions::default();
-    let mut want = library_tokens(&data("small.fa"), options).0;
-    want.extend(library_tokens(&data("reads.fq"), options).0);
-    assert_eq!(read_npy(&out), want);
+    let mut want = library_tokens(&seq_data("small.fa"), options).0;
+    want.extend(library_tokens(&seq_data("reads.fq"), options).0);
+    assert_eq!(read_npy_u32(&out), want);
     assert_eq!(read_index(&dir.path().join("both.index.tsv")).len(), 3 + 12);
 }

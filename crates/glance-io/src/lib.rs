@@ -8,8 +8,6 @@
 //!
 //! Errors are [`IoError`]s naming the file.
 
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
-
 mod atomic;
 mod checksum;
 mod entry;

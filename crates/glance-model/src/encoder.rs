@@ -6,6 +6,7 @@ use ndarray::{Array1, Array2};
 
 use crate::error::ModelError;
 use crate::layers::{Embeddings, EncoderLayer, LayerNorm};
+use crate::mlm::MlmHead;
 use glance_attn::{Pattern, PatternError};
 
 /// Where a model came from.
@@ -72,6 +73,8 @@ pub struct Encoder {
     pub tokenizer: TokenizerOptions,
     /// The model's vocabulary.
     pub vocab: Vocab,
+    /// The masked-language-model head, when the checkpoint has one.
+    pub mlm_head: Option<MlmHead>,
 }
 
 /// Why an attention-pattern override (`SPEC` or `LAYER=SPEC`) was refused.

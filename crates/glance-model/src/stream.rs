@@ -291,6 +291,83 @@ pub fn encode_tokens(
     Ok(out.rows.unwrap_or_else(|| Array2::zeros((0, d))))
 }
 
+/// How many tokens of context on each side of a range [`encode_range`] may read:
+/// the receptive radius in chunked mode, a window in window mode, `None` when a model
+/// of unbounded reach needs the whole record.
+pub fn range_context(enc: &Encoder, opts: &StreamOptions) -> Result<Option<u64>, ModelError> {
+    let mode = enc.run_mode()?;
+    let plan = Plan::new(mode, opts)?;
+    Ok(match mode {
+        RunMode::Chunked { halo } => Some(halo as u64),
+        RunMode::Windows { .. } => Some((plan.core + plan.right) as u64),
+        RunMode::Whole => None,
+    })
+}
+
+/// The last hidden states of tokens `range` of a record of `n` tokens, exactly as
+/// [`encode_source`] gives them, computing only what those tokens need: in chunked mode
+/// the range with the receptive radius on each side (the stream's halo), in window mode
+/// the windows that hold them (shared tokens averaged as the stream does), a whole
+/// record otherwise. `ids(a..b)` returns the record's token ids `a..b`. Returns
+/// `[range.len(), d_model]`.
+pub fn encode_range(
+    enc: &Encoder,
+    n: u64,
+    range: Range<u64>,
+    opts: &StreamOptions,
+    ids: &dyn Fn(Range<u64>) -> Vec<u32>,
+) -> Result<Array2<f32>, ModelError> {
+    if range.start > range.end || range.end > n {
+        return Err(ModelError::Options(format!(
+            "token range {}..{} is outside a record of {n} tokens",
+            range.start, range.end
+        )));
+    }
+    let mode = enc.run_mode()?;
+    let plan = Plan::new(mode, opts)?;
+    if range.is_empty() {
+        return Ok(Array2::zeros((0, enc.d_model())));
+    }
+    // Rows of tokens `first..` covering the range.
+    let (first, rows) = match mode {
+        RunMode::Chunked { halo } => {
+            let lo = range.start.saturating_sub(halo as u64);
+            let hi = (range.end + halo as u64).min(n);
+            return plan.run(enc, &ids(lo..hi), lo, range);
+        }
+        RunMode::Whole => {
+            if n > opts.max_whole_tokens as u64 {
+                return Err(whole_too_long(opts));
+            }
+            (0, enc.forward(&ids(0..n), 0)?)
+        }
+        RunMode::Windows { .. } => {
+            // The jobs whose kept rows (core plus overlap) meet the range.
+            let (core, right) = (plan.core as u64, plan.right as u64);
+            let j0 = range.start.saturating_sub(core + right) / core;
+            let starts: Vec<u64> = (j0..)
+                .map(|j| j * core)
+                .take_while(|&c0| c0 < range.end)
+                .filter(|&c0| c0 + core + right > range.start)
+                .collect();
+            let mut out = Collect::default();
+            let mut merger = Merger::new();
+            for &c0 in &starts {
+                let hi = (c0 + core + right).min(n);
+                let rows = plan.run(enc, &ids(c0..hi), c0, c0..hi)?;
+                merger.push(c0, rows, (c0 + core).min(n), &mut out)?;
+            }
+            merger.finish(&mut out)?;
+            let d = enc.d_model();
+            let first = starts.first().copied().unwrap_or(range.start);
+            (first, out.rows.unwrap_or_else(|| Array2::zeros((0, d))))
+        }
+    };
+    let from = (range.start - first) as usize;
+    let to = (range.end - first) as usize;
+    Ok(rows.slice(s![from..to, ..]).to_owned())
+}
+
 fn whole_too_long(opts: &StreamOptions) -> ModelError {
     ModelError::Options(format!(
         "a record longer than {} tokens is too long for a model whose attention reach is \

@@ -3,6 +3,10 @@
 //! scripts/default_model_fixture.py) within 1e-4 on a fragment of the held-out genome,
 //! both encoded whole and streamed in chunks much shorter than the receptive field.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::PathBuf;

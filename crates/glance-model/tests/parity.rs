@@ -2,6 +2,10 @@
 //! transformers (BERT/DNABERT, Longformer) within 1e-4, the PyTorch native reference
 //! within 1e-5, on sequences including N bases and ones longer than a window.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{expected, max_abs_diff, model_dir, sequences};

@@ -1,6 +1,10 @@
 //! `Encoder::override_patterns`: `SPEC` replaces every layer's pattern, `LAYER=SPEC` one
 //! layer's; unknown layers and bad specs are typed errors naming the override.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::model_dir;

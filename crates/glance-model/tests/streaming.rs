@@ -2,6 +2,10 @@
 //! (1e-5) for any chunk size, is bit-identical across thread counts, reading from a
 //! sequence source equals encoding in memory, and overlapping windows are averaged.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{max_abs_diff, model_dir};

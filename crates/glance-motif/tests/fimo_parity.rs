@@ -5,10 +5,16 @@
 //! FIMO's own pi0 replayed (`FimoPi0`), q-values equal those of one FIMO run in a fresh
 //! process (fixtures made by scripts/fimo_fresh_qvalues.py).
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::PathBuf;
 
+use common::data;
 use glance_motif::numfmt::format_g;
 use glance_motif::scan::driver::ScanRun;
 use glance_motif::scan::fimo_pi0::FimoPi0;
@@ -16,12 +22,6 @@ use glance_motif::{
     parse_background_file, parse_motifs, BackgroundSource, Motif, MotifFormat, ScanOptions, Scanner,
 };
 use glance_seq::SeqReader;
-
-fn data(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../test-data")
-        .join(p)
-}
 
 fn motifs(set: &str) -> Vec<Motif> {
     match set {

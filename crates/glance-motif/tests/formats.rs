@@ -1,24 +1,25 @@
 //! Motif formats: every reader against the same matrices, the MEME writer round trip,
 //! and clear errors for malformed files.
 
-use std::path::PathBuf;
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::data;
 use glance_motif::{parse_motifs, read_motifs, write_meme, MotifError, MotifFormat};
 
-fn data(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../test-data/motifs")
-        .join(p)
-}
-
 fn err(p: &str) -> String {
-    read_motifs(&data(p)).unwrap_err().to_string()
+    read_motifs(&data(&format!("motifs/{p}")))
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]
 fn jaspar_counts_equal_the_meme_export() {
-    let meme = read_motifs(&data("subset10.meme")).unwrap().motifs;
-    let jaspar = read_motifs(&data("subset10.jaspar")).unwrap().motifs;
+    let meme = read_motifs(&data("motifs/subset10.meme")).unwrap().motifs;
+    let jaspar = read_motifs(&data("motifs/subset10.jaspar")).unwrap().motifs;
     assert_eq!(meme.len(), 10);
     assert_eq!(jaspar.len(), 10);
     for (a, b) in meme.iter().zip(&jaspar) {
@@ -39,13 +40,17 @@ fn jaspar_counts_equal_the_meme_export() {
 
 #[test]
 fn transfac_pfm_and_jaspar_agree_on_ctcf() {
-    let jaspar = read_motifs(&data("subset10.jaspar")).unwrap().motifs;
+    let jaspar = read_motifs(&data("motifs/subset10.jaspar")).unwrap().motifs;
     let ctcf = &jaspar[0];
-    let tf = read_motifs(&data("formats/ctcf.transfac")).unwrap().motifs;
+    let tf = read_motifs(&data("motifs/formats/ctcf.transfac"))
+        .unwrap()
+        .motifs;
     assert_eq!(tf.len(), 2);
     assert_eq!(tf[0].id, "MA0139.2");
     assert_eq!(tf[0].alt_id, "CTCF");
-    let pfm = read_motifs(&data("formats/MA0139.2.pfm")).unwrap().motifs;
+    let pfm = read_motifs(&data("motifs/formats/MA0139.2.pfm"))
+        .unwrap()
+        .motifs;
     assert_eq!(pfm[0].id, "MA0139.2");
     for m in [&tf[0], &pfm[0]] {
         assert_eq!(m.width(), 5);
@@ -61,7 +66,9 @@ fn transfac_pfm_and_jaspar_agree_on_ctcf() {
 
 #[test]
 fn homer_motifs_parse_with_name_and_consensus() {
-    let h = read_motifs(&data("formats/two.motif")).unwrap().motifs;
+    let h = read_motifs(&data("motifs/formats/two.motif"))
+        .unwrap()
+        .motifs;
     assert_eq!(h.len(), 2);
     assert_eq!(h[0].id, "NFY/homer-like");
     assert_eq!(h[0].alt_id, "CCAAT");
@@ -72,7 +79,7 @@ fn homer_motifs_parse_with_name_and_consensus() {
 
 #[test]
 fn meme_writer_round_trips() {
-    let f = read_motifs(&data("subset10.meme")).unwrap();
+    let f = read_motifs(&data("motifs/subset10.meme")).unwrap();
     let mut out = Vec::new();
     write_meme(&mut out, &f.motifs, [0.25; 4]).unwrap();
     let back = parse_motifs(std::str::from_utf8(&out).unwrap(), MotifFormat::Meme, "x").unwrap();
@@ -105,7 +112,7 @@ fn malformed_files_give_clear_errors() {
         "{e}"
     );
     assert!(matches!(
-        read_motifs(&data("formats/empty.meme")),
+        read_motifs(&data("motifs/formats/empty.meme")),
         Err(MotifError::Empty)
     ));
     let e = parse_motifs("hello\n", MotifFormat::Meme, "x")

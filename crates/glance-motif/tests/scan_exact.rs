@@ -1,6 +1,10 @@
 //! The fast scanner (SIMD prefilter + k-mer tables with lookahead, chunked streaming)
 //! finds exactly the windows and integer scores of the plain column sum.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use glance_motif::pssm::Pssm;
 use glance_motif::scan::driver::ScanRun;
 use glance_motif::scan::prep::{base_code, Prepared};

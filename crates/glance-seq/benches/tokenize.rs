@@ -16,6 +16,10 @@
 //! `cpu` (the benchmark thread's CPU time from /proc/thread-self/schedstat, in ns), so
 //! that single-core speed can be read off a machine shared with other work.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{Cursor, Read, Write};
 use std::path::PathBuf;
 

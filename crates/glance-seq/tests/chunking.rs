@@ -2,9 +2,15 @@
 //! and chunked tokenization with halos equal to whole-record tokenization (property
 //! test, also for indexed regions whose origin is not 0).
 
-use std::io::Read;
-use std::path::PathBuf;
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use std::io::Read;
+
+use common::data;
 use glance_seq::{
     Chunk, ChunkOptions, Chunker, IndexedFasta, Record, Region, SeqReader, SoftMask, Tokenizer,
     TokenizerOptions,
@@ -174,7 +180,7 @@ fn too_small_right_halo_is_an_error_not_a_silent_loss() {
 
 #[test]
 fn region_chunks_use_chromosome_coordinates_and_region_stride_grid() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-data/seq/small.fa.gz");
+    let path = data("small.fa.gz");
     let region = Region::new("kp_a", 1001, 2345);
     let mut whole = Record::default();
     IndexedFasta::open(&path)

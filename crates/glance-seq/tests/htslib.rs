@@ -3,6 +3,9 @@
 //! wrote next to the fixtures in test-data/hts/. Remote reading is tested against a
 //! small HTTP server on 127.0.0.1 started by the test (no other network).
 #![cfg(feature = "htslib")]
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod hts_support;
 

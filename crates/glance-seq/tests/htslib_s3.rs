@@ -3,6 +3,9 @@
 //! reads `s3+http://glance-bucket/...`. This is its own test binary because it sets
 //! environment variables, which must not change while other tests run.
 #![cfg(feature = "htslib")]
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod hts_support;
 

@@ -1,19 +1,19 @@
 //! Reading FASTA/FASTQ from the committed test-data: formats, compressions, indexes and
 //! regions, and the errors for bad input.
 
-use std::io::Write;
-use std::path::PathBuf;
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use std::io::Write;
+
+use common::data;
 use glance_seq::{
     build_fai, build_gzi, read_bed, read_fai, Compression, Format, IndexedFasta, Record,
     RecordHeader, Region, SeqError, SeqReader, SequenceSource,
 };
-
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../test-data/seq")
-        .join(name)
-}
 
 fn read_all(reader: &mut SeqReader) -> Vec<Record> {
     let mut out = Vec::new();

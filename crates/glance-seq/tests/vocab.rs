@@ -1,13 +1,19 @@
 //! The built-in vocabulary against DNABERT-layout vocab files written by
 //! scripts/write_dnabert_vocab.py, and tokenizing through a vocab read from a file.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
 use std::path::PathBuf;
 
+use common::data;
 use glance_seq::{Tokenizer, TokenizerOptions, Vocab};
 
 fn vocab_file(k: usize) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../../test-data/seq/dnabert_vocab_k{k}.txt"))
+    data(&format!("dnabert_vocab_k{k}.txt"))
 }
 
 #[test]

@@ -1,8 +1,12 @@
-//! Shared helpers for the integration tests: seeded unit-scale inputs and comparison.
+//! Shared helpers for the integration tests: seeded unit-scale inputs, comparison and
+//! fixture arrays.
 
 #![allow(dead_code)]
 
-use ndarray::{Array1, Array3, ArrayView3};
+use std::path::Path;
+
+use ndarray::{Array1, Array2, Array3, ArrayView3};
+use ndarray_npy::{read_npy, ReadNpyExt};
 
 /// A small deterministic generator (xorshift64*), so tests need no RNG crate.
 pub struct Rng(u64);
@@ -47,4 +51,19 @@ pub fn max_abs_err(got: ArrayView3<f32>, want: ArrayView3<f64>) -> f64 {
         .zip(want.iter())
         .map(|(&g, &w)| (f64::from(g) - w).abs())
         .fold(0.0, f64::max)
+}
+
+/// The fixture array `dir/<name>.npy`; panics with its name when it cannot be read.
+fn load<T: ReadNpyExt>(dir: &Path, name: &str) -> T {
+    read_npy(dir.join(format!("{name}.npy"))).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The `[heads, n, d]` fixture array `dir/<name>.npy`.
+pub fn load3(dir: &Path, name: &str) -> Array3<f32> {
+    load(dir, name)
+}
+
+/// The two-dimensional fixture array `dir/<name>.npy` (a projection or feature matrix).
+pub fn load2(dir: &Path, name: &str) -> Array2<f32> {
+    load(dir, name)
 }

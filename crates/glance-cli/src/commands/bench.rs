@@ -7,9 +7,10 @@
 //! d_head, P the exact number of allowed (query, key) pairs over all heads), the CPU
 //! seconds of all threads (robust on a shared machine), peak RSS and, with `--check`,
 //! the relative Frobenius error against exact full attention on sampled query rows
-//! ([`super::bench_error`]) plus, for exact patterns, the max abs error against the f64
-//! dense reference. `--sweep` runs a table of patterns on one input
-//! ([`super::bench_sweep`]).
+//! ([`glance::attn::reference::FullRows`]) plus, for exact patterns, the max abs error
+//! against the f64 dense reference ([`glance::attn::reference::attend_f64`]). This
+//! module handles the arguments and the report; the references are glance-attn's.
+//! `--sweep` runs a table of patterns on one input ([`super::bench_sweep`]).
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -17,12 +18,11 @@ use std::time::Instant;
 use anyhow::{ensure, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use glance::attn::ndarray::Array3;
+use glance::attn::reference::{self, FullRows, Reference};
 use glance::attn::{
-    attend_approx_into, attend_into, draw_weights, reference, Approx, ApproxOptions, AttendOptions,
-    Isa, OwnedWeights, Spec, Visibility,
+    attend_approx_into, attend_into, draw_weights, Approx, ApproxOptions, AttendOptions, Isa,
+    OwnedWeights, Spec, Visibility,
 };
-
-use super::bench_error::{FullRows, Reference};
 
 use crate::global::GlobalArgs;
 
@@ -95,7 +95,8 @@ pub struct AttentionArgs {
     #[arg(long)]
     pub sweep: bool,
 
-    /// With --sweep: also write a PNG plot of error against time here.
+    /// With --sweep: also write a PNG plot of error against time here (only in a glance
+    /// built with the cargo feature `plot`).
     #[arg(long, value_name = "PNG", requires = "sweep")]
     pub plot: Option<std::path::PathBuf>,
 
@@ -361,13 +362,13 @@ impl BenchInputs {
     }
 
     /// Exact full attention on the sampled rows, for the error of `spec`.
-    pub(crate) fn full_rows(&self, spec: &Spec) -> FullRows {
-        FullRows::compute(
+    pub(crate) fn full_rows(&self, spec: &Spec) -> anyhow::Result<FullRows> {
+        Ok(FullRows::compute(
             self.q.view(),
             self.k.view(),
             self.v.view(),
             reference_of(spec),
-        )
+        )?)
     }
 }
 
@@ -535,11 +536,11 @@ fn attention(args: &AttentionArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             }
             Spec::Approx(_) => None,
         };
-        let full = x.full_rows(&spec);
+        let full = x.full_rows(&spec)?;
         (
             max_abs,
             Some((
-                full.relative_error(&out),
+                full.relative_error(out.view())?,
                 reference_of(&spec),
                 full.sampled(),
             )),

@@ -1,7 +1,6 @@
 //! One module per subcommand (dispatched by `cli::Command::run`).
 
 pub mod bench;
-pub mod bench_error;
 pub mod bench_sweep;
 pub mod config;
 pub mod embed;
@@ -12,3 +11,4 @@ pub mod run;
 pub mod scan;
 pub mod score;
 pub mod tokenize;
+pub mod variants;

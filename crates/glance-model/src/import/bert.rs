@@ -9,6 +9,7 @@ use glance_attn::{Local, Pattern};
 use crate::encoder::{Architecture, Encoder};
 use crate::error::ModelError;
 use crate::import::hf::{self, HfConfig, LayerShape};
+use crate::mlm::MlmHead;
 use crate::weights::Weights;
 
 /// BERT's LayerNorm epsilon when the config does not say (DNABERT's configs do not).
@@ -23,6 +24,12 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
     let prefix = hf::prefix(&w, "bert");
     let eps = config.layer_norm_eps.unwrap_or(DEFAULT_EPS);
     let embeddings = hf::embeddings(&w, &prefix, config, eps, 0)?;
+    let mlm_head = MlmHead::bert(
+        &w,
+        config.activation(&config_path)?,
+        eps,
+        &embeddings.tokens,
+    )?;
     let shape = LayerShape::of(config, &config_path, eps)?;
     let layers = (0..config.num_hidden_layers)
         .map(|i| {
@@ -38,5 +45,6 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
         pool_query: None,
         tokenizer,
         vocab,
+        mlm_head,
     })
 }

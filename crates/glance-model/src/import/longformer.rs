@@ -82,5 +82,7 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
         pool_query: None,
         tokenizer,
         vocab,
+        // LongformerForMaskedLM's `lm_head` is not read (yet).
+        mlm_head: None,
     })
 }

@@ -60,7 +60,7 @@ impl FeedForward {
 }
 
 /// Applies a single-input activation (SwiGLU's gate is handled by [`FeedForward`]).
-fn activate(act: Activation, x: f32) -> f32 {
+pub(crate) fn activate(act: Activation, x: f32) -> f32 {
     match act {
         Activation::Gelu => gelu(x),
         Activation::GeluTanh => {

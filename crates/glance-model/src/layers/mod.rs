@@ -12,6 +12,7 @@ mod position;
 
 pub use attention::{GlobalProjections, SelfAttention};
 pub use embedding::Embeddings;
+pub(crate) use ffn::activate;
 pub use ffn::FeedForward;
 pub use layer::EncoderLayer;
 pub use linear::Linear;

@@ -1,0 +1,151 @@
+//! `glance variants`: scores the ALT alleles of a VCF/BCF for motif gain and loss,
+//! embedding shift and masked-LM likelihood; the work is glance-workflow's
+//! `score_variants` (outputs PREFIX.vcf.gz + .tbi, PREFIX.motifs.tsv,
+//! PREFIX.variants.tsv; docs/variants.md).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use glance::model::{default_model_dir, load, StreamOptions};
+use glance::workflow::{score_variants, VariantJob};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::motif_args::MotifArgs;
+use crate::global::GlobalArgs;
+
+/// Arguments of `glance variants`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  glance variants --ref genome.fa.gz --vcf calls.vcf.gz -o calls
+  glance variants --ref genome.fa --vcf calls.bcf --motifs my.meme --no-model -o motifs_only
+  glance variants --ref genome.fa --vcf calls.vcf --model my-model --window 2000 -o calls")]
+pub struct VariantsArgs {
+    /// Reference FASTA (plain or BGZF, .fai/.gzi used when present; gzip is read whole).
+    #[arg(long = "ref", value_name = "FASTA")]
+    pub reference: PathBuf,
+
+    /// Variants: VCF (plain, gzip or BGZF) or BCF; `-` reads stdin.
+    #[arg(long, value_name = "VCF")]
+    pub vcf: PathBuf,
+
+    #[command(flatten)]
+    pub motif: MotifArgs,
+
+    /// p-value threshold of a motif site.
+    #[arg(long, default_value_t = 1e-4, value_name = "P")]
+    pub thresh: f64,
+
+    /// No motif effects.
+    #[arg(long, conflicts_with = "motifs")]
+    pub no_motifs: bool,
+
+    /// Model directory for embedding and likelihood effects (default: `$GLANCE_MODEL`,
+    /// else the bundled default model).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+
+    /// No embedding or likelihood effects.
+    #[arg(long, conflicts_with = "model")]
+    pub no_model: bool,
+
+    /// Bases of the window whose embedding is compared (starting half of it before
+    /// the variant).
+    #[arg(long, default_value_t = 1000, value_name = "BP")]
+    pub window: u64,
+
+    /// Count and skip alleles whose REF does not match the reference (default: fail).
+    #[arg(long)]
+    pub skip_ref_mismatch: bool,
+
+    /// Output prefix: PREFIX.vcf.gz (+ .tbi), PREFIX.motifs.tsv, PREFIX.variants.tsv.
+    #[arg(short, long, value_name = "PREFIX")]
+    pub output: PathBuf,
+}
+
+/// Runs `glance variants`.
+pub fn run(args: &VariantsArgs, global: &GlobalArgs) -> anyhow::Result<()> {
+    if args.window == 0 {
+        bail!("--window must be at least 1 bp");
+    }
+    let motifs = if args.no_motifs {
+        None
+    } else {
+        Some(args.motif.load(args.thresh, true)?)
+    };
+    let encoder = if args.no_model {
+        None
+    } else {
+        let dir = args
+            .model
+            .clone()
+            .or_else(default_model_dir)
+            .with_context(|| {
+                format!(
+                    "no model found (neither ${} nor {} holds a config.json): pass --model DIR, \
+                 or --no-model for motif effects only",
+                    glance::model::MODEL_ENV,
+                    glance::model::BUNDLED_MODEL_DIR
+                )
+            })?;
+        Some(load(&dir).with_context(|| format!("{}: cannot load model", dir.display()))?)
+    };
+    let job = VariantJob {
+        reference: args.reference.clone(),
+        vcf: args.vcf.clone(),
+        prefix: args.output.clone(),
+        motifs: motifs.as_ref(),
+        thresh: args.thresh,
+        encoder: encoder.as_ref(),
+        window: args.window,
+        stream: encoder
+            .as_ref()
+            .map(StreamOptions::for_encoder)
+            .unwrap_or_default(),
+        skip_ref_mismatch: args.skip_ref_mismatch,
+    };
+    let bar = progress_bar(global.quiet);
+    let summary = score_variants(&job, &mut |n| bar.inc(n))?;
+    bar.finish_and_clear();
+    if !global.quiet {
+        let skipped: Vec<String> = summary
+            .skipped
+            .iter()
+            .map(|(why, n)| format!("{n} {why}"))
+            .collect();
+        eprintln!(
+            "glance variants: {} records, {} alleles scored, {} skipped{}; {} motif losses, {} gains -> {}.{{vcf.gz,motifs.tsv,variants.tsv}}{}",
+            summary.records,
+            summary.scored,
+            summary.skipped_total(),
+            if skipped.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", skipped.join(", "))
+            },
+            summary.losses,
+            summary.gains,
+            args.output.display(),
+            if summary.indexed {
+                ""
+            } else {
+                "; input not sorted: no tabix index (sort it with bcftools sort)"
+            }
+        );
+    }
+    Ok(())
+}
+
+/// A spinner with records/s on a terminal (hidden otherwise or with `-q`).
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {elapsed_precise} {human_pos} records ({per_sec})")
+    {
+        bar.set_style(style);
+    }
+    bar
+}

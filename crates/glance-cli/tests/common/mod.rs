@@ -1,0 +1,110 @@
+//! Helpers shared by the `glance` binary's integration tests: the command, fixture
+//! paths under test-data/, and readers of the binary's .npy and JSON outputs.
+
+// Each test file uses some of the helpers, never all.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The `glance` binary under test, without `GLANCE_MODEL` from the caller's
+/// environment (so that runs without `--model` use the bundled default model).
+pub fn glance() -> Command {
+    let mut c = Command::cargo_bin("glance").unwrap();
+    c.env_remove("GLANCE_MODEL");
+    c
+}
+
+/// The repository's root directory.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// test-data/<p>.
+pub fn data(p: &str) -> PathBuf {
+    root().join("test-data").join(p)
+}
+
+/// test-data/<p> as a command-line argument.
+pub fn data_arg(p: &str) -> String {
+    data(p).display().to_string()
+}
+
+/// test-data/seq/<name>: the sequence fixtures.
+pub fn seq_data(name: &str) -> PathBuf {
+    data("seq").join(name)
+}
+
+/// test-data/models: the model fixtures.
+pub fn models() -> PathBuf {
+    data("models")
+}
+
+/// The value of `"key":` in a flat JSON object, without quotes.
+pub fn field<'a>(json: &'a str, key: &str) -> &'a str {
+    let start = json.find(&format!("\"{key}\":")).unwrap() + key.len() + 3;
+    let rest = &json[start..];
+    let end = rest.find([',', '}']).unwrap();
+    rest[..end].trim_matches('"')
+}
+
+/// The shape and data bytes of a version-1 .npy file written by glance, checking the
+/// magic, the dtype `descr` (e.g. `<f4`), C order and the 64-byte aligned header.
+fn read_npy(path: &Path, descr: &str) -> (Vec<usize>, Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    assert_eq!((10 + header_len) % 64, 0);
+    let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
+    assert!(
+        header.contains(&format!("'descr': '{descr}'"))
+            && header.contains("'fortran_order': False")
+    );
+    let shape: Vec<usize> = header
+        .split("'shape': (")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
+    (shape, bytes[10 + header_len..].to_vec())
+}
+
+/// Reads a `[rows, cols]` f32 .npy written by glance: (rows, cols, values).
+pub fn read_npy_f32(path: &Path) -> (usize, usize, Vec<f32>) {
+    let (shape, body) = read_npy(path, "<f4");
+    let values: Vec<f32> = body
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(values.len(), shape[0] * shape[1]);
+    (shape[0], shape[1], values)
+}
+
+/// Reads a region-score .npy written by glance, `[regions, motifs, 2]` f32 (channels:
+/// affinity, occupancy): (regions, motifs, values).
+pub fn read_npy_scores(path: &Path) -> (usize, usize, Vec<f32>) {
+    let (shape, body) = read_npy(path, "<f4");
+    assert_eq!(shape.len(), 3, "{shape:?}");
+    assert_eq!(shape[2], 2, "channels: affinity, occupancy");
+    let values: Vec<f32> = body
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(values.len(), shape[0] * shape[1] * 2);
+    (shape[0], shape[1], values)
+}
+
+/// Reads a one-dimensional u32 .npy (token ids) written by glance.
+pub fn read_npy_u32(path: &Path) -> Vec<u32> {
+    let (shape, body) = read_npy(path, "<u4");
+    assert_eq!(body.len(), 4 * shape[0]);
+    body.chunks(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}

@@ -1,0 +1,163 @@
+//! [`MlmHead`]: a masked-language-model head, turning last hidden states into
+//! log-probabilities over the model's vocabulary. Two layouts are read:
+//!
+//! - transformers' `BertOnlyMLMHead` (`BertLMPredictionHead` of `BertForMaskedLM`):
+//!   `cls.predictions.transform.dense` -> the config's activation ->
+//!   `cls.predictions.transform.LayerNorm` -> a decoder to every vocabulary id, whose
+//!   weight is tied to the word embeddings unless the checkpoint has its own
+//!   (`cls.predictions.decoder.weight`), plus `cls.predictions.bias`;
+//! - glance's native k-mer head (`mlm_head.safetensors` beside a native model, as
+//!   `scripts/train_default.py` writes it): `dense` -> exact GELU -> `norm`, then logits
+//!   over the 4^k k-mers `out(z) + base(z) kmer_bases^T` (a full projection plus a
+//!   per-base part). Special tokens get probability 0 (log-probability -inf).
+
+use std::path::Path;
+
+use ndarray::{s, Array2, ArrayView2, Axis};
+
+use crate::config::Activation;
+use crate::error::ModelError;
+use crate::layers::{activate, LayerNorm, Linear};
+use crate::weights::Weights;
+
+/// The native head's file name, beside `model.safetensors`.
+pub const NATIVE_HEAD_FILE: &str = "mlm_head.safetensors";
+
+/// A masked-language-model head (see the module docs).
+#[derive(Debug, Clone)]
+pub struct MlmHead {
+    dense: Linear,
+    activation: Activation,
+    norm: LayerNorm,
+    decoder: Decoder,
+    vocab_size: usize,
+}
+
+/// The last projection of a head.
+#[derive(Debug, Clone)]
+enum Decoder {
+    /// Logits for every vocabulary id.
+    Vocab(Linear),
+    /// Logits for the 4^k k-mers, vocabulary ids `first_kmer..first_kmer + 4^k`.
+    Kmer {
+        out: Linear,
+        base: Linear,
+        /// `[4^k, 4k]` one-hot of each k-mer's bases.
+        kmer_bases: Array2<f32>,
+        first_kmer: usize,
+    },
+}
+
+impl MlmHead {
+    /// transformers' `BertOnlyMLMHead` from `w` (tensors `cls.predictions.*`), with
+    /// `word_embeddings` (`[vocab, d]`) as the decoder weight when the checkpoint ties
+    /// them. `None` when the checkpoint has no head.
+    pub(crate) fn bert(
+        w: &Weights,
+        activation: Activation,
+        eps: f32,
+        word_embeddings: &Array2<f32>,
+    ) -> Result<Option<MlmHead>, ModelError> {
+        let p = "cls.predictions";
+        if !w.contains(&format!("{p}.transform.dense.weight")) {
+            return Ok(None);
+        }
+        let (vocab, d) = word_embeddings.dim();
+        let weight = if w.contains(&format!("{p}.decoder.weight")) {
+            w.matrix(&format!("{p}.decoder.weight"), vocab, d)?
+        } else {
+            word_embeddings.clone()
+        };
+        let bias_name = if w.contains(&format!("{p}.bias")) {
+            format!("{p}.bias")
+        } else {
+            format!("{p}.decoder.bias")
+        };
+        Ok(Some(MlmHead {
+            dense: Linear::load(w, &format!("{p}.transform.dense"), d, d, true)?,
+            activation,
+            norm: LayerNorm::load(w, &format!("{p}.transform.LayerNorm"), d, eps)?,
+            decoder: Decoder::Vocab(Linear::new(weight, Some(w.vector(&bias_name, vocab)?))),
+            vocab_size: vocab,
+        }))
+    }
+
+    /// glance's native k-mer head from `dir/mlm_head.safetensors` for a model of width
+    /// `d` whose k-mers are vocabulary ids `first_kmer..first_kmer + 4^k` of
+    /// `vocab_size`. `None` when the file is absent.
+    pub(crate) fn native(
+        dir: &Path,
+        d: usize,
+        k: usize,
+        first_kmer: usize,
+        vocab_size: usize,
+    ) -> Result<Option<MlmHead>, ModelError> {
+        let path = dir.join(NATIVE_HEAD_FILE);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let w = Weights::open(&path)?;
+        let kmers = 1usize << (2 * k);
+        if first_kmer + kmers > vocab_size {
+            return Err(ModelError::config(
+                &path,
+                format!("a head over {kmers} k-mers does not fit a vocabulary of {vocab_size}"),
+            ));
+        }
+        Ok(Some(MlmHead {
+            dense: Linear::load(&w, "dense", d, d, true)?,
+            activation: Activation::Gelu,
+            // nn.LayerNorm's default epsilon, as the training script builds it
+            norm: LayerNorm::load(&w, "norm", d, 1e-5)?,
+            decoder: Decoder::Kmer {
+                out: Linear::load(&w, "out", d, kmers, true)?,
+                base: Linear::load(&w, "base", d, 4 * k, true)?,
+                kmer_bases: w.matrix("kmer_bases", kmers, 4 * k)?,
+                first_kmer,
+            },
+            vocab_size,
+        }))
+    }
+
+    /// Log-probabilities of every vocabulary id at each position: `hidden` is
+    /// `[n, d_model]`, the result `[n, vocab_size]` (log-softmax over the ids the head
+    /// predicts; -inf for the others).
+    pub fn log_probs(&self, hidden: ArrayView2<f32>) -> Array2<f32> {
+        let mut z = self.dense.forward(hidden);
+        z.mapv_inplace(|v| activate(self.activation, v));
+        self.norm.forward_inplace(&mut z);
+        let n = hidden.nrows();
+        let (logits, first) = match &self.decoder {
+            Decoder::Vocab(linear) => (linear.forward(z.view()), 0),
+            Decoder::Kmer {
+                out,
+                base,
+                kmer_bases,
+                first_kmer,
+            } => {
+                let mut logits = out.forward(z.view());
+                let per_base = base.forward(z.view());
+                logits += &per_base.dot(&kmer_bases.t());
+                (logits, *first_kmer)
+            }
+        };
+        let mut result = Array2::from_elem((n, self.vocab_size), f32::NEG_INFINITY);
+        let width = logits.ncols();
+        for (mut row, lrow) in result.axis_iter_mut(Axis(0)).zip(logits.axis_iter(Axis(0))) {
+            // log-softmax in f64 for the normaliser
+            let max = lrow.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let sum: f64 = lrow.iter().map(|&v| f64::from(v - max).exp()).sum();
+            let log_z = f64::from(max) + sum.ln();
+            row.slice_mut(s![first..first + width])
+                .iter_mut()
+                .zip(lrow)
+                .for_each(|(o, &v)| *o = (f64::from(v) - log_z) as f32);
+        }
+        result
+    }
+
+    /// The vocabulary size of the head's output.
+    pub fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+}

@@ -1,0 +1,307 @@
+//! VCF and BCF through noodles: [`VcfReader`] reads VCF (plain, gzip or BGZF) or BCF
+//! (told apart by their first bytes, not their names), naming the line (BCF: the record)
+//! of every error; [`VcfWriter`] writes the records back as bgzipped VCF with glance's
+//! INFO fields declared in the header, and a tabix index when the records are sorted.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::rc::Rc;
+
+use glance_io::AtomicFile;
+use noodles_bgzf as bgzf;
+use noodles_core::Position;
+use noodles_csi::binning_index::index::reference_sequence::bin::Chunk;
+use noodles_vcf::header::record::value::map::info::{Number, Type};
+use noodles_vcf::header::record::value::map::Info;
+use noodles_vcf::header::record::value::Map;
+use noodles_vcf::variant::io::Write as _;
+use noodles_vcf::variant::RecordBuf;
+use noodles_vcf::Header;
+
+use crate::error::VariantError;
+
+/// A byte stream that counts the newlines consumed through it (the VCF line numbers).
+struct LineCounting<R> {
+    inner: R,
+    lines: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for LineCounting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.lines
+            .set(self.lines.get() + buf[..n].iter().filter(|&&b| b == b'\n').count() as u64);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for LineCounting<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            let seen = buf[..amt.min(buf.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.lines.set(self.lines.get() + seen as u64);
+        }
+        self.inner.consume(amt);
+    }
+}
+
+type Stream = LineCounting<Box<dyn BufRead>>;
+
+enum Format {
+    Text(noodles_vcf::io::Reader<Stream>),
+    Binary(noodles_bcf::io::Reader<Box<dyn BufRead>>),
+}
+
+/// Records of a VCF or BCF file (see the module docs).
+pub struct VcfReader {
+    format: Format,
+    header: Header,
+    lines: Rc<Cell<u64>>,
+    records: u64,
+}
+
+fn vcf_err(message: impl Into<String>) -> VariantError {
+    VariantError::Vcf(message.into())
+}
+
+impl VcfReader {
+    /// Opens `path` (`-`: stdin). The header must declare the contigs (`##contig`).
+    pub fn open(path: &Path) -> Result<VcfReader, VariantError> {
+        let raw: Box<dyn Read> = if path.as_os_str() == "-" {
+            Box::new(io::stdin())
+        } else {
+            Box::new(File::open(path).map_err(|e| vcf_err(format!("cannot open: {e}")))?)
+        };
+        let mut raw = BufReader::new(raw);
+        let gzip = raw
+            .fill_buf()
+            .map_err(|e| vcf_err(format!("cannot read: {e}")))?
+            .starts_with(&[0x1f, 0x8b]);
+        let mut stream: Box<dyn BufRead> = if gzip {
+            Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(raw)))
+        } else {
+            Box::new(raw)
+        };
+        let head = stream
+            .fill_buf()
+            .map_err(|e| vcf_err(format!("cannot read: {e}")))?
+            .to_vec();
+        let lines = Rc::new(Cell::new(0));
+        let (format, header) = if head.starts_with(b"BCF") {
+            let mut reader = noodles_bcf::io::Reader::from(stream);
+            let header = reader
+                .read_header()
+                .map_err(|e| vcf_err(format!("BCF header: {e}")))?;
+            (Format::Binary(reader), header)
+        } else if head.starts_with(b"##fileformat=VCF") {
+            let mut reader = noodles_vcf::io::Reader::new(LineCounting {
+                inner: stream,
+                lines: lines.clone(),
+            });
+            let header = reader
+                .read_header()
+                .map_err(|e| vcf_err(format!("line {}: header: {e}", lines.get() + 1)))?;
+            (Format::Text(reader), header)
+        } else if head.is_empty() {
+            return Err(vcf_err("empty file: no VCF header"));
+        } else {
+            return Err(vcf_err(
+                "neither VCF (no ##fileformat=VCF line) nor BCF (no BCF magic number)",
+            ));
+        };
+        if header.contigs().is_empty() {
+            return Err(vcf_err(
+                "the header declares no contigs (##contig lines); add them from the reference \
+                 index, e.g. `bcftools reheader --fai REF.fa.fai`",
+            ));
+        }
+        Ok(VcfReader {
+            format,
+            header,
+            lines,
+            records: 0,
+        })
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Reads the next record; returns its line (BCF: its record number), `None` at the
+    /// end.
+    pub fn read(&mut self, record: &mut RecordBuf) -> Result<Option<u64>, VariantError> {
+        self.records += 1;
+        match &mut self.format {
+            Format::Text(reader) => {
+                let line = self.lines.get() + 1;
+                match reader.read_record_buf(&self.header, record) {
+                    Ok(0) => Ok(None),
+                    Ok(_) => Ok(Some(line)),
+                    Err(e) => Err(vcf_err(format!("line {line}: {e}"))),
+                }
+            }
+            Format::Binary(reader) => {
+                let n = self.records;
+                match reader.read_record_buf(&self.header, record) {
+                    Ok(0) => Ok(None),
+                    Ok(_) => Ok(Some(n)),
+                    Err(e) => Err(vcf_err(format!("record {n}: {e}"))),
+                }
+            }
+        }
+    }
+
+    /// Whether the input is BCF (positions in messages are record numbers).
+    pub fn is_bcf(&self) -> bool {
+        matches!(self.format, Format::Binary(_))
+    }
+}
+
+/// One INFO field glance adds: key, number, type, description.
+pub type InfoField = (&'static str, Number, Type, &'static str);
+
+/// Bgzipped VCF written atomically, with a tabix index (`.tbi`) built as it goes.
+pub struct VcfWriter {
+    writer: noodles_vcf::io::Writer<bgzf::io::Writer<File>>,
+    file: AtomicFile,
+    header: Header,
+    indexer: Option<noodles_vcf::index::Indexer>,
+    unsorted: bool,
+}
+
+impl VcfWriter {
+    /// Starts `path` with `header` plus the `fields` declared as INFO lines.
+    pub fn create(
+        path: &Path,
+        header: &Header,
+        fields: &[InfoField],
+    ) -> Result<VcfWriter, VariantError> {
+        let io_err = |e| VariantError::Write {
+            path: path.display().to_string(),
+            error: e,
+        };
+        let mut header = header.clone();
+        for (key, number, ty, description) in fields {
+            header.infos_mut().insert(
+                (*key).to_string(),
+                Map::<Info>::new(*number, *ty, *description),
+            );
+        }
+        let mut file = AtomicFile::create(path).map_err(|e| VariantError::Write {
+            path: path.display().to_string(),
+            error: io::Error::other(e.to_string()),
+        })?;
+        let handle = file.file().try_clone().map_err(io_err)?;
+        let mut writer = noodles_vcf::io::Writer::new(bgzf::io::Writer::new(handle));
+        writer.write_variant_header(&header).map_err(io_err)?;
+        let indexer = noodles_vcf::index::Indexer::builder().build().ok();
+        Ok(VcfWriter {
+            writer,
+            file,
+            header,
+            indexer,
+            unsorted: false,
+        })
+    }
+
+    /// The output header (the input's with glance's INFO lines).
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Appends a record.
+    pub fn write(&mut self, record: &RecordBuf) -> Result<(), VariantError> {
+        let path = self.file.path().display().to_string();
+        let start = self.writer.get_ref().virtual_position();
+        self.writer
+            .write_variant_record(&self.header, record)
+            .map_err(|e| VariantError::Write {
+                path: path.clone(),
+                error: e,
+            })?;
+        let end = self.writer.get_ref().virtual_position();
+        if let (Some(indexer), Some(first)) = (&mut self.indexer, record.variant_start()) {
+            let len = record.reference_bases().len().max(1);
+            let last = Position::new(usize::from(first) + len - 1).unwrap_or(first);
+            let added = indexer.add_record(
+                record.reference_sequence_name(),
+                first,
+                last,
+                Chunk::new(start, end),
+            );
+            if added.is_err() {
+                // out of order: no index can be built
+                self.indexer = None;
+                self.unsorted = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes the BGZF stream and renames the file into place, then writes the tabix
+    /// index beside it (`PATH.tbi`) unless the records were out of order; returns
+    /// whether it did.
+    pub fn finish(self) -> Result<bool, VariantError> {
+        let path = self.file.path().to_path_buf();
+        let io_err = |e| VariantError::Write {
+            path: path.display().to_string(),
+            error: e,
+        };
+        let mut file = self.writer.into_inner().finish().map_err(io_err)?;
+        file.flush().map_err(io_err)?;
+        drop(file);
+        let index = match self.indexer {
+            Some(indexer) if !self.unsorted => Some(indexer.build()),
+            _ => None,
+        };
+        // the index first (as a partial), so the VCF never appears without it
+        let index_file = match &index {
+            Some(noodles_vcf::Index::Tabix(tbi)) => {
+                let p = glance_io::with_suffix(&path, "tbi");
+                Some(write_index(&p, |w| {
+                    noodles_tabix::io::Writer::new(w).write_index(tbi)
+                })?)
+            }
+            Some(noodles_vcf::Index::Csi(csi)) => {
+                let p = glance_io::with_suffix(&path, "csi");
+                Some(write_index(&p, |w| {
+                    noodles_csi::io::Writer::new(w).write_index(csi)
+                })?)
+            }
+            None => None,
+        };
+        let commit_err = |e: glance_io::IoError| VariantError::Write {
+            path: path.display().to_string(),
+            error: io::Error::other(e.to_string()),
+        };
+        self.file.commit().map_err(commit_err)?;
+        if let Some(f) = index_file {
+            f.commit().map_err(commit_err)?;
+        }
+        Ok(index.is_some())
+    }
+}
+
+/// An index file written (not yet renamed into place).
+fn write_index(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<AtomicFile, VariantError> {
+    let err = |e: io::Error| VariantError::Write {
+        path: path.display().to_string(),
+        error: e,
+    };
+    let mut f = AtomicFile::create(path).map_err(|e| err(io::Error::other(e.to_string())))?;
+    write(f.file()).map_err(err)?;
+    Ok(f)
+}

@@ -1,0 +1,520 @@
+//! `glance variants` as a library call: every ALT allele of a VCF/BCF scored against a
+//! reference for motif gain and loss (glance-variant's `motif_effects`) and, with a
+//! model, for the shift of its window embedding and its masked-marginal likelihood
+//! ratio (`VariantEncoder`). Writes PREFIX.vcf.gz (the input records with GLANCE_* INFO
+//! fields, bgzipped, with a tabix index when sorted), PREFIX.motifs.tsv and
+//! PREFIX.variants.tsv, all atomically. docs/variants.md describes the columns.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use glance_io::{with_suffix, AtomicFile};
+use glance_model::{Encoder, StreamOptions};
+use glance_motif::numfmt::write_g;
+use glance_motif::Scanner;
+use glance_seq::{IndexedFasta, Record, SeqReader};
+use glance_variant::noodles_vcf::header::record::value::map::info::{Number, Type};
+use glance_variant::noodles_vcf::variant::record_buf::info::field::value::Array;
+use glance_variant::noodles_vcf::variant::record_buf::info::field::Value;
+use glance_variant::noodles_vcf::variant::RecordBuf;
+use glance_variant::{
+    classify, motif_effects, Contigs, EncodingEffect, Haplotypes, InfoField, MotifEffect,
+    Reference, Variant, VariantEncoder, VariantError, VcfReader, VcfWriter, Window,
+};
+use rayon::prelude::*;
+
+use crate::error::WorkflowError;
+use crate::resolve::MotifSet;
+
+/// Records scored per parallel batch.
+const BATCH: usize = 512;
+
+/// The INFO fields glance adds.
+const INFO_FIELDS: [InfoField; 4] = [
+    (
+        "GLANCE_MOTIF",
+        Number::Unknown,
+        Type::String,
+        "Motif effects at the p-value threshold: ALT|motif_id|effect|ref_p|alt_p (effect loss, gain or change)",
+    ),
+    (
+        "GLANCE_EMB_L2",
+        Number::AlternateBases,
+        Type::Float,
+        "L2 distance between the REF and ALT window embeddings",
+    ),
+    (
+        "GLANCE_EMB_COS",
+        Number::AlternateBases,
+        Type::Float,
+        "Cosine distance (1 - cosine similarity) between the REF and ALT window embeddings",
+    ),
+    (
+        "GLANCE_LLR",
+        Number::AlternateBases,
+        Type::Float,
+        "Masked-marginal log-likelihood ratio log P(ALT) - log P(REF) (natural log; substitutions)",
+    ),
+];
+
+/// motifs.tsv's header.
+const MOTIFS_HEADER: &str = "chrom\tpos\tid\tref\talt\tmotif_id\tmotif_alt_id\tstrand\tref_start\tref_score\tref_p\talt_score\talt_p\tdelta\teffect\talt_strand\talt_start";
+
+/// variants.tsv's header.
+const VARIANTS_HEADER: &str = "chrom\tpos\tid\tref\talt\tstatus\temb_l2\temb_cos\tllr\ttokens_recomputed\tmotif_losses\tmotif_gains";
+
+/// What to score and where to write it.
+pub struct VariantJob<'a> {
+    /// Reference FASTA (plain or BGZF with or without .fai/.gzi; gzip is read whole).
+    pub reference: PathBuf,
+    /// VCF (plain, gzip, BGZF) or BCF; `-` for stdin.
+    pub vcf: PathBuf,
+    /// Output prefix.
+    pub prefix: PathBuf,
+    /// Motifs (with `thresh` the p-value threshold); `None`: no motif effects.
+    pub motifs: Option<&'a MotifSet>,
+    /// p-value threshold of a motif site.
+    pub thresh: f64,
+    /// The encoder for embedding and likelihood effects; `None`: none.
+    pub encoder: Option<&'a Encoder>,
+    /// Bases of the pooled window.
+    pub window: u64,
+    /// Streaming options of the encoder.
+    pub stream: StreamOptions,
+    /// Count REF mismatches instead of failing on the first.
+    pub skip_ref_mismatch: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VariantSummary {
+    /// VCF records read.
+    pub records: u64,
+    /// ALT alleles scored.
+    pub scored: u64,
+    /// ALT alleles skipped, by reason (`Skip::name`, or "REF mismatch").
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Motif losses and gains over every scored allele.
+    pub losses: u64,
+    /// See `losses`.
+    pub gains: u64,
+    /// Whether PREFIX.vcf.gz.tbi was written (the input was sorted).
+    pub indexed: bool,
+}
+
+/// One ALT allele: scored, or why not.
+enum Allele {
+    Scored {
+        variant: Variant,
+        motifs: Vec<MotifEffect>,
+        encoding: Option<EncodingEffect>,
+    },
+    Skipped {
+        variant: Variant,
+        why: &'static str,
+    },
+}
+
+/// An allele with the reference window its scoring reads (none when skipped).
+type Pending = (Allele, Option<Window>);
+
+/// Opens the reference: indexed when possible, else (plain gzip) read into memory.
+fn open_reference(path: &Path) -> Result<Box<dyn Reference + Send>, WorkflowError> {
+    let input = |e: glance_seq::SeqError| WorkflowError::Input {
+        path: path.display().to_string(),
+        error: Box::new(e),
+    };
+    match IndexedFasta::open(path) {
+        Ok(fasta) => Ok(Box::new(fasta)),
+        Err(glance_seq::SeqError::Index(_)) => {
+            let mut contigs = Contigs::default();
+            let mut reader = SeqReader::open(path).map_err(input)?;
+            let mut record = Record::default();
+            while reader.read_record(&mut record).map_err(input)? {
+                contigs
+                    .0
+                    .insert(record.name.clone(), std::mem::take(&mut record.sequence));
+            }
+            Ok(Box::new(contigs))
+        }
+        Err(e) => Err(input(e)),
+    }
+}
+
+/// Scores every allele of `job.vcf` and writes the outputs (see the module docs);
+/// `progress` is told of every record done.
+pub fn score_variants(
+    job: &VariantJob,
+    progress: &mut dyn FnMut(u64),
+) -> Result<VariantSummary, WorkflowError> {
+    let vcf_label = job.vcf.display().to_string();
+    let vcf_err = |e: VariantError| WorkflowError::Input {
+        path: vcf_label.clone(),
+        error: Box::new(e),
+    };
+    let mut reference = open_reference(&job.reference)?;
+    let encoder = job
+        .encoder
+        .map(|enc| VariantEncoder::new(enc, job.window, job.stream))
+        .transpose()
+        .map_err(|e| WorkflowError::Model(e.to_string()))?;
+    let mut reader = VcfReader::open(&job.vcf).map_err(vcf_err)?;
+    let vcf_path = with_suffix(&job.prefix, "vcf.gz");
+    let mut vcf = VcfWriter::create(&vcf_path, reader.header(), &INFO_FIELDS).map_err(vcf_err)?;
+    let motifs_path = with_suffix(&job.prefix, "motifs.tsv");
+    let variants_path = with_suffix(&job.prefix, "variants.tsv");
+    let mut motifs_out = AtomicFile::create(&motifs_path)?;
+    let mut variants_out = AtomicFile::create(&variants_path)?;
+    let mut summary = VariantSummary::default();
+    {
+        let mut motifs_w = motifs_out.writer();
+        let mut variants_w = variants_out.writer();
+        let m_err = |e| WorkflowError::output(&motifs_path, e);
+        let v_err = |e| WorkflowError::output(&variants_path, e);
+        writeln!(motifs_w, "{MOTIFS_HEADER}").map_err(m_err)?;
+        writeln!(variants_w, "{VARIANTS_HEADER}").map_err(v_err)?;
+        let margin = margin(job, encoder.as_ref());
+        let mut done = false;
+        while !done {
+            // Read a batch, check REF and fetch each allele's window (in order, one
+            // reader), then score the alleles in parallel.
+            let mut batch: Vec<(RecordBuf, Vec<Pending>)> = Vec::new();
+            while batch.len() < BATCH {
+                let mut record = RecordBuf::default();
+                let Some(line) = reader.read(&mut record).map_err(vcf_err)? else {
+                    done = true;
+                    break;
+                };
+                summary.records += 1;
+                let alleles =
+                    alleles_of(&record, line, job, reference.as_mut(), margin).map_err(vcf_err)?;
+                batch.push((record, alleles));
+            }
+            let scored: Vec<Vec<Allele>> = batch
+                .par_iter_mut()
+                .map(|(_, alleles)| {
+                    std::mem::take(alleles)
+                        .into_iter()
+                        .map(|(allele, window)| score(allele, window, job, encoder.as_ref()))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .collect::<Result<_, _>>()
+                .map_err(vcf_err)?;
+            for ((mut record, _), alleles) in batch.into_iter().zip(scored) {
+                write_rows(&alleles, job, &mut motifs_w, &mut variants_w, &mut summary)
+                    .map_err(|e| WorkflowError::output(&job.prefix, e))?;
+                annotate(&mut record, &alleles, job.motifs.map(|m| &m.scanner));
+                vcf.write(&record).map_err(vcf_err)?;
+                progress(1);
+            }
+        }
+        motifs_w.flush().map_err(m_err)?;
+        variants_w.flush().map_err(v_err)?;
+    }
+    motifs_out.commit()?;
+    variants_out.commit()?;
+    summary.indexed = vcf.finish().map_err(vcf_err)?;
+    Ok(summary)
+}
+
+/// Reference bases each allele's scoring reads on each side of it (`None`: the contig).
+fn margin(job: &VariantJob, encoder: Option<&VariantEncoder>) -> Option<u64> {
+    let motif = job.motifs.map_or(0, |m| {
+        m.scanner.max_width() as u64 + 2 * glance_variant::MAX_INDEL as u64
+    });
+    match encoder {
+        Some(e) => e.margin().map(|m| m.max(motif)),
+        None => Some(motif),
+    }
+}
+
+/// The ALT alleles of a record, each checked (bases, REF against the reference) and
+/// with the reference window its scoring reads.
+fn alleles_of(
+    record: &RecordBuf,
+    line: u64,
+    job: &VariantJob,
+    reference: &mut dyn Reference,
+    margin: Option<u64>,
+) -> Result<Vec<Pending>, VariantError> {
+    let chrom = record.reference_sequence_name().to_string();
+    let pos = record
+        .variant_start()
+        .map(usize::from)
+        .ok_or_else(|| VariantError::Vcf(format!("line {line}: no position")))?
+        as u64;
+    let ref_bases = record.reference_bases().to_ascii_uppercase();
+    check_bases(line, "REF", &ref_bases)?;
+    let id = if record.ids().as_ref().is_empty() {
+        ".".to_string()
+    } else {
+        record
+            .ids()
+            .as_ref()
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    let mut out = Vec::new();
+    for alt in record.alternate_bases().as_ref() {
+        let variant = Variant {
+            chrom: chrom.clone(),
+            pos: pos - 1,
+            id: id.clone(),
+            reference: ref_bases.as_bytes().to_vec(),
+            alternate: alt.to_ascii_uppercase().into_bytes(),
+            line,
+        };
+        if let Err(skip) = classify(&variant.reference, &variant.alternate) {
+            out.push((
+                Allele::Skipped {
+                    variant,
+                    why: skip.name(),
+                },
+                None,
+            ));
+            continue;
+        }
+        check_bases(line, "ALT", alt)?;
+        match glance_variant::check_ref(reference, &variant) {
+            Ok(len) => {
+                let (lo, hi) = match margin {
+                    Some(m) => (
+                        variant.pos.saturating_sub(m),
+                        variant.pos + variant.reference.len() as u64 + m,
+                    ),
+                    None => (0, len),
+                };
+                let window = Window::read(reference, &chrom, lo, hi)?;
+                let allele = Allele::Scored {
+                    variant,
+                    motifs: Vec::new(),
+                    encoding: None,
+                };
+                out.push((allele, Some(window)));
+            }
+            Err(VariantError::RefMismatch { .. }) if job.skip_ref_mismatch => {
+                out.push((
+                    Allele::Skipped {
+                        variant,
+                        why: "REF mismatch",
+                    },
+                    None,
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses alleles with letters other than ACGTN.
+fn check_bases(line: u64, what: &str, bases: &str) -> Result<(), VariantError> {
+    match bases.bytes().find(|b| !b"ACGTNacgtn".contains(b)) {
+        Some(b) => Err(VariantError::Vcf(format!(
+            "line {line}: {what} `{bases}` holds `{}`, not a base (A, C, G, T or N)",
+            b as char
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Scores one allele on its window.
+fn score(
+    allele: Allele,
+    window: Option<Window>,
+    job: &VariantJob,
+    encoder: Option<&VariantEncoder>,
+) -> Result<Allele, VariantError> {
+    let (Allele::Scored { variant, .. }, Some(mut window)) = (&allele, window) else {
+        return Ok(allele);
+    };
+    let motifs = match job.motifs {
+        Some(set) => {
+            let flank = set.scanner.max_width() as u64;
+            let haps = Haplotypes::build(&mut window, variant, flank)?;
+            motif_effects(&set.scanner, &haps, job.thresh)
+        }
+        None => Vec::new(),
+    };
+    let encoding = encoder
+        .map(|e| e.effect(&mut window, variant))
+        .transpose()?;
+    let Allele::Scored { variant, .. } = allele else {
+        return Ok(allele);
+    };
+    Ok(Allele::Scored {
+        variant,
+        motifs,
+        encoding,
+    })
+}
+
+/// Appends `x` with `digits` significant digits (`NA` for NaN or missing).
+fn push_num(out: &mut String, x: Option<f64>, digits: usize) {
+    match x {
+        Some(v) if !v.is_nan() => write_g(out, v, digits),
+        _ => out.push_str("NA"),
+    }
+}
+
+/// Writes the motifs.tsv and variants.tsv rows of a record's alleles.
+fn write_rows(
+    alleles: &[Allele],
+    job: &VariantJob,
+    motifs_w: &mut dyn Write,
+    variants_w: &mut dyn Write,
+    summary: &mut VariantSummary,
+) -> std::io::Result<()> {
+    for allele in alleles {
+        let (variant, status) = match allele {
+            Allele::Scored { variant, .. } => (variant, "scored"),
+            Allele::Skipped { variant, why } => {
+                *summary.skipped.entry(why).or_default() += 1;
+                (variant, *why)
+            }
+        };
+        let head = format!(
+            "{}\t{}\t{}\t{}\t{}",
+            variant.chrom,
+            variant.pos + 1,
+            variant.id,
+            String::from_utf8_lossy(&variant.reference),
+            String::from_utf8_lossy(&variant.alternate)
+        );
+        let mut row = format!("{head}\t{status}\t");
+        let (mut losses, mut gains) = (0u64, 0u64);
+        if let Allele::Scored {
+            motifs, encoding, ..
+        } = allele
+        {
+            summary.scored += 1;
+            for e in motifs {
+                losses += u64::from(e.effect == glance_variant::Effect::Loss);
+                gains += u64::from(e.effect == glance_variant::Effect::Gain);
+                if let Some(set) = job.motifs {
+                    writeln!(motifs_w, "{head}\t{}", motif_row(&set.scanner, e))?;
+                }
+            }
+            push_num(&mut row, encoding.map(|e| e.l2), 6);
+            row.push('\t');
+            push_num(&mut row, encoding.map(|e| e.cosine), 6);
+            row.push('\t');
+            push_num(&mut row, encoding.and_then(|e| e.llr), 6);
+            row.push('\t');
+            match encoding {
+                Some(e) => {
+                    let _ = write!(row, "{}", e.recomputed);
+                }
+                None => row.push_str("NA"),
+            }
+            let _ = write!(row, "\t{losses}\t{gains}");
+        } else {
+            row.push_str("NA\tNA\tNA\tNA\tNA\tNA");
+        }
+        summary.losses += losses;
+        summary.gains += gains;
+        writeln!(variants_w, "{row}")?;
+    }
+    Ok(())
+}
+
+/// The motif columns of a motifs.tsv row (from motif_id on).
+fn motif_row(scanner: &Scanner, e: &MotifEffect) -> String {
+    let m = &scanner.motifs()[e.motif].motif;
+    let strand = |s: Option<glance_variant::Site>| match s {
+        Some(s) if s.reverse => "-",
+        Some(_) => "+",
+        None => "NA",
+    };
+    let mut row = format!("{}\t{}\t{}\t", m.id, m.alt_id, strand(e.reference));
+    let start = |row: &mut String, s: Option<glance_variant::Site>| match s {
+        Some(s) => {
+            let _ = write!(row, "{}", s.start);
+        }
+        None => row.push_str("NA"),
+    };
+    start(&mut row, e.reference);
+    row.push('\t');
+    push_num(&mut row, e.reference.map(|s| s.score), 6);
+    row.push('\t');
+    push_num(&mut row, e.reference.map(|s| s.pvalue), 3);
+    row.push('\t');
+    push_num(&mut row, e.alternate.map(|s| s.score), 6);
+    row.push('\t');
+    push_num(&mut row, e.alternate.map(|s| s.pvalue), 3);
+    row.push('\t');
+    push_num(&mut row, Some(e.delta()), 6);
+    let _ = write!(row, "\t{}\t{}\t", e.effect.name(), strand(e.alternate));
+    start(&mut row, e.alternate);
+    row
+}
+
+/// Adds the GLANCE_* INFO fields of the record's alleles.
+fn annotate(record: &mut RecordBuf, alleles: &[Allele], scanner: Option<&Scanner>) {
+    let mut motif_entries = Vec::new();
+    let (mut l2, mut cos, mut llr) = (Vec::new(), Vec::new(), Vec::new());
+    let mut any_encoding = false;
+    for allele in alleles {
+        let Allele::Scored {
+            variant,
+            motifs,
+            encoding,
+        } = allele
+        else {
+            l2.push(None);
+            cos.push(None);
+            llr.push(None);
+            continue;
+        };
+        if let Some(scanner) = scanner {
+            for e in motifs {
+                if e.effect == glance_variant::Effect::None {
+                    continue;
+                }
+                let mut entry = format!(
+                    "{}|{}|{}|",
+                    String::from_utf8_lossy(&variant.alternate),
+                    scanner.motifs()[e.motif].motif.id,
+                    e.effect.name()
+                );
+                push_num(&mut entry, e.reference.map(|s| s.pvalue), 3);
+                entry.push('|');
+                push_num(&mut entry, e.alternate.map(|s| s.pvalue), 3);
+                motif_entries.push(Some(entry.replace("NA", ".")));
+            }
+        }
+        any_encoding |= encoding.is_some();
+        let finite = |x: Option<f64>| x.filter(|v| v.is_finite()).map(|v| v as f32);
+        l2.push(finite(encoding.map(|e| e.l2)));
+        cos.push(finite(encoding.map(|e| e.cosine)));
+        llr.push(finite(encoding.and_then(|e| e.llr)));
+    }
+    let info = record.info_mut();
+    if !motif_entries.is_empty() {
+        info.insert(
+            "GLANCE_MOTIF".into(),
+            Some(Value::Array(Array::String(motif_entries))),
+        );
+    }
+    if any_encoding {
+        info.insert("GLANCE_EMB_L2".into(), Some(Value::Array(Array::Float(l2))));
+        info.insert(
+            "GLANCE_EMB_COS".into(),
+            Some(Value::Array(Array::Float(cos))),
+        );
+        if llr.iter().any(Option::is_some) {
+            info.insert("GLANCE_LLR".into(), Some(Value::Array(Array::Float(llr))));
+        }
+    }
+}
+
+impl VariantSummary {
+    /// Alleles skipped in all.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+}
