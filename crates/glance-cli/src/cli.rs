@@ -33,10 +33,10 @@ pub enum Command {
     Model(commands::model::ModelArgs),
     /// Scan FASTA/FASTQ for motif sites with FIMO's scores, p-values and q-values.
     Scan(commands::scan::ScanArgs),
-    /// Score motifs per region (bins or BED): best site, hits and attention-pooled affinity.
+    /// Score motifs per region (bins or BED): best site, hits, attention-pooled affinity, occupancy.
     Score(commands::score::ScoreArgs),
     /// The main job: embeddings, motif hits and region motif scores in one pass (sharded, resumable).
-    Run(commands::run::RunArgs),
+    Run(Box<commands::run::RunArgs>),
     /// Score VCF/BCF variants: motif gain/loss, embedding shift, masked-LM likelihood ratio.
     Variants(commands::variants::VariantsArgs),
     /// Gather `glance run --shard I/N` outputs into what one run gives.

@@ -57,7 +57,8 @@ fn tsv_matches_fimo_fixture() {
     run.scan_source(&scanner, reader).unwrap();
     let names = run.names.clone();
     let hits = scanner.finish(run.tallies, false);
-    let lib: String = tsv_blocks(&hits, scanner.motifs(), &names, true).concat();
+    let lib =
+        String::from_utf8(tsv_blocks(&hits, scanner.motifs(), &names, true).concat()).unwrap();
     assert_eq!(got, fields(lib.lines()));
     // sorted by p-value like FIMO
     let p: Vec<f64> = got.iter().map(|r| r[7].parse().unwrap()).collect();
@@ -276,7 +277,8 @@ fn fimo_pi0_gives_the_librarys_fimo_qvalues() {
     let pi0 = plan.pi0s().unwrap();
     let names = run.names.clone();
     let fimo = scanner.finish_with_pi0(run.tallies.clone(), false, Some(&pi0));
-    let lib: String = tsv_blocks(&fimo, scanner.motifs(), &names, true).concat();
+    let lib =
+        String::from_utf8(tsv_blocks(&fimo, scanner.motifs(), &names, true).concat()).unwrap();
     assert_eq!(got, fields(lib.lines()));
     // and they differ from glance's own estimate somewhere
     let own = scanner.finish(run.tallies, false);

@@ -1,5 +1,6 @@
 //! `glance score` end to end: bins and BED regions, the three outputs in one row order,
-//! the affinity's relation to the best score, and bad options.
+//! the affinity's relation to the best score, the occupancy in the TSV and the .npy,
+//! the old temperature's units, and bad options.
 
 // Tests may unwrap: a failed unwrap is a failed test (library code may not:
 // [workspace.lints] in Cargo.toml).
@@ -7,7 +8,7 @@
 
 mod common;
 
-use common::{data, glance, read_npy_f32};
+use common::{data, glance, read_npy_scores};
 
 #[test]
 fn bins_write_tsv_npy_and_bed_in_one_order() {
@@ -29,7 +30,7 @@ fn bins_write_tsv_npy_and_bed_in_one_order() {
     assert_eq!(regions.len(), 12 + 1 + 1 + 2);
     assert_eq!(regions[0][..3], ["synthetic_1", "0", "5000"]);
     assert_eq!(regions[11][..3], ["synthetic_1", "27500", "30000"]);
-    let (r, m, vals) = read_npy_f32(&dir.path().join("s.npy"));
+    let (r, m, vals) = read_npy_scores(&dir.path().join("s.npy"));
     assert_eq!((r, m), (regions.len(), 10));
     let tsv = std::fs::read_to_string(dir.path().join("s.tsv")).unwrap();
     let rows: Vec<Vec<&str>> = tsv
@@ -41,17 +42,25 @@ fn bins_write_tsv_npy_and_bed_in_one_order() {
     for (i, row) in rows.iter().enumerate() {
         let (ri, mi) = (i / m, i % m);
         assert_eq!(row[..3], regions[ri][..3]);
-        let v = vals[ri * m + mi];
+        let (v, occ) = (vals[(ri * m + mi) * 2], vals[(ri * m + mi) * 2 + 1]);
         if row[8] == "NA" {
-            assert!(v.is_nan());
-            assert_eq!(row[5], "NA");
+            assert!(v.is_nan() && occ.is_nan());
+            assert_eq!((row[5], row[10]), ("NA", "NA"));
         } else {
             let aff: f64 = row[8].parse().unwrap();
             let best: f64 = row[5].parse().unwrap();
             assert!((f64::from(v) - aff).abs() <= 1e-3 * aff.abs().max(1.0));
-            // a soft maximum: at least the best window, at most best + tau ln(2n)
+            // a soft maximum: at least the best window, at most best + tau log2(2n)
+            let tau = glance::motif::region::DEFAULT_TAU;
             assert!(aff >= best - 1e-3, "{row:?}");
-            assert!(aff <= best + (2.0 * 5000.0f64).ln() + 1e-3, "{row:?}");
+            assert!(
+                aff <= best + tau * (2.0 * 5000.0f64).log2() + 1e-3,
+                "{row:?}"
+            );
+            // expected bound sites: between 0 and the number of windows and strands
+            let o: f64 = row[10].parse().unwrap();
+            assert!((f64::from(occ) - o).abs() <= 1e-5 * o.max(1e-30), "{row:?}");
+            assert!(o > 0.0 && o < 2.0 * 5000.0, "{row:?}");
             let pos: f64 = row[9].parse().unwrap();
             let (s, e): (f64, f64) = (row[1].parse().unwrap(), row[2].parse().unwrap());
             assert!(pos > s && pos <= e, "{row:?}");
@@ -86,10 +95,64 @@ fn bed_regions_keep_file_order_and_missing_sequences_are_na() {
     let bed = std::fs::read_to_string(dir.path().join("r.bed")).unwrap();
     let chroms: Vec<&str> = bed.lines().map(|l| l.split('\t').next().unwrap()).collect();
     assert_eq!(chroms, ["tail_4", "not_there", "synthetic_1"]);
-    let (r, m, vals) = read_npy_f32(&dir.path().join("r.npy"));
+    let (r, m, vals) = read_npy_scores(&dir.path().join("r.npy"));
     assert_eq!((r, m), (3, 10));
-    assert!(vals[10..20].iter().all(|v| v.is_nan()));
-    assert!(vals[..10].iter().all(|v| v.is_finite()));
+    assert!(vals[20..40].iter().all(|v| v.is_nan()));
+    assert!(vals[..20].iter().all(|v| v.is_finite()));
+}
+
+/// `--tau` in bits (the old default as `--tau 0.6931471805599453`; the library test
+/// `natural_temperature_is_tau_times_ln2` checks the equivalence): the affinity grows
+/// with the temperature; `--mu` and `--mu-pvalue` set the occupancy's potential, a
+/// lower one binding more, and leave the other columns alone.
+#[test]
+fn old_tau_in_bits_and_mu_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let prefix = dir.path().join(name);
+        glance()
+            .arg("score")
+            .arg(data("fimo/synthetic.fa"))
+            .arg("--motifs")
+            .arg(data("motifs/subset10.meme"))
+            .args(["--bin", "5000", "-q"])
+            .args(extra)
+            .arg("-o")
+            .arg(&prefix)
+            .assert()
+            .success();
+        std::fs::read_to_string(prefix.with_extension("tsv")).unwrap()
+    };
+    let col = |tsv: &str, c: usize| -> Vec<String> {
+        tsv.lines()
+            .skip(1)
+            .map(|l| l.split('\t').nth(c).unwrap().to_string())
+            .collect()
+    };
+    let ln2 = run("ln2", &["--tau", "0.6931471805599453"]);
+    let two = run("two", &["--tau", "2"]);
+    // affinity in bits is monotone in tau (a log-sum-exp grows with its temperature
+    // by at most tau log2(n)) and differs between the two
+    let (a1, a2) = (col(&ln2, 8), col(&two, 8));
+    assert_ne!(a1, a2);
+    for (x, y) in a1.iter().zip(&a2) {
+        if x != "NA" {
+            assert!(y.parse::<f64>().unwrap() >= x.parse::<f64>().unwrap() - 1e-4);
+        }
+    }
+    // a lower chemical potential binds more; mu from a p-value gives positive counts
+    let (lo, hi) = (run("lo", &["--mu", "-2"]), run("hi", &["--mu", "12"]));
+    let pv = run("pv", &["--mu-pvalue", "1e-3"]);
+    for ((l, h), p) in col(&lo, 10).iter().zip(col(&hi, 10)).zip(col(&pv, 10)) {
+        if l != "NA" {
+            let (l, h, p): (f64, f64, f64) =
+                (l.parse().unwrap(), h.parse().unwrap(), p.parse().unwrap());
+            assert!(l > h, "{l} {h}");
+            assert!(p > 0.0);
+        }
+    }
+    // the other columns do not depend on mu
+    assert_eq!(col(&lo, 8), col(&hi, 8));
 }
 
 #[test]
@@ -103,6 +166,29 @@ fn bad_options_fail() {
         .arg(&prefix)
         .assert()
         .code(1);
+    for bad in [
+        &["--mu", "1e6"][..],
+        &["--mu", "nan"],
+        &["--mu-pvalue", "0"],
+        &["--mu-pvalue", "2"],
+    ] {
+        glance()
+            .arg("score")
+            .arg(data("fimo/synthetic.fa"))
+            .args(bad)
+            .arg("-o")
+            .arg(&prefix)
+            .assert()
+            .code(1);
+    }
+    // one way to set mu at a time
+    glance()
+        .arg("score")
+        .arg(data("fimo/synthetic.fa"))
+        .args(["--mu", "3", "--mu-pvalue", "1e-3", "-o"])
+        .arg(&prefix)
+        .assert()
+        .code(2);
     glance()
         .arg("score")
         .arg(data("fimo/synthetic.fa"))
@@ -161,8 +247,8 @@ fn score_equals_the_pipeline_scores_stage() {
         score_tsv == run_tsv,
         "motif_scores.tsv differs from glance score's TSV"
     );
-    let (rows, cols, a) = read_npy_f32(&prefix.with_extension("npy"));
-    let (rows2, cols2, b) = read_npy_f32(&out.join("motif_scores.npy"));
+    let (rows, cols, a) = read_npy_scores(&prefix.with_extension("npy"));
+    let (rows2, cols2, b) = read_npy_scores(&out.join("motif_scores.npy"));
     assert_eq!((rows, cols), (4000, 10));
     assert_eq!((rows2, cols2), (rows, cols));
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();

@@ -19,10 +19,9 @@ pub fn round_sig(x: f64, digits: i32) -> f64 {
 
 /// Formats like C's `printf("%.{precision}g", x)` (no `#` flag: trailing zeros removed).
 ///
-/// Fast path: round the shortest round-trip digits of `x`. That equals rounding the
-/// exact binary value unless the shortest digits sit exactly on a rounding tie (then
-/// the exact, slower formatting decides), because no decimal with as few digits lies
-/// between `x` and its shortest representation.
+/// Fast paths (see [`write_g`]) give the digits of the exact binary value rounded to
+/// `precision` digits, as C does; the exact, slower formatting decides where they
+/// cannot be sure.
 pub fn format_g(x: f64, precision: usize) -> String {
     let mut out = String::new();
     write_g(&mut out, x, precision);
@@ -30,21 +29,103 @@ pub fn format_g(x: f64, precision: usize) -> String {
 }
 
 /// Appends `x` formatted as C's `%.{precision}g` to `out` (see [`format_g`]); no heap
-/// allocation on the fast path (the scan and region-score TSVs format millions of
+/// allocation on the fast paths (the scan and region-score TSVs format millions of
 /// numbers).
+///
+/// The digits come from the first of these that is sure of them:
+/// 1. scaled integer: `x * 10^k` (or `x / 10^-k`) with `|k| <= 22` (an exact power
+///    of ten, so one rounding: relative error below 2^-52) lands in `[10^(p-1), 10^p)`;
+///    unless its fraction is within 1e-6 of a half, rounding it to an integer rounds
+///    the exact value the same way (its absolute error is below 1e-9 for `p <= 6`);
+/// 2. the shortest round-trip digits (`{:e}`) rounded to `p` digits: equal to rounding
+///    the exact binary value unless they sit exactly on a rounding tie, because no
+///    decimal with as few digits lies between `x` and its shortest representation;
+/// 3. Rust's exact formatting.
 pub fn write_g(out: &mut String, x: f64, precision: usize) {
-    use std::fmt::Write;
     let p = precision.max(1);
-    let mut sci = StackText::default();
-    if x == 0.0 || !x.is_finite() || write!(sci, "{:e}", x.abs()).is_err() {
+    if x == 0.0 || !x.is_finite() {
         out.push_str(&format_g_exact(x, p));
         return;
     }
+    let mut digits = [0u8; StackText::CAPACITY];
+    let found =
+        scaled_digits(x.abs(), p, &mut digits).or_else(|| shortest_digits(x, p, &mut digits));
+    let Some((n, exp)) = found else {
+        out.push_str(&format_g_exact(x, p));
+        return;
+    };
+    let mut n = n;
+    while n > 1 && digits[n - 1] == b'0' {
+        n -= 1;
+    }
+    push_layout(out, x < 0.0, &digits[..n], exp, p);
+}
+
+/// Powers of ten exactly representable in an f64.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Fast path 1 of [`write_g`] for `a > 0` and `p <= 6`: writes the `p` digits of `a`
+/// rounded to `p` significant digits into `digits` and returns `(p, decimal
+/// exponent)`, or `None` when unsure.
+fn scaled_digits(a: f64, p: usize, digits: &mut [u8]) -> Option<(usize, i32)> {
+    if p > 6 {
+        return None;
+    }
+    // decimal exponent estimate from the binary one (may be one too small)
+    let bexp = ((a.to_bits() >> 52) & 0x7ff) as i32 - 1023;
+    if bexp <= -1022 {
+        return None; // subnormal
+    }
+    let mut e = (f64::from(bexp) * std::f64::consts::LOG10_2).floor() as i32;
+    let lo = POW10[p - 1];
+    let hi = POW10[p];
+    for _ in 0..2 {
+        let k = p as i32 - 1 - e;
+        let scaled = match usize::try_from(k) {
+            Ok(k) => a * *POW10.get(k)?,
+            Err(_) => a / *POW10.get(usize::try_from(-k).ok()?)?,
+        };
+        if scaled >= hi {
+            e += 1;
+            continue;
+        }
+        if scaled < lo {
+            e -= 1;
+            continue;
+        }
+        let whole = scaled.floor();
+        if (scaled - whole - 0.5).abs() < 1e-6 {
+            return None;
+        }
+        let mut v = whole as u64 + u64::from(scaled - whole > 0.5);
+        if v as f64 >= hi {
+            // rounded up to 10^p: one more decimal, digits 10...0
+            v /= 10;
+            e += 1;
+        }
+        for slot in digits[..p].iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        return Some((p, e));
+    }
+    None
+}
+
+/// Fast path 2 of [`write_g`]: the shortest round-trip digits of `x` (not 0, finite)
+/// rounded to `p` digits into `digits`; `(digit count, decimal exponent)`, or `None` on
+/// an exact tie.
+fn shortest_digits(x: f64, p: usize, digits: &mut [u8]) -> Option<(usize, i32)> {
+    use std::fmt::Write;
+    let mut sci = StackText::default();
+    write!(sci, "{:e}", x.abs()).ok()?;
     // `{:e}` of a finite non-zero value: `d[.ddd]e[-]x`, the shortest round-trip digits.
     let text = sci.as_bytes();
     let e_at = text.iter().position(|&b| b == b'e').unwrap_or(text.len());
     let mut exp = parse_exponent(&text[(e_at + 1).min(text.len())..]);
-    let mut digits = [0u8; StackText::CAPACITY];
     let mut n = 0;
     for &b in text[..e_at].iter().filter(|b| b.is_ascii_digit()) {
         digits[n] = b;
@@ -53,8 +134,7 @@ pub fn write_g(out: &mut String, x: f64, precision: usize) {
     if n > p {
         let rest = &digits[p..n];
         if rest[0] == b'5' && rest[1..].iter().all(|&d| d == b'0') {
-            out.push_str(&format_g_exact(x, p));
-            return;
+            return None;
         }
         let up = rest[0] >= b'5';
         n = p;
@@ -62,11 +142,15 @@ pub fn write_g(out: &mut String, x: f64, precision: usize) {
             exp += 1;
         }
     }
-    while n > 1 && digits[n - 1] == b'0' {
-        n -= 1;
-    }
-    let digits = &digits[..n];
-    if x < 0.0 {
+    Some((n, exp))
+}
+
+/// Writes significant `digits` (no trailing zeros) with decimal exponent `exp` as `%g`
+/// with precision `p` lays them out.
+fn push_layout(out: &mut String, negative: bool, digits: &[u8], exp: i32, p: usize) {
+    use std::fmt::Write;
+    let n = digits.len();
+    if negative {
         out.push('-');
     }
     let push_digits = |out: &mut String, ds: &[u8]| out.extend(ds.iter().map(|&d| d as char));

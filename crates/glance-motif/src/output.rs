@@ -5,45 +5,64 @@ use std::io::{self, Write};
 
 use rayon::prelude::*;
 
+use crate::motif::Motif;
 use crate::numfmt::{format_g, write_g};
 use crate::scan::{CompiledMotif, Hit};
 
 /// FIMO's TSV header line.
 pub const TSV_HEADER: &str = "motif_id\tmotif_alt_id\tsequence_name\tstart\tstop\tstrand\tscore\tp-value\tq-value\tmatched_sequence";
 
+/// Appends one TSV row (FIMO's columns and number formats) for `hit` of `motif` on
+/// sequence `seq_name` to `out`; `qvalue: false` leaves the q-value column empty (FIMO
+/// `--text`). The matched bases are copied byte for byte. `num` is scratch space for
+/// the numbers (reused across rows to avoid allocating).
+fn push_tsv_row(
+    out: &mut Vec<u8>,
+    num: &mut String,
+    hit: &Hit,
+    motif: &Motif,
+    seq_name: &str,
+    qvalue: bool,
+) {
+    use std::fmt::Write as _;
+    num.clear();
+    let _ = write!(
+        num,
+        "\t{}\t{}\t{}\t",
+        hit.start,
+        hit.stop,
+        if hit.reverse { '-' } else { '+' }
+    );
+    write_g(num, hit.score, 6);
+    num.push('\t');
+    write_g(num, hit.pvalue, 3);
+    num.push('\t');
+    if qvalue {
+        write_g(num, hit.qvalue, 3);
+    }
+    num.push('\t');
+    out.extend_from_slice(motif.id.as_bytes());
+    out.push(b'\t');
+    out.extend_from_slice(motif.alt_id.as_bytes());
+    out.push(b'\t');
+    out.extend_from_slice(seq_name.as_bytes());
+    out.extend_from_slice(num.as_bytes());
+    out.extend_from_slice(&hit.matched);
+    out.push(b'\n');
+}
+
 /// Appends TSV rows (FIMO's columns and number formats) for `hits` to `out`.
 pub fn tsv_rows(
-    out: &mut String,
+    out: &mut Vec<u8>,
     hits: &[Hit],
     motifs: &[CompiledMotif],
     names: &[String],
     qvalue: bool,
 ) {
-    use std::fmt::Write as _;
+    let mut num = String::new();
     for h in hits {
         let m = &motifs[h.motif as usize].motif;
-        out.push_str(&m.id);
-        out.push('\t');
-        out.push_str(&m.alt_id);
-        out.push('\t');
-        out.push_str(&names[h.record as usize]);
-        let _ = write!(
-            out,
-            "\t{}\t{}\t{}\t",
-            h.start,
-            h.stop,
-            if h.reverse { '-' } else { '+' }
-        );
-        write_g(out, h.score, 6);
-        out.push('\t');
-        write_g(out, h.pvalue, 3);
-        out.push('\t');
-        if qvalue {
-            write_g(out, h.qvalue, 3);
-        }
-        out.push('\t');
-        out.extend(h.matched.iter().map(|&b| char::from(b)));
-        out.push('\n');
+        push_tsv_row(out, &mut num, h, m, &names[h.record as usize], qvalue);
     }
 }
 
@@ -53,17 +72,18 @@ pub fn tsv_blocks(
     motifs: &[CompiledMotif],
     names: &[String],
     qvalue: bool,
-) -> Vec<String> {
+) -> Vec<Vec<u8>> {
     hits.par_chunks(1 << 14)
         .map(|c| {
-            let mut s = String::with_capacity(c.len() * 96);
+            let mut s = Vec::with_capacity(c.len() * 96);
             tsv_rows(&mut s, c, motifs, names, qvalue);
             s
         })
         .collect()
 }
 
-/// Writes one TSV row; `qvalue: false` leaves the q-value column empty (FIMO `--text`).
+/// Writes one TSV row (as [`tsv_rows`] formats it); `qvalue: false` leaves the q-value
+/// column empty (FIMO `--text`).
 pub fn write_tsv_row(
     out: &mut dyn Write,
     hit: &Hit,
@@ -71,24 +91,16 @@ pub fn write_tsv_row(
     seq_name: &str,
     qvalue: bool,
 ) -> io::Result<()> {
-    write!(
-        out,
-        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t",
-        motif.motif.id,
-        motif.motif.alt_id,
+    let mut row = Vec::with_capacity(96);
+    push_tsv_row(
+        &mut row,
+        &mut String::new(),
+        hit,
+        &motif.motif,
         seq_name,
-        hit.start,
-        hit.stop,
-        if hit.reverse { '-' } else { '+' },
-        format_g(hit.score, 6),
-        format_g(hit.pvalue, 3),
-    )?;
-    if qvalue {
-        out.write_all(format_g(hit.qvalue, 3).as_bytes())?;
-    }
-    out.write_all(b"\t")?;
-    out.write_all(&hit.matched)?;
-    out.write_all(b"\n")
+        qvalue,
+    );
+    out.write_all(&row)
 }
 
 /// FIMO's GFF3 score column: `min(1000, -10 log10 p)` (computed as `-4.342 ln p`).
@@ -160,4 +172,63 @@ pub fn write_bed_row(
         out.write_all(b".")?;
     }
     out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::Matched;
+    use crate::{BackgroundSource, ScanOptions, Scanner};
+
+    fn scanner() -> Scanner {
+        let m = Motif {
+            id: "MA1".into(),
+            alt_id: "tf".into(),
+            probs: vec![[0.7, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.7]],
+            nsites: Some(20.0),
+            url: None,
+        };
+        let bg = BackgroundSource::Uniform.resolve(true).unwrap();
+        Scanner::new(&[m], bg, ScanOptions::default()).unwrap()
+    }
+
+    fn hit(reverse: bool, matched: &[u8]) -> Hit {
+        Hit {
+            motif: 0,
+            record: 1,
+            start: 3,
+            stop: 4,
+            reverse,
+            scaled: 0,
+            score: 12.345678,
+            pvalue: 1.2345e-5,
+            qvalue: 0.045678,
+            matched: Matched::new(matched),
+        }
+    }
+
+    /// Rows as FIMO prints them, the same bytes from the block and the row writer,
+    /// with matched bytes (soft-masked, non-ASCII) copied as they are.
+    #[test]
+    fn tsv_rows_and_row_writer_give_fimo_rows() {
+        let sc = scanner();
+        let names = ["chrA".to_string(), "chrB".to_string()];
+        let hits = [hit(false, b"aT"), hit(true, &[b'A', 0xE9])];
+        let mut want = b"MA1\ttf\tchrB\t3\t4\t+\t12.3457\t1.23e-05\t0.0457\taT\n".to_vec();
+        want.extend_from_slice(b"MA1\ttf\tchrB\t3\t4\t-\t12.3457\t1.23e-05\t0.0457\tA\xE9\n");
+        let blocks = tsv_blocks(&hits, sc.motifs(), &names, true).concat();
+        assert_eq!(blocks, want);
+        let mut rows = Vec::new();
+        for h in &hits {
+            write_tsv_row(&mut rows, h, &sc.motifs()[0], &names[1], true).unwrap();
+        }
+        assert_eq!(rows, want);
+        // `--text`: empty q-value column
+        let mut text = Vec::new();
+        write_tsv_row(&mut text, &hits[0], &sc.motifs()[0], "x", false).unwrap();
+        assert_eq!(text, b"MA1\ttf\tx\t3\t4\t+\t12.3457\t1.23e-05\t\taT\n");
+        let mut plain = Vec::new();
+        tsv_rows(&mut plain, &hits[..1], sc.motifs(), &names, false);
+        assert_eq!(plain, b"MA1\ttf\tchrB\t3\t4\t+\t12.3457\t1.23e-05\t\taT\n");
+    }
 }

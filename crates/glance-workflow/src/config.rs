@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use glance_motif::region::{Potential, RegionSettings, DEFAULT_MU_PVALUE, DEFAULT_TAU};
+
 use crate::error::WorkflowError;
 
 /// Default piece length for sharding: 1 Mb.
@@ -133,10 +135,28 @@ pub struct MotifsConfig {
     pub norc: bool,
     /// Motif pseudocount (FIMO `--motif-pseudo`).
     pub motif_pseudo: f64,
-    /// Temperature of the attention-pooled region affinity.
+    /// Temperature of the attention-pooled region affinity, in bits (windows weigh
+    /// `2^(s / tau)`).
     pub tau: f64,
+    /// Chemical potential of the region occupancy in bits; `None`: from `mu_pvalue`.
+    pub mu: Option<f64>,
+    /// p-value whose score sets each motif's chemical potential (when `mu` is unset).
+    pub mu_pvalue: f64,
     /// Core bases per scanner chunk.
     pub chunk_size: usize,
+}
+
+impl MotifsConfig {
+    /// The region score settings of `tau`, `mu` and `mu_pvalue`.
+    pub fn region_settings(&self) -> RegionSettings {
+        RegionSettings {
+            tau: self.tau,
+            mu: match self.mu {
+                Some(bits) => Potential::Bits(bits),
+                None => Potential::PValue(self.mu_pvalue),
+            },
+        }
+    }
 }
 
 impl Default for MotifsConfig {
@@ -148,7 +168,9 @@ impl Default for MotifsConfig {
             qv_thresh: false,
             norc: false,
             motif_pseudo: 0.1,
-            tau: 1.0,
+            tau: DEFAULT_TAU,
+            mu: None,
+            mu_pvalue: DEFAULT_MU_PVALUE,
             chunk_size: 1 << 20,
         }
     }
@@ -271,8 +293,8 @@ impl Config {
                 self.motifs.thresh
             ));
         }
-        if !(self.motifs.tau > 0.0 && self.motifs.tau.is_finite()) {
-            return err(format!("motifs.tau {} must be > 0", self.motifs.tau));
+        if let Err(e) = self.motifs.region_settings().validate() {
+            return err(format!("motifs: {e}"));
         }
         if self.motifs.chunk_size == 0 {
             return err("motifs.chunk_size must be at least 1".into());
@@ -361,8 +383,14 @@ qv_thresh = false
 norc = false
 # Motif pseudocount (FIMO --motif-pseudo).
 motif_pseudo = 0.1
-# Temperature of the attention-pooled region affinity tau*ln(sum exp(s/tau)).
-tau = 1.0
+# Region scores (docs/motifs.md): temperature in bits of the attention-pooled affinity
+# tau*log2(sum 2^(s/tau)). tau used to be in natural units (e^(s/tau)): an old tau = t
+# is t*0.6931471805599453 (t*ln 2) here.
+tau = 4.0
+# Chemical potential in bits of the occupancy sum 1/(1+2^(mu-s)); by default each
+# motif's is the score whose p-value is mu_pvalue.
+# mu = 8.0
+mu_pvalue = 5e-4
 # Core bases per scanner chunk.
 chunk_size = 1048576
 

@@ -126,7 +126,7 @@ pub fn scan_inputs(
             // format in parallel, a bounded batch at a time
             for batch in hits.chunks(1 << 18) {
                 for block in tsv_blocks(batch, scanner.motifs(), &names, true) {
-                    out.write_all(block.as_bytes()).map_err(io_err)?;
+                    out.write_all(&block).map_err(io_err)?;
                 }
             }
         } else {

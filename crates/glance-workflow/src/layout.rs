@@ -51,7 +51,16 @@ pub const ALL_OUTPUTS: [&str; 8] = [
 
 /// motif_scores.tsv's header (the columns of `glance score`).
 pub const SCORES_HEADER: &str =
-    "chrom\tstart\tend\tmotif_id\tmotif_alt_id\tbest_score\tbest_p-value\thits\taffinity\tposition";
+    "chrom\tstart\tend\tmotif_id\tmotif_alt_id\tbest_score\tbest_p-value\thits\taffinity\tposition\toccupancy";
+
+/// The channels of motif_scores.npy and `glance score`'s PREFIX.npy, the innermost
+/// axis of `[regions, motifs, channels]` (f32).
+pub const SCORE_CHANNELS: [&str; 2] = ["affinity", "occupancy"];
+
+/// A region score's values in the .npy, in [`SCORE_CHANNELS`] order.
+pub fn score_channels(s: &RegionScore) -> [f32; 2] {
+    [s.affinity as f32, s.occupancy as f32]
+}
 
 /// Appends one motif_scores.tsv line (`NA` where no window was scoreable).
 pub fn push_score_line(
@@ -85,6 +94,8 @@ pub fn push_score_line(
     } else {
         let _ = write!(out, "{:.1}", s.position);
     }
+    out.push('\t');
+    g(out, s.occupancy, 6);
     out.push('\n');
 }
 

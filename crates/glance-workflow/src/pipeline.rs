@@ -374,7 +374,8 @@ fn run_stages(plan: &Plan, quiet: bool) -> Result<StageResults, WorkflowError> {
         let scores = scores_src.map(|(sc, src)| {
             let pools = &scores_pools;
             let paths = (scores_paths.0.as_path(), scores_paths.1.as_path());
-            s.spawn(move || stages::scores(sc, c.motifs.tau, bins, sharding, paths, pools, src))
+            let settings = c.motifs.region_settings();
+            s.spawn(move || stages::scores(sc, &settings, bins, sharding, paths, pools, src))
         });
         let reader = join(reader, "read");
         let embed = embed.map(|h| join(h, "embed")).transpose();

@@ -1,6 +1,7 @@
 //! `glance score` as a library call: region motif scores of whole input files, for
 //! fixed bins or listed (BED) regions, written as PREFIX.tsv (long format, the columns of
-//! motif_scores.tsv), PREFIX.npy (f32 `[regions, motifs]` affinities, C order) and
+//! motif_scores.tsv), PREFIX.npy (f32 `[regions, motifs, 2]`: affinity and occupancy,
+//! C order) and
 //! PREFIX.bed (the regions in the .npy's row order, as `glance embed` writes them).
 
 use std::collections::HashMap;
@@ -15,7 +16,7 @@ use glance_seq::{bins, region_name, Record, Region, SeqReader};
 use rayon::prelude::*;
 
 use crate::error::WorkflowError;
-use crate::layout::{push_score_line, SCORES_HEADER};
+use crate::layout::{push_score_line, score_channels, SCORES_HEADER, SCORE_CHANNELS};
 
 /// Regions scored per call of `Scanner::score_regions` (motif by motif): their
 /// prepared bases (a few hundred kb for 1 kb bins) stay in the L2 cache.
@@ -134,13 +135,6 @@ pub fn score_inputs(
     if list.is_empty() {
         return Ok(binned);
     }
-    let unscoreable = RegionScore {
-        best_score: f64::NAN,
-        best_pvalue: f64::NAN,
-        hits: 0,
-        affinity: f64::NAN,
-        position: f64::NAN,
-    };
     Ok(listed
         .into_iter()
         .zip(list)
@@ -148,7 +142,7 @@ pub fn score_inputs(
             done.unwrap_or_else(|| {
                 // a region on a sequence absent from the input: nothing scoreable
                 let mut row = ScoredRegion::new(&r.name, r.start, r.end.unwrap_or(r.start));
-                row.scores = vec![unscoreable; scanner.motifs().len()];
+                row.scores = vec![RegionScore::EMPTY; scanner.motifs().len()];
                 row
             })
         })
@@ -231,13 +225,14 @@ pub fn write_score_outputs(
     {
         let mut w = npy.writer();
         let err = |e| WorkflowError::output(&npy_path, e);
-        let shape = [scanner.motifs().len()];
+        let shape = [scanner.motifs().len(), SCORE_CHANNELS.len()];
         w.write_all(&npy::header("<f4", rows.len() as u64, &shape))
             .map_err(err)?;
         for r in rows {
             for s in &r.scores {
-                w.write_all(&(s.affinity as f32).to_le_bytes())
-                    .map_err(err)?;
+                for v in score_channels(s) {
+                    w.write_all(&v.to_le_bytes()).map_err(err)?;
+                }
             }
         }
         w.flush().map_err(err)?;

@@ -14,7 +14,7 @@ use glance_model::{
     encode_source_where, ndarray::ArrayView2, Encoder, ModelError, PooledRegion, Pooler, Pooling,
     Regions, RowSink, StreamOptions, TokenSink,
 };
-use glance_motif::region::{RegionRef, RegionTables};
+use glance_motif::region::{RegionRef, RegionSettings, RegionTables};
 use glance_motif::scan::driver::ScanRun;
 use glance_motif::scan::prep::Prepared;
 use glance_motif::{ScanTally, Scanner};
@@ -348,12 +348,12 @@ pub struct Scored {
 }
 
 /// Region x motif scores of every bin the shard owns: motif_scores.npy (`[rows,
-/// motifs]` affinities) and motif_scores.tsv (one line per region and motif, as `glance
+/// motifs, channels]`: affinity and occupancy) and motif_scores.tsv (one line per region and motif, as `glance
 /// score`), both finished but not renamed into place. The parallel work runs on
 /// `pools`; this thread reads the input and cuts the bins.
 pub fn scores(
     scanner: &Scanner,
-    tau: f64,
+    settings: &RegionSettings,
     (size, step): (u64, u64),
     sharding: Sharding,
     (npy_path, tsv_path): (&Path, &Path),
@@ -362,8 +362,11 @@ pub fn scores(
 ) -> Result<Scored, WorkflowError> {
     let (t0, cpu) = (Instant::now(), CpuClock::thread());
     let motifs = scanner.motifs();
-    let tables = pools.install(|| RegionTables::new(scanner, tau));
-    let mut npy = NpyWriter::create(npy_path, &[motifs.len()])?;
+    let tables = pools
+        .install(|| RegionTables::new(scanner, settings))
+        .map_err(|e| WorkflowError::Motif(e.to_string()))?;
+    let channels = layout::SCORE_CHANNELS.len();
+    let mut npy = NpyWriter::create(npy_path, &[motifs.len(), channels])?;
     let mut tsv = AtomicFile::create(tsv_path)?;
     let mut bases = 0u64;
     {
@@ -477,11 +480,11 @@ fn score_batch(
             text
         })
         .collect();
-    let mut affinities = Vec::with_capacity(m);
+    let mut values = Vec::with_capacity(m * layout::SCORE_CHANNELS.len());
     for (row, text) in scores.chunks(m).zip(&texts) {
-        affinities.clear();
-        affinities.extend(row.iter().map(|s| s.affinity as f32));
-        npy.row(&affinities)?;
+        values.clear();
+        values.extend(row.iter().flat_map(layout::score_channels));
+        npy.row(&values)?;
         tsv.write_all(text.as_bytes())
             .map_err(|e| WorkflowError::output(tsv_path, e))?;
     }

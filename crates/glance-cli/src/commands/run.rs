@@ -81,9 +81,22 @@ pub struct RunArgs {
     /// Motif pseudocount; key `motifs.motif_pseudo`.
     #[arg(long, value_name = "A")]
     pub motif_pseudo: Option<f64>,
-    /// Temperature of the region affinity; key `motifs.tau`.
+    /// Temperature of the region affinity in bits (windows weigh 2^(s/T)); key
+    /// `motifs.tau`.
     #[arg(long, value_name = "T")]
     pub tau: Option<f64>,
+    /// Chemical potential of the region occupancy in bits; key `motifs.mu`.
+    #[arg(
+        long,
+        value_name = "BITS",
+        allow_hyphen_values = true,
+        conflicts_with = "mu_pvalue"
+    )]
+    pub mu: Option<f64>,
+    /// Per motif, mu is the score with this p-value (drops `motifs.mu`); key
+    /// `motifs.mu_pvalue`.
+    #[arg(long, value_name = "P")]
+    pub mu_pvalue: Option<f64>,
     /// Core bases per scanner chunk; key `motifs.chunk_size`.
     #[arg(long, value_name = "N")]
     pub chunk_size: Option<usize>,
@@ -148,6 +161,13 @@ pub fn resolve_config(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Con
     c.motifs.norc |= args.norc;
     set!(c.motifs.motif_pseudo, args.motif_pseudo);
     set!(c.motifs.tau, args.tau);
+    if args.mu.is_some() {
+        c.motifs.mu = args.mu;
+    }
+    if let Some(p) = args.mu_pvalue {
+        c.motifs.mu = None;
+        c.motifs.mu_pvalue = p;
+    }
     set!(c.motifs.chunk_size, args.chunk_size);
     set!(c.outputs.embeddings, args.embeddings);
     set!(c.outputs.hits, args.hits);

@@ -1,15 +1,18 @@
 //! `glance score`: region motif scores. For every region (fixed bins or BED regions) and
-//! motif: best FIMO score and p-value, windows at the threshold, and the attention-pooled
-//! affinity `tau * ln(sum exp(s / tau))` with its weighted mean position. The work and
+//! motif: best FIMO score and p-value, windows at the threshold, the attention-pooled
+//! affinity `tau * log2(sum 2^(s / tau))` with its weighted mean position, and the
+//! occupancy `sum 1 / (1 + 2^(mu - s))` (expected bound sites). The work and
 //! the outputs (PREFIX.tsv, PREFIX.npy, PREFIX.bed) are glance-workflow's
 //! `score_inputs` and `write_score_outputs`.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
 use std::io::BufReader;
 use std::path::PathBuf;
 
-use glance::motif::region::RegionTables;
+use glance::motif::region::{
+    Potential, RegionSettings, RegionTables, DEFAULT_MU_PVALUE, DEFAULT_TAU,
+};
 use glance::seq::read_bed;
 use glance::workflow::{score_inputs, write_score_outputs, ScoreRegions};
 
@@ -42,9 +45,24 @@ pub struct ScoreArgs {
     #[arg(long, value_name = "BED")]
     pub regions: Option<PathBuf>,
 
-    /// Softmax temperature of the affinity, in log2-odds units (> 0).
-    #[arg(long, default_value_t = 1.0, value_name = "T")]
+    /// Softmax temperature of the affinity in bits (> 0): windows weigh 2^(s/T). It was
+    /// in natural units before: an old --tau t is t*0.6931471805599453 (t*ln 2) now.
+    #[arg(long, default_value_t = DEFAULT_TAU, value_name = "T")]
     pub tau: f64,
+
+    /// Chemical potential of the occupancy in bits, the same for every motif (default:
+    /// per motif, from --mu-pvalue).
+    #[arg(
+        long,
+        value_name = "BITS",
+        allow_hyphen_values = true,
+        conflicts_with = "mu_pvalue"
+    )]
+    pub mu: Option<f64>,
+
+    /// Per motif, mu is the lowest score with p-value <= P (one window, one strand).
+    #[arg(long, default_value_t = DEFAULT_MU_PVALUE, value_name = "P")]
+    pub mu_pvalue: f64,
 
     /// Output prefix: PREFIX.tsv, PREFIX.npy, PREFIX.bed.
     #[arg(short, long, value_name = "PREFIX")]
@@ -53,11 +71,16 @@ pub struct ScoreArgs {
 
 /// Runs `glance score`.
 pub fn run(args: &ScoreArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    if !(args.tau > 0.0 && args.tau.is_finite()) {
-        bail!("--tau must be a positive number, got {}", args.tau);
-    }
+    let settings = RegionSettings {
+        tau: args.tau,
+        mu: match args.mu {
+            Some(bits) => Potential::Bits(bits),
+            None => Potential::PValue(args.mu_pvalue),
+        },
+    };
+    settings.validate()?;
     let scanner = args.motif.load(args.thresh, true)?.scanner;
-    let tables = RegionTables::new(&scanner, args.tau);
+    let tables = RegionTables::new(&scanner, &settings)?;
     let regions = match &args.regions {
         Some(p) => {
             let f =

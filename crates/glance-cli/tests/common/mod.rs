@@ -86,6 +86,20 @@ pub fn read_npy_f32(path: &Path) -> (usize, usize, Vec<f32>) {
     (shape[0], shape[1], values)
 }
 
+/// Reads a region-score .npy written by glance, `[regions, motifs, 2]` f32 (channels:
+/// affinity, occupancy): (regions, motifs, values).
+pub fn read_npy_scores(path: &Path) -> (usize, usize, Vec<f32>) {
+    let (shape, body) = read_npy(path, "<f4");
+    assert_eq!(shape.len(), 3, "{shape:?}");
+    assert_eq!(shape[2], 2, "channels: affinity, occupancy");
+    let values: Vec<f32> = body
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(values.len(), shape[0] * shape[1] * 2);
+    (shape[0], shape[1], values)
+}
+
 /// Reads a one-dimensional u32 .npy (token ids) written by glance.
 pub fn read_npy_u32(path: &Path) -> Vec<u32> {
     let (shape, body) = read_npy(path, "<u4");

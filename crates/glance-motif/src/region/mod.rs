@@ -1,31 +1,105 @@
 //! Region motif scores: for one region and motif, the best window (FIMO score and
-//! p-value), the number of windows at the p-value threshold, and the attention-pooled
-//! affinity `tau * ln(sum_i exp(s_i / tau))` over every scoreable window of both
+//! p-value), the number of windows at the p-value threshold, the attention-pooled
+//! affinity `tau * log2(sum_i 2^(s_i / tau))` over every scoreable window of both
 //! strands (a softmax attention whose query is the PWM: `s_i` is the log2-odds score of
-//! window i), with the attention-weighted mean window centre.
-
+//! window i, `tau` in bits) with the attention-weighted mean window centre, and the
+//! occupancy `sum_i 1 / (1 + 2^(mu - s_i))`, the expected number of bound sites when a
+//! window's log-odds is its binding free energy in bits (`s_i ln 2` in units of kT) and
+//! `mu` the chemical potential in bits.
 //!
 //! Scores are integers `s` with log-odds `s / scale + w * offset`, so every ratio of two
-//! windows' weights, `exp((s_a - s_b) / (scale * tau))`, is read from a per-strand
-//! [`ExpTable`] of the integer difference ([`RegionTables`], built once per `tau`); the
+//! windows' weights, `2^((s_a - s_b) / (scale * tau))`, is read from a per-strand
+//! [`ExpTable`] of the integer difference, and every window's occupancy from a
+//! per-strand [`OccTable`] of its score ([`RegionTables`], built once per setting); the
 //! running maximum stays an integer and `exp` is called only to join the two strands.
 //!
 //! [`Scanner::score_regions`] scores many regions for every motif, motif by motif (in
 //! parallel over motifs), so that a motif's score, exp and p-value tables stay in cache
-//! across regions; its results equal [`Scanner::score_region_with`]'s bit for bit.
+//! across regions; its results equal [`Scanner::score_region`]'s bit for bit.
 
 mod exp;
 mod strand;
 
 use rayon::prelude::*;
+use std::f64::consts::LN_2;
 
+use crate::error::MotifError;
 use crate::scan::prep::Prepared;
 use crate::scan::{CompiledMotif, Scanner};
-pub use exp::{DenseExp, ExpTable, Weights};
+pub use exp::{Dense, ExpTable, OccTable, Sums, Weights};
 use strand::{GroupTables, StrandKernel, StrandSums, LANES};
 
 /// Windows scored per buffer fill (a region longer than this is done in pieces).
 const SEGMENT: usize = 1024;
+
+/// Default temperature of the affinity, in bits (chosen by `scripts/bench_region_scores.py`;
+/// see docs/motifs.md).
+pub const DEFAULT_TAU: f64 = 4.0;
+
+/// Default p-value that sets each motif's chemical potential (chosen by
+/// `scripts/bench_region_scores.py`; see docs/motifs.md).
+pub const DEFAULT_MU_PVALUE: f64 = 5e-4;
+
+/// Largest `|mu|` accepted, in bits (keeps the occupancy tables' factors normal
+/// numbers).
+pub const MAX_ABS_MU: f64 = 300.0;
+
+/// How the chemical potential `mu` of the occupancy is set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Potential {
+    /// `mu` in bits (log2-odds), the same for every motif.
+    Bits(f64),
+    /// Per motif: the log-odds (bits, not rounded) of the lowest score a window can
+    /// have with p-value (one window, one strand) `<= p`, so that the weakest window
+    /// that passes a p-value threshold `p` is bound half the time; the best score when
+    /// no window reaches `p`.
+    PValue(f64),
+}
+
+/// Settings of the region scores that are not scan settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RegionSettings {
+    /// Temperature of the affinity in bits (> 0): windows weigh `2^(s_i / tau)`. A
+    /// temperature `t` of glance 0.1 (natural units, `e^(s_i / t)`) is `t * ln 2` here
+    /// (`std::f64::consts::LN_2` for `t = 1` gives the same bits).
+    pub tau: f64,
+    /// The occupancy's chemical potential.
+    pub mu: Potential,
+}
+
+impl Default for RegionSettings {
+    fn default() -> Self {
+        RegionSettings {
+            tau: DEFAULT_TAU,
+            mu: Potential::PValue(DEFAULT_MU_PVALUE),
+        }
+    }
+}
+
+impl RegionSettings {
+    /// Checks the values: `tau` positive and finite, `mu` within [`MAX_ABS_MU`] bits,
+    /// a p-value in `(0, 1]`.
+    pub fn validate(&self) -> Result<(), MotifError> {
+        let tau_nat = self.tau / LN_2;
+        if !(self.tau > 0.0 && self.tau.is_finite() && tau_nat > 0.0 && tau_nat.is_finite()) {
+            return Err(MotifError::Invalid(format!(
+                "tau {} must be a positive number",
+                self.tau
+            )));
+        }
+        match self.mu {
+            Potential::Bits(mu) if mu.is_nan() || mu.abs() > MAX_ABS_MU => {
+                Err(MotifError::Invalid(format!(
+                    "mu {mu} must be a number of bits within +-{MAX_ABS_MU}"
+                )))
+            }
+            Potential::PValue(p) if !(p > 0.0 && p <= 1.0) => Err(MotifError::Invalid(format!(
+                "the p-value {p} that sets mu must lie in (0, 1]"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
 
 /// Scores of one region for one motif.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,12 +110,15 @@ pub struct RegionScore {
     pub best_pvalue: f64,
     /// Windows (per strand) with p-value `<= thresh`.
     pub hits: u32,
-    /// `tau * ln(sum_i exp(s_i / tau))` over all scoreable windows and strands (NaN if
+    /// `tau * log2(sum_i 2^(s_i / tau))` over all scoreable windows and strands (NaN if
     /// none); tends to the best score as tau -> 0 and to the best score plus
-    /// `tau * ln(count)` for a flat profile.
+    /// `tau * log2(count)` for a flat profile.
     pub affinity: f64,
     /// Attention-weighted mean of the windows' centres, 1-based (NaN if none).
     pub position: f64,
+    /// `sum_i 1 / (1 + 2^(mu - s_i))` over all scoreable windows and strands: the
+    /// expected number of bound sites (NaN if no window is scoreable).
+    pub occupancy: f64,
 }
 
 impl RegionScore {
@@ -52,6 +129,7 @@ impl RegionScore {
         hits: 0,
         affinity: f64::NAN,
         position: f64::NAN,
+        occupancy: f64::NAN,
     };
 }
 
@@ -72,38 +150,106 @@ pub struct RegionRef<'a> {
 #[derive(Debug, Default)]
 struct Scratch {
     dense: [Vec<f64>; 2],
+    dense_occ: [Vec<f64>; 2],
     buf: Vec<i32>,
 }
 
-/// The [`ExpTable`]s of every motif and strand of a [`Scanner`] for one `tau`.
+/// The [`ExpTable`]s and [`OccTable`]s of every motif and strand of a [`Scanner`] for
+/// one [`RegionSettings`].
 #[derive(Debug, Clone)]
 pub struct RegionTables {
-    tau: f64,
+    settings: RegionSettings,
+    /// `tau` in natural units (`tau / ln 2`).
+    tau_nat: f64,
     motifs: Vec<Vec<StrandKernel>>,
+    mu: Vec<f64>,
 }
 
 impl RegionTables {
-    /// Tables for every motif of `scanner` at temperature `tau` (> 0), built in parallel.
-    pub fn new(scanner: &Scanner, tau: f64) -> RegionTables {
-        RegionTables {
-            tau,
-            motifs: scanner
-                .motifs()
-                .par_iter()
-                .map(|cm| motif_tables(cm, tau))
-                .collect(),
-        }
+    /// Tables for every motif of `scanner` with `settings`, built in parallel. A
+    /// [`Potential::PValue`] needs the whole p-value tables
+    /// ([`crate::ScanOptions::full_pvalue_tables`]) when `p` is above the scan
+    /// threshold.
+    pub fn new(scanner: &Scanner, settings: &RegionSettings) -> Result<RegionTables, MotifError> {
+        settings.validate()?;
+        let tau_nat = settings.tau / LN_2;
+        let mu = scanner
+            .motifs()
+            .iter()
+            .map(|cm| potential_bits(cm, settings.mu))
+            .collect::<Result<Vec<f64>, MotifError>>()?;
+        let motifs = scanner
+            .motifs()
+            .par_iter()
+            .zip(&mu)
+            .map(|(cm, &mu)| motif_tables(cm, tau_nat, mu))
+            .collect();
+        Ok(RegionTables {
+            settings: *settings,
+            tau_nat,
+            motifs,
+            mu,
+        })
     }
 
-    /// The temperature the tables are for.
-    pub fn tau(&self) -> f64 {
-        self.tau
+    /// The settings the tables are for.
+    pub fn settings(&self) -> &RegionSettings {
+        &self.settings
+    }
+
+    /// The chemical potential of motif `m` in bits (`None` past the last motif).
+    pub fn mu(&self, m: usize) -> Option<f64> {
+        self.mu.get(m).copied()
     }
 }
 
-/// Per strand: the score tables and `exp(-d / (scale * tau))` for `d` up to the
-/// strand's score range.
-fn motif_tables(cm: &CompiledMotif, tau: f64) -> Vec<StrandKernel> {
+/// The chemical potential of a motif in bits.
+fn potential_bits(cm: &CompiledMotif, mu: Potential) -> Result<f64, MotifError> {
+    let p = match mu {
+        Potential::Bits(mu) => return Ok(mu),
+        Potential::PValue(p) => p,
+    };
+    let fwd = cm.pssm(0);
+    let top = max_score(&fwd.matrix);
+    let start = fwd.pv_start as i32;
+    let sc = match fwd.threshold_score(p) {
+        // the table starts at pv_start: a score found at its first entry may have a
+        // smaller one below it that also reaches p
+        Some(0) if start > 0 => {
+            return Err(MotifError::Motif {
+                id: cm.motif.id.clone(),
+                message: format!(
+                    "mu from p-value {p} needs the whole p-value table (full_pvalue_tables)"
+                ),
+            })
+        }
+        Some(s) => {
+            // up to the first score a window can have: P(score = s) > 0
+            let pv = |s: i32| fwd.pv[(s - start) as usize];
+            let mut s = (s + start).min(top);
+            while s < top && pv(s) <= pv(s + 1) {
+                s += 1;
+            }
+            s
+        }
+        None => top,
+    };
+    Ok(f64::from(sc) / fwd.scale + cm.width() as f64 * fwd.offset)
+}
+
+/// The largest scaled score of a matrix: the sum of its rows' maxima.
+fn max_score(matrix: &[[i32; 4]]) -> i32 {
+    matrix
+        .iter()
+        .map(|r| r.iter().copied().max().unwrap_or(0))
+        .sum()
+}
+
+/// Per strand: the score tables, `exp(-d / (scale * tau_nat))` for `d` up to the
+/// strand's score range and the occupancy of every reachable score at potential `mu`
+/// (bits).
+fn motif_tables(cm: &CompiledMotif, tau_nat: f64, mu: f64) -> Vec<StrandKernel> {
+    let w = cm.width() as f64;
     (0..cm.strands.len())
         .map(|s| {
             let p = cm.pssm(s);
@@ -116,49 +262,22 @@ fn motif_tables(cm: &CompiledMotif, tau: f64) -> Vec<StrandKernel> {
                     i64::from(hi) - i64::from(lo)
                 })
                 .sum();
+            let top = u32::try_from(max_score(&p.matrix)).unwrap_or(0);
             StrandKernel {
                 groups: GroupTables::new(&p.matrix),
-                exp: ExpTable::new(p.scale * tau, u32::try_from(range).unwrap_or(u32::MAX)),
+                exp: ExpTable::new(p.scale * tau_nat, u32::try_from(range).unwrap_or(u32::MAX)),
+                occ: OccTable::new(p.scale, top, (mu - w * p.offset) * p.scale),
             }
         })
         .collect()
 }
 
 impl Scanner {
-    /// Scores region `[start, end)` (positions in the record) for motif `m` at
-    /// temperature `tau` (> 0); `prep` holds the record's bases from position
-    /// `prep_offset`. The exp tables of the first `tau` asked for are kept in the
-    /// scanner; another `tau` rebuilds motif `m`'s tables on each call (use
-    /// [`Scanner::score_region_with`] with a [`RegionTables`] for it instead).
+    /// Scores region `[start, end)` (positions in the record) for motif `m` with
+    /// `tables` (built for this scanner by [`RegionTables::new`]); `prep` holds the
+    /// record's bases from position `prep_offset`. An `m` the tables do not cover gives
+    /// [`RegionScore::EMPTY`].
     pub fn score_region(
-        &self,
-        m: usize,
-        prep: &Prepared,
-        prep_offset: u64,
-        start: u64,
-        end: u64,
-        tau: f64,
-    ) -> RegionScore {
-        let cached = self
-            .region_tables
-            .get_or_init(|| RegionTables::new(self, tau));
-        if cached.tau.to_bits() == tau.to_bits() {
-            self.score_region_with(cached, m, prep, prep_offset, start, end)
-        } else {
-            let own = motif_tables(&self.motifs()[m], tau);
-            let region = RegionRef {
-                prep,
-                prep_offset,
-                start,
-                end,
-            };
-            self.score_with_kernels(m, &own, tau, region)
-        }
-    }
-
-    /// As [`Scanner::score_region`], with tables built for this scanner by
-    /// [`RegionTables::new`] (their `tau`).
-    pub fn score_region_with(
         &self,
         tables: &RegionTables,
         m: usize,
@@ -167,40 +286,27 @@ impl Scanner {
         start: u64,
         end: u64,
     ) -> RegionScore {
-        match tables.motifs.get(m) {
-            Some(t) => {
-                let region = RegionRef {
-                    prep,
-                    prep_offset,
-                    start,
-                    end,
-                };
-                self.score_with_kernels(m, t, tables.tau, region)
-            }
-            None => RegionScore::EMPTY,
-        }
-    }
-
-    /// One region and motif `m` with that motif's strand `kernels` (built for `tau`),
-    /// reading the weights from each kernel's own [`ExpTable`].
-    fn score_with_kernels(
-        &self,
-        m: usize,
-        kernels: &[StrandKernel],
-        tau: f64,
-        region: RegionRef,
-    ) -> RegionScore {
+        let Some(kernels) = tables.motifs.get(m) else {
+            return RegionScore::EMPTY;
+        };
+        let region = RegionRef {
+            prep,
+            prep_offset,
+            start,
+            end,
+        };
         let w: Vec<&ExpTable> = kernels.iter().map(|k| &k.exp).collect();
+        let o: Vec<&OccTable> = kernels.iter().map(|k| &k.occ).collect();
         let mut buf = [0i32; SEGMENT + LANES];
-        self.score_motif_region(m, kernels, &w, tau, region, &mut buf)
+        self.score_motif_region(m, kernels, (&w, &o), tables.tau_nat, region, &mut buf)
     }
 
-    /// Scores every region for every motif with `tables` (their `tau`): the result is
+    /// Scores every region for every motif with `tables` (their settings): the result is
     /// row-major, `[regions.len()][motifs]`, each entry equal to
-    /// [`Scanner::score_region_with`]'s. Works motif by motif, in parallel over motifs,
-    /// expanding each strand's [`ExpTable`] into a [`DenseExp`] once per call, so pass
-    /// regions by the hundred (their prepared bases should fit in the L2 cache, e.g.
-    /// a few hundred kb).
+    /// [`Scanner::score_region`]'s. Works motif by motif, in parallel over motifs,
+    /// expanding each strand's [`ExpTable`] and [`OccTable`] into [`Dense`] tables once
+    /// per call, so pass regions by the hundred (their prepared bases should fit in the
+    /// L2 cache, e.g. a few hundred kb).
     pub fn score_regions(&self, tables: &RegionTables, regions: &[RegionRef]) -> Vec<RegionScore> {
         let nm = self.motifs().len();
         if regions.is_empty() || nm == 0 {
@@ -212,19 +318,30 @@ impl Scanner {
                 let Some(kernels) = tables.motifs.get(m) else {
                     return vec![RegionScore::EMPTY; regions.len()];
                 };
-                let Scratch { dense, buf } = scratch;
+                let Scratch {
+                    dense,
+                    dense_occ,
+                    buf,
+                } = scratch;
                 buf.resize(SEGMENT + LANES, 0);
                 for (k, d) in kernels.iter().zip(dense.iter_mut()) {
                     k.exp.dense_into(d);
                 }
-                let w: Vec<DenseExp> = dense
-                    .iter()
-                    .take(kernels.len())
-                    .map(|d| DenseExp(d))
+                // a motif's strands mostly share their occupancies: each distinct table
+                // is expanded once (and read from one place)
+                let shared = kernels.len() < 2 || kernels[1].occ == kernels[0].occ;
+                let distinct = if shared { 1 } else { kernels.len() };
+                for (k, o) in kernels.iter().zip(dense_occ.iter_mut()).take(distinct) {
+                    k.occ.dense_into(o);
+                }
+                let n = kernels.len();
+                let w: Vec<Dense> = dense.iter().take(n).map(|d| Dense(d)).collect();
+                let o: Vec<Dense> = (0..n)
+                    .map(|s| Dense(&dense_occ[if shared { 0 } else { s }]))
                     .collect();
                 regions
                     .iter()
-                    .map(|&r| self.score_motif_region(m, kernels, &w, tables.tau, r, buf))
+                    .map(|&r| self.score_motif_region(m, kernels, (&w, &o), tables.tau_nat, r, buf))
                     .collect()
             })
             .collect();
@@ -237,14 +354,16 @@ impl Scanner {
         out
     }
 
-    /// One motif and region; `w[s]` are strand `s`'s weights (its [`ExpTable`] or the
-    /// dense expansion), `buf` scratch of `SEGMENT + LANES` scores.
-    fn score_motif_region<W: Weights>(
+    /// One motif and region; `w[s]` and `o[s]` are strand `s`'s exp weights and
+    /// occupancies (its [`ExpTable`] and [`OccTable`] or their dense expansions),
+    /// `tau_nat` the temperature in natural units, `buf` scratch of `SEGMENT + LANES`
+    /// scores.
+    fn score_motif_region<W: Weights, O: Weights>(
         &self,
         m: usize,
         kernels: &[StrandKernel],
-        w: &[W],
-        tau: f64,
+        (w, o): (&[W], &[O]),
+        tau_nat: f64,
         region: RegionRef,
         buf: &mut [i32],
     ) -> RegionScore {
@@ -280,8 +399,8 @@ impl Scanner {
             let run_end = hi.min(i + run - width) + 1;
             while i < run_end {
                 let n = (run_end - i).min(SEGMENT);
-                for ((k, wk), acc) in kernels.iter().zip(w).zip(sums.iter_mut()) {
-                    k.add(wk, prep, i, n, i - lo, cm.threshold, buf, acc);
+                for (((k, wk), ok), acc) in kernels.iter().zip(w).zip(o).zip(sums.iter_mut()) {
+                    k.add(wk, ok, prep, i, n, i - lo, cm.threshold, buf, acc);
                 }
                 i += n;
             }
@@ -308,13 +427,14 @@ impl Scanner {
                 best = s;
             }
         }
-        let top = raws[best] / tau;
-        let (mut total, mut wtotal, mut hits) = (0.0f64, 0.0f64, 0u32);
+        let top = raws[best] / tau_nat;
+        let (mut total, mut wtotal, mut hits, mut occ) = (0.0f64, 0.0f64, 0u32, 0.0f64);
         for (acc, raw) in sums.iter().zip(raws) {
-            let r = (raw / tau - top).exp();
+            let r = (raw / tau_nat - top).exp();
             total += acc.sum * r;
             wtotal += acc.wsum * r;
             hits += acc.hits;
+            occ += acc.occ;
         }
         let sc = sums[best].max;
         let centre0 = first as f64 + (wf - 1.0) / 2.0 + 1.0;
@@ -322,16 +442,18 @@ impl Scanner {
             best_score: cm.pssm(best).score(sc),
             best_pvalue: cm.pssm(best).pvalue(sc),
             hits,
-            affinity: tau * (top + total.ln()),
+            affinity: tau_nat * (top + total.ln()),
             position: centre0 + wtotal / total,
+            occupancy: occ,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{RegionRef, RegionScore, RegionTables};
+    use super::{Potential, RegionRef, RegionScore, RegionSettings, RegionTables};
     use crate::{BackgroundSource, Motif, ScanOptions, Scanner};
+    use std::f64::consts::LN_2;
 
     fn scanner() -> Scanner {
         let m = Motif {
@@ -350,12 +472,20 @@ mod tests {
         let bg = BackgroundSource::Uniform.resolve(true).unwrap();
         let opts = ScanOptions {
             thresh: 1e-2,
+            full_pvalue_tables: true,
             ..ScanOptions::default()
         };
         Scanner::new(&[m], bg, opts).unwrap()
     }
 
-    /// Plain f64 reference: column sums, `exp` per window, in (position, strand) order.
+    fn tables(sc: &Scanner, tau: f64, mu: Potential) -> RegionTables {
+        RegionTables::new(sc, &RegionSettings { tau, mu }).unwrap()
+    }
+
+    /// Plain f64 reference: column sums, one power of `base` and one logistic per
+    /// window, in (position, strand) order: affinity `tau * log_base(sum_i base^(s_i /
+    /// tau))`, occupancy `sum_i 1 / (1 + 2^(mu - s_i))`.
+    #[allow(clippy::too_many_arguments)]
     fn reference(
         sc: &Scanner,
         m: usize,
@@ -363,6 +493,8 @@ mod tests {
         start: usize,
         end: usize,
         tau: f64,
+        base: f64,
+        mu: f64,
     ) -> RegionScore {
         let codes: Vec<u8> = seq
             .iter()
@@ -391,18 +523,20 @@ mod tests {
             }
         }
         let top = best.0 / tau;
-        let (mut sum, mut wpos) = (0.0, 0.0);
+        let (mut sum, mut wpos, mut occ) = (0.0, 0.0, 0.0);
         for &(raw, _, _, c) in &wins {
-            let e = (raw / tau - top).exp();
+            let e = ((raw / tau - top) * base.ln()).exp();
             sum += e;
             wpos += e * c;
+            occ += 1.0 / (1.0 + (mu - raw).exp2());
         }
         RegionScore {
             best_score: cm.pssm(best.1).score(best.2),
             best_pvalue: cm.pssm(best.1).pvalue(best.2),
             hits,
-            affinity: tau * (top + f64::ln(sum)),
+            affinity: tau * (top + sum.ln() / base.ln()),
             position: wpos / sum,
+            occupancy: occ,
         }
     }
 
@@ -412,9 +546,9 @@ mod tests {
 
     /// Random motifs (widths 1 to 24, sharp and flat columns), sequences with N runs,
     /// IUPAC letters and soft-masking, both strands and one, symmetric and skewed
-    /// backgrounds, tau from 0.01 (most weights underflow) to 4, regions shorter than a
-    /// motif, spanning N runs, longer than one scoring segment, and cut by the
-    /// prepared range.
+    /// backgrounds, tau from 0.01 (most weights underflow) to 4 bits, mu below, inside
+    /// and above the scores (in bits and from p-values), regions shorter than a motif,
+    /// spanning N runs, longer than one scoring segment, and cut by the prepared range.
     #[test]
     fn region_scores_equal_plain_f64_reference() {
         let mut seed: u64 = 11;
@@ -464,6 +598,13 @@ mod tests {
             (5990, 6000),
             (4010, 4020),
         ];
+        let settings = [
+            (1.0, Potential::PValue(1e-3)),
+            (0.01, Potential::Bits(-5.0)),
+            (0.3, Potential::Bits(12.0)),
+            (4.0, Potential::PValue(0.2)),
+            (2.0, Potential::PValue(1e-9)),
+        ];
         for (bg, both) in [
             ([0.25; 4], true),
             ([0.3, 0.2, 0.2, 0.3], true),
@@ -481,8 +622,8 @@ mod tests {
             sc.prepare(&seq[off..], &mut prep);
             let mut whole = crate::scan::prep::Prepared::default();
             sc.prepare(&seq, &mut whole);
-            for tau in [1.0, 0.01, 0.3, 4.0] {
-                let tables = RegionTables::new(&sc, tau);
+            for (tau, mu) in settings {
+                let tables = tables(&sc, tau, mu);
                 // every region at once, motif by motif, from both preparations
                 let refs: Vec<RegionRef> = regions
                     .iter()
@@ -500,7 +641,7 @@ mod tests {
                 for (r, x) in refs.iter().enumerate() {
                     for m in 0..motifs.len() {
                         let one =
-                            sc.score_region_with(&tables, m, x.prep, x.prep_offset, x.start, x.end);
+                            sc.score_region(&tables, m, x.prep, x.prep_offset, x.start, x.end);
                         assert_eq!(
                             format!("{one:?}"),
                             format!("{:?}", batch[r * motifs.len() + m]),
@@ -509,19 +650,33 @@ mod tests {
                     }
                 }
                 for m in 0..motifs.len() {
+                    let mu_m = tables.mu(m).unwrap();
+                    if let Potential::PValue(p) = mu {
+                        // mu is the log-odds of the lowest score a window can have with
+                        // p-value <= p (the best score when none has)
+                        let f = sc.motifs()[m].pssm(0);
+                        let top: usize = f
+                            .matrix
+                            .iter()
+                            .map(|r| *r.iter().max().unwrap() as usize)
+                            .sum();
+                        let want = (0..=top)
+                            .find(|&s| {
+                                (s == top || f.pv[s] > f.pv[s + 1]) && f.pvalue(s as i32) <= p
+                            })
+                            .unwrap_or(top);
+                        let w = f.width() as f64;
+                        let bits = want as f64 / f.scale + w * f.offset;
+                        assert_eq!(mu_m.to_bits(), bits.to_bits(), "m={m} p={p}");
+                    }
                     for &(a, b) in &regions {
-                        let want = reference(&sc, m, &seq, a, b, tau);
-                        let got = sc.score_region(m, &whole, 0, a as u64, b as u64, tau);
-                        let with = sc.score_region_with(&tables, m, &whole, 0, a as u64, b as u64);
-                        assert_eq!(
-                            format!("{got:?}"),
-                            format!("{with:?}"),
-                            "m={m} {a}..{b} tau={tau}"
-                        );
+                        let want = reference(&sc, m, &seq, a, b, tau, 2.0, mu_m);
+                        let got = sc.score_region(&tables, m, &whole, 0, a as u64, b as u64);
                         let ctx =
                             format!("m={m} {a}..{b} tau={tau} both={both}: {got:?} vs {want:?}");
                         assert!(close(got.affinity, want.affinity), "{ctx}");
                         assert!(close(got.position, want.position), "{ctx}");
+                        assert!(close(got.occupancy, want.occupancy), "{ctx}");
                         assert_eq!(got.hits, want.hits, "{ctx}");
                         assert_eq!(got.best_score.to_bits(), want.best_score.to_bits(), "{ctx}");
                         assert_eq!(
@@ -532,14 +687,103 @@ mod tests {
                         // the same region from bases prepared from position `off` on
                         let a2 = a.max(off);
                         let cut =
-                            sc.score_region_with(&tables, m, &prep, off as u64, a as u64, b as u64);
-                        let want2 = reference(&sc, m, &seq, a2, b.max(a2), tau);
+                            sc.score_region(&tables, m, &prep, off as u64, a as u64, b as u64);
+                        let want2 = reference(&sc, m, &seq, a2, b.max(a2), tau, 2.0, mu_m);
                         assert!(close(cut.affinity, want2.affinity), "cut {ctx}");
                         assert!(close(cut.position, want2.position), "cut {ctx}");
+                        assert!(close(cut.occupancy, want2.occupancy), "cut {ctx}");
                         assert_eq!(cut.hits, want2.hits, "cut {ctx}");
                     }
                 }
             }
+        }
+    }
+
+    /// A temperature `t` in natural units (before the base change) is `t * ln 2` in
+    /// bits: same affinity and position, and at `t = 1` the same internal temperature
+    /// bit for bit (so the same output as before).
+    #[test]
+    fn natural_temperature_is_tau_times_ln2() {
+        let sc = scanner();
+        let seq = b"TTAAACCTGAAACCATTTTTAAAGCTTACGATCGGAAACCC";
+        let mut prep = crate::scan::prep::Prepared::default();
+        sc.prepare(seq, &mut prep);
+        for t in [0.25, 1.0, 4.0] {
+            let tb = tables(&sc, t * LN_2, Potential::Bits(0.0));
+            if t == 1.0 {
+                assert_eq!(tb.tau_nat.to_bits(), 1f64.to_bits());
+            }
+            let got = sc.score_region(&tb, 0, &prep, 0, 0, seq.len() as u64);
+            let want = reference(&sc, 0, seq, 0, seq.len(), t, std::f64::consts::E, 0.0);
+            assert!(
+                close(got.affinity, want.affinity),
+                "t={t}: {got:?} {want:?}"
+            );
+            assert!(
+                close(got.position, want.position),
+                "t={t}: {got:?} {want:?}"
+            );
+        }
+    }
+
+    /// The formulas on a tiny case worked out by hand: a width-2 motif whose log2-odds
+    /// are whole bits (A C G T: col 1 = 1 0 -1 -1, col 2 = -1 1 -1 0), uniform
+    /// background, no pseudocount.
+    #[test]
+    fn tiny_case_by_hand() {
+        let m = Motif {
+            id: "H".into(),
+            alt_id: String::new(),
+            probs: vec![[0.5, 0.25, 0.125, 0.125], [0.125, 0.5, 0.125, 0.25]],
+            nsites: Some(20.0),
+            url: None,
+        };
+        let bg = BackgroundSource::Uniform.resolve(true).unwrap();
+        let scanner = |both_strands| {
+            let opts = ScanOptions {
+                thresh: 0.1,
+                both_strands,
+                pseudocount: 0.0,
+                full_pvalue_tables: true,
+            };
+            Scanner::new(std::slice::from_ref(&m), bg, opts).unwrap()
+        };
+        let (both, norc) = (scanner(true), scanner(false));
+        let score = |sc: &Scanner, seq: &[u8], a: u64, b: u64, tau: f64, mu: Potential| {
+            let mut prep = crate::scan::prep::Prepared::default();
+            sc.prepare(seq, &mut prep);
+            sc.score_region(&tables(sc, tau, mu), 0, &prep, 0, a, b)
+        };
+        let near = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs();
+        // ACG: forward AC = 1 + 1 = 2, CG = 0 - 1 = -1; reverse strand (reverse
+        // complements GT and CG) -1 and -1
+        let r = score(&both, b"ACG", 0, 3, 1.0, Potential::Bits(1.0));
+        assert!(near(r.occupancy, 2.0 / 3.0 + 3.0 / 5.0), "{r:?}");
+        assert!(near(r.affinity, 5.5f64.log2()), "{r:?}");
+        // weights 4 (AC +), 1/2 (AC -), 1/2 twice (CG); centres 1.5 and 2.5
+        assert!(near(r.position, (1.5 * 4.5 + 2.5) / 5.5), "{r:?}");
+        assert_eq!((r.best_score, r.best_pvalue, r.hits), (2.0, 0.0625, 1));
+        let r2 = score(&both, b"ACG", 0, 3, 2.0, Potential::Bits(1.0));
+        assert!(
+            near(r2.affinity, 2.0 * (2.0 + 3.0 * 0.5f64.sqrt()).log2()),
+            "{r2:?}"
+        );
+        // mu from a p-value: the best score (2) has p = 1/16, so mu = 2
+        let rp = score(&both, b"ACG", 0, 3, 1.0, Potential::PValue(0.0625));
+        assert!(near(rp.occupancy, 0.5 + 3.0 / 9.0), "{rp:?}");
+        // one strand: AC and CG forward only
+        let rf = score(&norc, b"ACG", 0, 3, 1.0, Potential::Bits(1.0));
+        assert!(near(rf.occupancy, 2.0 / 3.0 + 1.0 / 5.0), "{rf:?}");
+        assert!(near(rf.affinity, 4.5f64.log2()), "{rf:?}");
+        // an N run: only the two AC windows count, each on both strands
+        let rn = score(&both, b"ACNAC", 0, 5, 1.0, Potential::Bits(1.0));
+        assert!(near(rn.occupancy, 2.0 * (2.0 / 3.0 + 1.0 / 5.0)), "{rn:?}");
+        assert!(near(rn.position, 3.0), "{rn:?}");
+        assert_eq!(rn.hits, 2);
+        // regions shorter than the motif or holding no whole window: nothing scoreable
+        for (seq, a, b) in [(&b"ACG"[..], 0, 1), (b"ACNAC", 1, 4), (b"NNNN", 0, 4)] {
+            let e = score(&both, seq, a, b, 1.0, Potential::Bits(1.0));
+            assert_eq!(format!("{e:?}"), format!("{:?}", RegionScore::EMPTY));
         }
     }
 
@@ -549,9 +793,11 @@ mod tests {
         let seq = b"TTTTTTTTTTTTTTTTTTTTAAACCTTTTTTTTTTTTTTTTTTTTT";
         let mut prep = crate::scan::prep::Prepared::default();
         sc.prepare(seq, &mut prep);
-        let r = sc.score_region(0, &prep, 0, 0, seq.len() as u64, 1.0);
+        let t1 = tables(&sc, 1.0, Potential::Bits(6.0));
+        let r = sc.score_region(&t1, 0, &prep, 0, 0, seq.len() as u64);
         assert!(r.affinity >= r.best_score - 1e-6);
-        let small = sc.score_region(0, &prep, 0, 0, seq.len() as u64, 0.01);
+        let t0 = tables(&sc, 0.01, Potential::Bits(0.0));
+        let small = sc.score_region(&t0, 0, &prep, 0, 0, seq.len() as u64);
         assert!(
             (small.affinity - small.best_score).abs() < 1e-3,
             "{small:?}"
@@ -559,14 +805,68 @@ mod tests {
         // AAACC at 0-based 20..25: centre 23 (1-based)
         assert!((small.position - 23.0).abs() < 1e-6, "{small:?}");
         assert_eq!(r.hits, 1);
+        // the site (9.8 bits) is mostly bound, the rest (poly-A on the reverse strand
+        // about -3.4 bits) hardly
+        assert!(r.occupancy > 0.9 && r.occupancy < 1.1, "{r:?}");
         // a region without the site
-        let none = sc.score_region(0, &prep, 0, 0, 18, 1.0);
+        let none = sc.score_region(&t1, 0, &prep, 0, 0, 18);
         assert_eq!(none.hits, 0);
         assert!(none.best_score < r.best_score);
+        assert!(none.occupancy < 0.2, "{none:?}");
         // all N: nothing scoreable
         let n = b"NNNNNNNNNN";
         sc.prepare(n, &mut prep);
-        let e = sc.score_region(0, &prep, 0, 0, 10, 1.0);
+        let e = sc.score_region(&t1, 0, &prep, 0, 0, 10);
         assert!(e.affinity.is_nan() && e.best_score.is_nan() && e.hits == 0);
+        assert!(e.occupancy.is_nan());
+    }
+
+    /// Occupancy saturates on one strong site and adds up weak ones: one site far above
+    /// mu counts about 1, while five sites at mu count about 2.5.
+    #[test]
+    fn occupancy_saturates_and_adds_weak_sites() {
+        let sc = scanner();
+        let mut prep = crate::scan::prep::Prepared::default();
+        let strong = b"TTTTTTTTTTTTTTTTTTTTAAACCTTTTTTTTTTTTTTTTTTTTT";
+        sc.prepare(strong, &mut prep);
+        let n = strong.len() as u64;
+        let best = sc.score_region(&tables(&sc, 1.0, Potential::Bits(0.0)), 0, &prep, 0, 0, n);
+        for below in [4.0, 4.5] {
+            let mu = Potential::Bits(best.best_score - below);
+            let far = sc.score_region(&tables(&sc, 1.0, mu), 0, &prep, 0, 0, n);
+            assert!(far.occupancy > 0.9 && far.occupancy < 1.1, "{far:?}");
+        }
+        // five copies of the site with mu at the site's score: 5 * 1/2 plus background
+        let five = b"AAACCTAAACCTAAACCTAAACCTAAACCT";
+        sc.prepare(five, &mut prep);
+        let t = tables(&sc, 1.0, Potential::Bits(best.best_score));
+        let r = sc.score_region(&t, 0, &prep, 0, 0, five.len() as u64);
+        assert!(r.occupancy > 2.5 && r.occupancy < 2.6, "{r:?}");
+    }
+
+    #[test]
+    fn bad_settings_are_typed_errors() {
+        let sc = scanner();
+        for (tau, mu) in [
+            (0.0, Potential::Bits(1.0)),
+            (f64::NAN, Potential::Bits(1.0)),
+            (f64::INFINITY, Potential::Bits(1.0)),
+            (1.0, Potential::Bits(f64::NAN)),
+            (1.0, Potential::Bits(1e6)),
+            (1.0, Potential::PValue(0.0)),
+            (1.0, Potential::PValue(1.5)),
+        ] {
+            let e = RegionTables::new(&sc, &RegionSettings { tau, mu });
+            assert!(
+                matches!(e, Err(crate::MotifError::Invalid(_))),
+                "{tau} {mu:?}"
+            );
+        }
+        // a p-value above the scan threshold needs the whole p-value table
+        let m = sc.motifs()[0].motif.clone();
+        let bg = BackgroundSource::Uniform.resolve(true).unwrap();
+        let cut = Scanner::new(&[m], bg, ScanOptions::default()).unwrap();
+        let e = RegionTables::new(&cut, &RegionSettings::default());
+        assert!(matches!(e, Err(crate::MotifError::Motif { .. })), "{e:?}");
     }
 }

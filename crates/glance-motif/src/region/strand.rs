@@ -4,7 +4,7 @@
 //! and takes the maximum and the hit count in the same pass), then the exp-weighted
 //! sums relative to the running maximum, read from [`Weights`] instead of calling `exp`.
 
-use super::exp::{sums, ExpTable, Weights};
+use super::exp::{sums, ExpTable, OccTable, Weights};
 use crate::scan::prep::Prepared;
 
 /// Windows the SIMD scorer computes per step; score buffers need this much slack.
@@ -177,6 +177,8 @@ pub struct StrandSums {
     pub wsum: f64,
     /// Windows with score `>= threshold`.
     pub hits: u32,
+    /// `sum_i o(s_i)`: the expected number of bound sites.
+    pub occ: f64,
 }
 
 impl Default for StrandSums {
@@ -187,28 +189,33 @@ impl Default for StrandSums {
             sum: 0.0,
             wsum: 0.0,
             hits: 0,
+            occ: 0.0,
         }
     }
 }
 
-/// One strand of one motif at one `tau`, ready to score windows.
+/// One strand of one motif at one `tau` and `mu`, ready to score windows.
 #[derive(Debug, Clone)]
 pub struct StrandKernel {
     /// Score tables.
     pub groups: GroupTables,
-    /// `exp(-d / (scale * tau))` for every reachable score difference.
+    /// `exp(-d / (scale * tau))` for every reachable score difference (`tau` in
+    /// natural units).
     pub exp: ExpTable,
+    /// The occupancy of every reachable scaled score.
+    pub occ: OccTable,
 }
 
 impl StrandKernel {
     /// Adds windows `a..a + n` of `prep` (all scoreable, `n >= 1`), the first being
     /// window `rel` of the region, weighting them with `w` (this kernel's [`ExpTable`]
-    /// or its dense expansion: equal values); `buf` is scratch space of at least `n`
-    /// rounded up to [`LANES`].
+    /// or its dense expansion: equal values) and `o` (its [`OccTable`] or the dense
+    /// expansion); `buf` is scratch space of at least `n` rounded up to [`LANES`].
     #[allow(clippy::too_many_arguments)]
-    pub fn add<W: Weights>(
+    pub fn add<W: Weights, O: Weights>(
         &self,
         w: &W,
+        o: &O,
         prep: &Prepared,
         a: usize,
         n: usize,
@@ -229,9 +236,10 @@ impl StrandKernel {
             acc.max = seg_max;
             acc.first_max = rel + first_index_of(buf, seg_max);
         }
-        let (s, ws) = sums(w, buf, acc.max);
-        acc.sum += s;
-        acc.wsum += ws + s * rel as f64;
+        let s = sums(w, o, buf, acc.max);
+        acc.sum += s.sum;
+        acc.wsum += s.wsum + s.sum * rel as f64;
+        acc.occ += s.occ;
     }
 }
 

@@ -1,7 +1,13 @@
 //! The per-motif, per-strand scan of one prepared chunk: a SIMD prefilter over
-//! quantised dinucleotide deficits (AVX2 `pshufb` lookups, 32 windows per step) when the
-//! CPU has it, then the exact k-mer table score with lookahead for the survivors; or the
-//! lookahead scorer alone on other CPUs. Both give exactly the plain column-sum hits.
+//! quantised deficits when the CPU has it, then the exact k-mer table score with
+//! lookahead for the survivors; or the lookahead scorer alone on other CPUs. Both give
+//! exactly the plain column-sum hits.
+//!
+//! The prefilter is written once ([`filter`]), generic over a small lane trait
+//! ([`Lanes`]) with one implementation per instruction set: AVX2 (dinucleotide tables,
+//! `pshufb`, 32 windows per step), AVX-512BW (dinucleotide tables, 64 windows) and
+//! AVX-512VBMI (trinucleotide tables, `vpermb`, 64 windows); the `#[target_feature]`
+//! entry points only instantiate it.
 
 use super::prep::Prepared;
 use super::tables::StrandTables;
@@ -42,16 +48,16 @@ pub fn scan_strand(
     cand.clear();
     if simd_available() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: AVX-512BW / AVX2 presence was checked at run time; `prep.dinuc` is
-        // padded by at least PAD (>= 64) + max width bytes past the chunk, which covers
-        // every load.
+        // SAFETY: AVX-512VBMI / AVX-512BW / AVX2 presence was checked at run time;
+        // `prep.dinuc` and `prep.trinuc` are padded by at least PAD (>= 64) + max width
+        // bytes past the chunk, which covers every load.
         unsafe {
             if vbmi_available() {
-                filter_vbmi(t, &prep.trinuc, start, end, cand)
+                filter_vbmi(t, prep, start, end, cand)
             } else if avx512_available() {
-                filter_avx512(t, &prep.dinuc, start, end, cand)
+                filter_avx512(t, prep, start, end, cand)
             } else {
-                filter_avx2(t, &prep.dinuc, start, end, cand)
+                filter_avx2(t, prep, start, end, cand)
             }
         };
         for &i in cand.iter() {
@@ -98,7 +104,7 @@ pub fn scan_pair(
         }
         cand_f.clear();
         cand_r.clear();
-        let (t, s) = (&prep.trinuc, span.start);
+        let (t, s) = (prep, span.start);
         // SAFETY: AVX-512VBMI/BW/F presence was checked at run time; `prep.trinuc` is
         // padded by at least PAD (>= 64) + max width bytes past the chunk, which covers
         // every load (as for `filter_vbmi`).
@@ -138,55 +144,119 @@ pub fn scan_pair(
     }
 }
 
-/// The trinucleotide prefilter of [`filter_vbmi`] for both strands at once, `G` groups
-/// unrolled (returns true).
+/// Byte lanes of one instruction set, as the prefilter needs them: a quantised deficit
+/// table per group of motif columns (looked up by the group's nucleotide codes), a
+/// saturating sum over the groups and a compare against the strand's limit.
+#[cfg(target_arch = "x86_64")]
+trait Lanes {
+    /// A register of byte lanes.
+    type V: Copy;
+    /// Windows (bytes) per register.
+    const WIDTH: usize;
+
+    /// The strand's lookup tables in registers, with the column offset of each group.
+    unsafe fn tables(t: &StrandTables) -> Vec<(Self::V, usize)>;
+    /// The prepared codes the tables are indexed by.
+    fn codes(prep: &Prepared) -> &[u8];
+    /// Every lane `x`.
+    unsafe fn splat(x: u8) -> Self::V;
+    /// All lanes 0.
+    unsafe fn zero() -> Self::V;
+    /// `WIDTH` bytes from `p` (unaligned).
+    unsafe fn load(p: *const u8) -> Self::V;
+    /// Lane `i`: `acc[i] + table[idx[i]]`, saturating at 255.
+    unsafe fn add_lookup(acc: Self::V, table: Self::V, idx: Self::V) -> Self::V;
+    /// Bit `i` set when lane `i` of `a` is `<= b`'s.
+    unsafe fn le_mask(a: Self::V, b: Self::V) -> u64;
+}
+
+/// Prefilter over windows `start..end` (at most `end + WIDTH - 1 + width` bytes of the
+/// codes are read): appends every window whose summed deficit is within the strand's
+/// limit, in order.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn filter<L: Lanes>(
+    t: &StrandTables,
+    prep: &Prepared,
+    start: usize,
+    end: usize,
+    cand: &mut Vec<u32>,
+) {
+    let lim = L::splat(t.dinuc_limit);
+    let tabs = L::tables(t);
+    let base = L::codes(prep).as_ptr();
+    let mut pos = start;
+    while pos < end {
+        let mut acc = L::zero();
+        for &(tab, off) in &tabs {
+            acc = L::add_lookup(acc, tab, L::load(base.add(pos + off)));
+        }
+        push_mask(L::le_mask(acc, lim), pos, end, cand);
+        pos += L::WIDTH;
+    }
+}
+
+/// [`filter`] for both strands at once, `G` groups unrolled: each code vector is
+/// loaded once for both strands (whose groups must start at the same offsets).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn filter_pair<L: Lanes, const G: usize>(
+    fwd: &StrandTables,
+    rev: &StrandTables,
+    prep: &Prepared,
+    start: usize,
+    end: usize,
+    cand_f: &mut Vec<u32>,
+    cand_r: &mut Vec<u32>,
+) {
+    let (lim_f, lim_r) = (L::splat(fwd.dinuc_limit), L::splat(rev.dinuc_limit));
+    let (tabs_f, tabs_r) = (L::tables(fwd), L::tables(rev));
+    let mut tf = [L::zero(); G];
+    let mut tr = [L::zero(); G];
+    let mut off = [0usize; G];
+    for g in 0..G {
+        (tf[g], off[g]) = tabs_f[g];
+        tr[g] = tabs_r[g].0;
+    }
+    let base = L::codes(prep).as_ptr();
+    let mut pos = start;
+    while pos < end {
+        let (mut af, mut ar) = (L::zero(), L::zero());
+        for g in 0..G {
+            let v = L::load(base.add(pos + off[g]));
+            af = L::add_lookup(af, tf[g], v);
+            ar = L::add_lookup(ar, tr[g], v);
+        }
+        let (mf, mr) = (L::le_mask(af, lim_f), L::le_mask(ar, lim_r));
+        if mf | mr != 0 {
+            push_mask(mf, pos, end, cand_f);
+            push_mask(mr, pos, end, cand_r);
+        }
+        pos += L::WIDTH;
+    }
+}
+
+/// The fused two-strand prefilter with AVX-512VBMI, `G` trinucleotide groups.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn filter_vbmi_pair<const G: usize>(
     fwd: &StrandTables,
     rev: &StrandTables,
-    trinuc: &[u8],
+    prep: &Prepared,
     start: usize,
     end: usize,
     cand_f: &mut Vec<u32>,
     cand_r: &mut Vec<u32>,
 ) -> bool {
-    use std::arch::x86_64::*;
-    let lim_f = _mm512_set1_epi8(fwd.dinuc_limit as i8);
-    let lim_r = _mm512_set1_epi8(rev.dinuc_limit as i8);
-    let mut tf = [_mm512_setzero_si512(); G];
-    let mut tr = [_mm512_setzero_si512(); G];
-    let mut off = [0usize; G];
-    for g in 0..G {
-        tf[g] = _mm512_loadu_si512(fwd.trinuc[g].0.as_ptr() as *const __m512i);
-        tr[g] = _mm512_loadu_si512(rev.trinuc[g].0.as_ptr() as *const __m512i);
-        off[g] = fwd.trinuc[g].1;
-    }
-    let base = trinuc.as_ptr();
-    let mut pos = start;
-    while pos < end {
-        let mut af = _mm512_setzero_si512();
-        let mut ar = _mm512_setzero_si512();
-        for g in 0..G {
-            let v = _mm512_loadu_si512(base.add(pos + off[g]) as *const __m512i);
-            af = _mm512_adds_epu8(af, _mm512_permutexvar_epi8(v, tf[g]));
-            ar = _mm512_adds_epu8(ar, _mm512_permutexvar_epi8(v, tr[g]));
-        }
-        let mf: u64 = _mm512_cmple_epu8_mask(af, lim_f);
-        let mr: u64 = _mm512_cmple_epu8_mask(ar, lim_r);
-        if mf | mr != 0 {
-            push_mask(mf, pos, end, cand_f);
-            push_mask(mr, pos, end, cand_r);
-        }
-        pos += 64;
-    }
+    filter_pair::<x86::Vbmi, G>(fwd, rev, prep, start, end, cand_f, cand_r);
     true
 }
 
 /// Appends `pos + bit` for every set bit of `mask` below `end`.
 #[cfg(target_arch = "x86_64")]
-#[inline]
+#[inline(always)]
 fn push_mask(mut mask: u64, pos: usize, end: usize, cand: &mut Vec<u32>) {
     while mask != 0 {
         let i = pos + mask.trailing_zeros() as usize;
@@ -217,42 +287,6 @@ fn vbmi_available() -> bool {
     std::arch::is_x86_feature_detected!("avx512vbmi") && avx512_available()
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-unsafe fn filter_vbmi(
-    t: &StrandTables,
-    trinuc: &[u8],
-    start: usize,
-    end: usize,
-    cand: &mut Vec<u32>,
-) {
-    use std::arch::x86_64::*;
-    let lim = _mm512_set1_epi8(t.dinuc_limit as i8);
-    let tabs: Vec<(__m512i, usize)> = t
-        .trinuc
-        .iter()
-        .map(|(tb, off)| (_mm512_loadu_si512(tb.as_ptr() as *const __m512i), *off))
-        .collect();
-    let base = trinuc.as_ptr();
-    let mut pos = start;
-    while pos < end {
-        let mut acc = _mm512_setzero_si512();
-        for &(tab, off) in &tabs {
-            let v = _mm512_loadu_si512(base.add(pos + off) as *const __m512i);
-            acc = _mm512_adds_epu8(acc, _mm512_permutexvar_epi8(v, tab));
-        }
-        let mut mask: u64 = _mm512_cmple_epu8_mask(acc, lim);
-        while mask != 0 {
-            let i = pos + mask.trailing_zeros() as usize;
-            if i < end {
-                cand.push(i as u32);
-            }
-            mask &= mask - 1;
-        }
-        pos += 64;
-    }
-}
-
 /// True when the 64-lane AVX-512BW prefilter can run.
 #[cfg(target_arch = "x86_64")]
 #[inline]
@@ -260,86 +294,177 @@ fn avx512_available() -> bool {
     std::arch::is_x86_feature_detected!("avx512bw")
 }
 
+/// [`filter`] with AVX-512VBMI (trinucleotide tables).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+unsafe fn filter_vbmi(
+    t: &StrandTables,
+    prep: &Prepared,
+    start: usize,
+    end: usize,
+    cand: &mut Vec<u32>,
+) {
+    filter::<x86::Vbmi>(t, prep, start, end, cand)
+}
+
+/// [`filter`] with AVX-512BW (dinucleotide tables).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn filter_avx512(
     t: &StrandTables,
-    dinuc: &[u8],
+    prep: &Prepared,
     start: usize,
     end: usize,
     cand: &mut Vec<u32>,
 ) {
-    use std::arch::x86_64::*;
-    let lim = _mm512_set1_epi8(t.dinuc_limit as i8);
-    let tabs: Vec<(__m512i, usize)> = t
-        .dinuc
-        .iter()
-        .map(|(tb, off)| {
-            (
-                _mm512_broadcast_i32x4(_mm_loadu_si128(tb.as_ptr() as *const __m128i)),
-                *off,
-            )
-        })
-        .collect();
-    let base = dinuc.as_ptr();
-    let mut pos = start;
-    while pos < end {
-        let mut acc = _mm512_setzero_si512();
-        for &(tab, off) in &tabs {
-            let v = _mm512_loadu_si512(base.add(pos + off) as *const __m512i);
-            acc = _mm512_adds_epu8(acc, _mm512_shuffle_epi8(tab, v));
-        }
-        let mut mask: u64 = _mm512_cmple_epu8_mask(acc, lim);
-        while mask != 0 {
-            let i = pos + mask.trailing_zeros() as usize;
-            if i < end {
-                cand.push(i as u32);
-            }
-            mask &= mask - 1;
-        }
-        pos += 64;
-    }
+    filter::<x86::Avx512>(t, prep, start, end, cand)
 }
 
+/// [`filter`] with AVX2 (dinucleotide tables).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn filter_avx2(
     t: &StrandTables,
-    dinuc: &[u8],
+    prep: &Prepared,
     start: usize,
     end: usize,
     cand: &mut Vec<u32>,
 ) {
+    filter::<x86::Avx2>(t, prep, start, end, cand)
+}
+
+/// The [`Lanes`] of each instruction set.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Lanes, Prepared, StrandTables};
     use std::arch::x86_64::*;
-    let lim = _mm256_set1_epi8(t.dinuc_limit as i8);
-    let tabs: Vec<(__m256i, usize)> = t
-        .dinuc
-        .iter()
-        .map(|(tb, off)| {
-            (
-                _mm256_broadcastsi128_si256(_mm_loadu_si128(tb.as_ptr() as *const __m128i)),
-                *off,
-            )
-        })
-        .collect();
-    let base = dinuc.as_ptr();
-    let mut pos = start;
-    while pos < end {
-        let mut acc = _mm256_setzero_si256();
-        for &(tab, off) in &tabs {
-            let v = _mm256_loadu_si256(base.add(pos + off) as *const __m256i);
-            acc = _mm256_adds_epu8(acc, _mm256_shuffle_epi8(tab, v));
+
+    /// AVX2: 32 lanes, 16-entry dinucleotide tables (`pshufb` within each 128-bit half).
+    pub(super) struct Avx2;
+
+    impl Lanes for Avx2 {
+        type V = __m256i;
+        const WIDTH: usize = 32;
+
+        #[inline(always)]
+        unsafe fn tables(t: &StrandTables) -> Vec<(__m256i, usize)> {
+            t.dinuc
+                .iter()
+                .map(|(tb, off)| {
+                    let row = _mm_loadu_si128(tb.as_ptr() as *const __m128i);
+                    (_mm256_broadcastsi128_si256(row), *off)
+                })
+                .collect()
         }
-        let le = _mm256_cmpeq_epi8(_mm256_max_epu8(acc, lim), lim);
-        let mut mask = _mm256_movemask_epi8(le) as u32;
-        while mask != 0 {
-            let i = pos + mask.trailing_zeros() as usize;
-            if i < end {
-                cand.push(i as u32);
-            }
-            mask &= mask - 1;
+        #[inline(always)]
+        fn codes(prep: &Prepared) -> &[u8] {
+            &prep.dinuc
         }
-        pos += 32;
+        #[inline(always)]
+        unsafe fn splat(x: u8) -> __m256i {
+            _mm256_set1_epi8(x as i8)
+        }
+        #[inline(always)]
+        unsafe fn zero() -> __m256i {
+            _mm256_setzero_si256()
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const u8) -> __m256i {
+            _mm256_loadu_si256(p as *const __m256i)
+        }
+        #[inline(always)]
+        unsafe fn add_lookup(acc: __m256i, table: __m256i, idx: __m256i) -> __m256i {
+            _mm256_adds_epu8(acc, _mm256_shuffle_epi8(table, idx))
+        }
+        #[inline(always)]
+        unsafe fn le_mask(a: __m256i, b: __m256i) -> u64 {
+            let le = _mm256_cmpeq_epi8(_mm256_max_epu8(a, b), b);
+            u64::from(_mm256_movemask_epi8(le) as u32)
+        }
+    }
+
+    /// AVX-512BW: 64 lanes, 16-entry dinucleotide tables (`pshufb` per 128-bit lane).
+    pub(super) struct Avx512;
+
+    impl Lanes for Avx512 {
+        type V = __m512i;
+        const WIDTH: usize = 64;
+
+        #[inline(always)]
+        unsafe fn tables(t: &StrandTables) -> Vec<(__m512i, usize)> {
+            t.dinuc
+                .iter()
+                .map(|(tb, off)| {
+                    let row = _mm_loadu_si128(tb.as_ptr() as *const __m128i);
+                    (_mm512_broadcast_i32x4(row), *off)
+                })
+                .collect()
+        }
+        #[inline(always)]
+        fn codes(prep: &Prepared) -> &[u8] {
+            &prep.dinuc
+        }
+        #[inline(always)]
+        unsafe fn splat(x: u8) -> __m512i {
+            _mm512_set1_epi8(x as i8)
+        }
+        #[inline(always)]
+        unsafe fn zero() -> __m512i {
+            _mm512_setzero_si512()
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const u8) -> __m512i {
+            _mm512_loadu_si512(p as *const __m512i)
+        }
+        #[inline(always)]
+        unsafe fn add_lookup(acc: __m512i, table: __m512i, idx: __m512i) -> __m512i {
+            _mm512_adds_epu8(acc, _mm512_shuffle_epi8(table, idx))
+        }
+        #[inline(always)]
+        unsafe fn le_mask(a: __m512i, b: __m512i) -> u64 {
+            _mm512_cmple_epu8_mask(a, b)
+        }
+    }
+
+    /// AVX-512VBMI: 64 lanes, 64-entry trinucleotide tables (`vpermb`); otherwise as
+    /// [`Avx512`].
+    pub(super) struct Vbmi;
+
+    impl Lanes for Vbmi {
+        type V = __m512i;
+        const WIDTH: usize = 64;
+
+        #[inline(always)]
+        unsafe fn tables(t: &StrandTables) -> Vec<(__m512i, usize)> {
+            t.trinuc
+                .iter()
+                .map(|(tb, off)| (_mm512_loadu_si512(tb.as_ptr() as *const __m512i), *off))
+                .collect()
+        }
+        #[inline(always)]
+        fn codes(prep: &Prepared) -> &[u8] {
+            &prep.trinuc
+        }
+        #[inline(always)]
+        unsafe fn splat(x: u8) -> __m512i {
+            Avx512::splat(x)
+        }
+        #[inline(always)]
+        unsafe fn zero() -> __m512i {
+            Avx512::zero()
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const u8) -> __m512i {
+            Avx512::load(p)
+        }
+        #[inline(always)]
+        unsafe fn add_lookup(acc: __m512i, table: __m512i, idx: __m512i) -> __m512i {
+            _mm512_adds_epu8(acc, _mm512_permutexvar_epi8(idx, table))
+        }
+        #[inline(always)]
+        unsafe fn le_mask(a: __m512i, b: __m512i) -> u64 {
+            Avx512::le_mask(a, b)
+        }
     }
 }
 
@@ -378,28 +503,41 @@ mod tests {
                 .filter(|&i| t.score(&prep, i).is_some_and(|s| s >= threshold))
                 .map(|i| i as u32)
                 .collect();
-            let mut kinds = Vec::new();
-            if std::arch::is_x86_feature_detected!("avx2") {
-                let mut c = Vec::new();
-                // SAFETY: AVX2 was detected just above; `prep` pads its tables past
-                // `end` + width as the kernels' loads need.
-                unsafe { filter_avx2(&t, &prep.dinuc, 0, end, &mut c) };
-                kinds.push(c);
+            // every prefilter this CPU has, by name
+            let mut kinds: Vec<(&str, Vec<u32>)> = Vec::new();
+            type Entry = unsafe fn(&StrandTables, &Prepared, usize, usize, &mut Vec<u32>);
+            let paths: [(&str, bool, Entry); 3] = [
+                ("avx2", simd_available(), filter_avx2),
+                ("avx512", avx512_available(), filter_avx512),
+                ("vbmi", vbmi_available(), filter_vbmi),
+            ];
+            for (name, ok, f) in paths {
+                if ok {
+                    let mut c = Vec::new();
+                    // SAFETY: the path's features were detected just above; `prep` pads
+                    // its tables past `end` + width as the kernels' loads need.
+                    unsafe { f(&t, &prep, 0, end, &mut c) };
+                    kinds.push((name, c));
+                }
             }
-            if avx512_available() {
-                let mut c = Vec::new();
-                // SAFETY: avx512_available() checked the features just above; `prep` pads its tables past
-                // `end` + width as the kernels' loads need.
-                unsafe { filter_avx512(&t, &prep.dinuc, 0, end, &mut c) };
-                kinds.push(c);
+            // the two dinucleotide paths read the same tables: the same candidates
+            if let [(_, a), (_, b), ..] = kinds.as_slice() {
+                assert_eq!(a, b, "w={w}");
             }
-            if vbmi_available() {
-                let mut c = Vec::new();
-                // SAFETY: vbmi_available() checked the features just above; `prep` pads its tables past
-                // `end` + width as the kernels' loads need.
-                unsafe { filter_vbmi(&t, &prep.trinuc, 0, end, &mut c) };
-                kinds.push(c);
-            }
+            // the whole strand scan (prefilter + exact score) equals the scalar scan
+            let span = Span {
+                start: 0,
+                end,
+                width: w,
+                threshold,
+            };
+            let (mut cand, mut got) = (Vec::new(), Vec::new());
+            scan_strand(&t, &prep, span, &mut cand, &mut got);
+            let scalar: Vec<(u32, i32)> = (0..end)
+                .filter_map(|i| t.score_at_least(&prep, i, threshold).map(|s| (i as u32, s)))
+                .collect();
+            assert_eq!(got, scalar, "w={w}");
+            assert_eq!(got.iter().map(|h| h.0).collect::<Vec<_>>(), want, "w={w}");
             // the fused two-strand scan equals two single-strand scans
             let rc: Vec<[i32; 4]> = matrix
                 .iter()
@@ -407,12 +545,6 @@ mod tests {
                 .map(|r| [r[3], r[2], r[1], r[0]])
                 .collect();
             let tr = StrandTables::new(&rc, threshold);
-            let span = Span {
-                start: 0,
-                end,
-                width: w,
-                threshold,
-            };
             let (mut c1, mut c2, mut f1, mut f2) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             if scan_pair(&t, &tr, &prep, span, &mut c1, &mut c2, &mut f1, &mut f2) {
                 let (mut g1, mut g2) = (Vec::new(), Vec::new());
@@ -423,9 +555,16 @@ mod tests {
                 assert!(!vbmi_available() || t.trinuc.len() > 12, "w={w}");
             }
             assert!(!kinds.is_empty() || !simd_available());
-            for c in kinds {
-                assert!(want.iter().all(|i| c.contains(i)), "w={w}");
-                assert!(c.windows(2).all(|p| p[0] < p[1]));
+            for (name, c) in kinds {
+                assert!(want.iter().all(|i| c.contains(i)), "{name} w={w}");
+                assert!(c.windows(2).all(|p| p[0] < p[1]), "{name} w={w}");
+                // the exact score of the candidates keeps exactly the hits
+                let kept: Vec<u32> = c
+                    .iter()
+                    .copied()
+                    .filter(|&i| t.score_at_least(&prep, i as usize, threshold).is_some())
+                    .collect();
+                assert_eq!(kept, want, "{name} w={w}");
             }
         }
     }

@@ -11,7 +11,7 @@ pub mod prep;
 pub mod tables;
 
 use rayon::prelude::*;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use glance_seq::ChunkOptions;
 
@@ -106,9 +106,6 @@ pub struct Scanner {
     ks: Vec<bool>,
     max_width: usize,
     sample_base: u64,
-    /// Region-score exp tables of the first `tau` asked for (see
-    /// [`Scanner::score_region`]).
-    pub(crate) region_tables: OnceLock<crate::region::RegionTables>,
 }
 
 /// A chunk of one record handed to [`Scanner::scan_chunk`].
@@ -280,7 +277,6 @@ impl Scanner {
         let sample_base = qvalue::sample_base(compiled.len());
         Ok(Scanner {
             sample_base,
-            region_tables: OnceLock::new(),
             motifs: compiled,
             options,
             ks,
