@@ -22,7 +22,8 @@ fn inspect_native_model() {
         .stdout(contains("2: block:b=8,n=1 (reach ±15 tokens)"))
         .stdout(contains("receptive field: ±24 tokens"))
         .stdout(contains("chunked streaming, halo 24 tokens"))
-        .stdout(contains("k=3 stride=1"));
+        .stdout(contains("k=3 stride=1"))
+        .stdout(contains("MLM head:     no"));
 }
 
 #[test]
@@ -42,7 +43,8 @@ fn inspect_longformer_and_dnabert() {
         .arg(models().join("bert_k6_mlm"))
         .assert()
         .success()
-        .stdout(contains("k=6 stride=1 canonical=false vocab=4101 tokens"));
+        .stdout(contains("k=6 stride=1 canonical=false vocab=4101 tokens"))
+        .stdout(contains("MLM head:     yes (log-probabilities over 4101 ids)"));
 }
 
 #[test]

@@ -84,6 +84,14 @@ fn describe(e: &Encoder) -> anyhow::Result<String> {
             "no"
         }
     )?;
+    writeln!(
+        s,
+        "MLM head:     {}",
+        match &e.mlm_head {
+            Some(h) => format!("yes (log-probabilities over {} ids)", h.vocab_size()),
+            None => "no".to_string(),
+        }
+    )?;
     writeln!(s, "layers:       {}", e.layers.len())?;
     for (i, l) in e.layers.iter().enumerate() {
         let reach = l
