@@ -107,18 +107,24 @@ def load_genome(data_dir: str, name: str) -> list[tuple[str, np.ndarray]]:
     return read_fasta(path)
 
 
+def kmer_index(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k-mers of base codes, stride 1: their int64 index in base 4 (first base most
+    significant, N counted as T) and whether each holds an N."""
+    n = len(codes) - k + 1
+    idx = np.zeros(n, dtype=np.int64)
+    bad = np.zeros(n, dtype=bool)
+    for j in range(k):
+        x = codes[j : j + n]
+        bad |= x == 4
+        idx = idx * 4 + np.minimum(x, 3)
+    return idx, bad
+
+
 def tokenize(codes: np.ndarray) -> np.ndarray:
     """Base codes -> k-mer token ids (int64), stride 1, glance's built-in vocabulary."""
-    n = len(codes) - K + 1
-    if n <= 0:
+    if len(codes) < K:
         return np.zeros(0, dtype=np.int64)
-    c = codes.astype(np.int64)
-    ids = np.zeros(n, dtype=np.int64)
-    bad = np.zeros(n, dtype=bool)
-    for j in range(K):
-        w = c[j : j + n]
-        bad |= w == 4
-        ids = ids * 4 + np.minimum(w, 3)
+    ids, bad = kmer_index(codes.astype(np.int64), K)
     ids += SPECIALS
     ids[bad] = UNK
     return ids

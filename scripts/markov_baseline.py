@@ -58,13 +58,7 @@ def count_words(strands, w):
     """Counts of every w-mer (index base 4, first base most significant) without N."""
     counts = np.zeros(4**w, dtype=np.int64)
     for c in strands:
-        n = len(c) - w + 1
-        idx = np.zeros(n, dtype=np.int64)
-        bad = np.zeros(n, dtype=bool)
-        for j in range(w):
-            x = c[j : j + n]
-            bad |= x == 4
-            idx = idx * 4 + np.minimum(x, 3)
+        idx, bad = dm.kmer_index(c, w)
         counts += np.bincount(idx[~bad], minlength=4**w)
     return counts
 

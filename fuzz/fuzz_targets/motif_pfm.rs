@@ -1,15 +1,7 @@
 //! Motif parsing in the Pfm format, then the scanner (PSSMs, p-value tables) built from
 //! what parses and run over a short sequence.
 #![no_main]
-use glance_motif::{parse_motifs, MotifFormat};
+use glance_motif::MotifFormat;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let _ = MotifFormat::detect(text);
-    if let Ok(file) = parse_motifs(text, MotifFormat::Pfm, "fuzz") {
-        glance_fuzz::scan_motifs(&file);
-    }
-});
+fuzz_target!(|data: &[u8]| glance_fuzz::parse_and_scan_motifs(data, MotifFormat::Pfm));

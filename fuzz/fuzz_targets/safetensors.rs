@@ -2,15 +2,11 @@
 //! config.json (test-data/models/native_alibi), opened with `Weights::open` and loaded
 //! with `glance_model::load` (header, offsets, dtypes, shapes).
 #![no_main]
-use glance_fuzz::{scratch, test_data};
+use glance_fuzz::scratch_with;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let dir = scratch("safetensors");
-    let config = dir.join("config.json");
-    if !config.exists() {
-        std::fs::copy(test_data("models/native_alibi/config.json"), &config).unwrap();
-    }
+    let dir = scratch_with("safetensors", "models/native_alibi", &["config.json"]);
     let path = dir.join("model.safetensors");
     std::fs::write(&path, data).unwrap();
     if let Ok(w) = glance_model::Weights::open(&path) {

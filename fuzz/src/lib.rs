@@ -1,5 +1,6 @@
 //! Helpers shared by the fuzz targets: a per-process scratch directory for loaders that
-//! read paths, and the segment split used by targets that take several files at once.
+//! read paths (with fixture files copied in), the segment split used by targets that
+//! take several files at once, and the body of the motif-format targets.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -41,6 +42,19 @@ pub fn scratch(target: &str) -> PathBuf {
     .clone()
 }
 
+/// The [`scratch`] directory of `target`, holding copies of `files` of the test-data
+/// directory `fixture` (each copied on first use).
+pub fn scratch_with(target: &str, fixture: &str, files: &[&str]) -> PathBuf {
+    let dir = scratch(target);
+    for f in files {
+        let p = dir.join(f);
+        if !p.exists() {
+            std::fs::copy(test_data(fixture).join(f), &p).expect("fixture copy");
+        }
+    }
+    dir
+}
+
 /// Empties `dir` (files and subdirectories) and recreates it.
 pub fn reset(dir: &std::path::Path) {
     let _ = std::fs::remove_dir_all(dir);
@@ -54,9 +68,21 @@ pub fn test_data(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// The body of the motif-format targets: `data`, when it is UTF-8, through format
+/// detection and the parser of `format`, then what parses through `scan_motifs`.
+pub fn parse_and_scan_motifs(data: &[u8], format: glance_motif::MotifFormat) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = glance_motif::MotifFormat::detect(text);
+    if let Ok(file) = glance_motif::parse_motifs(text, format, "fuzz") {
+        scan_motifs(&file);
+    }
+}
+
 /// Builds a scanner (PSSMs, p-value tables) from parsed motifs and scans a short
 /// sequence with it, as `glance scan` does.
-pub fn scan_motifs(file: &glance_motif::MotifFile) {
+fn scan_motifs(file: &glance_motif::MotifFile) {
     use glance_motif::scan::driver::ScanRun;
     use glance_motif::{ScanOptions, Scanner};
     let bg = file.background.unwrap_or([0.25; 4]);

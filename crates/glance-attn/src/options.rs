@@ -95,6 +95,13 @@ impl Isa {
         }
     }
 
+    /// The instruction sets this CPU can run, portable first.
+    pub fn available() -> impl Iterator<Item = Isa> {
+        [Isa::Portable, Isa::Avx2, Isa::Avx512]
+            .into_iter()
+            .filter(|isa| isa.is_available())
+    }
+
     /// A short lower-case name (`portable`, `avx2`, `avx512`).
     pub fn name(self) -> &'static str {
         match self {

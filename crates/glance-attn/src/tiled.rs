@@ -755,20 +755,13 @@ mod tests {
                 };
                 let want =
                     reference::attend_f64(q.view(), k.view(), v.view(), &pattern, &base).unwrap();
-                for isa in [Isa::Portable, Isa::Avx2, Isa::Avx512] {
-                    if !isa.is_available() {
-                        continue;
-                    }
+                for isa in Isa::available() {
                     let opts = AttendOptions {
                         isa: Some(isa),
                         ..base.clone()
                     };
                     let got = attend(q.view(), k.view(), v.view(), &pattern, &opts).unwrap();
-                    let err = got
-                        .iter()
-                        .zip(want.iter())
-                        .map(|(&g, &w)| (f64::from(g) - w).abs())
-                        .fold(0.0, f64::max);
+                    let err = crate::inputs::max_abs_error(got.view(), want.view());
                     assert!(
                         err <= 1e-5,
                         "{spec}, d = {d}, {isa:?}: max abs error {err:e}"

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{random3, Rng};
+use common::{random_qkv, Rng};
 use glance_attn::{attend, AttendOptions, Isa, Pattern};
 use ndarray::{s, Array3};
 
@@ -37,11 +37,7 @@ fn bits(a: &Array3<f32>) -> Vec<u32> {
 #[test]
 fn identical_for_any_thread_count() {
     let mut rng = Rng::new(3);
-    let (q, k, v) = (
-        random3(&mut rng, 3, 517, 40),
-        random3(&mut rng, 3, 517, 40),
-        random3(&mut rng, 3, 517, 40),
-    );
+    let (q, k, v) = random_qkv(&mut rng, 3, 517, 40);
     for spec in PATTERNS.iter().chain(&[
         "sliding:r=20+global:every=97",
         "dilated:r=5,d=2+global:first",
@@ -66,15 +62,8 @@ fn identical_for_any_thread_count() {
 fn chunks_with_halo_equal_the_whole_sequence_bit_for_bit() {
     let mut rng = Rng::new(11);
     let n = 900;
-    let (q, k, v) = (
-        random3(&mut rng, 2, n, 24),
-        random3(&mut rng, 2, n, 24),
-        random3(&mut rng, 2, n, 24),
-    );
-    for isa in [Isa::Portable, Isa::Avx2, Isa::Avx512] {
-        if !isa.is_available() {
-            continue;
-        }
+    let (q, k, v) = random_qkv(&mut rng, 2, n, 24);
+    for isa in Isa::available() {
         for spec in PATTERNS.iter().filter(|s| !s.starts_with("full")) {
             let p: Pattern = spec.parse().unwrap();
             let halo = p.local_radius().unwrap();

@@ -8,7 +8,8 @@
 
 mod common;
 
-use common::{random3, Rng};
+use common::{max_abs_err, random3, random_qkv, Rng};
+use glance_attn::reference::{FullRows, Reference};
 use glance_attn::{attend_approx, Approx, ApproxOptions, ApproxWeights, AttnError, Spec};
 use ndarray::{s, Array2, Array3, ArrayView2};
 use proptest::prelude::*;
@@ -28,13 +29,6 @@ fn run(
     opts: &ApproxOptions,
 ) -> Array3<f32> {
     attend_approx(q.view(), k.view(), v.view(), &approx(spec), opts).unwrap()
-}
-
-fn max_diff(a: &Array3<f32>, b: &Array3<f64>) -> f64 {
-    a.iter()
-        .zip(b.iter())
-        .map(|(&x, &y)| (f64::from(x) - y).abs())
-        .fold(0.0, f64::max)
 }
 
 /// Performer written out per row in f64 (`phi` as in performer-pytorch).
@@ -99,11 +93,7 @@ fn performer_naive(
 #[test]
 fn performer_equals_its_formula_in_f64() {
     let mut rng = Rng::new(11);
-    let (q, k, v) = (
-        random3(&mut rng, 2, 70, 12),
-        random3(&mut rng, 2, 70, 12),
-        random3(&mut rng, 2, 70, 12),
-    );
+    let (q, k, v) = random_qkv(&mut rng, 2, 70, 12);
     let w = Array2::from_shape_simple_fn((30, 12), || rng.normal());
     for causal in [false, true] {
         let spec = if causal {
@@ -118,9 +108,9 @@ fn performer_equals_its_formula_in_f64() {
         let got = run(&q, &k, &v, spec, &opts);
         let want = performer_naive(&q, &k, &v, w.view(), causal);
         assert!(
-            max_diff(&got, &want) < 1e-4,
+            max_abs_err(got.view(), want.view()) < 1e-4,
             "{spec}: {}",
-            max_diff(&got, &want)
+            max_abs_err(got.view(), want.view())
         );
     }
 }
@@ -176,9 +166,9 @@ fn lsh_with_two_buckets_is_full_attention_without_self() {
             }
         }
         assert!(
-            max_diff(&got, &want) < 1e-5,
+            max_abs_err(got.view(), want.view()) < 1e-5,
             "{spec}: {}",
-            max_diff(&got, &want)
+            max_abs_err(got.view(), want.view())
         );
     }
 }
@@ -187,11 +177,7 @@ fn lsh_with_two_buckets_is_full_attention_without_self() {
 fn linformer_block_form_projects_each_block_on_its_own() {
     let mut rng = Rng::new(8);
     let (heads, n, d, kk, b) = (2, 100, 8, 6, 32);
-    let (q, k, v) = (
-        random3(&mut rng, heads, n, d),
-        random3(&mut rng, heads, n, d),
-        random3(&mut rng, heads, n, d),
-    );
+    let (q, k, v) = random_qkv(&mut rng, heads, n, d);
     let e = Array2::from_shape_simple_fn((b, kk), || rng.unit());
     let f = Array2::from_shape_simple_fn((b, kk), || rng.unit());
     let opts = ApproxOptions {
@@ -226,7 +212,7 @@ proptest! {
         let start = start.min(n - 1);
         let end = (start + len).min(n);
         let mut rng = Rng::new(seed);
-        let (q, k, v) = (random3(&mut rng, 2, n, 4), random3(&mut rng, 2, n, 4), random3(&mut rng, 2, n, 4));
+        let (q, k, v) = random_qkv(&mut rng, 2, n, 4);
         let spec = format!("linformer:k=5,b={b},share_kv");
         let whole = run(&q, &k, &v, &spec, &ApproxOptions { seed, ..Default::default() });
         let (lo, hi) = (start.saturating_sub(b - 1), (end + b - 1).min(n));
@@ -240,11 +226,7 @@ proptest! {
 fn identical_for_any_thread_count() {
     let mut rng = Rng::new(21);
     let n = 4096;
-    let (q, k, v) = (
-        random3(&mut rng, 2, n, 16),
-        random3(&mut rng, 2, n, 16),
-        random3(&mut rng, 2, n, 16),
-    );
+    let (q, k, v) = random_qkv(&mut rng, 2, n, 16);
     for spec in [
         "linformer:k=32",
         "linformer:k=16,b=1000",
@@ -294,14 +276,8 @@ fn approximations_get_closer_to_full_attention_with_more_features() {
         scaled(&mut rng),
         random3(&mut rng, heads, n, d),
     );
-    let full = glance_attn::reference::attend_f64(
-        q.view(),
-        k.view(),
-        v.view(),
-        &"full".parse().unwrap(),
-        &Default::default(),
-    )
-    .unwrap();
+    // n <= SAMPLE_ROWS: the reference holds every row.
+    let full = FullRows::compute(q.view(), k.view(), v.view(), Reference::Full).unwrap();
     let rel = |spec: &str| {
         let got = run(
             &q,
@@ -313,13 +289,7 @@ fn approximations_get_closer_to_full_attention_with_more_features() {
                 ..Default::default()
             },
         );
-        let num: f64 = got
-            .iter()
-            .zip(full.iter())
-            .map(|(&g, &w)| (f64::from(g) - w).powi(2))
-            .sum();
-        let den: f64 = full.iter().map(|w| w * w).sum();
-        (num / den).sqrt()
+        full.relative_error(got.view()).unwrap()
     };
     let (few, many) = (rel("performer:m=8"), rel("performer:m=512"));
     assert!(
@@ -404,11 +374,7 @@ fn bad_inputs_are_typed_errors() {
 fn drawn_weights_give_the_seeded_output_bit_for_bit() {
     let mut rng = Rng::new(13);
     let (heads, n, d) = (2, 256, 16);
-    let (q, k, v) = (
-        random3(&mut rng, heads, n, d),
-        random3(&mut rng, heads, n, d),
-        random3(&mut rng, heads, n, d),
-    );
+    let (q, k, v) = random_qkv(&mut rng, heads, n, d);
     for spec in [
         "linformer:k=16",
         "linformer:k=8,b=100,share_kv",

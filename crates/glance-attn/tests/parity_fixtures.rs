@@ -47,10 +47,7 @@ fn check_case(case: &Value) -> Vec<String> {
         .unwrap()
         .then(|| read_npy(dir.join("key_padding.npy")).unwrap());
     let mut failures = Vec::new();
-    for isa in [Isa::Portable, Isa::Avx2, Isa::Avx512] {
-        if !isa.is_available() {
-            continue;
-        }
+    for isa in Isa::available() {
         let opts = AttendOptions {
             key_padding: padding.as_ref().map(|p| p.view()),
             global_qkv: global.as_ref().map(|(gq, gk, gv)| GlobalQkv {

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{max_abs_err, random3, random_padding, Rng};
+use common::{max_abs_err, random3, random_padding, random_qkv, Rng};
 use glance_attn::{
     attend, reference, AttendOptions, Global, GlobalQkv, Isa, Local, Pattern, PositionBias,
 };
@@ -84,12 +84,8 @@ fn case_strategy() -> impl Strategy<Value = Case> {
 
 fn check_case(c: &Case) -> Result<(), TestCaseError> {
     let mut rng = Rng::new(c.seed);
-    let q = random3(&mut rng, c.heads, c.n, c.d);
-    let k = random3(&mut rng, c.heads, c.n, c.d);
-    let v = random3(&mut rng, c.heads, c.n, c.d);
-    let gq = random3(&mut rng, c.heads, c.n, c.d);
-    let gk = random3(&mut rng, c.heads, c.n, c.d);
-    let gv = random3(&mut rng, c.heads, c.n, c.d);
+    let (q, k, v) = random_qkv(&mut rng, c.heads, c.n, c.d);
+    let (gq, gk, gv) = random_qkv(&mut rng, c.heads, c.n, c.d);
     let padding = random_padding(&mut rng, c.n, c.padding_percent);
     let bias = match c.bias {
         1 => Some(PositionBias::Alibi {
@@ -123,10 +119,7 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
     };
     let want = reference::attend_f64(q.view(), k.view(), v.view(), &c.pattern, &base)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    for isa in [Isa::Portable, Isa::Avx2, Isa::Avx512] {
-        if !isa.is_available() {
-            continue;
-        }
+    for isa in Isa::available() {
         let opts = AttendOptions {
             isa: Some(isa),
             ..base.clone()
@@ -151,11 +144,7 @@ proptest! {
 #[test]
 fn fully_padded_rows_are_zero() {
     let mut rng = Rng::new(7);
-    let (q, k, v) = (
-        random3(&mut rng, 2, 50, 8),
-        random3(&mut rng, 2, 50, 8),
-        random3(&mut rng, 2, 50, 8),
-    );
+    let (q, k, v) = random_qkv(&mut rng, 2, 50, 8);
     let padding = ndarray::Array1::from_shape_fn(50, |j| j < 30);
     let opts = AttendOptions {
         key_padding: Some(padding.view()),
@@ -177,11 +166,7 @@ fn fully_padded_rows_are_zero() {
 #[test]
 fn extreme_or_invalid_patterns_error_or_work_without_panicking() {
     let mut rng = Rng::new(5);
-    let (q, k, v) = (
-        random3(&mut rng, 1, 40, 4),
-        random3(&mut rng, 1, 40, 4),
-        random3(&mut rng, 1, 40, 4),
-    );
+    let (q, k, v) = random_qkv(&mut rng, 1, 40, 4);
     let full = attend(
         q.view(),
         k.view(),

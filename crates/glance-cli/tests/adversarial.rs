@@ -15,7 +15,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::data;
+use common::{data, succeeded};
 
 /// A scratch directory holding the inputs and an empty `out/` for the outputs.
 struct Scratch {
@@ -871,16 +871,14 @@ fn windows_at_u64_max_do_not_overflow() {
         ),
     ];
     for (args, bed, rows) in runs {
-        let out = Command::new(env!("CARGO_BIN_EXE_glance"))
-            .args(args)
-            .current_dir(s.dir.path())
-            .env_remove("GLANCE_MODEL")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        succeeded(
+            Command::new(env!("CARGO_BIN_EXE_glance"))
+                .args(args)
+                .current_dir(s.dir.path())
+                .env_remove("GLANCE_MODEL")
+                .output()
+                .unwrap(),
+            &format!("{args:?}: "),
         );
         let text = std::fs::read_to_string(s.path(bed)).unwrap();
         assert_eq!(text.lines().count(), rows, "{args:?}: {text}");
@@ -939,19 +937,17 @@ fn shards(s: &Scratch) {
     let model = data("models/native_alibi");
     let input = data("seq/mixed.fa");
     for i in 1..=2 {
-        let out = Command::new(env!("CARGO_BIN_EXE_glance"))
-            .args(["run", "-q", "--hits", "false", "--motif-scores", "false"])
-            .args(["--bin", "40", "--step", "30", "--model"])
-            .arg(&model)
-            .arg(&input)
-            .args(["--shard", &format!("{i}/2"), "--outdir", &format!("s{i}")])
-            .current_dir(s.dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        succeeded(
+            Command::new(env!("CARGO_BIN_EXE_glance"))
+                .args(["run", "-q", "--hits", "false", "--motif-scores", "false"])
+                .args(["--bin", "40", "--step", "30", "--model"])
+                .arg(&model)
+                .arg(&input)
+                .args(["--shard", &format!("{i}/2"), "--outdir", &format!("s{i}")])
+                .current_dir(s.dir.path())
+                .output()
+                .unwrap(),
+            "",
         );
     }
 }

@@ -10,7 +10,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{glance, seq_data};
+use common::{failure_stderr, glance, seq_data};
 
 /// Runs `glance tokenize EXTRA... -o DIR/out.npy INPUT` and checks the failure: one
 /// stderr line starting with `error: <blamed>: ` and containing `what`, exit 1, and an
@@ -18,16 +18,14 @@ use common::{glance, seq_data};
 fn fails(input: &Path, extra: &[&str], blamed: &Path, what: &str) {
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("out.npy");
-    let assert = glance()
-        .arg("tokenize")
-        .args(extra)
-        .arg("-o")
-        .arg(&out)
-        .arg(input)
-        .assert()
-        .failure()
-        .code(1);
-    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    let stderr = failure_stderr(
+        glance()
+            .arg("tokenize")
+            .args(extra)
+            .arg("-o")
+            .arg(&out)
+            .arg(input),
+    );
     assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
     let prefix = format!("error: {}: ", blamed.display());
     assert!(

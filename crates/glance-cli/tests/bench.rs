@@ -7,38 +7,34 @@
 
 mod common;
 
-use common::{field, glance};
+use common::{bench_attention, field, glance, success_stdout};
 use predicates::prelude::*;
 
 #[test]
 fn json_report_counts_pairs_exactly_and_checks_against_the_reference() {
-    let out = glance()
-        .args([
-            "--threads",
-            "2",
-            "bench",
-            "attention",
-            "--pattern",
-            "sliding:r=3",
-            "--len",
-            "100",
-            "--heads",
-            "2",
-            "--head-dim",
-            "8",
-            "--runs",
-            "2",
-            "--check",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let json = success_stdout(
+        glance()
+            .args([
+                "--threads",
+                "2",
+                "bench",
+                "attention",
+                "--pattern",
+                "sliding:r=3",
+                "--len",
+                "100",
+                "--heads",
+                "2",
+                "--head-dim",
+                "8",
+                "--runs",
+                "2",
+                "--check",
+                "--json",
+            ])
+            .output()
+            .unwrap(),
     );
-    let json = String::from_utf8(out.stdout).unwrap();
     // Rows 0..=2 and 97..=99 see 4..6 keys; the 94 inner rows see 7: per head
     // 94 * 7 + 2 * (4 + 5 + 6) = 688.
     assert_eq!(field(&json, "pairs"), "1376");
@@ -58,10 +54,8 @@ fn json_report_counts_pairs_exactly_and_checks_against_the_reference() {
 
 #[test]
 fn text_report_names_every_measure() {
-    glance()
+    bench_attention()
         .args([
-            "bench",
-            "attention",
             "--pattern",
             "dilated:r=4,d=3+global:first",
             "--len",
@@ -86,36 +80,18 @@ fn text_report_names_every_measure() {
 
 #[test]
 fn bad_pattern_and_oversized_check_fail_with_one_line() {
-    glance()
-        .args([
-            "bench",
-            "attention",
-            "--pattern",
-            "sliding:w=3",
-            "--len",
-            "10",
-        ])
+    bench_attention()
+        .args(["--pattern", "sliding:w=3", "--len", "10"])
         .assert()
         .code(1)
         .stderr(
             predicate::str::starts_with("error: --pattern sliding:w=3")
                 .and(predicate::str::contains("`w`")),
         );
-    glance()
-        .args([
-            "bench",
-            "attention",
-            "--pattern",
-            "full",
-            "--len",
-            "20000",
-            "--check",
-        ])
+    bench_attention()
+        .args(["--pattern", "full", "--len", "20000", "--check"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--check needs --len <= 16384"));
-    glance()
-        .args(["bench", "attention", "--len", "10"])
-        .assert()
-        .code(2);
+    bench_attention().args(["--len", "10"]).assert().code(2);
 }

@@ -7,35 +7,29 @@
 
 mod common;
 
-use common::{field, glance};
+use common::{bench_attention, field, success_stdout};
 use predicates::prelude::*;
 
 fn bench_json(pattern: &str, len: &str) -> String {
-    let out = glance()
-        .args([
-            "bench",
-            "attention",
-            "--pattern",
-            pattern,
-            "--len",
-            len,
-            "--heads",
-            "2",
-            "--head-dim",
-            "16",
-            "--runs",
-            "1",
-            "--check",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    success_stdout(
+        bench_attention()
+            .args([
+                "--pattern",
+                pattern,
+                "--len",
+                len,
+                "--heads",
+                "2",
+                "--head-dim",
+                "16",
+                "--runs",
+                "1",
+                "--check",
+                "--json",
+            ])
+            .output()
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -65,46 +59,23 @@ fn check_reports_the_error_against_full_attention() {
 
 #[test]
 fn bad_approximate_inputs_fail_with_one_line() {
-    glance()
-        .args([
-            "bench",
-            "attention",
-            "--pattern",
-            "lsh:bucket=64,hashes=2",
-            "--len",
-            "100",
-        ])
+    bench_attention()
+        .args(["--pattern", "lsh:bucket=64,hashes=2", "--len", "100"])
         .assert()
         .code(1)
         .stderr(
             predicate::str::contains("multiple of bucket")
                 .and(predicate::str::starts_with("error: ")),
         );
-    glance()
-        .args([
-            "bench",
-            "attention",
-            "--pattern",
-            "performer:m=0",
-            "--len",
-            "100",
-        ])
+    bench_attention()
+        .args(["--pattern", "performer:m=0", "--len", "100"])
         .assert()
         .code(1)
         .stderr(predicate::str::starts_with(
             "error: --pattern performer:m=0",
         ));
-    glance()
-        .args([
-            "bench",
-            "attention",
-            "--pattern",
-            "full",
-            "--pattern",
-            "full",
-            "--len",
-            "10",
-        ])
+    bench_attention()
+        .args(["--pattern", "full", "--pattern", "full", "--len", "10"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--sweep"));

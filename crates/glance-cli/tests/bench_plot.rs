@@ -8,48 +8,47 @@
 
 mod common;
 
-use common::glance;
+#[cfg(not(feature = "plot"))]
+use common::bench_attention;
+#[cfg(feature = "plot")]
+use common::{glance, success_stdout};
 
 #[cfg(feature = "plot")]
 #[test]
 fn sweep_prints_one_row_per_pattern_and_writes_a_png() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("sweep.png");
-    let out = glance()
-        .args([
-            "-q",
-            "bench",
-            "attention",
-            "--sweep",
-            "--len",
-            "256",
-            "--heads",
-            "1",
-            "--head-dim",
-            "8",
-            "--runs",
-            "1",
-            "--smooth",
-            "16",
-            "--pattern",
-            "sliding:r=8",
-            "--pattern",
-            "sliding:r=64",
-            "--pattern",
-            "full",
-            "--pattern",
-            "performer:m=16",
-            "--plot",
-        ])
-        .arg(&png)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let tsv = success_stdout(
+        glance()
+            .args([
+                "-q",
+                "bench",
+                "attention",
+                "--sweep",
+                "--len",
+                "256",
+                "--heads",
+                "1",
+                "--head-dim",
+                "8",
+                "--runs",
+                "1",
+                "--smooth",
+                "16",
+                "--pattern",
+                "sliding:r=8",
+                "--pattern",
+                "sliding:r=64",
+                "--pattern",
+                "full",
+                "--pattern",
+                "performer:m=16",
+                "--plot",
+            ])
+            .arg(&png)
+            .output()
+            .unwrap(),
     );
-    let tsv = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<Vec<&str>> = tsv
         .lines()
         .filter(|l| !l.starts_with('#'))
@@ -71,17 +70,8 @@ fn sweep_prints_one_row_per_pattern_and_writes_a_png() {
 fn plot_without_the_feature_fails_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("sweep.png");
-    let out = glance()
-        .args([
-            "bench",
-            "attention",
-            "--sweep",
-            "--len",
-            "64",
-            "--pattern",
-            "full",
-            "--plot",
-        ])
+    let out = bench_attention()
+        .args(["--sweep", "--len", "64", "--pattern", "full", "--plot"])
         .arg(&png)
         .output()
         .unwrap();

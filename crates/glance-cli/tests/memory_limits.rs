@@ -77,15 +77,22 @@ fn one_gigabyte_sequence_line_streams_under_768_mib() {
     assert_eq!(code, Some(0), "{stderr}");
 }
 
-#[test]
-fn one_gigabyte_header_stops_at_the_line_limit() {
+/// `glance tokenize` of stdin under the limit (as [`run_limited`]), which must fail:
+/// its stderr.
+fn tokenize_limited_fails(head: &[u8], fill: u8, tail: &[u8]) -> String {
     let (code, stderr) = run_limited(
         &["tokenize", "-q", "--threads", "1", "-o", "t.npy", "-"],
-        b">",
-        b'x',
-        b"\nACGT\n",
+        head,
+        fill,
+        tail,
     );
     assert_eq!(code, Some(1), "{stderr}");
+    stderr
+}
+
+#[test]
+fn one_gigabyte_header_stops_at_the_line_limit() {
+    let stderr = tokenize_limited_fails(b">", b'x', b"\nACGT\n");
     assert_eq!(
         stderr.trim_end(),
         "error: -: line 1: line longer than 1048576 bytes (header and '+' lines are limited; sequence and quality lines are not)"
@@ -94,13 +101,7 @@ fn one_gigabyte_header_stops_at_the_line_limit() {
 
 #[test]
 fn one_gigabyte_quality_line_is_counted_not_held() {
-    let (code, stderr) = run_limited(
-        &["tokenize", "-q", "--threads", "1", "-o", "t.npy", "-"],
-        b"@r1\nACGT\n+\n",
-        b'I',
-        b"\n",
-    );
-    assert_eq!(code, Some(1), "{stderr}");
+    let stderr = tokenize_limited_fails(b"@r1\nACGT\n+\n", b'I', b"\n");
     assert_eq!(
         stderr.trim_end(),
         format!(

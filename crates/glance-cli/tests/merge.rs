@@ -10,7 +10,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{data_arg, glance};
+use common::{data_arg, failure_stderr, glance};
 
 /// Runs `glance run` over two inputs (9 records) into `out`, with `extra` options.
 fn run(out: &Path, extra: &[&str]) {
@@ -157,14 +157,13 @@ fn incomplete_or_mismatched_shards_are_refused() {
     run(&s2, &[&["--shard", "2/2"][..], &fast].concat());
     let merged = dir.path().join("m");
     let fails = |dirs: &[&Path], want: &str| {
-        let a = glance()
-            .arg("merge")
-            .args(dirs)
-            .arg("--outdir")
-            .arg(&merged)
-            .assert()
-            .code(1);
-        let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+        let err = failure_stderr(
+            glance()
+                .arg("merge")
+                .args(dirs)
+                .arg("--outdir")
+                .arg(&merged),
+        );
         assert!(err.contains(want), "{err}");
         assert!(!merged.join("manifest.json").exists());
     };

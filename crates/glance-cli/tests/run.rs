@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 use std::process::Command as StdCommand;
 
-use common::{data_arg, glance, root};
+use common::{data_arg, failure_stderr, glance, root};
 
 /// Visible (non-hidden) files of a directory, sorted.
 fn visible(dir: &Path) -> Vec<String> {
@@ -83,14 +83,13 @@ fn config_errors_name_the_file_and_key_and_write_nothing() {
     let file = dir.path().join("bad.toml");
     std::fs::write(&file, "inputs = []\n[motifs]\nthreshold = 0.01\n").unwrap();
     let out = dir.path().join("out");
-    let a = glance()
-        .args(["run", &data_arg("workflow/multi.fa.gz"), "--config"])
-        .arg(&file)
-        .arg("--outdir")
-        .arg(&out)
-        .assert()
-        .code(1);
-    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    let err = failure_stderr(
+        glance()
+            .args(["run", &data_arg("workflow/multi.fa.gz"), "--config"])
+            .arg(&file)
+            .arg("--outdir")
+            .arg(&out),
+    );
     assert!(
         err.starts_with("error: ") && err.contains("bad.toml") && err.contains("threshold"),
         "{err}"
@@ -99,12 +98,7 @@ fn config_errors_name_the_file_and_key_and_write_nothing() {
     assert!(!out.exists());
     // A bad value is named by its key too.
     std::fs::write(&file, "[regions]\npool = \"median\"\n").unwrap();
-    let a = glance()
-        .args(["config", "--check"])
-        .arg(&file)
-        .assert()
-        .code(1);
-    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    let err = failure_stderr(glance().args(["config", "--check"]).arg(&file));
     assert!(err.contains("regions.pool"), "{err}");
 }
 
@@ -280,20 +274,19 @@ fn an_input_error_mid_run_leaves_nothing_that_looks_complete() {
     let cut = dir.path().join("cut.fa.gz");
     std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
     let out = dir.path().join("out");
-    let a = glance()
-        .args([
-            "run",
-            "--motifs",
-            &data_arg("motifs/subset10.meme"),
-            "--model",
-            &data_arg("models/native_alibi"),
-        ])
-        .arg(&cut)
-        .arg("--outdir")
-        .arg(&out)
-        .assert()
-        .code(1);
-    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    let err = failure_stderr(
+        glance()
+            .args([
+                "run",
+                "--motifs",
+                &data_arg("motifs/subset10.meme"),
+                "--model",
+                &data_arg("models/native_alibi"),
+            ])
+            .arg(&cut)
+            .arg("--outdir")
+            .arg(&out),
+    );
     assert!(
         err.starts_with("error: ") && err.contains("cut.fa.gz"),
         "{err}"
@@ -321,7 +314,7 @@ fn an_input_error_mid_run_leaves_nothing_that_looks_complete() {
 fn a_run_killed_mid_way_is_detected_and_finished_by_the_rerun() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let args = |c: &mut StdCommand| {
+    let args = |c: &mut StdCommand, outdir: &Path| {
         c.args([
             "run",
             &data_arg("workflow/multi.fa.gz"),
@@ -335,7 +328,7 @@ fn a_run_killed_mid_way_is_detected_and_finished_by_the_rerun() {
             "256",
             "--outdir",
         ])
-        .arg(&out)
+        .arg(outdir)
         .env_remove("GLANCE_MODEL");
     };
     let bin = assert_cmd::cargo::cargo_bin("glance");
@@ -343,7 +336,7 @@ fn a_run_killed_mid_way_is_detected_and_finished_by_the_rerun() {
     // a temporary output file exists); SIGKILL gives the process no chance to clean up.
     for mid_write in [false, true] {
         let mut c = StdCommand::new(&bin);
-        args(&mut c);
+        args(&mut c, &out);
         let mut child = c.stderr(std::process::Stdio::null()).spawn().unwrap();
         if mid_write {
             let t0 = std::time::Instant::now();
@@ -384,7 +377,7 @@ fn a_run_killed_mid_way_is_detected_and_finished_by_the_rerun() {
         }
     }
     let mut c = StdCommand::new(&bin);
-    args(&mut c);
+    args(&mut c, &out);
     let o = c.output().unwrap();
     assert!(o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
@@ -392,21 +385,8 @@ fn a_run_killed_mid_way_is_detected_and_finished_by_the_rerun() {
     // Identical to an uninterrupted run.
     let clean = dir.path().join("clean");
     let mut c = StdCommand::new(&bin);
-    c.args([
-        "run",
-        &data_arg("workflow/multi.fa.gz"),
-        "--motifs",
-        &data_arg("motifs/subset10.meme"),
-    ])
-    .args([
-        "--model",
-        &data_arg("models/native_alibi"),
-        "--chunk-tokens",
-        "256",
-        "-q",
-        "--outdir",
-    ])
-    .arg(&clean);
+    args(&mut c, &clean);
+    c.arg("-q");
     assert!(c.status().unwrap().success());
     let names = visible(&clean);
     assert_eq!(visible(&out), names);

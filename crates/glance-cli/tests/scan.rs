@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{data, glance};
+use common::{data, glance, succeeded};
 
 /// `glance --threads 2 scan FLAGS GENOME --motifs subset10.meme -o OUT`, which must succeed.
 fn scan_subset10(flags: &[&str], genome: &Path, out: &Path) {
@@ -173,16 +173,14 @@ fn bundled_motifs_bed_gff3_text_norc_and_qv_thresh() {
 #[test]
 fn stdin_all_n_and_short_sequences() {
     // stdin; an all-N record and a record shorter than every motif give no hits
-    let out = glance()
-        .args(["scan", "-", "--motifs"])
-        .arg(data("motifs/subset10.meme"))
-        .write_stdin(">allN\nNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN\n>short\nACG\n")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        glance()
+            .args(["scan", "-", "--motifs"])
+            .arg(data("motifs/subset10.meme"))
+            .write_stdin(">allN\nNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN\n>short\nACG\n")
+            .output()
+            .unwrap(),
+        "",
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(rows(&text).is_empty());

@@ -11,38 +11,18 @@ mod common;
 use std::cell::Cell;
 use std::ops::Range;
 
-use common::{max_abs_diff, model_dir};
-use glance_model::{encode_range, encode_tokens, load, Encoder, StreamOptions};
+use common::{bases, max_abs_diff, model_dir, tokens};
+use glance_model::{encode_range, encode_tokens, load, StreamOptions};
 use ndarray::s;
 
-/// A deterministic pseudo-random sequence with a few N bases.
-fn bases(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed;
-    (0..n)
-        .map(|i| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            if i % 89 == 40 {
-                b'N'
-            } else {
-                b"ACGT"[(x >> 33) as usize % 4]
-            }
-        })
-        .collect()
-}
-
-fn tokens(enc: &Encoder, seq: &[u8]) -> Vec<u32> {
-    let mut ids = Vec::new();
-    enc.make_tokenizer().unwrap().tokenize_into(seq, &mut ids);
-    ids
-}
+/// Where this file's sequences have an N (`common::bases`): at `i % 89 == 40`.
+const N_AT: (usize, usize) = (89, 40);
 
 /// Checks every listed range of one model against the whole-record rows, and returns
 /// the most tokens one call asked for.
 fn check(model: &str, opts: &StreamOptions, ranges: &[Range<u64>]) -> u64 {
     let enc = load(&model_dir(model)).unwrap();
-    let ids = tokens(&enc, &bases(900, 11));
+    let ids = tokens(&enc, &bases(900, 11, N_AT));
     let n = ids.len() as u64;
     let whole = encode_tokens(&enc, &ids, opts).unwrap();
     let asked = Cell::new(0u64);
@@ -123,7 +103,7 @@ fn editing_a_span_recomputes_only_the_receptive_field_and_equals_the_edited_reco
     ] {
         let enc = load(&dir).unwrap();
         let halo = enc.receptive_radius().unwrap() as u64;
-        let ids = tokens(&enc, &bases(3000, 5));
+        let ids = tokens(&enc, &bases(3000, 5, N_AT));
         let n = ids.len() as u64;
         let opts = StreamOptions::default();
         let span = glance_model::SpanStates::encode(&enc, &ids, 0).unwrap();

@@ -8,35 +8,15 @@
 
 mod common;
 
-use common::{max_abs_diff, model_dir};
+use common::{bases, max_abs_diff, model_dir, tokens};
 use glance_model::{
     encode_source, encode_tokens, load, Encoder, ModelError, StreamOptions, TokenSink,
 };
 use glance_seq::SeqReader;
 use ndarray::{concatenate, s, Array2, ArrayView2, Axis};
 
-/// A deterministic pseudo-random sequence with a few N bases.
-fn bases(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed;
-    (0..n)
-        .map(|i| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            if i % 97 == 50 {
-                b'N'
-            } else {
-                b"ACGT"[(x >> 33) as usize % 4]
-            }
-        })
-        .collect()
-}
-
-fn tokens(enc: &Encoder, seq: &[u8]) -> Vec<u32> {
-    let mut ids = Vec::new();
-    enc.make_tokenizer().unwrap().tokenize_into(seq, &mut ids);
-    ids
-}
+/// Where this file's sequences have an N (`common::bases`): at `i % 97 == 50`.
+const N_AT: (usize, usize) = (97, 50);
 
 fn opts(chunk_tokens: usize) -> StreamOptions {
     StreamOptions {
@@ -49,7 +29,7 @@ fn opts(chunk_tokens: usize) -> StreamOptions {
 fn chunked_equals_whole_for_any_chunk_size() {
     for model in ["native_mixed", "native_alibi"] {
         let enc = load(&model_dir(model)).unwrap();
-        let ids = tokens(&enc, &bases(700, 7));
+        let ids = tokens(&enc, &bases(700, 7, N_AT));
         let whole = enc.forward(&ids, 0).unwrap();
         for chunk in [1, 5, 16, 64, 1000] {
             let got = encode_tokens(&enc, &ids, &opts(chunk)).unwrap();
@@ -64,7 +44,7 @@ fn too_small_halo_would_differ() {
     // Guards the test above: without the halo the block and dilated layers see other
     // keys near chunk edges, and the error is far above the tolerance.
     let enc = load(&model_dir("native_mixed")).unwrap();
-    let ids = tokens(&enc, &bases(300, 3));
+    let ids = tokens(&enc, &bases(300, 3, N_AT));
     let whole = enc.forward(&ids, 0).unwrap();
     let radius = enc.receptive_radius().unwrap();
     assert_eq!(radius, 3 + 2 * 3 + (8 * 2 - 1));
@@ -80,7 +60,7 @@ fn too_small_halo_would_differ() {
 #[test]
 fn bit_identical_across_thread_counts() {
     let enc = load(&model_dir("native_mixed")).unwrap();
-    let ids = tokens(&enc, &bases(900, 11));
+    let ids = tokens(&enc, &bases(900, 11, N_AT));
     let run = |threads: usize| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -151,9 +131,9 @@ fn streaming_a_source_equals_encoding_in_memory() {
     for model in ["native_mixed", "native_alibi", "native_learned", "bert_k3"] {
         let enc = load(&model_dir(model)).unwrap();
         let fasta = vec![
-            ("a".to_string(), bases(500, 1)),
-            ("b".to_string(), bases(2, 2)),
-            ("c".to_string(), bases(333, 3)),
+            ("a".to_string(), bases(500, 1, N_AT)),
+            ("b".to_string(), bases(2, 2, N_AT)),
+            ("c".to_string(), bases(333, 3, N_AT)),
         ];
         let o = StreamOptions {
             chunk_tokens: 37,
@@ -178,7 +158,7 @@ fn streaming_a_source_equals_encoding_in_memory() {
 fn overlapping_windows_are_averaged() {
     let enc = load(&model_dir("native_learned")).unwrap();
     // 22 content tokens per window; overlap 6 -> windows start every 16 tokens.
-    let ids = tokens(&enc, &bases(60, 5));
+    let ids = tokens(&enc, &bases(60, 5, N_AT));
     let n = ids.len();
     let o = StreamOptions {
         overlap: 6,
@@ -205,7 +185,7 @@ fn overlapping_windows_are_averaged() {
             .fold(0f32, |m, v| m.max(v.abs()));
         assert!(err < 1e-6, "token {t}: {err}");
     }
-    let streamed = stream(&enc, &[("x".into(), bases(60, 5))], &o);
+    let streamed = stream(&enc, &[("x".into(), bases(60, 5, N_AT))], &o);
     assert_eq!(max_abs_diff(&streamed.out[0].1, &got), 0.0);
 }
 
@@ -216,7 +196,7 @@ fn unbounded_patterns_run_whole_records_up_to_a_limit() {
         layer.attention.pattern = "sliding:r=2+global:every=50".parse().unwrap();
     }
     assert_eq!(enc.run_mode().unwrap(), glance_model::RunMode::Whole);
-    let ids = tokens(&enc, &bases(200, 9));
+    let ids = tokens(&enc, &bases(200, 9, N_AT));
     let o = StreamOptions {
         max_whole_tokens: 250,
         ..opts(16)
@@ -233,7 +213,7 @@ fn unbounded_patterns_run_whole_records_up_to_a_limit() {
         b">x\nACGT\n>y\n"
             .iter()
             .copied()
-            .chain(bases(200, 9))
+            .chain(bases(200, 9, N_AT))
             .collect::<Vec<u8>>(),
     ))
     .unwrap();

@@ -216,13 +216,6 @@ mod tests {
             .collect()
     }
 
-    fn isas() -> Vec<Isa> {
-        [Isa::Portable, Isa::Avx2, Isa::Avx512]
-            .into_iter()
-            .filter(|i| i.is_available())
-            .collect()
-    }
-
     #[test]
     fn buckets_match_the_argmax_on_every_isa() {
         let mut s = 7u64;
@@ -246,7 +239,7 @@ mod tests {
             let rots: Vec<Vec<f32>> = (0..3)
                 .map(|_| (0..d * half).map(|_| (rnd() * 6.0).round()).collect())
                 .collect();
-            for isa in isas() {
+            for isa in Isa::available() {
                 let p = Packed::new(isa, 3, d, half, |round, k, c| rots[round][k * half + c]);
                 let mut ids = vec![u32::MAX; n * 3];
                 p.hash(&x, &mut ids);

@@ -511,10 +511,7 @@ mod tests {
         let val = |i: usize| ((i * 7919 % 1009) as f32 / 1009.0 - 0.5) * 2.0;
         let e = Array2::from_shape_fn((rows, k), |(t, j)| val(t * k + j));
         let b = Array2::from_shape_fn((rows, cols), |(t, c)| val(40_000 + t * cols + c));
-        for isa in [Isa::Portable, Isa::Avx2, Isa::Avx512] {
-            if !isa.is_available() {
-                continue;
-            }
+        for isa in Isa::available() {
             let mut panels = Panels::zeroed(panel_width(isa), rows, cols);
             for t in 0..rows {
                 let row: Vec<f32> = b.row(t).to_vec();
@@ -566,10 +563,7 @@ mod tests {
                 want[r * d + dd] = (0..k).map(|j| e[j] / z * f64::from(vp[[j, dd]])).sum();
             }
         }
-        for isa in [Isa::Portable, Isa::Avx2, Isa::Avx512] {
-            if !isa.is_available() {
-                continue;
-            }
+        for isa in Isa::available() {
             let q = Queries::new(isa, kp.view(), vp.view(), scale);
             let mut out = vec![f32::NAN; rows * d];
             q.run(&qs, &mut out, &mut Vec::new());

@@ -39,6 +39,21 @@ pub fn random3(rng: &mut Rng, heads: usize, n: usize, d: usize) -> Array3<f32> {
     Array3::from_shape_simple_fn((heads, n, d), || rng.normal())
 }
 
+/// Queries, keys and values: three `[heads, n, d]` arrays of unit-scale values, drawn
+/// in that order.
+pub fn random_qkv(
+    rng: &mut Rng,
+    heads: usize,
+    n: usize,
+    d: usize,
+) -> (Array3<f32>, Array3<f32>, Array3<f32>) {
+    (
+        random3(rng, heads, n, d),
+        random3(rng, heads, n, d),
+        random3(rng, heads, n, d),
+    )
+}
+
 /// A random padding mask with roughly `percent`% padded keys.
 pub fn random_padding(rng: &mut Rng, n: usize, percent: u64) -> Array1<bool> {
     Array1::from_shape_simple_fn(n, || rng.next_u64() % 100 < percent)
@@ -47,10 +62,7 @@ pub fn random_padding(rng: &mut Rng, n: usize, percent: u64) -> Array1<bool> {
 /// Largest absolute difference between an f32 result and the f64 reference.
 pub fn max_abs_err(got: ArrayView3<f32>, want: ArrayView3<f64>) -> f64 {
     assert_eq!(got.shape(), want.shape());
-    got.iter()
-        .zip(want.iter())
-        .map(|(&g, &w)| (f64::from(g) - w).abs())
-        .fold(0.0, f64::max)
+    glance_attn::inputs::max_abs_error(got, want)
 }
 
 /// The fixture array `dir/<name>.npy`; panics with its name when it cannot be read.

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use assert_cmd::Command;
 
@@ -14,6 +15,34 @@ pub fn glance() -> Command {
     let mut c = Command::cargo_bin("glance").unwrap();
     c.env_remove("GLANCE_MODEL");
     c
+}
+
+/// `glance bench attention`, its arguments to follow.
+pub fn bench_attention() -> Command {
+    let mut c = glance();
+    c.args(["bench", "attention"]);
+    c
+}
+
+/// `out` of a command that must have succeeded; otherwise the test fails with
+/// `context` and the command's stderr.
+pub fn succeeded(out: Output, context: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{context}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The stdout (UTF-8) of a command that must have succeeded (see [`succeeded`]).
+pub fn success_stdout(out: Output) -> String {
+    String::from_utf8(succeeded(out, "").stdout).unwrap()
+}
+
+/// The stderr (UTF-8) of a command that must exit with status 1.
+pub fn failure_stderr(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.assert().code(1).get_output().stderr.clone()).unwrap()
 }
 
 /// The repository's root directory.

@@ -20,7 +20,7 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
     let config_path = dir.join("config.json");
     config.check(&config_path)?;
     let w = Weights::open(&dir.join("model.safetensors"))?;
-    let (vocab, tokenizer) = hf::read_vocab(dir)?;
+    let vocab = hf::read_vocab(dir)?;
     let prefix = hf::prefix(&w, "bert");
     let eps = config.layer_norm_eps.unwrap_or(DEFAULT_EPS);
     let embeddings = hf::embeddings(&w, &prefix, config, eps, 0)?;
@@ -31,20 +31,9 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
         &embeddings.tokens,
     )?;
     let shape = LayerShape::of(config, &config_path, eps)?;
-    let layers = (0..config.num_hidden_layers)
-        .map(|i| {
-            let full = Pattern::local(Local::Full { causal: false });
-            hf::layer(&w, &prefix, i, &shape, full, false)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Encoder {
-        architecture: Architecture::Bert,
-        embeddings,
-        layers,
-        final_norm: None,
-        pool_query: None,
-        tokenizer,
-        vocab,
-        mlm_head,
-    })
+    let full = Pattern::local(Local::Full { causal: false });
+    let patterns = std::iter::repeat_n(full, config.num_hidden_layers);
+    let layers = hf::layers(&w, &prefix, &shape, patterns, false)?;
+    let encoder = hf::encoder(Architecture::Bert, embeddings, layers, vocab, mlm_head);
+    Ok(encoder)
 }

@@ -8,10 +8,12 @@ use glance_seq::{SoftMask, TokenizerOptions, Vocab};
 use serde::Deserialize;
 
 use crate::config::{Activation, NormPlacement};
+use crate::encoder::{Architecture, Encoder};
 use crate::error::ModelError;
 use crate::layers::{
     Embeddings, EncoderLayer, FeedForward, GlobalProjections, LayerNorm, Linear, SelfAttention,
 };
+use crate::mlm::MlmHead;
 use crate::weights::Weights;
 
 /// The fields of a Hugging Face config.json that glance reads; others are ignored.
@@ -206,9 +208,45 @@ pub(crate) fn embeddings(
     })
 }
 
+/// A post-LN Hugging Face encoder of `architecture`: `embeddings`, then `layers`; no
+/// final norm, no pooling query.
+pub(crate) fn encoder(
+    architecture: Architecture,
+    embeddings: Embeddings,
+    layers: Vec<EncoderLayer>,
+    (vocab, tokenizer): (Vocab, TokenizerOptions),
+    mlm_head: Option<MlmHead>,
+) -> Encoder {
+    Encoder {
+        architecture,
+        embeddings,
+        layers,
+        final_norm: None,
+        pool_query: None,
+        tokenizer,
+        vocab,
+        mlm_head,
+    }
+}
+
+/// Loads one layer per pattern, layer `i` with the `i`-th (see [`layer`]).
+pub(crate) fn layers(
+    w: &Weights,
+    prefix: &str,
+    s: &LayerShape,
+    patterns: impl IntoIterator<Item = Pattern>,
+    global: bool,
+) -> Result<Vec<EncoderLayer>, ModelError> {
+    patterns
+        .into_iter()
+        .enumerate()
+        .map(|(i, pattern)| layer(w, prefix, i, s, pattern, global))
+        .collect()
+}
+
 /// Loads layer `i` (Hugging Face `BertLayer` / `LongformerLayer` names under
 /// `{prefix}encoder.layer.{i}`); `global` also loads Longformer's global projections.
-pub(crate) fn layer(
+fn layer(
     w: &Weights,
     prefix: &str,
     i: usize,

@@ -54,35 +54,21 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
         ));
     }
     let w = Weights::open(&dir.join("model.safetensors"))?;
-    let (vocab, tokenizer) = hf::read_vocab(dir)?;
+    let vocab = hf::read_vocab(dir)?;
     let prefix = hf::prefix(&w, "longformer");
     let eps = config.layer_norm_eps.unwrap_or(DEFAULT_EPS);
     let pad = config.pad_token_id.unwrap_or(DEFAULT_PAD) as usize;
     let embeddings = hf::embeddings(&w, &prefix, config, eps, pad + 1)?;
     let shape = LayerShape::of(config, &config_path, eps)?;
-    let layers = windows
-        .iter()
-        .enumerate()
-        .map(|(i, &win)| {
-            let pattern = Pattern {
-                local: Local::Sliding {
-                    radius: win / 2,
-                    causal: false,
-                },
-                global: Some(Global::First),
-            };
-            hf::layer(&w, &prefix, i, &shape, pattern, true)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Encoder {
-        architecture: Architecture::Longformer,
-        embeddings,
-        layers,
-        final_norm: None,
-        pool_query: None,
-        tokenizer,
-        vocab,
-        // LongformerForMaskedLM's `lm_head` is not read (yet).
-        mlm_head: None,
-    })
+    let patterns = windows.iter().map(|&win| Pattern {
+        local: Local::Sliding {
+            radius: win / 2,
+            causal: false,
+        },
+        global: Some(Global::First),
+    });
+    let layers = hf::layers(&w, &prefix, &shape, patterns, true)?;
+    // LongformerForMaskedLM's `lm_head` is not read (yet).
+    let encoder = hf::encoder(Architecture::Longformer, embeddings, layers, vocab, None);
+    Ok(encoder)
 }

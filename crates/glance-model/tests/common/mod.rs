@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use glance_model::Weights;
+use glance_model::{Encoder, Weights};
 use glance_seq::{Record, SeqReader};
 use ndarray::Array2;
 
@@ -43,6 +43,31 @@ pub fn expected(model: &str, seq: &str) -> (Vec<u32>, Option<Array2<f32>>) {
         w.matrix(&name, r, c).unwrap()
     });
     (ids, hidden)
+}
+
+/// A deterministic pseudo-random sequence of `n` bases from `seed`, with an N at every
+/// position `i` where `i % n_at.0 == n_at.1`.
+pub fn bases(n: usize, seed: u64, n_at: (usize, usize)) -> Vec<u8> {
+    let mut x = seed;
+    (0..n)
+        .map(|i| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            if i % n_at.0 == n_at.1 {
+                b'N'
+            } else {
+                b"ACGT"[(x >> 33) as usize % 4]
+            }
+        })
+        .collect()
+}
+
+/// The token ids of `seq` with `enc`'s tokenizer.
+pub fn tokens(enc: &Encoder, seq: &[u8]) -> Vec<u32> {
+    let mut ids = Vec::new();
+    enc.make_tokenizer().unwrap().tokenize_into(seq, &mut ids);
+    ids
 }
 
 /// Largest absolute difference.

@@ -1,7 +1,7 @@
 //! HOMER `.motif` format: `>CONSENSUS<TAB>NAME<TAB>log-odds threshold...` then one row of
 //! four probabilities (A C G T) per position.
 
-use super::{motif_from_matrix, number, MotifFile};
+use super::{content_lines, motif_from_matrix, number, MotifFile};
 use crate::error::{parse_err, MotifError};
 
 /// Parses HOMER text.
@@ -20,12 +20,7 @@ pub(super) fn parse(text: &str) -> Result<(MotifFile, Vec<usize>), MotifError> {
             }
             Ok(())
         };
-    for (i, raw) in text.lines().enumerate() {
-        let ln = i + 1;
-        let line = raw.trim_end();
-        if line.trim().is_empty() {
-            continue;
-        }
+    for (ln, line) in content_lines(text) {
         if let Some(rest) = line.strip_prefix('>') {
             finish(current.take())?;
             let fields: Vec<&str> = rest.split('\t').collect();

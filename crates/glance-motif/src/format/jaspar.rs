@@ -1,7 +1,7 @@
 //! JASPAR formats: `.jaspar` (`>ID name` then rows `A [ c1 c2 ... ]` for A, C, G, T) and
 //! `.pfm` (optional `>ID name` header, then four rows of numbers in A, C, G, T order).
 
-use super::{columns_from_rows, motif_from_matrix, number, MotifFile};
+use super::{columns_from_rows, content_lines, motif_from_matrix, number, MotifFile};
 use crate::error::{parse_err, MotifError};
 
 /// Splits `>ID name...` into id and alternative name.
@@ -42,12 +42,8 @@ pub(super) fn parse_jaspar(text: &str) -> Result<(MotifFile, Vec<usize>), MotifE
         starts.push(ln);
         Ok(())
     };
-    for (i, raw) in text.lines().enumerate() {
-        let ln = i + 1;
-        let line = raw.trim();
-        if line.is_empty() {
-            continue;
-        }
+    for (ln, line) in content_lines(text) {
+        let line = line.trim_start();
         if line.starts_with('>') {
             if let Some(cur) = current.take() {
                 finish(cur, &mut motifs, &mut starts)?;
@@ -138,10 +134,9 @@ pub(super) fn parse_pfm(
             starts.push(start);
             Ok(())
         };
-    for (i, raw) in text.lines().enumerate() {
-        let ln = i + 1;
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
+    for (ln, line) in content_lines(text) {
+        let line = line.trim_start();
+        if line.starts_with('#') {
             continue;
         }
         if line.starts_with('>') {

@@ -127,6 +127,15 @@ pub fn read_motifs(path: &std::path::Path) -> Result<MotifFile, MotifError> {
     parse_motifs(&text, format, &stem)
 }
 
+/// The lines of `text` that are not blank, with their numbers (from 1) and without
+/// trailing white space.
+pub(crate) fn content_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, raw)| (i + 1, raw.trim_end()))
+        .filter(|(_, line)| !line.trim().is_empty())
+}
+
 /// Parses a number, naming the line on failure.
 pub(crate) fn number(tok: &str, line: usize) -> Result<f64, MotifError> {
     let v: f64 = tok

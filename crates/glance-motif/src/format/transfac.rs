@@ -2,7 +2,7 @@
 //! line naming the letter columns, numbered rows of counts or probabilities (an optional
 //! trailing consensus letter), `XX` separators and `//` between matrices.
 
-use super::{motif_from_matrix, number, MotifFile};
+use super::{content_lines, motif_from_matrix, number, MotifFile};
 use crate::error::{parse_err, MotifError};
 
 #[derive(Default)]
@@ -41,12 +41,7 @@ pub(super) fn parse(text: &str) -> Result<(MotifFile, Vec<usize>), MotifError> {
         starts.push(p.line);
         Ok(())
     };
-    for (i, raw) in text.lines().enumerate() {
-        let ln = i + 1;
-        let line = raw.trim_end();
-        if line.trim().is_empty() {
-            continue;
-        }
+    for (ln, line) in content_lines(text) {
         if line.starts_with("//") {
             finish(&mut cur)?;
             continue;
