@@ -44,7 +44,9 @@ fn inspect_longformer_and_dnabert() {
         .assert()
         .success()
         .stdout(contains("k=6 stride=1 canonical=false vocab=4101 tokens"))
-        .stdout(contains("MLM head:     yes (log-probabilities over 4101 ids)"));
+        .stdout(contains(
+            "MLM head:     yes (log-probabilities over 4101 ids)",
+        ));
 }
 
 #[test]
