@@ -106,26 +106,48 @@ impl Coded {
         first..end.max(first)
     }
 
-    /// The best site of motif `m` (both strands the scanner scans).
-    fn best(&self, scanner: &Scanner, m: usize) -> Option<Site> {
+    /// The best window of motif `m` (both strands the scanner scans).
+    fn best(&self, scanner: &Scanner, m: usize) -> Best {
         let motif = &scanner.motifs()[m];
         let w = motif.width();
-        let strands = if scanner.options().both_strands { 2 } else { 1 };
-        let mut best: Option<(i32, usize, usize)> = None;
+        let mut best = Best::default();
         for i in self.starts(w) {
             let window = &self.codes[i..i + w];
-            for s in 0..strands {
-                if let Some(v) = motif.pssm(s).plain_score(window) {
-                    if best.is_none_or(|(bv, _, _)| v > bv) {
-                        best = Some((v, i, s));
-                    }
-                }
+            for s in 0..strands(scanner) {
+                best.offer(motif.pssm(s).plain_score(window), i, s);
             }
         }
-        best.map(|(scaled, i, s)| {
-            let pssm = motif.pssm(s);
+        best
+    }
+}
+
+/// How many strands the scanner scans.
+fn strands(scanner: &Scanner) -> usize {
+    if scanner.options().both_strands {
+        2
+    } else {
+        1
+    }
+}
+
+/// The best window seen so far: (scaled score, start, strand).
+#[derive(Default)]
+struct Best(Option<(i32, usize, usize)>);
+
+impl Best {
+    fn offer(&mut self, score: Option<i32>, start: usize, strand: usize) {
+        if let Some(v) = score {
+            if self.0.is_none_or(|(b, _, _)| v > b) {
+                self.0 = Some((v, start, strand));
+            }
+        }
+    }
+
+    fn site(&self, scanner: &Scanner, m: usize, origin: u64) -> Option<Site> {
+        self.0.map(|(scaled, i, s)| {
+            let pssm = scanner.motifs()[m].pssm(s);
             Site {
-                start: self.origin + i as u64 + 1,
+                start: origin + i as u64 + 1,
                 reverse: s == 1,
                 scaled,
                 score: pssm.score(scaled),
@@ -135,6 +157,41 @@ impl Coded {
     }
 }
 
+/// The best REF and ALT sites of motif `m` for a substitution, whose windows align:
+/// an ALT window's score is its REF score with the changed columns swapped, so each
+/// window is summed once (windows holding a base other than ACGT are summed again).
+fn best_substitution(
+    scanner: &Scanner,
+    m: usize,
+    reference: &Coded,
+    alternate: &Coded,
+) -> (Best, Best) {
+    let motif = &scanner.motifs()[m];
+    let w = motif.width();
+    let (a, b) = reference.changed;
+    let (mut best_ref, mut best_alt) = (Best::default(), Best::default());
+    for i in reference.starts(w) {
+        let (ref_window, alt_window) = (&reference.codes[i..i + w], &alternate.codes[i..i + w]);
+        for s in 0..strands(scanner) {
+            let pssm = motif.pssm(s);
+            let r = pssm.plain_score(ref_window);
+            let alt = match r {
+                Some(r) if (a..b).all(|p| alternate.codes[p] < 4) => {
+                    let columns = a.max(i)..b.min(i + w);
+                    Some(columns.fold(r, |acc, p| {
+                        let row = &pssm.matrix[p - i];
+                        acc - row[reference.codes[p] as usize] + row[alternate.codes[p] as usize]
+                    }))
+                }
+                _ => pssm.plain_score(alt_window),
+            };
+            best_ref.offer(r, i, s);
+            best_alt.offer(alt, i, s);
+        }
+    }
+    (best_ref, best_alt)
+}
+
 /// The effects of a variant on every motif of `scanner` for which a site passes
 /// `thresh` in either haplotype, in motif order. The haplotypes need at least
 /// `scanner.max_width() - 1` bases of flank. The scanner must keep full p-value tables
@@ -142,21 +199,38 @@ impl Coded {
 pub fn motif_effects(scanner: &Scanner, haps: &Haplotypes, thresh: f64) -> Vec<MotifEffect> {
     let reference = Coded::new(&haps.reference, &haps.ref_changed, haps.origin);
     let alternate = Coded::new(&haps.alternate, &haps.alt_changed, haps.origin);
-    let passes = |s: Option<Site>| s.is_some_and(|s| s.pvalue <= thresh);
+    let substitution = haps.ref_changed == haps.alt_changed && !haps.ref_changed.is_empty();
+    // At the scanner's own threshold a site passes when its score reaches the score
+    // `glance scan` calls a hit at; otherwise by its p-value.
+    let at_scan_threshold = thresh == scanner.options().thresh;
     (0..scanner.motifs().len())
         .filter_map(|m| {
-            let (r, a) = (reference.best(scanner, m), alternate.best(scanner, m));
-            let effect = match (passes(r), passes(a)) {
+            let motif = &scanner.motifs()[m];
+            let passes = |b: &Best| {
+                b.0.is_some_and(|(v, _, s)| {
+                    if at_scan_threshold {
+                        v >= motif.threshold
+                    } else {
+                        motif.pssm(s).pvalue(v) <= thresh
+                    }
+                })
+            };
+            let (r, a) = if substitution {
+                best_substitution(scanner, m, &reference, &alternate)
+            } else {
+                (reference.best(scanner, m), alternate.best(scanner, m))
+            };
+            let effect = match (passes(&r), passes(&a)) {
                 (false, false) => return None,
                 (true, false) => Effect::Loss,
                 (false, true) => Effect::Gain,
-                (true, true) if r.map(|s| s.scaled) == a.map(|s| s.scaled) => Effect::None,
+                (true, true) if r.0.map(|b| b.0) == a.0.map(|b| b.0) => Effect::None,
                 (true, true) => Effect::Change,
             };
             Some(MotifEffect {
                 motif: m,
-                reference: r,
-                alternate: a,
+                reference: r.site(scanner, m, reference.origin),
+                alternate: a.site(scanner, m, alternate.origin),
                 effect,
             })
         })
