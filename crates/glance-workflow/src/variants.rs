@@ -366,29 +366,34 @@ fn score_group(
         Some(e) => e.ref_span(&mut group.window, &variants)?,
         None => None,
     };
-    let mut out = Vec::with_capacity(variants.len());
-    for (&ix, variant) in group.members.iter().zip(variants) {
-        let motifs = match job.motifs {
-            Some(set) => {
-                let flank = set.scanner.max_width() as u64;
-                let haps = Haplotypes::build(&mut group.window, variant, flank)?;
-                motif_effects(&set.scanner, &haps, job.thresh)
-            }
-            None => Vec::new(),
-        };
-        let encoding = encoder
-            .map(|e| e.effect_in(span.as_ref(), &mut group.window, variant))
-            .transpose()?;
-        out.push((
-            ix,
-            Allele::Scored {
-                variant: variant.clone(),
-                motifs,
-                encoding,
-            },
-        ));
-    }
-    Ok(out)
+    // Alleles in parallel, each reading its own copy of the window (a few kb).
+    group
+        .members
+        .par_iter()
+        .zip(variants.par_iter())
+        .map(|(&ix, &variant)| {
+            let mut window = group.window.clone();
+            let motifs = match job.motifs {
+                Some(set) => {
+                    let flank = set.scanner.max_width() as u64;
+                    let haps = Haplotypes::build(&mut window, variant, flank)?;
+                    motif_effects(&set.scanner, &haps, job.thresh)
+                }
+                None => Vec::new(),
+            };
+            let encoding = encoder
+                .map(|e| e.effect_in(span.as_ref(), &mut window, variant))
+                .transpose()?;
+            Ok((
+                ix,
+                Allele::Scored {
+                    variant: variant.clone(),
+                    motifs,
+                    encoding,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Refuses alleles with letters other than ACGTN.
