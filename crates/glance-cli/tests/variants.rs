@@ -764,3 +764,43 @@ fn unsorted_input_gives_outputs_without_an_index() {
         .collect();
     assert_eq!(ids, input);
 }
+
+/// A one-record VCF on hts/ref.fa's first contig (POS 500) with ALT `alt_after_ref`
+/// appended to the reference base; returns its path.
+fn one_record(dir: &Path, alt_after_ref: &str) -> PathBuf {
+    let contig = "Kp1084_1000001_1003000";
+    let base = genome()[contig][499] as char;
+    let text = format!(
+        "##fileformat=VCFv4.2\n##contig=<ID={contig},length=3000>\n\
+         #CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n\
+         {contig}\t500\tone\t{base}\t{base}{alt_after_ref}\t.\t.\t.\n"
+    );
+    let path = dir.join("one.vcf");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn glance_motif_entries_keep_alleles_that_hold_na() {
+    let dir = tempfile::tempdir().unwrap();
+    let vcf = one_record(dir.path(), "NAG");
+    let prefix = dir.path().join("na");
+    variants_ok(&vcf, &["--thresh", "1", "--no-model"], &prefix);
+    let line = records(&gunzip(&out(&prefix, "vcf.gz"))).remove(0);
+    let alt = &line.alts[0];
+    assert!(alt.ends_with("NAG"));
+    let entries = info(&line.info)["GLANCE_MOTIF"].clone();
+    let entries: Vec<&str> = entries.split(',').collect();
+    assert!(!entries.is_empty());
+    for e in entries {
+        let parts: Vec<&str> = e.split('|').collect();
+        assert_eq!(parts.len(), 5, "{e}");
+        assert_eq!(parts[0], alt, "{e}");
+        assert!(
+            parts[3..]
+                .iter()
+                .all(|p| *p == "." || p.parse::<f64>().is_ok()),
+            "{e}"
+        );
+    }
+}

@@ -453,6 +453,14 @@ fn motif_row(scanner: &Scanner, e: &MotifEffect) -> String {
     row
 }
 
+/// Appends a site's p-value as GLANCE_MOTIF writes it (`.` when there is no site).
+fn push_p(out: &mut String, site: Option<glance_variant::Site>) {
+    match site.map(|s| s.pvalue).filter(|p| !p.is_nan()) {
+        Some(p) => write_g(out, p, 3),
+        None => out.push('.'),
+    }
+}
+
 /// Adds the GLANCE_* INFO fields of the record's alleles.
 fn annotate(record: &mut RecordBuf, alleles: &[Allele], scanner: Option<&Scanner>) {
     let mut motif_entries = Vec::new();
@@ -481,10 +489,10 @@ fn annotate(record: &mut RecordBuf, alleles: &[Allele], scanner: Option<&Scanner
                     scanner.motifs()[e.motif].motif.id,
                     e.effect.name()
                 );
-                push_num(&mut entry, e.reference.map(|s| s.pvalue), 3);
+                push_p(&mut entry, e.reference);
                 entry.push('|');
-                push_num(&mut entry, e.alternate.map(|s| s.pvalue), 3);
-                motif_entries.push(Some(entry.replace("NA", ".")));
+                push_p(&mut entry, e.alternate);
+                motif_entries.push(Some(entry));
             }
         }
         any_encoding |= encoding.is_some();
