@@ -804,3 +804,44 @@ fn glance_motif_entries_keep_alleles_that_hold_na() {
         );
     }
 }
+
+#[test]
+fn annotating_an_annotated_file_replaces_the_old_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    variants_ok(
+        &fixture("valid.vcf"),
+        &["--thresh", "1", "--no-model"],
+        &first,
+    );
+    let body = |prefix: &Path| {
+        let text = gunzip(&out(prefix, "vcf.gz"));
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert!(body(&first).iter().any(|l| l.contains("GLANCE_MOTIF=")));
+    // again at a stricter threshold: the same records as a first run at it
+    let again = dir.path().join("again");
+    variants_ok(&out(&first, "vcf.gz"), &["--no-model"], &again);
+    let fresh = dir.path().join("fresh");
+    variants_ok(&fixture("valid.vcf"), &["--no-model"], &fresh);
+    assert_eq!(body(&again), body(&fresh));
+    // nothing to add: the input's records without glance's fields
+    let bare = dir.path().join("bare");
+    variants_ok(
+        &out(&first, "vcf.gz"),
+        &["--no-model", "--thresh", "1e-30"],
+        &bare,
+    );
+    let input: Vec<String> = records(&std::fs::read_to_string(fixture("valid.vcf")).unwrap())
+        .into_iter()
+        .map(|l| l.info)
+        .collect();
+    let infos: Vec<String> = records(&gunzip(&out(&bare, "vcf.gz")))
+        .into_iter()
+        .map(|l| l.info)
+        .collect();
+    assert_eq!(infos, input);
+}

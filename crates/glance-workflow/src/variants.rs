@@ -461,7 +461,7 @@ fn push_p(out: &mut String, site: Option<glance_variant::Site>) {
     }
 }
 
-/// Adds the GLANCE_* INFO fields of the record's alleles.
+/// Sets the GLANCE_* INFO fields of the record's alleles (replacing any the input had).
 fn annotate(record: &mut RecordBuf, alleles: &[Allele], scanner: Option<&Scanner>) {
     let mut motif_entries = Vec::new();
     let (mut l2, mut cos, mut llr) = (Vec::new(), Vec::new(), Vec::new());
@@ -502,6 +502,9 @@ fn annotate(record: &mut RecordBuf, alleles: &[Allele], scanner: Option<&Scanner
         llr.push(finite(encoding.and_then(|e| e.llr)));
     }
     let info = record.info_mut();
+    // an input annotated before (glance's own output) keeps none of its old values
+    info.as_mut()
+        .retain(|key, _| !INFO_FIELDS.iter().any(|(k, ..)| k == key));
     if !motif_entries.is_empty() {
         info.insert(
             "GLANCE_MOTIF".into(),
