@@ -231,8 +231,14 @@ impl VcfWriter {
             })?;
         let end = self.writer.get_ref().virtual_position();
         if let (Some(indexer), Some(first)) = (&mut self.indexer, record.variant_start()) {
+            // the end as htslib indexes it: INFO END when present (symbolic alleles),
+            // else the REF bases
             let len = record.reference_bases().len().max(1);
-            let last = Position::new(usize::from(first) + len - 1).unwrap_or(first);
+            let last = noodles_vcf::variant::Record::variant_end(record, &self.header)
+                .ok()
+                .filter(|&end| end >= first)
+                .or_else(|| Position::new(usize::from(first) + len - 1))
+                .unwrap_or(first);
             let added = indexer.add_record(
                 record.reference_sequence_name(),
                 first,
@@ -304,4 +310,50 @@ fn write_index(
     let mut f = AtomicFile::create(path).map_err(|e| err(io::Error::other(e.to_string())))?;
     write(f.file()).map_err(err)?;
     Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record spanning bins (a symbolic deletion with END) is found by a query of a
+    /// region inside it, past its start's 16 kb bin.
+    #[test]
+    fn the_index_spans_symbolic_alleles_to_their_end() {
+        let text = "##fileformat=VCFv4.2\n##contig=<ID=c,length=100000>\n\
+            ##INFO=<ID=END,Number=1,Type=Integer,Description=\"End\">\n\
+            #CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n\
+            c\t1000\tsnv\tA\tG\t.\t.\t.\n\
+            c\t10000\tsv\tA\t<DEL>\t.\t.\tEND=40000\n\
+            c\t50000\tlate\tC\tT\t.\t.\t.\n";
+        let mut reader = noodles_vcf::io::Reader::new(text.as_bytes());
+        let header = reader.read_header().unwrap();
+        let records: Vec<RecordBuf> = reader
+            .record_bufs(&header)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sv.vcf.gz");
+        let mut writer = VcfWriter::create(&path, &header, &[]).unwrap();
+        for r in &records {
+            writer.write(r).unwrap();
+        }
+        assert!(writer.finish().unwrap());
+        let mut indexed = noodles_vcf::io::indexed_reader::Builder::default()
+            .build_from_path(&path)
+            .unwrap();
+        let header = indexed.read_header().unwrap();
+        let ids = |indexed: &mut noodles_vcf::io::IndexedReader<_>, region: &str| {
+            use noodles_vcf::variant::record::Ids as _;
+            indexed
+                .query(&header, &region.parse().unwrap())
+                .unwrap()
+                .records()
+                .map(|r| r.unwrap().ids().iter().next().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&mut indexed, "c:30000-30010"), ["sv"]);
+        assert_eq!(ids(&mut indexed, "c:900-1000"), ["snv"]);
+        assert_eq!(ids(&mut indexed, "c:40001-60000"), ["late"]);
+    }
 }
