@@ -73,28 +73,41 @@ fn vcf_err(message: impl Into<String>) -> VariantError {
     VariantError::Vcf(message.into())
 }
 
+/// How a VCF starts.
+const VCF_MAGIC: &[u8] = b"##fileformat=VCF";
+
+/// The first `n` bytes of `reader` (fewer only at its end), and a reader that yields them
+/// again followed by the rest: a pipe may deliver fewer bytes than that per read.
+fn peek(mut reader: Box<dyn Read>, n: u64) -> io::Result<(Vec<u8>, Box<dyn BufRead>)> {
+    let mut head = Vec::new();
+    (&mut reader).take(n).read_to_end(&mut head)?;
+    let again = io::Cursor::new(head.clone()).chain(reader);
+    Ok((head, Box::new(BufReader::new(again))))
+}
+
 impl VcfReader {
     /// Opens `path` (`-`: stdin). The header must declare the contigs (`##contig`).
     pub fn open(path: &Path) -> Result<VcfReader, VariantError> {
-        let raw: Box<dyn Read> = if path.as_os_str() == "-" {
-            Box::new(io::stdin())
+        if path.as_os_str() == "-" {
+            VcfReader::from_reader(io::stdin())
         } else {
-            Box::new(File::open(path).map_err(|e| vcf_err(format!("cannot open: {e}")))?)
-        };
-        let mut raw = BufReader::new(raw);
-        let gzip = raw
-            .fill_buf()
-            .map_err(|e| vcf_err(format!("cannot read: {e}")))?
-            .starts_with(&[0x1f, 0x8b]);
-        let mut stream: Box<dyn BufRead> = if gzip {
-            Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(raw)))
+            VcfReader::from_reader(
+                File::open(path).map_err(|e| vcf_err(format!("cannot open: {e}")))?,
+            )
+        }
+    }
+
+    /// Reads VCF or BCF from a stream (told apart by its first bytes, however few each
+    /// read of the stream delivers).
+    pub fn from_reader(input: impl Read + 'static) -> Result<VcfReader, VariantError> {
+        let read_err = |e: io::Error| vcf_err(format!("cannot read: {e}"));
+        let (magic, raw) = peek(Box::new(input), 2).map_err(read_err)?;
+        let stream: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
+            Box::new(flate2::bufread::MultiGzDecoder::new(raw))
         } else {
             Box::new(raw)
         };
-        let head = stream
-            .fill_buf()
-            .map_err(|e| vcf_err(format!("cannot read: {e}")))?
-            .to_vec();
+        let (head, stream) = peek(stream, VCF_MAGIC.len() as u64).map_err(read_err)?;
         let lines = Rc::new(Cell::new(0));
         let (format, header) = if head.starts_with(b"BCF") {
             let mut reader = noodles_bcf::io::Reader::from(stream);
@@ -102,7 +115,7 @@ impl VcfReader {
                 .read_header()
                 .map_err(|e| vcf_err(format!("BCF header: {e}")))?;
             (Format::Binary(reader), header)
-        } else if head.starts_with(b"##fileformat=VCF") {
+        } else if head.starts_with(VCF_MAGIC) {
             let mut reader = noodles_vcf::io::Reader::new(LineCounting {
                 inner: stream,
                 lines: lines.clone(),
@@ -315,6 +328,39 @@ fn write_index(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Yields one byte per read, as a slow pipe may.
+    struct Trickle(io::Cursor<Vec<u8>>);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    /// VCF, BGZF VCF and BCF are recognised and read whole from a stream that delivers
+    /// one byte per read (stdin fed by a slow writer).
+    #[test]
+    fn formats_are_told_apart_on_streams_that_deliver_little_per_read() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-data/variants");
+        for name in ["valid.vcf", "valid.vcf.gz", "valid.bcf"] {
+            let bytes = std::fs::read(dir.join(name)).unwrap();
+            let mut reader = VcfReader::from_reader(Trickle(io::Cursor::new(bytes))).unwrap();
+            assert_eq!(reader.is_bcf(), name.ends_with("bcf"));
+            let mut record = RecordBuf::default();
+            let mut lines = Vec::new();
+            while let Some(line) = reader.read(&mut record).unwrap() {
+                lines.push(line);
+            }
+            let want: Vec<u64> = if reader.is_bcf() {
+                (1..=14).collect()
+            } else {
+                (13..=26).collect() // after the 12 header lines
+            };
+            assert_eq!(lines, want, "{name}");
+        }
+    }
 
     /// A record spanning bins (a symbolic deletion with END) is found by a query of a
     /// region inside it, past its start's 16 kb bin.
