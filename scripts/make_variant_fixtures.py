@@ -29,6 +29,11 @@ Outputs (test-data/variants/):
                       gzip-compressed again (a .bcf name over bytes that are not BCF)
   truncated.bcf       valid.bcf's decompressed content cut in the middle of its 5th
                       record, BGZF-compressed by bgzip-like blocks (BCF record error)
+  gt_int32.bcf        valid.bcf with the type byte of the first record's GT values
+                      changed from int8 to int32 (noodles-bcf 0.94 panics on a GT of
+                      any type but int8)
+  huge_record.bcf     valid.bcf's header and first record, whose two lengths claim
+                      0xFFFFFFF0 bytes each (about 8 GiB) in a file of a few hundred
 
 Usage: python3 scripts/make_variant_fixtures.py   (from anywhere)
 """
@@ -213,6 +218,19 @@ def main():
         at += 8 + l_shared + l_indiv
     l_shared, _ = struct.unpack("<II", bcf[at : at + 8])
     (OUT / "truncated.bcf").write_bytes(bgzf(bcf[: at + 8 + l_shared // 2]))
+
+    # the first record: its lengths, and its sample part (FORMAT key GT as a typed int8
+    # 0x11 + index, then the type byte of the values: count 2 << 4 | int8 = 0x21)
+    first = 5 + 4 + struct.unpack("<I", bcf[5:9])[0]
+    l_shared, l_indiv = struct.unpack("<II", bcf[first : first + 8])
+    indiv = first + 8 + l_shared
+    assert bcf[indiv] == 0x11 and bcf[indiv + 2] == 0x21, bcf[indiv : indiv + 3]
+    gt32 = bytearray(bcf)
+    gt32[indiv + 2] = 0x23  # GT values typed int32: noodles-bcf 0.94 reaches a todo!()
+    (OUT / "gt_int32.bcf").write_bytes(bgzf(bytes(gt32)))
+    huge = bytearray(bcf[: first + 8 + l_shared + l_indiv])
+    huge[first : first + 8] = struct.pack("<II", 0xFFFFFFF0, 0xFFFFFFF0)
+    (OUT / "huge_record.bcf").write_bytes(bgzf(bytes(huge)))
     print(f"wrote {OUT}", file=sys.stderr)
 
 

@@ -845,3 +845,47 @@ fn annotating_an_annotated_file_replaces_the_old_fields() {
         .collect();
     assert_eq!(infos, input);
 }
+
+#[test]
+fn bcf_the_decoder_cannot_handle_fails_in_one_line() {
+    // noodles-bcf panics on it; glance reports the record
+    let f = fixture("gt_int32.bcf");
+    fails(&f, &[], "record 1: ", "cannot decode: ");
+}
+
+#[test]
+fn bcf_record_claiming_gigabytes_fails_under_a_small_memory_limit() {
+    // 0xFFFFFFF0 bytes twice, in a file of 481: under a 512 MiB address-space limit the
+    // reader must not allocate what the lengths claim
+    let f = fixture("huge_record.bcf");
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 524288 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_glance"))
+        .args([
+            "variants",
+            "--no-model",
+            "--no-motifs",
+            "--threads",
+            "1",
+            "--ref",
+        ])
+        .arg(data("hts/ref.fa"))
+        .arg("--vcf")
+        .arg(&f)
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "error: {}: record 1: the record declares 8589934560 bytes, the file ends after 49",
+            f.display()
+        )
+    );
+    assert!(files_in(dir.path()).is_empty());
+}

@@ -58,7 +58,8 @@ type Stream = LineCounting<Box<dyn BufRead>>;
 
 enum Format {
     Text(noodles_vcf::io::Reader<Stream>),
-    Binary(noodles_bcf::io::Reader<Box<dyn BufRead>>),
+    /// The stream after the header, and the bytes of the record being decoded.
+    Binary(Box<dyn BufRead>, Vec<u8>),
 }
 
 /// Records of a VCF or BCF file (see the module docs).
@@ -83,6 +84,74 @@ fn peek(mut reader: Box<dyn Read>, n: u64) -> io::Result<(Vec<u8>, Box<dyn BufRe
     (&mut reader).take(n).read_to_end(&mut head)?;
     let again = io::Cursor::new(head.clone()).chain(reader);
     Ok((head, Box::new(BufReader::new(again))))
+}
+
+/// Reads one BCF record (its two lengths and the bytes they announce) into `buf`;
+/// `false` at the end of the stream. The buffer grows with the bytes actually read, so
+/// a length field claiming gigabytes in a short file costs nothing (noodles-bcf would
+/// allocate it first).
+fn read_bcf_record(stream: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<bool> {
+    buf.clear();
+    stream.take(8).read_to_end(buf)?;
+    match buf.len() {
+        0 => return Ok(false),
+        8 => {}
+        n => {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the file ends {n} bytes into the record's lengths"),
+            ))
+        }
+    }
+    let word = |i: usize| {
+        u64::from(u32::from_le_bytes([
+            buf[i],
+            buf[i + 1],
+            buf[i + 2],
+            buf[i + 3],
+        ]))
+    };
+    let len = word(0) + word(4);
+    let got = stream.take(len).read_to_end(buf)? as u64;
+    if got < len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("the record declares {len} bytes, the file ends after {got}"),
+        ));
+    }
+    Ok(true)
+}
+
+thread_local! {
+    /// Set while [`quietly`] runs on this thread.
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic inside it into `Err(message)` without the panic hook
+/// printing it (the CLI's error stays one line). noodles decoders panic on some
+/// malformed input (noodles-bcf 0.94: a GT field of a type other than int8 reaches a
+/// `todo!()`); glance never panics on input. Installs, once, a hook that stays silent on
+/// a thread inside `quietly` and otherwise defers to the previous one.
+fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    out.map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the decoder panicked".to_string())
+    })
 }
 
 impl VcfReader {
@@ -114,7 +183,7 @@ impl VcfReader {
             let header = reader
                 .read_header()
                 .map_err(|e| vcf_err(format!("BCF header: {e}")))?;
-            (Format::Binary(reader), header)
+            (Format::Binary(reader.into_inner(), Vec::new()), header)
         } else if head.starts_with(VCF_MAGIC) {
             let mut reader = noodles_vcf::io::Reader::new(LineCounting {
                 inner: stream,
@@ -157,18 +226,26 @@ impl VcfReader {
         match &mut self.format {
             Format::Text(reader) => {
                 let line = self.lines.get() + 1;
-                match reader.read_record_buf(&self.header, record) {
-                    Ok(0) => Ok(None),
-                    Ok(_) => Ok(Some(line)),
-                    Err(e) => Err(vcf_err(format!("line {line}: {e}"))),
+                match quietly(|| reader.read_record_buf(&self.header, record)) {
+                    Ok(Ok(0)) => Ok(None),
+                    Ok(Ok(_)) => Ok(Some(line)),
+                    Ok(Err(e)) => Err(vcf_err(format!("line {line}: {e}"))),
+                    Err(panic) => Err(vcf_err(format!("line {line}: cannot decode: {panic}"))),
                 }
             }
-            Format::Binary(reader) => {
+            Format::Binary(stream, buf) => {
                 let n = self.records;
-                match reader.read_record_buf(&self.header, record) {
-                    Ok(0) => Ok(None),
-                    Ok(_) => Ok(Some(n)),
-                    Err(e) => Err(vcf_err(format!("record {n}: {e}"))),
+                let err = |e: String| vcf_err(format!("record {n}: {e}"));
+                if !read_bcf_record(stream, buf).map_err(|e| err(e.to_string()))? {
+                    return Ok(None);
+                }
+                let decoded = quietly(|| {
+                    noodles_bcf::io::Reader::from(&buf[..]).read_record_buf(&self.header, record)
+                });
+                match decoded {
+                    Ok(Ok(_)) => Ok(Some(n)),
+                    Ok(Err(e)) => Err(err(e.to_string())),
+                    Err(panic) => Err(err(format!("cannot decode: {panic}"))),
                 }
             }
         }
@@ -176,7 +253,7 @@ impl VcfReader {
 
     /// Whether the input is BCF (positions in messages are record numbers).
     pub fn is_bcf(&self) -> bool {
-        matches!(self.format, Format::Binary(_))
+        matches!(self.format, Format::Binary(..))
     }
 }
 
