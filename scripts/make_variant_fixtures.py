@@ -34,6 +34,8 @@ Outputs (test-data/variants/):
                       any type but int8)
   huge_record.bcf     valid.bcf's header and first record, whose two lengths claim
                       0xFFFFFFF0 bytes each (about 8 GiB) in a file of a few hundred
+  huge_idx.bcf        valid.bcf with the header's INFO DP line at IDX=10400000000000000
+                      (noodles sizes its string maps by IDX: found by fuzzing)
 
 Usage: python3 scripts/make_variant_fixtures.py   (from anywhere)
 """
@@ -231,6 +233,13 @@ def main():
     huge = bytearray(bcf[: first + 8 + l_shared + l_indiv])
     huge[first : first + 8] = struct.pack("<II", 0xFFFFFFF0, 0xFFFFFFF0)
     (OUT / "huge_record.bcf").write_bytes(bgzf(bytes(huge)))
+
+    text = bcf[9 : 9 + struct.unpack("<I", bcf[5:9])[0]]
+    line = b'Description="Read depth",IDX=1>'
+    assert text.count(line) == 1
+    text = text.replace(line, line.replace(b"IDX=1", b"IDX=10400000000000000"))
+    huge_idx = bcf[:5] + struct.pack("<I", len(text)) + text + bcf[first:]
+    (OUT / "huge_idx.bcf").write_bytes(bgzf(huge_idx))
     print(f"wrote {OUT}", file=sys.stderr)
 
 

@@ -889,3 +889,15 @@ fn bcf_record_claiming_gigabytes_fails_under_a_small_memory_limit() {
     );
     assert!(files_in(dir.path()).is_empty());
 }
+
+#[test]
+fn bcf_header_with_a_huge_idx_fails_without_allocating_it() {
+    // noodles sizes its dictionaries by IDX: 10^16 entries aborted the process
+    let f = fixture("huge_idx.bcf");
+    fails(
+        &f,
+        &[],
+        "BCF header: IDX=10400000000000000 is larger than",
+        "",
+    );
+}

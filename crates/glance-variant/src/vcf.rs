@@ -122,6 +122,50 @@ fn read_bcf_record(stream: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<bo
     Ok(true)
 }
 
+/// Reads a BCF header (magic, text length, text) and checks its `IDX=` values: noodles
+/// sizes its dictionaries by the largest, so one `IDX=10400000000000000` in a few bytes
+/// would make it allocate petabytes. An IDX may not exceed the text's length or 2^20,
+/// whichever is larger (every entry has a header line of its own, and IDX values of
+/// real files are at most the count of the lines they were written with).
+fn read_bcf_header(stream: &mut dyn BufRead) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    stream.take(9).read_to_end(&mut bytes)?;
+    if bytes.len() < 9 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the file ends inside the header's length",
+        ));
+    }
+    let len = u64::from(u32::from_le_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]));
+    let got = stream.take(len).read_to_end(&mut bytes)? as u64;
+    if got < len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("the header declares {len} bytes, the file ends after {got}"),
+        ));
+    }
+    let limit = len.max(1 << 20);
+    let text = &bytes[9..];
+    let mut at = 0;
+    while let Some(i) = text[at..].windows(4).position(|w| w == b"IDX=") {
+        at += i + 4;
+        let digits = text[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let idx = std::str::from_utf8(&text[at..at + digits])
+            .ok()
+            .and_then(|d| d.parse::<u64>().ok());
+        if digits > 0 && idx.is_none_or(|v| v > limit) {
+            let shown = String::from_utf8_lossy(&text[at..at + digits.min(24)]);
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "IDX={shown} is larger than a header of {len} bytes can use (at most {limit})"
+                ),
+            ));
+        }
+    }
+    Ok(bytes)
+}
+
 thread_local! {
     /// Set while [`quietly`] runs on this thread.
     static QUIET: Cell<bool> = const { Cell::new(false) };
@@ -179,11 +223,13 @@ impl VcfReader {
         let (head, stream) = peek(stream, VCF_MAGIC.len() as u64).map_err(read_err)?;
         let lines = Rc::new(Cell::new(0));
         let (format, header) = if head.starts_with(b"BCF") {
-            let mut reader = noodles_bcf::io::Reader::from(stream);
-            let header = reader
-                .read_header()
-                .map_err(|e| vcf_err(format!("BCF header: {e}")))?;
-            (Format::Binary(reader.into_inner(), Vec::new()), header)
+            let header_err = |e: String| vcf_err(format!("BCF header: {e}"));
+            let mut stream = stream;
+            let bytes = read_bcf_header(&mut stream).map_err(|e| header_err(e.to_string()))?;
+            let header = quietly(|| noodles_bcf::io::Reader::from(&bytes[..]).read_header())
+                .map_err(|panic| header_err(format!("cannot decode: {panic}")))?
+                .map_err(|e| header_err(e.to_string()))?;
+            (Format::Binary(stream, Vec::new()), header)
         } else if head.starts_with(VCF_MAGIC) {
             let mut reader = noodles_vcf::io::Reader::new(LineCounting {
                 inner: stream,
