@@ -34,6 +34,8 @@ Outputs (test-data/variants/):
                       any type but int8)
   huge_record.bcf     valid.bcf's header and first record, whose two lengths claim
                       0xFFFFFFF0 bytes each (about 8 GiB) in a file of a few hundred
+  many_samples.bcf    valid.bcf whose first record claims 2^24 - 1 samples (the header
+                      names one; noodles allocated by the claim: found by fuzzing)
   huge_idx.bcf        valid.bcf with the header's INFO DP line at IDX=10400000000000000
                       (noodles sizes its string maps by IDX: found by fuzzing)
 
@@ -233,6 +235,10 @@ def main():
     huge = bytearray(bcf[: first + 8 + l_shared + l_indiv])
     huge[first : first + 8] = struct.pack("<II", 0xFFFFFFF0, 0xFFFFFFF0)
     (OUT / "huge_record.bcf").write_bytes(bgzf(bytes(huge)))
+
+    many = bytearray(bcf)
+    many[first + 8 + 20 : first + 8 + 24] = struct.pack("<I", 0x01FFFFFF)  # n_fmt 1, n_sample 2^24-1
+    (OUT / "many_samples.bcf").write_bytes(bgzf(bytes(many)))
 
     text = bcf[9 : 9 + struct.unpack("<I", bcf[5:9])[0]]
     line = b'Description="Read depth",IDX=1>'

@@ -901,3 +901,15 @@ fn bcf_header_with_a_huge_idx_fails_without_allocating_it() {
         "",
     );
 }
+
+#[test]
+fn bcf_record_with_more_samples_than_the_header_fails() {
+    // noodles allocated by the record's claim (2^24 - 1) before decoding
+    let f = fixture("many_samples.bcf");
+    fails(
+        &f,
+        &[],
+        "record 1: the record has 16777215 samples, the header names 1",
+        "",
+    );
+}

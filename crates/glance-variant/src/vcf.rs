@@ -285,6 +285,18 @@ impl VcfReader {
                 if !read_bcf_record(stream, buf).map_err(|e| err(e.to_string()))? {
                     return Ok(None);
                 }
+                // n_sample (the low 24 bits of the shared part's bytes 20..24) must be
+                // the header's sample count; noodles allocates by it before decoding
+                let samples = self.header.sample_names().len() as u64;
+                if let Some(w) = buf.get(28..32) {
+                    let n_sample =
+                        u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]]) & 0xFF_FFFF);
+                    if n_sample != samples {
+                        return Err(err(format!(
+                            "the record has {n_sample} samples, the header names {samples}"
+                        )));
+                    }
+                }
                 let decoded = quietly(|| {
                     noodles_bcf::io::Reader::from(&buf[..]).read_record_buf(&self.header, record)
                 });
