@@ -507,7 +507,15 @@ fn motif_row(scanner: &Scanner, e: &MotifEffect) -> String {
     row
 }
 
-/// Adds the GLANCE_* INFO fields of the record's alleles.
+/// Appends a site's p-value as GLANCE_MOTIF writes it (`.` when there is no site).
+fn push_p(out: &mut String, site: Option<glance_variant::Site>) {
+    match site.map(|s| s.pvalue).filter(|p| !p.is_nan()) {
+        Some(p) => write_g(out, p, 3),
+        None => out.push('.'),
+    }
+}
+
+/// Sets the GLANCE_* INFO fields of the record's alleles (replacing any the input had).
 fn annotate(record: &mut RecordBuf, alleles: &[Allele], scanner: Option<&Scanner>) {
     let mut motif_entries = Vec::new();
     let (mut l2, mut cos, mut llr) = (Vec::new(), Vec::new(), Vec::new());
@@ -535,10 +543,10 @@ fn annotate(record: &mut RecordBuf, alleles: &[Allele], scanner: Option<&Scanner
                     scanner.motifs()[e.motif].motif.id,
                     e.effect.name()
                 );
-                push_num(&mut entry, e.reference.map(|s| s.pvalue), 3);
+                push_p(&mut entry, e.reference);
                 entry.push('|');
-                push_num(&mut entry, e.alternate.map(|s| s.pvalue), 3);
-                motif_entries.push(Some(entry.replace("NA", ".")));
+                push_p(&mut entry, e.alternate);
+                motif_entries.push(Some(entry));
             }
         }
         any_encoding |= encoding.is_some();
@@ -548,6 +556,9 @@ fn annotate(record: &mut RecordBuf, alleles: &[Allele], scanner: Option<&Scanner
         llr.push(finite(encoding.and_then(|e| e.llr)));
     }
     let info = record.info_mut();
+    // an input annotated before (glance's own output) keeps none of its old values
+    info.as_mut()
+        .retain(|key, _| !INFO_FIELDS.iter().any(|(k, ..)| k == key));
     if !motif_entries.is_empty() {
         info.insert(
             "GLANCE_MOTIF".into(),
