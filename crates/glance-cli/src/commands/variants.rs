@@ -3,11 +3,13 @@
 //! `score_variants` (outputs PREFIX.vcf.gz + .tbi, PREFIX.motifs.tsv,
 //! PREFIX.variants.tsv; docs/variants.md).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
 use glance::model::{default_model_dir, load, StreamOptions};
+use glance::variant::noodles_vcf::variant::RecordBuf;
+use glance::variant::VcfReader;
 use glance::workflow::{score_variants, VariantJob};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -104,7 +106,7 @@ pub fn run(args: &VariantsArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             .unwrap_or_default(),
         skip_ref_mismatch: args.skip_ref_mismatch,
     };
-    let bar = progress_bar(global.quiet);
+    let bar = progress_bar(global.quiet, &args.vcf);
     let summary = score_variants(&job, &mut |n| bar.inc(n))?;
     bar.finish_and_clear();
     if !global.quiet {
@@ -136,16 +138,39 @@ pub fn run(args: &VariantsArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A spinner with records/s on a terminal (hidden otherwise or with `-q`).
-fn progress_bar(quiet: bool) -> ProgressBar {
+/// On a terminal: a bar with records/s and ETA when the input is a file (its records
+/// counted first), a spinner with records/s for stdin. Hidden otherwise or with `-q`.
+fn progress_bar(quiet: bool, vcf: &Path) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} {elapsed_precise} {human_pos} records ({per_sec})")
-    {
+    let target = ProgressDrawTarget::stderr();
+    if target.is_hidden() {
+        return ProgressBar::hidden();
+    }
+    let total = (vcf.as_os_str() != "-")
+        .then(|| count_records(vcf))
+        .flatten();
+    let bar = ProgressBar::with_draw_target(total, target);
+    let template = if total.is_some() {
+        "{bar:30} {percent}% {human_pos}/{human_len} records ({per_sec}, ETA {eta})"
+    } else {
+        "{spinner} {elapsed_precise} {human_pos} records ({per_sec})"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     bar
+}
+
+/// The number of records of a VCF/BCF file (`None` if it cannot be read: the run
+/// itself reports why).
+fn count_records(vcf: &Path) -> Option<u64> {
+    let mut reader = VcfReader::open(vcf).ok()?;
+    let mut record = RecordBuf::default();
+    let mut n = 0;
+    while reader.read(&mut record).ok()?.is_some() {
+        n += 1;
+    }
+    Some(n)
 }
