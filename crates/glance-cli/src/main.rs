@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod global;
+mod progress;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -362,11 +362,6 @@ impl VcfWriter {
         })
     }
 
-    /// The output header (the input's with glance's INFO lines).
-    pub fn header(&self) -> &Header {
-        &self.header
-    }
-
     /// Appends a record.
     pub fn write(&mut self, record: &RecordBuf) -> Result<(), VariantError> {
         let path = self.file.path().display().to_string();

@@ -14,7 +14,6 @@ use glance::model::{
 };
 use glance::seq::{read_bed, read_fai};
 use glance::workflow::{embed_inputs, EmbedRows};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::global::GlobalArgs;
 
@@ -129,7 +128,7 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let progress = progress_bar(global.quiet, total_bases(&args.inputs));
+    let progress = crate::progress::bar(global.quiet, "bases", || total_bases(&args.inputs));
     let written = embed_inputs(
         &encoder,
         &args.inputs,
@@ -178,22 +177,4 @@ fn total_bases(inputs: &[PathBuf]) -> Option<u64> {
         let entries = read_fai(BufReader::new(file)).ok()?;
         Some(sum + entries.iter().map(|e| e.length).sum::<u64>())
     })
-}
-
-/// On a terminal: a bar with bases/s and ETA when the total is known (from `.fai`
-/// indexes), a spinner with bases/s otherwise. Hidden when not a terminal or `-q`.
-fn progress_bar(quiet: bool, total: Option<u64>) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
-    let template = if total.is_some() {
-        "{bar:30} {percent}% {human_pos}/{human_len} bases ({per_sec}, ETA {eta})"
-    } else {
-        "{spinner} {elapsed_precise} {human_pos} bases ({per_sec})"
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
-    bar
 }

@@ -11,7 +11,6 @@ use glance::model::{default_model_dir, load, StreamOptions};
 use glance::variant::noodles_vcf::variant::RecordBuf;
 use glance::variant::VcfReader;
 use glance::workflow::{score_variants, VariantJob};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::motif_args::MotifArgs;
 use crate::global::GlobalArgs;
@@ -106,7 +105,12 @@ pub fn run(args: &VariantsArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             .unwrap_or_default(),
         skip_ref_mismatch: args.skip_ref_mismatch,
     };
-    let bar = progress_bar(global.quiet, &args.vcf);
+    // a bar with ETA for a file (its records counted first), a spinner for stdin
+    let bar = crate::progress::bar(global.quiet, "records", || {
+        (args.vcf.as_os_str() != "-")
+            .then(|| count_records(&args.vcf))
+            .flatten()
+    });
     let summary = score_variants(&job, &mut |n| bar.inc(n))?;
     bar.finish_and_clear();
     if !global.quiet {
@@ -136,31 +140,6 @@ pub fn run(args: &VariantsArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// On a terminal: a bar with records/s and ETA when the input is a file (its records
-/// counted first), a spinner with records/s for stdin. Hidden otherwise or with `-q`.
-fn progress_bar(quiet: bool, vcf: &Path) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let target = ProgressDrawTarget::stderr();
-    if target.is_hidden() {
-        return ProgressBar::hidden();
-    }
-    let total = (vcf.as_os_str() != "-")
-        .then(|| count_records(vcf))
-        .flatten();
-    let bar = ProgressBar::with_draw_target(total, target);
-    let template = if total.is_some() {
-        "{bar:30} {percent}% {human_pos}/{human_len} records ({per_sec}, ETA {eta})"
-    } else {
-        "{spinner} {elapsed_precise} {human_pos} records ({per_sec})"
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
-    bar
 }
 
 /// The number of records of a VCF/BCF file (`None` if it cannot be read: the run
