@@ -64,6 +64,8 @@ fn config_example_parses_and_names_every_run_option() {
             "model" => "path".to_string(),
             "motifs" => "file".to_string(),
             "pattern" => "patterns".to_string(),
+            "variants" => "vcf".to_string(),
+            "variant-window" => "window".to_string(),
             f => f.replace('-', "_"),
         };
         let needle = format!("{key} =");

@@ -7,6 +7,7 @@ pub mod embed;
 pub mod merge;
 pub mod model;
 pub mod motif_args;
+pub mod region_args;
 pub mod run;
 pub mod scan;
 pub mod score;
