@@ -40,6 +40,8 @@ fn main() -> ExitCode {
     }
     match cli.command.run(&cli.global) {
         Ok(()) => ExitCode::SUCCESS,
+        // `glance scan ... | head`: the reader has what it wanted
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             // `{:#}` joins the context chain with ": ", giving one line such as
             // `error: genome.fa: line 3: FASTA record has no '>' header`.
@@ -47,4 +49,19 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether the error is a write to a closed pipe, wherever in the chain.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<glance::io::IoError>()
+                .is_some_and(glance::io::IoError::is_broken_pipe)
+            || cause
+                .downcast_ref::<glance::workflow::WorkflowError>()
+                .is_some_and(glance::workflow::WorkflowError::is_broken_pipe)
+    })
 }

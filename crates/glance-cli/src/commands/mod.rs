@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_sweep;
+pub mod completions;
 pub mod config;
 pub mod embed;
 pub mod merge;
