@@ -34,6 +34,7 @@ fn keep_freed_pages() {
 fn main() -> ExitCode {
     keep_freed_pages();
     let cli = cli::Cli::parse();
+    init_logger(cli.global.quiet);
     if let Err(err) = cli.global.init_threads() {
         eprintln!("error: {err:#}");
         return ExitCode::from(1);
@@ -49,6 +50,23 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The crates whose `log` records are printed by default (info and above); the
+/// others' warnings and errors only. `RUST_LOG` overrides it, `--quiet` keeps errors.
+const DEFAULT_LOG: &str = "warn,glance=info,glance_seq=info,glance_attn=info,glance_model=info,\
+glance_motif=info,glance_variant=info,glance_io=info,glance_workflow=info";
+
+/// Prints the library crates' `log` records on stderr, one line each, as they are.
+fn init_logger(quiet: bool) {
+    let default = if quiet { "error" } else { DEFAULT_LOG };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default))
+        .format(|buf, record| {
+            use std::io::Write as _;
+            writeln!(buf, "{}", record.args())
+        })
+        .target(env_logger::Target::Stderr)
+        .init();
 }
 
 /// Whether the error is a write to a closed pipe, wherever in the chain.

@@ -400,3 +400,29 @@ fn a_run_killed_mid_way_is_detected_and_finished_by_the_rerun() {
         );
     }
 }
+
+#[test]
+fn library_messages_go_through_the_logger() {
+    // glance-workflow reports through `log`; the CLI prints the records (RUST_LOG
+    // filters them, --quiet keeps errors only)
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &str, env: Option<&str>, extra: &[&str]| {
+        let mut cmd = glance();
+        cmd.args(["run", &data_arg("seq/small.fa"), "--embeddings", "false"])
+            .args(["--motifs", &data_arg("motifs/subset10.meme")])
+            .args(extra)
+            .arg("--outdir")
+            .arg(dir.path().join(out));
+        match env {
+            Some(v) => cmd.env("RUST_LOG", v),
+            None => cmd.env_remove("RUST_LOG"),
+        };
+        let out = cmd.output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let default = run("a", None, &[]);
+    assert!(default.contains("glance run: shard 1/1"), "{default}");
+    assert_eq!(run("b", Some("glance_workflow=warn"), &[]), "");
+    assert_eq!(run("c", None, &["-q"]), "");
+}

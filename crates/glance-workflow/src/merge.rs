@@ -161,7 +161,7 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
     };
     manifest.write(outdir)?;
     if !quiet {
-        eprintln!(
+        log::info!(
             "glance merge: {} shards, {} records, {} regions -> {}",
             shards.len(),
             manifest.records,

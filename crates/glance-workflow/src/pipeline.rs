@@ -179,7 +179,7 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
     let quiet = plan.config.quiet;
     let log = |m: &str| {
         if !quiet {
-            eprintln!("{m}");
+            log::info!("{m}");
         }
     };
     let outdir = &plan.outdir;
@@ -292,7 +292,7 @@ fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
         };
         let (files, timing, summary) = plan.workers.install(|| stage.run(vcf))?;
         if !quiet {
-            eprintln!(
+            log::info!(
                 "glance run: variants: {} records read, {} alleles scored here, {} skipped; {} motif losses, {} gains",
                 summary.records,
                 summary.scored,
