@@ -342,3 +342,45 @@ fn completions_and_man_pages_come_from_the_grammar() {
     glance().args(["man", "nope"]).assert().code(1);
     glance().args(["completions", "tcsh"]).assert().code(2);
 }
+
+#[test]
+fn scan_score_and_model_help_show_examples_that_parse() {
+    // every example line of the help parses with the real grammar (clap), up to its
+    // file arguments
+    for cmd in [
+        "scan", "score", "model", "variants", "run", "embed", "tokenize",
+    ] {
+        let out = succeeded(glance().args([cmd, "--help"]).output().unwrap(), cmd);
+        let help = String::from_utf8(out.stdout).unwrap();
+        let examples: Vec<&str> = help
+            .lines()
+            .skip_while(|l| !l.starts_with("Examples:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .collect();
+        assert!(examples.len() >= 2, "{cmd}: {help}");
+        for line in examples {
+            let command = line
+                .split(" #")
+                .next()
+                .unwrap()
+                .split(" > ")
+                .next()
+                .unwrap();
+            let command = command
+                .split('|')
+                .map(str::trim)
+                .find(|c| c.starts_with("glance "))
+                .unwrap_or(command);
+            let words: Vec<&str> = command.split_whitespace().collect();
+            assert_eq!(words[0], "glance", "{cmd}: {line}");
+            // --help after the example's arguments: clap checks them first
+            let out = glance().args(&words[1..]).arg("--help").output().unwrap();
+            assert!(
+                out.status.success(),
+                "{cmd}: `{line}` does not parse: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
