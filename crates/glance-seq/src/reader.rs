@@ -19,7 +19,7 @@ use std::path::Path;
 use memchr::memchr;
 
 use crate::error::{describe_byte, SeqError};
-use crate::input::{open_path, open_reader, Compression, Opened};
+use crate::input::{open_path, open_path_observed, open_reader, Compression, Opened};
 use crate::record::{Record, RecordHeader};
 use crate::source::SequenceSource;
 
@@ -83,6 +83,17 @@ impl SeqReader {
     /// that many workers and gzip input on one background thread.
     pub fn open_with_threads(path: impl AsRef<Path>, threads: usize) -> Result<Self, SeqError> {
         Self::from_opened(open_path(path.as_ref(), threads)?)
+    }
+
+    /// As [`SeqReader::open_with_threads`], telling `on_read` of every batch of bytes
+    /// read from the file as stored (compressed bytes for gzip/BGZF), for progress bars
+    /// with a known total (the file's size).
+    pub fn open_observed(
+        path: impl AsRef<Path>,
+        threads: usize,
+        on_read: impl FnMut(u64) + Send + 'static,
+    ) -> Result<Self, SeqError> {
+        Self::from_opened(open_path_observed(path.as_ref(), threads, on_read)?)
     }
 
     /// Reads from any byte stream (plain, gzip or BGZF, detected from its first bytes).

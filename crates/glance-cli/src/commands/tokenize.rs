@@ -93,6 +93,11 @@ pub fn run(args: &TokenizeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
 
+    // regions are read by index, a small part of each file: no bar
+    let progress = match regions {
+        Some(_) => indicatif::ProgressBar::hidden(),
+        None => crate::progress::input_bar(global.quiet, &args.inputs),
+    };
     let mut npy = AtomicFile::create(&args.output)?;
     let index_path = index_path(&args.output);
     let mut index = AtomicFile::create(&index_path)?;
@@ -125,8 +130,9 @@ pub fn run(args: &TokenizeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                     sink.tokenize(&tokenizer, source, input, &args.output, &index_path)?;
                 }
                 None => {
-                    let reader =
-                        SeqReader::open_with_threads(input, threads).with_context(in_ctx)?;
+                    let bar = progress.clone();
+                    let reader = SeqReader::open_observed(input, threads, move |n| bar.inc(n))
+                        .with_context(in_ctx)?;
                     sink.tokenize(&tokenizer, reader, input, &args.output, &index_path)?;
                 }
             }
@@ -138,6 +144,7 @@ pub fn run(args: &TokenizeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             .with_context(|| out_err(&args.output))?;
         index_out.flush().with_context(|| out_err(&index_path))?;
     }
+    progress.finish_and_clear();
     index.commit()?;
     npy.commit()?;
     if !global.quiet {
