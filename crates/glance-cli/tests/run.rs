@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 use std::process::Command as StdCommand;
 
-use common::{data_arg, failure_stderr, glance, root};
+use common::{data_arg, failure_stderr, glance};
 
 /// Visible (non-hidden) files of a directory, sorted.
 fn visible(dir: &Path) -> Vec<String> {
@@ -213,10 +213,13 @@ fn without_a_model_option_the_bundled_default_model_embeds() {
     let m = run_without_model_option(&out, &["--bin", "5000"]);
     let regions = std::fs::read_to_string(out.join("regions.bed")).unwrap();
     let npy = glance::io::npy::NpyInfo::read(&out.join("embeddings.npy")).unwrap();
-    let default = glance::model::load(&root().join("models/default")).unwrap();
+    let default = glance::model::load_bundled().unwrap();
     assert_eq!(npy.rows, regions.lines().count() as u64);
     assert_eq!(npy.inner, vec![default.d_model()]);
-    assert!(m.contains("model:config.json"), "{m}");
+    assert!(
+        m.contains("model:bundled:models/default/config.json"),
+        "{m}"
+    );
     assert!(!m.contains("was not produced"), "{m}");
 }
 

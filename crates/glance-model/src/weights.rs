@@ -1,6 +1,6 @@
-//! [`Weights`]: a safetensors file, memory-mapped, from which layers take their tensors
-//! by name as f32 arrays (F32, F16 and BF16 are accepted). Every failure names the file
-//! and the tensor.
+//! [`Weights`]: a safetensors file, memory-mapped (or bytes compiled into the binary,
+//! for the bundled default model), from which layers take their tensors by name as f32
+//! arrays (F32, F16 and BF16 are accepted). Every failure names the file and the tensor.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -12,10 +12,29 @@ use safetensors::SafeTensors;
 
 use crate::error::ModelError;
 
-/// A memory-mapped safetensors file.
+/// The bytes of a safetensors file.
+enum Bytes {
+    /// A file mapped into memory.
+    Mapped(Mmap),
+    /// Bytes compiled into the binary.
+    Static(&'static [u8]),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Static(b) => b,
+        }
+    }
+}
+
+/// A safetensors file (memory-mapped, or compiled into the binary).
 pub struct Weights {
     path: PathBuf,
-    map: Mmap,
+    map: Bytes,
     /// Byte offset of the data section (8 + header length).
     data_start: usize,
     metadata: Metadata,
@@ -39,13 +58,23 @@ impl Weights {
         // and a concurrent truncation by another process is outside what we guard against
         // (as for every memory-mapped model loader).
         let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+        Weights::parse(path.to_path_buf(), Bytes::Mapped(map))
+    }
+
+    /// Reads safetensors `bytes` compiled into the binary; `label` names them in errors.
+    pub fn from_static(label: &Path, bytes: &'static [u8]) -> Result<Weights, ModelError> {
+        Weights::parse(label.to_path_buf(), Bytes::Static(bytes))
+    }
+
+    /// Parses the header of `map`.
+    fn parse(path: PathBuf, map: Bytes) -> Result<Weights, ModelError> {
         let (header_len, metadata) =
             SafeTensors::read_metadata(&map).map_err(|e| ModelError::Safetensors {
-                path: path.to_path_buf(),
+                path: path.clone(),
                 message: e.to_string(),
             })?;
         Ok(Weights {
-            path: path.to_path_buf(),
+            path,
             map,
             data_start: 8 + header_len,
             metadata,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use glance_model::{Encoder, Pooling, StreamOptions};
+use glance_model::{DefaultModel, Encoder, Pooling, StreamOptions, BUNDLED_FILES, BUNDLED_LABEL};
 use glance_motif::output::{write_tsv_row, TSV_HEADER};
 use glance_motif::{ScanTally, Scanner};
 
@@ -44,7 +44,6 @@ struct Plan {
     motifs: Option<MotifSet>,
     workers: Workers,
     inputs: Vec<FileEntry>,
-    notes: Vec<String>,
 }
 
 impl Plan {
@@ -104,7 +103,6 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
     }
     let shard = config.shard.unwrap_or(Shard::WHOLE);
     config.shard = Some(shard);
-    let mut notes = Vec::new();
     let mut inputs = Vec::new();
     for p in &config.inputs {
         inputs.push(FileEntry::of(p, p.display().to_string())?);
@@ -113,30 +111,35 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
     let mut encoder = None;
     if config.outputs.embeddings {
         if config.model.path.is_none() {
-            config.model.path = glance_model::default_model_dir();
+            if let DefaultModel::Env(dir) = DefaultModel::resolve() {
+                config.model.path = Some(dir);
+            }
         }
-        match &config.model.path {
+        let mut enc = match &config.model.path {
             Some(dir) => {
-                let mut enc = glance_model::load(dir).map_err(|e| {
+                let enc = glance_model::load(dir).map_err(|e| {
                     WorkflowError::Model(format!("{}: cannot load model: {e}", dir.display()))
                 })?;
-                enc.override_patterns(&config.model.patterns)
-                    .map_err(|e| WorkflowError::Config(format!("model.patterns: {e}")))?;
                 for f in ["config.json", "model.safetensors", "vocab.txt"] {
                     entry_if_file(&dir.join(f), format!("model:{f}"), &mut inputs)?;
                 }
-                encoder = Some(enc);
+                enc
             }
             None => {
-                config.outputs.embeddings = false;
-                notes.push(
-                    "no model: none was given (--model or GLANCE_MODEL) and the default model \
-                     (models/default of the source tree) is missing, so embeddings.npy was \
-                     not produced"
-                        .to_string(),
-                );
+                let enc = glance_model::load_bundled()
+                    .map_err(|e| WorkflowError::Model(format!("cannot load model: {e}")))?;
+                for (name, bytes) in BUNDLED_FILES {
+                    inputs.push(FileEntry::of_bytes(
+                        bytes,
+                        format!("model:{BUNDLED_LABEL}/{name}"),
+                    ));
+                }
+                enc
             }
-        }
+        };
+        enc.override_patterns(&config.model.patterns)
+            .map_err(|e| WorkflowError::Config(format!("model.patterns: {e}")))?;
+        encoder = Some(enc);
     }
     // Motifs.
     let mut motifs = None;
@@ -163,7 +166,6 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
         motifs,
         workers,
         inputs,
-        notes,
     })
 }
 
@@ -203,9 +205,6 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
     }
     // Nothing may look complete while this run is under way.
     layout::clear_outputs(outdir)?;
-    for n in &plan.notes {
-        log(&format!("glance run: note: {n}"));
-    }
     // Outputs are committed with their sizes and checksums; the manifest comes last.
     let Executed {
         records,
@@ -225,7 +224,7 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
         regions,
         wall_s: t0.elapsed().as_secs_f64(),
         stages: timings,
-        notes: plan.notes.clone(),
+        notes: Vec::new(),
         shards: Vec::new(),
     };
     manifest.write(outdir)?;

@@ -19,8 +19,8 @@ use crate::global::GlobalArgs;
   glance run --config glance.toml
   glance run genome.fa.gz --shard 2/8 --outdir shard2   # then: glance merge shard*/ --outdir all
 
-Without --model, GLANCE_MODEL or else the default model shipped in models/default is
-used (card: docs/models/default.md).")]
+Without --model, GLANCE_MODEL or else the default model compiled into glance is used
+(models/default; card: docs/models/default.md).")]
 pub struct RunArgs {
     /// Input FASTA/FASTQ files (plain, gzip or BGZF); key `inputs`.
     #[arg(value_name = "INPUT")]
@@ -42,7 +42,7 @@ pub struct RunArgs {
     /// 1,000,000); key `shard_span`.
     #[arg(long, value_name = "BP")]
     pub shard_span: Option<u64>,
-    /// Model directory; key `model.path` (default: the bundled model, GLANCE_MODEL).
+    /// Model directory; key `model.path` (default: GLANCE_MODEL, else the bundled model).
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
     /// Attention override `SPEC` or `LAYER=SPEC` (repeatable); key `model.patterns`.
