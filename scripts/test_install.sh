@@ -4,18 +4,19 @@
 # directory with an empty environment (no HOME, no GLANCE_MODEL, no CARGO_*): the default
 # model and the JASPAR motifs are compiled into the binary.
 #
-#   scripts/test_install.sh            # debug build (fast to build; CI)
-#   PROFILE=release scripts/test_install.sh
+#   scripts/test_install.sh                    # profile `test` (CI: reuses cargo test's build)
+#   PROFILE=release scripts/test_install.sh    # what a user's `cargo install` builds
 #
-# CARGO_TARGET_DIR (default: target/) is reused, so an earlier build is not redone.
+# CARGO_TARGET_DIR (default: target/) is reused, so an earlier build is not redone. The
+# `test` profile is optimised (opt-level 2): the run takes ~30 s on 2 cores, against
+# ~3.5 min for an unoptimised `--debug` build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-mode=(--debug)
-[ "${PROFILE:-debug}" = release ] && mode=()
+mode=(--profile "${PROFILE:-test}")
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 cargo install --quiet --locked --path crates/glance-cli --root "$tmp/root" "${mode[@]}"
 
