@@ -186,6 +186,13 @@ pub struct OutputsConfig {
     pub hits: bool,
     /// motif_scores.npy and motif_scores.tsv.
     pub motif_scores: bool,
+    /// bigWig tracks in `tracks/`: the region affinity of `track_motifs` and the first
+    /// principal components of the embeddings (see [`crate::tracks`]).
+    pub tracks: bool,
+    /// The same tracks as bedGraph text.
+    pub bedgraph: bool,
+    /// Motif ids given tracks (empty: the 10 with the most hits).
+    pub track_motifs: Vec<String>,
 }
 
 impl Default for OutputsConfig {
@@ -194,6 +201,9 @@ impl Default for OutputsConfig {
             embeddings: true,
             hits: true,
             motif_scores: true,
+            tracks: false,
+            bedgraph: false,
+            track_motifs: Vec::new(),
         }
     }
 }
@@ -338,7 +348,7 @@ pub const EXAMPLE: &str = r#"# glance run configuration (TOML). Every key is opt
 # Input FASTA/FASTQ files (plain, gzip or BGZF), read once each, in this order.
 inputs = ["genome.fa.gz"]
 # Output directory: regions.bed, embeddings.npy, motif_scores.npy, motif_scores.tsv,
-# hits.tsv and manifest.json (written last).
+# hits.tsv, tracks/ (if asked for) and manifest.json (written last).
 outdir = "glance-out"
 # Worker threads (leave out for all cores).
 # threads = 8
@@ -399,6 +409,12 @@ chunk_size = 1048576
 embeddings = true
 hits = true
 motif_scores = true
+# Genome-browser tracks in tracks/ (bigWig; bedGraph with bedgraph = true): the region
+# affinity of track_motifs (empty: the 10 motifs with the most hits) and the first 3
+# principal components of the embeddings. Sharded runs leave them to `glance merge`.
+tracks = false
+bedgraph = false
+track_motifs = []
 "#;
 
 #[cfg(test)]

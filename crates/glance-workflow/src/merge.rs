@@ -2,7 +2,8 @@
 //! them) into exactly what one unsharded run writes. Rows are regrouped in record and
 //! position order (each bin lives in the shard that owns its first base, see
 //! [`crate::sharding`]), and hits get q-values recomputed from every shard's tallies
-//! with glance-motif's own `Scanner::finish`.
+//! with glance-motif's own `Scanner::finish`. Tracks asked for by the configuration
+//! are made from the merged tables, as one run makes them ([`crate::tracks`]).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -18,6 +19,7 @@ use crate::layout::{self, add_tallies, read_records, read_tallies, RecordInfo};
 use crate::manifest::{Manifest, StageTiming, MANIFEST};
 use crate::resolve::MotifSet;
 use crate::sharding::Sharding;
+use crate::tracks::{self, RunTables};
 use glance_io::{AtomicFile, FileEntry, NpyInfo, NpyWriter};
 
 fn merr(m: String) -> WorkflowError {
@@ -128,7 +130,26 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
     };
     let mut outputs = layout::write_record_tables(outdir, &records, whole, bins)?.to_vec();
     outputs.extend(merge_region_outputs(&shards, &records, &config, outdir)?);
-    outputs.extend(merge_hits(&shards, &records, &config, outdir)?);
+    let wants_hits = every_shard_has(&shards, layout::HITS);
+    let wants_tracks = config.outputs.tracks || config.outputs.bedgraph;
+    let motifs = if wants_hits || wants_tracks {
+        Some(MotifSet::load(&config.motifs, false)?)
+    } else {
+        None
+    };
+    if let (true, Some(m)) = (wants_hits, &motifs) {
+        outputs.extend(merge_hits(&shards, &records, &config, m, outdir)?);
+    }
+    if wants_tracks {
+        let ids = motifs
+            .as_ref()
+            .map(|m| tracks::motif_ids(&m.scanner))
+            .unwrap_or_default();
+        let tables = RunTables::load(outdir, &config, ids)?;
+        for f in tables.write_tracks(outdir, &config)? {
+            outputs.push(f.commit()?);
+        }
+    }
     let wall = t0.elapsed().as_secs_f64();
     let manifest = Manifest {
         glance_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -237,26 +258,24 @@ fn merge_region_outputs(
 }
 
 /// Recomputes hits.tsv from every shard's tallies (q-values need every test of the
-/// run), with scan_tallies.tsv and scan_hits.tsv for the whole run; returns their
-/// manifest entries.
+/// run) with the run's `motifs`, with scan_tallies.tsv and scan_hits.tsv for the whole
+/// run; returns their manifest entries.
 fn merge_hits(
     shards: &[ShardDir],
     records: &[RecordInfo],
     config: &Config,
+    motifs: &MotifSet,
     outdir: &Path,
 ) -> Result<Vec<FileEntry>, WorkflowError> {
-    if !every_shard_has(shards, layout::HITS) {
-        return Ok(Vec::new());
-    }
-    let MotifSet { scanner, label } = MotifSet::load(&config.motifs, false)?;
+    let MotifSet { scanner, label } = motifs;
     let mut tallies = scanner.new_tallies();
     for s in shards {
         add_tallies(&mut tallies, read_tallies(&s.dir, scanner.motifs().len())?);
     }
     let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
     let files = crate::pipeline::write_scan_outputs(
-        &scanner,
-        &label,
+        scanner,
+        label,
         tallies,
         &names,
         config.motifs.qv_thresh,

@@ -23,6 +23,7 @@ use crate::sharding::Sharding;
 use crate::stages;
 use crate::tee::ChannelSource;
 use crate::tee::{Lag, Tee};
+use crate::tracks::{self, RunTables};
 use crate::workers::Workers;
 use glance_io::{AtomicFile, FileEntry, Finished};
 
@@ -55,6 +56,19 @@ impl Plan {
     /// Whether the region-scores stage runs (motif_scores.npy/.tsv).
     fn wants_scores(&self) -> bool {
         self.config.outputs.motif_scores && self.motifs.is_some()
+    }
+
+    /// Whether tracks are asked for (bigWig or bedGraph).
+    fn wants_tracks(&self) -> bool {
+        self.config.outputs.tracks || self.config.outputs.bedgraph
+    }
+
+    /// The motifs' ids and alternative names, in the scanner's order.
+    fn motif_ids(&self) -> Vec<(String, String)> {
+        self.motifs
+            .as_ref()
+            .map(|m| tracks::motif_ids(&m.scanner))
+            .unwrap_or_default()
     }
 
     /// Rows of regions.bed: the bins of the owned records that this shard owns.
@@ -153,6 +167,9 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
             inputs.push(FileEntry::of(&p, format!("background:{}", p.display()))?);
         }
     }
+    if let Some(m) = &motifs {
+        tracks::check_motifs(&config.outputs.track_motifs, &tracks::motif_ids(&m.scanner))?;
+    }
     let workers = Workers::new(config.threads)?;
     let sharding = Sharding {
         shard,
@@ -208,9 +225,27 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
     // Outputs are committed with their sizes and checksums; the manifest comes last.
     let Executed {
         records,
-        timings,
-        outputs,
+        mut timings,
+        mut outputs,
     } = execute(&plan, quiet)?;
+    if plan.wants_tracks() {
+        if plan.sharding.shard.count > 1 {
+            log("glance run: note: a shard writes no tracks; `glance merge` writes them");
+        } else {
+            let (t, cpu) = (Instant::now(), CpuClock::thread());
+            let tables = RunTables::load(outdir, &plan.config, plan.motif_ids())?;
+            for f in tables.write_tracks(outdir, &plan.config)? {
+                outputs.push(f.commit()?);
+            }
+            timings.push(stages::timing(
+                "tracks",
+                t,
+                Duration::ZERO,
+                0,
+                cpu.elapsed(),
+            ));
+        }
+    }
     let owned: Vec<&RecordInfo> = records.iter().filter(|r| r.owned).collect();
     let regions = plan.owned_regions(&records);
     let manifest = Manifest {

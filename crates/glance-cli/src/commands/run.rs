@@ -18,6 +18,7 @@ use crate::global::GlobalArgs;
   glance run genome.fa.gz --model my-model --motifs jaspar.meme --bin 500 --outdir out
   glance run --config glance.toml
   glance run genome.fa.gz --shard 2/8 --outdir shard2   # then: glance merge shard*/ --outdir all
+  glance run genome.fa.gz --tracks --track-motifs MA0139.2,MA0079.5 --outdir out   # bigWig
 
 Without --model, GLANCE_MODEL or else the default model compiled into glance is used
 (models/default; card: docs/models/default.md).")]
@@ -109,6 +110,17 @@ pub struct RunArgs {
     /// Produce motif_scores.npy/.tsv; key `outputs.motif_scores`.
     #[arg(long, value_name = "BOOL")]
     pub motif_scores: Option<bool>,
+    /// Write bigWig tracks in OUTDIR/tracks/: region affinity of --track-motifs and the
+    /// first 3 principal components of the embeddings; key `outputs.tracks`.
+    #[arg(long)]
+    pub tracks: bool,
+    /// Write the tracks as bedGraph (with or without --tracks); key `outputs.bedgraph`.
+    #[arg(long)]
+    pub bedgraph: bool,
+    /// Motif ids given tracks, comma-separated (default: the 10 with the most hits); key
+    /// `outputs.track_motifs`.
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub track_motifs: Vec<String>,
 }
 
 /// The config file (or defaults) with the command line applied on top.
@@ -172,6 +184,11 @@ pub fn resolve_config(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Con
     set!(c.outputs.embeddings, args.embeddings);
     set!(c.outputs.hits, args.hits);
     set!(c.outputs.motif_scores, args.motif_scores);
+    c.outputs.tracks |= args.tracks;
+    c.outputs.bedgraph |= args.bedgraph;
+    if !args.track_motifs.is_empty() {
+        c.outputs.track_motifs = args.track_motifs.clone();
+    }
     Ok(c)
 }
 
