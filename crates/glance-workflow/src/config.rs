@@ -193,6 +193,8 @@ pub struct OutputsConfig {
     pub bedgraph: bool,
     /// Motif ids given tracks (empty: the 10 with the most hits).
     pub track_motifs: Vec<String>,
+    /// report.html (see [`crate::report`]).
+    pub report: bool,
 }
 
 impl Default for OutputsConfig {
@@ -204,6 +206,7 @@ impl Default for OutputsConfig {
             tracks: false,
             bedgraph: false,
             track_motifs: Vec::new(),
+            report: true,
         }
     }
 }
@@ -415,6 +418,9 @@ motif_scores = true
 tracks = false
 bedgraph = false
 track_motifs = []
+# report.html: a self-contained page (inputs, model, stage times, top motifs with logos,
+# hit density, affinity heatmap, embedding PCA, links to every output).
+report = true
 "#;
 
 #[cfg(test)]

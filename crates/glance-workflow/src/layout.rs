@@ -38,7 +38,8 @@ pub const TALLIES: &str = "scan_tallies.tsv";
 pub const RAW_HITS: &str = "scan_hits.tsv";
 
 /// Every output a run may write (removed before a fresh run starts).
-pub const ALL_OUTPUTS: [&str; 8] = [
+pub const ALL_OUTPUTS: [&str; 9] = [
+    crate::report::REPORT,
     REGIONS,
     EMBEDDINGS,
     MOTIF_SCORES_NPY,

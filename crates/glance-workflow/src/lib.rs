@@ -7,7 +7,8 @@
 //!   timings);
 //! - [`MotifSet`]: the one way a motif file, background and thresholds become a scanner;
 //! - [`tracks`]: genome-browser tracks (bigWig/bedGraph) of a complete output directory,
-//!   [`Pca`] of its embeddings.
+//!   [`Pca`] of its embeddings; [`report`]: report.html, the self-contained page a run
+//!   ends with.
 //!
 //! Inside, the stages (`stages`) stream records through bounded channels (`tee`),
 //! `sharding` says which shard owns which record pieces, `layout` names the output files
@@ -29,6 +30,7 @@ mod pipeline;
 mod priority;
 mod progress;
 mod region_scores;
+pub mod report;
 mod resolve;
 mod sharding;
 mod stages;

@@ -3,7 +3,8 @@
 //! position order (each bin lives in the shard that owns its first base, see
 //! [`crate::sharding`]), and hits get q-values recomputed from every shard's tallies
 //! with glance-motif's own `Scanner::finish`. Tracks asked for by the configuration
-//! are made from the merged tables, as one run makes them ([`crate::tracks`]).
+//! and report.html are made from the merged tables, as one run makes them
+//! ([`crate::tracks`], [`crate::report`]).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -17,6 +18,7 @@ use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
 use crate::layout::{self, add_tallies, read_records, read_tallies, RecordInfo};
 use crate::manifest::{Manifest, StageTiming, MANIFEST};
+use crate::report::{write_report, ReportInput};
 use crate::resolve::MotifSet;
 use crate::sharding::Sharding;
 use crate::tracks::{self, RunTables};
@@ -132,7 +134,8 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
     outputs.extend(merge_region_outputs(&shards, &records, &config, outdir)?);
     let wants_hits = every_shard_has(&shards, layout::HITS);
     let wants_tracks = config.outputs.tracks || config.outputs.bedgraph;
-    let motifs = if wants_hits || wants_tracks {
+    let wants_views = wants_tracks || config.outputs.report;
+    let motifs = if wants_hits || wants_views {
         Some(MotifSet::load(&config.motifs, false)?)
     } else {
         None
@@ -140,18 +143,20 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
     if let (true, Some(m)) = (wants_hits, &motifs) {
         outputs.extend(merge_hits(&shards, &records, &config, m, outdir)?);
     }
-    if wants_tracks {
+    let mut tables = None;
+    if wants_views {
         let ids = motifs
             .as_ref()
             .map(|m| tracks::motif_ids(&m.scanner))
             .unwrap_or_default();
-        let tables = RunTables::load(outdir, &config, ids)?;
-        for f in tables.write_tracks(outdir, &config)? {
+        let loaded = RunTables::load(outdir, &config, ids)?;
+        for f in loaded.write_tracks(outdir, &config)? {
             outputs.push(f.commit()?);
         }
+        tables = Some(loaded);
     }
     let wall = t0.elapsed().as_secs_f64();
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         glance_version: env!("CARGO_PKG_VERSION").to_string(),
         command: "merge".into(),
         config: serde_json::to_value(&config).map_err(|e| merr(e.to_string()))?,
@@ -175,6 +180,24 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
         notes: shards[0].manifest.notes.clone(),
         shards: shards.iter().map(|s| s.dir.clone()).collect(),
     };
+    if let (true, Some(tables)) = (config.outputs.report, &tables) {
+        let mut stages: Vec<(String, Vec<StageTiming>)> = shards
+            .iter()
+            .map(|s| {
+                let label = format!("shard {} ({})", s.shard, s.dir.display());
+                (label, s.manifest.stages.clone())
+            })
+            .collect();
+        stages.push(("glance merge".to_string(), manifest.stages.clone()));
+        let input = ReportInput {
+            manifest: &manifest,
+            config: &config,
+            stages,
+            scanner: motifs.as_ref().map(|m| &m.scanner),
+        };
+        let entry = write_report(outdir, tables, &input)?;
+        manifest.outputs.push(entry);
+    }
     manifest.write(outdir)?;
     if !quiet {
         eprintln!(

@@ -18,6 +18,7 @@ use crate::layout::{self, owned_bins, RecordInfo};
 use crate::manifest::{previous_run, Manifest, Previous, StageTiming};
 use crate::priority::StagePools;
 use crate::progress::{Counter, Progress};
+use crate::report::{write_report, ReportInput};
 use crate::resolve::MotifSet;
 use crate::sharding::Sharding;
 use crate::stages;
@@ -228,15 +229,17 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
         mut timings,
         mut outputs,
     } = execute(&plan, quiet)?;
-    if plan.wants_tracks() {
-        if plan.sharding.shard.count > 1 {
-            log("glance run: note: a shard writes no tracks; `glance merge` writes them");
-        } else {
-            let (t, cpu) = (Instant::now(), CpuClock::thread());
-            let tables = RunTables::load(outdir, &plan.config, plan.motif_ids())?;
-            for f in tables.write_tracks(outdir, &plan.config)? {
-                outputs.push(f.commit()?);
-            }
+    let wants_views = plan.wants_tracks() || plan.config.outputs.report;
+    let mut tables = None;
+    if wants_views && plan.sharding.shard.count > 1 {
+        log("glance run: note: a shard writes no tracks or report; `glance merge` writes them");
+    } else if wants_views {
+        let (t, cpu) = (Instant::now(), CpuClock::thread());
+        let loaded = RunTables::load(outdir, &plan.config, plan.motif_ids())?;
+        for f in loaded.write_tracks(outdir, &plan.config)? {
+            outputs.push(f.commit()?);
+        }
+        if plan.wants_tracks() {
             timings.push(stages::timing(
                 "tracks",
                 t,
@@ -245,10 +248,11 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
                 cpu.elapsed(),
             ));
         }
+        tables = Some(loaded);
     }
     let owned: Vec<&RecordInfo> = records.iter().filter(|r| r.owned).collect();
     let regions = plan.owned_regions(&records);
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         glance_version: env!("CARGO_PKG_VERSION").to_string(),
         command: "run".into(),
         config: key,
@@ -262,6 +266,16 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
         notes: Vec::new(),
         shards: Vec::new(),
     };
+    if let (true, Some(tables)) = (plan.config.outputs.report, &tables) {
+        let input = ReportInput {
+            manifest: &manifest,
+            config: &plan.config,
+            stages: vec![("glance run".to_string(), manifest.stages.clone())],
+            scanner: plan.motifs.as_ref().map(|m| &m.scanner),
+        };
+        let entry = write_report(outdir, tables, &input)?;
+        manifest.outputs.push(entry);
+    }
     manifest.write(outdir)?;
     log(&format!(
         "glance run: shard {}: {} of {} records, {} bases, {} regions in {:.1} s -> {}",

@@ -121,6 +121,10 @@ pub struct RunArgs {
     /// `outputs.track_motifs`.
     #[arg(long, value_name = "ID,...", value_delimiter = ',')]
     pub track_motifs: Vec<String>,
+    /// Write report.html (a self-contained page: settings, stage times, top motifs, hit
+    /// density, affinity heatmap, embedding PCA, links); key `outputs.report`.
+    #[arg(long, value_name = "BOOL")]
+    pub report: Option<bool>,
 }
 
 /// The config file (or defaults) with the command line applied on top.
@@ -184,6 +188,7 @@ pub fn resolve_config(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Con
     set!(c.outputs.embeddings, args.embeddings);
     set!(c.outputs.hits, args.hits);
     set!(c.outputs.motif_scores, args.motif_scores);
+    set!(c.outputs.report, args.report);
     c.outputs.tracks |= args.tracks;
     c.outputs.bedgraph |= args.bedgraph;
     if !args.track_motifs.is_empty() {
