@@ -126,6 +126,7 @@ fn outputs_equal_glance_scan_and_glance_embed() {
             "motif_scores.tsv",
             "records.tsv",
             "regions.bed",
+            "report.html",
             "scan_hits.tsv",
             "scan_tallies.tsv"
         ]
@@ -174,7 +175,7 @@ fn outputs_equal_glance_scan_and_glance_embed() {
     );
     // The manifest lists every output with its size and checksum.
     let manifest = glance::workflow::Manifest::read(&out).unwrap().unwrap();
-    assert_eq!(manifest.outputs.len(), 8);
+    assert_eq!(manifest.outputs.len(), 9, "8 tables and report.html");
     for o in &manifest.outputs {
         let p = out.join(&o.path);
         assert_eq!(o.bytes, std::fs::metadata(&p).unwrap().len());
@@ -393,7 +394,11 @@ fn a_run_killed_mid_way_is_detected_and_finished_by_the_rerun() {
     assert!(c.status().unwrap().success());
     let names = visible(&clean);
     assert_eq!(visible(&out), names);
-    for n in names.iter().filter(|n| *n != "manifest.json") {
+    // manifest.json and report.html hold timings; every other output is identical
+    for n in names
+        .iter()
+        .filter(|n| *n != "manifest.json" && *n != "report.html")
+    {
         assert_eq!(
             std::fs::read(out.join(n)).unwrap(),
             std::fs::read(clean.join(n)).unwrap(),

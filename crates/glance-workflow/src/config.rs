@@ -69,7 +69,8 @@ impl Default for Config {
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
     /// Model directory (native glance model or Hugging Face BERT/DNABERT/Longformer);
-    /// `None`: the bundled default model (see [`glance_model::default_model_dir`]).
+    /// `None`: `$GLANCE_MODEL`, else the default model compiled into glance (see
+    /// [`glance_model::DefaultModel`]).
     pub path: Option<PathBuf>,
     /// Attention pattern overrides: `SPEC` for every layer or `LAYER=SPEC`.
     pub patterns: Vec<String>,
