@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 use std::process::Command as StdCommand;
 
-use common::{data_arg, failure_stderr, glance, root};
+use common::{data_arg, failure_stderr, glance};
 
 /// Visible (non-hidden) files of a directory, sorted.
 fn visible(dir: &Path) -> Vec<String> {
@@ -128,6 +128,7 @@ fn outputs_equal_glance_scan_and_glance_embed() {
             "motif_scores.tsv",
             "records.tsv",
             "regions.bed",
+            "report.html",
             "scan_hits.tsv",
             "scan_tallies.tsv"
         ]
@@ -176,7 +177,7 @@ fn outputs_equal_glance_scan_and_glance_embed() {
     );
     // The manifest lists every output with its size and checksum.
     let manifest = glance::workflow::Manifest::read(&out).unwrap().unwrap();
-    assert_eq!(manifest.outputs.len(), 8);
+    assert_eq!(manifest.outputs.len(), 9, "8 tables and report.html");
     for o in &manifest.outputs {
         let p = out.join(&o.path);
         assert_eq!(o.bytes, std::fs::metadata(&p).unwrap().len());
@@ -215,10 +216,13 @@ fn without_a_model_option_the_bundled_default_model_embeds() {
     let m = run_without_model_option(&out, &["--bin", "5000"]);
     let regions = std::fs::read_to_string(out.join("regions.bed")).unwrap();
     let npy = glance::io::npy::NpyInfo::read(&out.join("embeddings.npy")).unwrap();
-    let default = glance::model::load(&root().join("models/default")).unwrap();
+    let default = glance::model::load_bundled().unwrap();
     assert_eq!(npy.rows, regions.lines().count() as u64);
     assert_eq!(npy.inner, vec![default.d_model()]);
-    assert!(m.contains("model:config.json"), "{m}");
+    assert!(
+        m.contains("model:bundled:models/default/config.json"),
+        "{m}"
+    );
     assert!(!m.contains("was not produced"), "{m}");
 }
 
@@ -392,7 +396,11 @@ fn a_run_killed_mid_way_is_detected_and_finished_by_the_rerun() {
     assert!(c.status().unwrap().success());
     let names = visible(&clean);
     assert_eq!(visible(&out), names);
-    for n in names.iter().filter(|n| *n != "manifest.json") {
+    // manifest.json and report.html hold timings; every other output is identical
+    for n in names
+        .iter()
+        .filter(|n| *n != "manifest.json" && *n != "report.html")
+    {
         assert_eq!(
             std::fs::read(out.join(n)).unwrap(),
             std::fs::read(clean.join(n)).unwrap(),

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checksum::file_sha256;
+use crate::checksum::{bytes_sha256, file_sha256};
 use crate::error::IoError;
 
 /// A file with its size and checksum.
@@ -28,5 +28,15 @@ impl FileEntry {
             bytes,
             sha256,
         })
+    }
+
+    /// Measures `bytes` held in memory (e.g. a file compiled into the binary),
+    /// recording them under `label`.
+    pub fn of_bytes(bytes: &[u8], label: String) -> FileEntry {
+        FileEntry {
+            path: label,
+            bytes: bytes.len() as u64,
+            sha256: bytes_sha256(bytes),
+        }
     }
 }

@@ -4,7 +4,9 @@
 //!   into place only when complete, so a failed run leaves nothing that looks finished;
 //! - [`NpyWriter`]: f32 `.npy` arrays streamed row by row (header rewritten at the end),
 //!   [`NpyInfo`] to read such a header back;
-//! - [`FileEntry`]: a file's size and SHA-256, as manifests record them.
+//! - [`FileEntry`]: a file's size and SHA-256, as manifests record them;
+//! - [`Track`]: genome-browser tracks written as bigWig ([`write_bigwig`], with the
+//!   bigtools crate) or bedGraph ([`write_bedgraph`]).
 //!
 //! Errors are [`IoError`]s naming the file.
 
@@ -14,6 +16,7 @@ mod entry;
 mod error;
 pub mod npy;
 mod prefix;
+mod track;
 
 pub use atomic::{
     clean_partials, write_atomically, write_measured, AtomicFile, Finished, OUTPUT_BUFFER,
@@ -23,3 +26,4 @@ pub use entry::FileEntry;
 pub use error::IoError;
 pub use npy::{NpyInfo, NpyWriter};
 pub use prefix::with_suffix;
+pub use track::{write_bedgraph, write_bigwig, Track, TrackInterval};

@@ -149,7 +149,12 @@ impl ModelConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        let config: ModelConfig = serde_json::from_str(&text)
+        ModelConfig::parse(&text, path)
+    }
+
+    /// Parses and validates config.json text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<ModelConfig, ModelError> {
+        let config: ModelConfig = serde_json::from_str(text)
             .map_err(|e| ModelError::config(path, format!("invalid config: {e}")))?;
         config.validate().map_err(|m| ModelError::config(path, m))?;
         Ok(config)

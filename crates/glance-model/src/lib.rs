@@ -23,7 +23,7 @@ pub mod weights;
 pub use ndarray;
 
 pub use config::ModelConfig;
-pub use default_model::{default_model_dir, BUNDLED_MODEL_DIR, MODEL_ENV};
+pub use default_model::{load_bundled, DefaultModel, BUNDLED_FILES, BUNDLED_LABEL, MODEL_ENV};
 pub use edit::{Edited, SpanStates};
 pub use encoder::{Architecture, Encoder, PatternOverrideError, RunMode};
 pub use error::ModelError;

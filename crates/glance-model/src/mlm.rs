@@ -11,8 +11,6 @@
 //!   over the 4^k k-mers `out(z) + base(z) kmer_bases^T` (a full projection plus a
 //!   per-base part). Special tokens get probability 0 (log-probability -inf).
 
-use std::path::Path;
-
 use ndarray::{s, Array2, ArrayView2, Axis};
 
 use crate::config::Activation;
@@ -82,41 +80,37 @@ impl MlmHead {
         }))
     }
 
-    /// glance's native k-mer head from `dir/mlm_head.safetensors` for a model of width
-    /// `d` whose k-mers are vocabulary ids `first_kmer..first_kmer + 4^k` of
-    /// `vocab_size`. `None` when the file is absent.
+    /// glance's native k-mer head from `w` (`mlm_head.safetensors`) for a model of
+    /// width `d` whose k-mers are vocabulary ids `first_kmer..first_kmer + 4^k` of
+    /// `vocab_size`.
     pub(crate) fn native(
-        dir: &Path,
+        w: &Weights,
         d: usize,
         k: usize,
         first_kmer: usize,
         vocab_size: usize,
-    ) -> Result<Option<MlmHead>, ModelError> {
-        let path = dir.join(NATIVE_HEAD_FILE);
-        if !path.is_file() {
-            return Ok(None);
-        }
-        let w = Weights::open(&path)?;
+    ) -> Result<MlmHead, ModelError> {
+        let path = w.path();
         let kmers = 1usize << (2 * k);
         if first_kmer + kmers > vocab_size {
             return Err(ModelError::config(
-                &path,
+                path,
                 format!("a head over {kmers} k-mers does not fit a vocabulary of {vocab_size}"),
             ));
         }
-        Ok(Some(MlmHead {
-            dense: Linear::load(&w, "dense", d, d, true)?,
+        Ok(MlmHead {
+            dense: Linear::load(w, "dense", d, d, true)?,
             activation: Activation::Gelu,
             // nn.LayerNorm's default epsilon, as the training script builds it
-            norm: LayerNorm::load(&w, "norm", d, 1e-5)?,
+            norm: LayerNorm::load(w, "norm", d, 1e-5)?,
             decoder: Decoder::Kmer {
-                out: Linear::load(&w, "out", d, kmers, true)?,
-                base: Linear::load(&w, "base", d, 4 * k, true)?,
+                out: Linear::load(w, "out", d, kmers, true)?,
+                base: Linear::load(w, "base", d, 4 * k, true)?,
                 kmer_bases: w.matrix("kmer_bases", kmers, 4 * k)?,
                 first_kmer,
             },
             vocab_size,
-        }))
+        })
     }
 
     /// Log-probabilities of every vocabulary id at each position: `hidden` is

@@ -1,7 +1,9 @@
 //! The native model directory: `config.json` ([`ModelConfig`]) + `model.safetensors`
-//! with the tensor names documented in docs/model-format.md.
+//! with the tensor names documented in docs/model-format.md (+ `mlm_head.safetensors`,
+//! optional). The same files compiled into the binary load through [`NativeFiles`] too
+//! (the bundled default model).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use glance_seq::{SoftMask, TokenizerOptions, Vocab};
 
@@ -11,15 +13,25 @@ use crate::error::ModelError;
 use crate::layers::{
     alibi_slopes, Embeddings, EncoderLayer, FeedForward, LayerNorm, Linear, Rope, SelfAttention,
 };
-use crate::mlm::MlmHead;
+use crate::mlm::{MlmHead, NATIVE_HEAD_FILE};
 use crate::weights::Weights;
+
+/// The opened files of a native model, wherever they come from.
+pub(crate) struct NativeFiles {
+    /// Where config.json is (named in errors).
+    pub config_path: PathBuf,
+    /// model.safetensors.
+    pub weights: Weights,
+    /// mlm_head.safetensors, if present.
+    pub head: Option<Weights>,
+    /// The tokenizer's vocabulary.
+    pub vocab: Vocab,
+}
 
 /// Loads a native model from `dir` whose config has already been read.
 pub(crate) fn load(dir: &Path, config: &ModelConfig) -> Result<Encoder, ModelError> {
     let config_path = dir.join("config.json");
-    let w = Weights::open(&dir.join("model.safetensors"))?;
-    let d = config.d_model;
-    let eps = config.norm_eps;
+    let weights = Weights::open(&dir.join("model.safetensors"))?;
     let vocab = match &config.tokenizer.vocab {
         Some(file) => {
             let path = dir.join(file);
@@ -28,6 +40,33 @@ pub(crate) fn load(dir: &Path, config: &ModelConfig) -> Result<Encoder, ModelErr
         None => Vocab::builtin(config.tokenizer.k)
             .map_err(|e| ModelError::config(&config_path, e.to_string()))?,
     };
+    let head_path = dir.join(NATIVE_HEAD_FILE);
+    let head = if head_path.is_file() {
+        Some(Weights::open(&head_path)?)
+    } else {
+        None
+    };
+    build(
+        config,
+        NativeFiles {
+            config_path,
+            weights,
+            head,
+            vocab,
+        },
+    )
+}
+
+/// Builds the encoder of `config` from its opened files.
+pub(crate) fn build(config: &ModelConfig, files: NativeFiles) -> Result<Encoder, ModelError> {
+    let NativeFiles {
+        config_path,
+        weights: w,
+        head,
+        vocab,
+    } = files;
+    let d = config.d_model;
+    let eps = config.norm_eps;
     if vocab.len() > config.vocab_size {
         return Err(ModelError::config(
             &config_path,
@@ -113,7 +152,7 @@ pub(crate) fn load(dir: &Path, config: &ModelConfig) -> Result<Encoder, ModelErr
             canonical: config.tokenizer.canonical,
             soft_mask: SoftMask::Upper,
         },
-        mlm_head: native_head(dir, config, &vocab)?,
+        mlm_head: native_head(head, config, &vocab)?,
         vocab,
     })
 }
@@ -121,18 +160,21 @@ pub(crate) fn load(dir: &Path, config: &ModelConfig) -> Result<Encoder, ModelErr
 /// The native k-mer MLM head beside the model, if any; its k-mers must have contiguous
 /// ids in the model's vocabulary (as the built-in vocabulary has).
 fn native_head(
-    dir: &Path,
+    head: Option<Weights>,
     config: &ModelConfig,
     vocab: &Vocab,
 ) -> Result<Option<MlmHead>, ModelError> {
+    let Some(head) = head else {
+        return Ok(None);
+    };
     let k = config.tokenizer.k;
     let first = vocab.kmer_id(0);
     let contiguous = (0..1u64 << (2 * k)).all(|i| vocab.kmer_id(i) == first + i as u32);
-    if !contiguous && dir.join(crate::mlm::NATIVE_HEAD_FILE).is_file() {
+    if !contiguous {
         return Err(ModelError::config(
-            dir.join(crate::mlm::NATIVE_HEAD_FILE),
+            head.path(),
             "a native MLM head needs k-mer ids that follow one another in the vocabulary",
         ));
     }
-    MlmHead::native(dir, config.d_model, k, first as usize, config.vocab_size)
+    MlmHead::native(&head, config.d_model, k, first as usize, config.vocab_size).map(Some)
 }

@@ -1,6 +1,7 @@
-//! [`Weights`]: the tensors of a checkpoint, memory-mapped, from which layers take
-//! their tensors by name as f32 arrays (F32, F16 and BF16 are accepted). Every failure
-//! names the file and the tensor.
+//! [`Weights`]: the tensors of a checkpoint, memory-mapped (or bytes compiled into the
+//! binary, for the bundled default model), from which layers take their tensors by name
+//! as f32 arrays (F32, F16 and BF16 are accepted). Every failure names the file and the
+//! tensor.
 //!
 //! A checkpoint is one of (what `save_pretrained` and the hub give, read unchanged):
 //! - `model.safetensors`;
@@ -74,10 +75,29 @@ struct Entry {
     stride: Vec<usize>,
 }
 
-/// A mapped checkpoint file.
+/// The bytes of a checkpoint file.
+enum Bytes {
+    /// A file mapped into memory.
+    Mapped(Mmap),
+    /// Bytes compiled into the binary.
+    Static(&'static [u8]),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Static(b) => b,
+        }
+    }
+}
+
+/// A checkpoint file and its bytes.
 struct Mapped {
     path: PathBuf,
-    map: Mmap,
+    map: Bytes,
 }
 
 /// The tensors of a checkpoint (see the module docs).
@@ -124,6 +144,19 @@ impl Weights {
         };
         w.add_file(path)?;
         Ok(w)
+    }
+
+    /// Reads safetensors `bytes` compiled into the binary; `label` names them in errors.
+    pub fn from_static(label: &Path, bytes: &'static [u8]) -> Result<Weights, ModelError> {
+        let entries = safetensors_entries(label, bytes, 0)?;
+        Ok(Weights {
+            path: label.to_path_buf(),
+            files: vec![Mapped {
+                path: label.to_path_buf(),
+                map: Bytes::Static(bytes),
+            }],
+            entries: entries.into_iter().collect(),
+        })
     }
 
     /// The checkpoint of a model directory: the first of [`CHECKPOINT_FILES`] present.
@@ -227,7 +260,7 @@ impl Weights {
         }
         self.files.push(Mapped {
             path: path.to_path_buf(),
-            map,
+            map: Bytes::Mapped(map),
         });
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! The model that ships in models/default equals its PyTorch reference
 //! (scripts/native_reference.py in float64, fixture written by
 //! scripts/default_model_fixture.py) within 1e-4 on a fragment of the held-out genome,
-//! both encoded whole and streamed in chunks much shorter than the receptive field.
+//! both encoded whole and streamed in chunks much shorter than the receptive field; the
+//! copy compiled into the binary is that model.
 
 // Tests may unwrap: a failed unwrap is a failed test (library code may not:
 // [workspace.lints] in Cargo.toml).
@@ -12,7 +13,10 @@ mod common;
 use std::path::PathBuf;
 
 use common::max_abs_diff;
-use glance_model::{encode_tokens, load, Encoder, RunMode, StreamOptions, Weights};
+use glance_model::{
+    encode_tokens, load, load_bundled, DefaultModel, Encoder, RunMode, StreamOptions, Weights,
+    BUNDLED_FILES,
+};
 use glance_seq::{Record, SeqReader};
 use ndarray::Array2;
 
@@ -20,8 +24,13 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// This crate's models/default (the repository's models/default links to it).
+fn shipped_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/default")
+}
+
 fn shipped() -> Encoder {
-    load(&repo().join("models/default")).unwrap()
+    load(&shipped_dir()).unwrap()
 }
 
 /// The fragment's bases, and the reference token ids and hidden states.
@@ -76,4 +85,26 @@ fn default_model_matches_pytorch_on_heldout_fragment() {
         let err = max_abs_diff(&got, &want);
         assert!(err <= 1e-4, "chunk {chunk}: max abs error {err}");
     }
+}
+
+#[test]
+fn the_compiled_in_model_is_the_shipped_directory() {
+    for (name, bytes) in BUNDLED_FILES {
+        let on_disk = std::fs::read(shipped_dir().join(name)).unwrap();
+        assert!(on_disk == bytes, "{name} differs from the compiled-in copy");
+    }
+    let (bases, _, _) = fixture();
+    let from_dir = shipped();
+    let bundled = load_bundled().unwrap();
+    let mut ids = Vec::new();
+    bundled
+        .make_tokenizer()
+        .unwrap()
+        .tokenize_into(&bases, &mut ids);
+    let opts = StreamOptions::default();
+    let a = encode_tokens(&bundled, &ids, &opts).unwrap();
+    let b = encode_tokens(&from_dir, &ids, &opts).unwrap();
+    assert_eq!(a, b);
+    assert!(bundled.mlm_head.is_some() && from_dir.mlm_head.is_some());
+    assert_eq!(DefaultModel::Bundled.to_string(), "bundled:models/default");
 }

@@ -95,13 +95,12 @@ fn a_range_past_the_record_is_refused() {
 
 #[test]
 fn editing_a_span_recomputes_only_the_receptive_field_and_equals_the_edited_record() {
-    let default = glance_model::default_model_dir().unwrap();
-    for dir in [
-        model_dir("native_mixed"),
-        model_dir("native_alibi"),
-        default,
-    ] {
-        let enc = load(&dir).unwrap();
+    let encoders = [
+        ("native_mixed", load(&model_dir("native_mixed")).unwrap()),
+        ("native_alibi", load(&model_dir("native_alibi")).unwrap()),
+        ("default", glance_model::load_bundled().unwrap()),
+    ];
+    for (dir, enc) in encoders {
         let halo = enc.receptive_radius().unwrap() as u64;
         let ids = tokens(&enc, &bases(3000, 5, N_AT));
         let n = ids.len() as u64;

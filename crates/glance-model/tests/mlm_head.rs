@@ -66,7 +66,7 @@ fn bert_head_equals_transformers() {
 #[test]
 fn default_model_head_equals_the_training_script() {
     let w = expected();
-    let enc = load(&glance_model::default_model_dir().unwrap()).unwrap();
+    let enc = glance_model::load_bundled().unwrap();
     let head = enc
         .mlm_head
         .as_ref()

@@ -150,7 +150,7 @@ fn chunked_models_match_whole_contigs() {
         let enc = load(&test_data(&format!("models/{model}"))).unwrap();
         check_model(&enc, StreamOptions::default(), 300);
     }
-    let default = load(&glance_model::default_model_dir().unwrap()).unwrap();
+    let default = glance_model::load_bundled().unwrap();
     check_model(&default, StreamOptions::for_encoder(&default), 1000);
 }
 
@@ -170,7 +170,7 @@ fn windowed_models_match_whole_contigs() {
 
 #[test]
 fn substitutions_recompute_only_their_receptive_field() {
-    let enc = load(&glance_model::default_model_dir().unwrap()).unwrap();
+    let enc = glance_model::load_bundled().unwrap();
     let halo = enc.receptive_radius().unwrap() as u64;
     let seq = contig(5000);
     let mut genome = Contigs::default();
@@ -213,7 +213,7 @@ fn likelihood_ratio_equals_the_pytorch_reference() {
         .collect();
     let mut genome = Contigs::default();
     genome.0.insert("c".into(), seq.clone());
-    let enc = load(&glance_model::default_model_dir().unwrap()).unwrap();
+    let enc = glance_model::load_bundled().unwrap();
     let scorer = VariantEncoder::new(&enc, 200, StreamOptions::for_encoder(&enc)).unwrap();
     for v in variants.as_array().unwrap() {
         let want = v["llr"].as_f64().unwrap();

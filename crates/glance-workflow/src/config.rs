@@ -72,7 +72,8 @@ impl Default for Config {
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
     /// Model directory (native glance model or Hugging Face BERT/DNABERT/Longformer);
-    /// `None`: the bundled default model (see [`glance_model::default_model_dir`]).
+    /// `None`: `$GLANCE_MODEL`, else the default model compiled into glance (see
+    /// [`glance_model::DefaultModel`]).
     pub path: Option<PathBuf>,
     /// Attention pattern overrides: `SPEC` for every layer or `LAYER=SPEC`.
     pub patterns: Vec<String>,
@@ -189,6 +190,15 @@ pub struct OutputsConfig {
     pub hits: bool,
     /// motif_scores.npy and motif_scores.tsv.
     pub motif_scores: bool,
+    /// bigWig tracks in `tracks/`: the region affinity of `track_motifs` and the first
+    /// principal components of the embeddings (see [`crate::tracks`]).
+    pub tracks: bool,
+    /// The same tracks as bedGraph text.
+    pub bedgraph: bool,
+    /// Motif ids given tracks (empty: the 10 with the most hits).
+    pub track_motifs: Vec<String>,
+    /// report.html (see [`crate::report`]).
+    pub report: bool,
 }
 
 impl Default for OutputsConfig {
@@ -197,6 +207,10 @@ impl Default for OutputsConfig {
             embeddings: true,
             hits: true,
             motif_scores: true,
+            tracks: false,
+            bedgraph: false,
+            track_motifs: Vec::new(),
+            report: true,
         }
     }
 }
@@ -376,7 +390,7 @@ pub const EXAMPLE: &str = r#"# glance run configuration (TOML). Every key is opt
 # Input FASTA/FASTQ files (plain, gzip or BGZF), read once each, in this order.
 inputs = ["genome.fa.gz"]
 # Output directory: regions.bed, embeddings.npy, motif_scores.npy, motif_scores.tsv,
-# hits.tsv and manifest.json (written last).
+# hits.tsv, tracks/ (if asked for) and manifest.json (written last).
 outdir = "glance-out"
 # Worker threads (leave out for all cores).
 # threads = 8
@@ -437,6 +451,15 @@ chunk_size = 1048576
 embeddings = true
 hits = true
 motif_scores = true
+# Genome-browser tracks in tracks/ (bigWig; bedGraph with bedgraph = true): the region
+# affinity of track_motifs (empty: the 10 motifs with the most hits) and the first 3
+# principal components of the embeddings. Sharded runs leave them to `glance merge`.
+tracks = false
+bedgraph = false
+track_motifs = []
+# report.html: a self-contained page (inputs, model, stage times, top motifs with logos,
+# hit density, affinity heatmap, embedding PCA, links to every output).
+report = true
 
 [variants]
 # A VCF/BCF scored against the inputs as `glance variants` does (motif gain/loss with

@@ -53,7 +53,8 @@ pub const VARIANTS_TSV: &str = "variants.variants.tsv";
 pub const VARIANTS_ROWS: &str = "variants.rows.tsv";
 
 /// Every output a run may write (removed before a fresh run starts).
-pub const ALL_OUTPUTS: [&str; 14] = [
+pub const ALL_OUTPUTS: [&str; 15] = [
+    crate::report::REPORT,
     REGIONS,
     EMBEDDINGS,
     MOTIF_SCORES_NPY,
@@ -162,8 +163,8 @@ pub fn write_region(
     writeln!(w, "{chrom}\t{start}\t{end}\t{name}{partial}\t{row}")
 }
 
-/// Removes manifest.json, every output a run may write and the partial files of a
-/// killed run from `outdir`: nothing may look complete while a run or merge is under way.
+/// Removes manifest.json, every output a run may write (tracks: the .bw and .bedGraph
+/// files of `tracks/`) and the partial files of a killed run from `outdir`: nothing may look complete while a run or merge is under way.
 pub fn clear_outputs(outdir: &Path) -> Result<(), WorkflowError> {
     for name in std::iter::once(MANIFEST).chain(ALL_OUTPUTS) {
         let p = outdir.join(name);
@@ -172,6 +173,20 @@ pub fn clear_outputs(outdir: &Path) -> Result<(), WorkflowError> {
         }
     }
     clean_partials(outdir)?;
+    let tracks = outdir.join(crate::tracks::TRACKS_DIR);
+    if tracks.is_dir() {
+        let entries = std::fs::read_dir(&tracks).map_err(|e| WorkflowError::output(&tracks, e))?;
+        for e in entries.flatten() {
+            let p = e.path();
+            if matches!(
+                p.extension().and_then(|x| x.to_str()),
+                Some("bw" | "bedGraph")
+            ) {
+                std::fs::remove_file(&p).map_err(|e| WorkflowError::output(&p, e))?;
+            }
+        }
+        clean_partials(&tracks)?;
+    }
     Ok(())
 }
 

@@ -5,7 +5,10 @@
 //! - [`merge`]: shards gathered into what one run gives;
 //! - [`Manifest`]: manifest.json (version, resolved config, input and output checksums,
 //!   timings);
-//! - [`MotifSet`]: the one way a motif file, background and thresholds become a scanner.
+//! - [`MotifSet`]: the one way a motif file, background and thresholds become a scanner;
+//! - [`tracks`]: genome-browser tracks (bigWig/bedGraph) of a complete output directory,
+//!   [`Pca`] of its embeddings; [`report`]: report.html, the self-contained page a run
+//!   ends with.
 //!
 //! Inside, the stages (`stages`) stream records through bounded channels (`tee`),
 //! `sharding` says which shard owns which record pieces, `layout` names the output files
@@ -22,14 +25,17 @@ mod hits;
 mod layout;
 mod manifest;
 mod merge;
+mod pca;
 mod pipeline;
 mod priority;
 mod progress;
 mod region_scores;
+pub mod report;
 mod resolve;
 mod sharding;
 mod stages;
 mod tee;
+pub mod tracks;
 mod variant_stage;
 mod variants;
 mod workers;
@@ -43,7 +49,10 @@ pub use error::WorkflowError;
 pub use hits::{scan_inputs, HitFormat, ScanSettings, ScanSummary};
 pub use manifest::{Manifest, StageTiming, MANIFEST};
 pub use merge::merge;
+pub use pca::{Pca, PcaAccumulator};
 pub use pipeline::{run, RunOutcome};
-pub use region_scores::{score_inputs, write_score_outputs, ScoreRegions, ScoredRegion};
+pub use region_scores::{
+    score_inputs, write_score_outputs, ScoreRegions, ScoreTracks, ScoredRegion,
+};
 pub use resolve::MotifSet;
 pub use variants::{score_variants, Owns, VariantJob, VariantSummary};

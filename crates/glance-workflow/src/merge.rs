@@ -2,7 +2,9 @@
 //! them) into exactly what one unsharded run writes. Rows are regrouped in record and
 //! position order (each bin lives in the shard that owns its first base, see
 //! [`crate::sharding`]), and hits get q-values recomputed from every shard's tallies
-//! with glance-motif's own `Scanner::finish`.
+//! with glance-motif's own `Scanner::finish`. Tracks asked for by the configuration
+//! and report.html are made from the merged tables, as one run makes them
+//! ([`crate::tracks`], [`crate::report`]).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -16,8 +18,10 @@ use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
 use crate::layout::{self, add_tallies, read_records, read_tallies, RecordInfo};
 use crate::manifest::{Manifest, StageTiming, MANIFEST};
+use crate::report::{write_report, ReportInput};
 use crate::resolve::MotifSet;
 use crate::sharding::Sharding;
+use crate::tracks::{self, RunTables};
 use crate::variant_stage::merge_variants;
 use glance_io::{AtomicFile, FileEntry, NpyInfo, NpyWriter};
 
@@ -129,13 +133,35 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
     };
     let mut outputs = layout::write_record_tables(outdir, &records, whole, bins)?.to_vec();
     outputs.extend(merge_region_outputs(&shards, &records, &config, outdir)?);
-    outputs.extend(merge_hits(&shards, &records, &config, outdir)?);
+    let wants_hits = every_shard_has(&shards, layout::HITS);
+    let wants_tracks = config.outputs.tracks || config.outputs.bedgraph;
+    let wants_views = wants_tracks || config.outputs.report;
+    let motifs = if wants_hits || wants_views {
+        Some(MotifSet::load(&config.motifs, false)?)
+    } else {
+        None
+    };
+    if let (true, Some(m)) = (wants_hits, &motifs) {
+        outputs.extend(merge_hits(&shards, &records, &config, m, outdir)?);
+    }
     if config.variants.vcf.is_some() {
         let dirs: Vec<&Path> = shards.iter().map(|s| s.dir.as_path()).collect();
         outputs.extend(merge_variants(&dirs, outdir)?);
     }
+    let mut tables = None;
+    if wants_views {
+        let ids = motifs
+            .as_ref()
+            .map(|m| tracks::motif_ids(&m.scanner))
+            .unwrap_or_default();
+        let loaded = RunTables::load(outdir, &config, ids)?;
+        for f in loaded.write_tracks(outdir, &config)? {
+            outputs.push(f.commit()?);
+        }
+        tables = Some(loaded);
+    }
     let wall = t0.elapsed().as_secs_f64();
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         glance_version: env!("CARGO_PKG_VERSION").to_string(),
         command: "merge".into(),
         config: serde_json::to_value(&config).map_err(|e| merr(e.to_string()))?,
@@ -159,6 +185,24 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
         notes: shards[0].manifest.notes.clone(),
         shards: shards.iter().map(|s| s.dir.clone()).collect(),
     };
+    if let (true, Some(tables)) = (config.outputs.report, &tables) {
+        let mut stages: Vec<(String, Vec<StageTiming>)> = shards
+            .iter()
+            .map(|s| {
+                let label = format!("shard {} ({})", s.shard, s.dir.display());
+                (label, s.manifest.stages.clone())
+            })
+            .collect();
+        stages.push(("glance merge".to_string(), manifest.stages.clone()));
+        let input = ReportInput {
+            manifest: &manifest,
+            config: &config,
+            stages,
+            scanner: motifs.as_ref().map(|m| &m.scanner),
+        };
+        let entry = write_report(outdir, tables, &input)?;
+        manifest.outputs.push(entry);
+    }
     manifest.write(outdir)?;
     if !quiet {
         log::info!(
@@ -242,26 +286,24 @@ fn merge_region_outputs(
 }
 
 /// Recomputes hits.tsv from every shard's tallies (q-values need every test of the
-/// run), with scan_tallies.tsv and scan_hits.tsv for the whole run; returns their
-/// manifest entries.
+/// run) with the run's `motifs`, with scan_tallies.tsv and scan_hits.tsv for the whole
+/// run; returns their manifest entries.
 fn merge_hits(
     shards: &[ShardDir],
     records: &[RecordInfo],
     config: &Config,
+    motifs: &MotifSet,
     outdir: &Path,
 ) -> Result<Vec<FileEntry>, WorkflowError> {
-    if !every_shard_has(shards, layout::HITS) {
-        return Ok(Vec::new());
-    }
-    let MotifSet { scanner, label } = MotifSet::load(&config.motifs, false)?;
+    let MotifSet { scanner, label } = motifs;
     let mut tallies = scanner.new_tallies();
     for s in shards {
         add_tallies(&mut tallies, read_tallies(&s.dir, scanner.motifs().len())?);
     }
     let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
     let files = crate::pipeline::write_scan_outputs(
-        &scanner,
-        &label,
+        scanner,
+        label,
         tallies,
         &names,
         config.motifs.qv_thresh,

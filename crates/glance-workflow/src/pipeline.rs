@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use glance_model::{Encoder, Pooling, StreamOptions};
+use glance_model::{DefaultModel, Encoder, Pooling, StreamOptions, BUNDLED_FILES, BUNDLED_LABEL};
 use glance_motif::output::{write_tsv_row, TSV_HEADER};
 use glance_motif::{ScanTally, Scanner};
 
@@ -18,11 +18,13 @@ use crate::layout::{self, owned_bins, RecordInfo};
 use crate::manifest::{previous_run, Manifest, Previous, StageTiming};
 use crate::priority::StagePools;
 use crate::progress::{Counter, Progress};
+use crate::report::{write_report, ReportInput};
 use crate::resolve::MotifSet;
 use crate::sharding::Sharding;
 use crate::stages;
 use crate::tee::ChannelSource;
 use crate::tee::{Lag, Tee};
+use crate::tracks::{self, RunTables};
 use crate::variant_stage::VariantStage;
 use crate::workers::Workers;
 use glance_io::{AtomicFile, FileEntry, Finished};
@@ -45,7 +47,6 @@ struct Plan {
     motifs: Option<MotifSet>,
     workers: Workers,
     inputs: Vec<FileEntry>,
-    notes: Vec<String>,
 }
 
 impl Plan {
@@ -57,6 +58,19 @@ impl Plan {
     /// Whether the region-scores stage runs (motif_scores.npy/.tsv).
     fn wants_scores(&self) -> bool {
         self.config.outputs.motif_scores && self.motifs.is_some()
+    }
+
+    /// Whether tracks are asked for (bigWig or bedGraph).
+    fn wants_tracks(&self) -> bool {
+        self.config.outputs.tracks || self.config.outputs.bedgraph
+    }
+
+    /// The motifs' ids and alternative names, in the scanner's order.
+    fn motif_ids(&self) -> Vec<(String, String)> {
+        self.motifs
+            .as_ref()
+            .map(|m| tracks::motif_ids(&m.scanner))
+            .unwrap_or_default()
     }
 
     /// Rows of regions.bed: the bins of the owned records that this shard owns.
@@ -105,7 +119,6 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
     }
     let shard = config.shard.unwrap_or(Shard::WHOLE);
     config.shard = Some(shard);
-    let mut notes = Vec::new();
     let mut inputs = Vec::new();
     for p in &config.inputs {
         inputs.push(FileEntry::of(p, p.display().to_string())?);
@@ -114,30 +127,35 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
     let mut encoder = None;
     if config.outputs.embeddings {
         if config.model.path.is_none() {
-            config.model.path = glance_model::default_model_dir();
+            if let DefaultModel::Env(dir) = DefaultModel::resolve() {
+                config.model.path = Some(dir);
+            }
         }
-        match &config.model.path {
+        let mut enc = match &config.model.path {
             Some(dir) => {
-                let mut enc = glance_model::load(dir).map_err(|e| {
+                let enc = glance_model::load(dir).map_err(|e| {
                     WorkflowError::Model(format!("{}: cannot load model: {e}", dir.display()))
                 })?;
-                enc.override_patterns(&config.model.patterns)
-                    .map_err(|e| WorkflowError::Config(format!("model.patterns: {e}")))?;
                 for f in ["config.json", "model.safetensors", "vocab.txt"] {
                     entry_if_file(&dir.join(f), format!("model:{f}"), &mut inputs)?;
                 }
-                encoder = Some(enc);
+                enc
             }
             None => {
-                config.outputs.embeddings = false;
-                notes.push(
-                    "no model: none was given (--model or GLANCE_MODEL) and the default model \
-                     (models/default of the source tree) is missing, so embeddings.npy was \
-                     not produced"
-                        .to_string(),
-                );
+                let enc = glance_model::load_bundled()
+                    .map_err(|e| WorkflowError::Model(format!("cannot load model: {e}")))?;
+                for (name, bytes) in BUNDLED_FILES {
+                    inputs.push(FileEntry::of_bytes(
+                        bytes,
+                        format!("model:{BUNDLED_LABEL}/{name}"),
+                    ));
+                }
+                enc
             }
-        }
+        };
+        enc.override_patterns(&config.model.patterns)
+            .map_err(|e| WorkflowError::Config(format!("model.patterns: {e}")))?;
+        encoder = Some(enc);
     }
     // Motifs.
     let mut motifs = None;
@@ -154,6 +172,9 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
     if let Some(vcf) = &config.variants.vcf {
         inputs.push(FileEntry::of(vcf, format!("variants:{}", vcf.display()))?);
     }
+    if let Some(m) = &motifs {
+        tracks::check_motifs(&config.outputs.track_motifs, &tracks::motif_ids(&m.scanner))?;
+    }
     let workers = Workers::new(config.threads)?;
     let sharding = Sharding {
         shard,
@@ -167,7 +188,6 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
         motifs,
         workers,
         inputs,
-        notes,
     })
 }
 
@@ -207,18 +227,36 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
     }
     // Nothing may look complete while this run is under way.
     layout::clear_outputs(outdir)?;
-    for n in &plan.notes {
-        log(&format!("glance run: note: {n}"));
-    }
     // Outputs are committed with their sizes and checksums; the manifest comes last.
     let Executed {
         records,
-        timings,
-        outputs,
+        mut timings,
+        mut outputs,
     } = execute(&plan, quiet)?;
+    let wants_views = plan.wants_tracks() || plan.config.outputs.report;
+    let mut tables = None;
+    if wants_views && plan.sharding.shard.count > 1 {
+        log("glance run: note: a shard writes no tracks or report; `glance merge` writes them");
+    } else if wants_views {
+        let (t, cpu) = (Instant::now(), CpuClock::thread());
+        let loaded = RunTables::load(outdir, &plan.config, plan.motif_ids())?;
+        for f in loaded.write_tracks(outdir, &plan.config)? {
+            outputs.push(f.commit()?);
+        }
+        if plan.wants_tracks() {
+            timings.push(stages::timing(
+                "tracks",
+                t,
+                Duration::ZERO,
+                0,
+                cpu.elapsed(),
+            ));
+        }
+        tables = Some(loaded);
+    }
     let owned: Vec<&RecordInfo> = records.iter().filter(|r| r.owned).collect();
     let regions = plan.owned_regions(&records);
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         glance_version: env!("CARGO_PKG_VERSION").to_string(),
         command: "run".into(),
         config: key,
@@ -229,9 +267,19 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
         regions,
         wall_s: t0.elapsed().as_secs_f64(),
         stages: timings,
-        notes: plan.notes.clone(),
+        notes: Vec::new(),
         shards: Vec::new(),
     };
+    if let (true, Some(tables)) = (plan.config.outputs.report, &tables) {
+        let input = ReportInput {
+            manifest: &manifest,
+            config: &plan.config,
+            stages: vec![("glance run".to_string(), manifest.stages.clone())],
+            scanner: plan.motifs.as_ref().map(|m| &m.scanner),
+        };
+        let entry = write_report(outdir, tables, &input)?;
+        manifest.outputs.push(entry);
+    }
     manifest.write(outdir)?;
     log(&format!(
         "glance run: shard {}: {} of {} records, {} bases, {} regions in {:.1} s -> {}",

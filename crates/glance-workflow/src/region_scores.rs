@@ -2,13 +2,17 @@
 //! fixed bins or listed (BED) regions, written as PREFIX.tsv (long format, the columns of
 //! motif_scores.tsv), PREFIX.npy (f32 `[regions, motifs, 2]`: affinity and occupancy,
 //! C order) and
-//! PREFIX.bed (the regions in the .npy's row order, as `glance embed` writes them).
+//! PREFIX.bed (the regions in the .npy's row order, as `glance embed` writes them); with
+//! [`ScoreTracks`], genome-browser tracks of the region affinity of chosen motifs too
+//! (`PREFIX.affinity.ID.bw` / `.bedGraph`).
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use glance_io::{npy, with_suffix, AtomicFile};
+use glance_io::{
+    npy, with_suffix, write_bedgraph, write_bigwig, AtomicFile, Finished, Track, TrackInterval,
+};
 use glance_motif::region::{RegionRef, RegionScore, RegionTables};
 use glance_motif::scan::prep::Prepared;
 use glance_motif::Scanner;
@@ -179,13 +183,99 @@ fn score_record(
     }
 }
 
-/// Writes PREFIX.tsv, PREFIX.npy and PREFIX.bed (see the module docs) atomically: all
-/// three appear only once all are complete.
+/// Which tracks `glance score` writes besides its tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScoreTracks {
+    /// bigWig files (`PREFIX.affinity.ID.bw`).
+    pub bigwig: bool,
+    /// bedGraph files (`PREFIX.affinity.ID.bedGraph`).
+    pub bedgraph: bool,
+    /// Motif ids given a track (empty: the 10 with the most windows at the threshold,
+    /// summed over the regions).
+    pub motifs: Vec<String>,
+    /// Each region's value covers its first `step` bases (bins that overlap); `None`
+    /// for listed regions, which must not overlap.
+    pub step: Option<u64>,
+}
+
+/// The tracks of `tracks` over scored `rows`, each in a temporary file (see
+/// [`ScoreTracks`]). Sequence lengths in the bigWig header are the furthest region end
+/// on each sequence.
+fn score_tracks(
+    prefix: &Path,
+    scanner: &Scanner,
+    rows: &[ScoredRegion],
+    tracks: &ScoreTracks,
+) -> Result<Vec<Finished>, WorkflowError> {
+    if !(tracks.bigwig || tracks.bedgraph) {
+        return Ok(Vec::new());
+    }
+    let motifs = crate::tracks::motif_ids(scanner);
+    let mut hits = vec![0u64; motifs.len()];
+    for r in rows {
+        for (h, s) in hits.iter_mut().zip(&r.scores) {
+            *h += u64::from(s.hits);
+        }
+    }
+    let chosen = crate::tracks::choose_motifs(&tracks.motifs, &motifs, Some(&hits))?;
+    // sequences in order of first appearance; regions sorted along them
+    let mut chroms: Vec<(String, u64)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for r in rows {
+        let i = *index.entry(r.chrom.as_str()).or_insert_with(|| {
+            chroms.push((r.chrom.clone(), 0));
+            chroms.len() - 1
+        });
+        chroms[i].1 = chroms[i].1.max(r.end);
+    }
+    let mut order: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].end > rows[i].start)
+        .collect();
+    order.sort_by_key(|&i| (index[rows[i].chrom.as_str()], rows[i].start));
+    let mut files = Vec::new();
+    for m in chosen {
+        let intervals = order
+            .iter()
+            .map(|&i| {
+                let r = &rows[i];
+                TrackInterval {
+                    chrom: index[r.chrom.as_str()],
+                    start: r.start,
+                    end: tracks.step.map_or(r.end, |s| r.end.min(r.start + s)),
+                    value: r.scores.get(m).map_or(f32::NAN, |s| s.affinity as f32),
+                }
+            })
+            .collect();
+        let track = Track {
+            chroms: chroms.clone(),
+            intervals,
+        };
+        let stem = format!("affinity.{}", crate::tracks::file_safe(&motifs[m].0));
+        for (on, ext) in [(tracks.bigwig, "bw"), (tracks.bedgraph, "bedGraph")] {
+            if !on {
+                continue;
+            }
+            let path = with_suffix(prefix, &format!("{stem}.{ext}"));
+            let label = path.display().to_string();
+            files.push(if ext == "bw" {
+                write_bigwig(&path, &label, &track)?
+            } else {
+                write_bedgraph(&path, &label, &stem, &track)?
+            });
+        }
+    }
+    Ok(files)
+}
+
+/// Writes PREFIX.tsv, PREFIX.npy and PREFIX.bed (see the module docs), and the tracks
+/// of `tracks`, atomically: they appear only once all are complete. Returns the paths
+/// of the tracks.
 pub fn write_score_outputs(
     prefix: &Path,
     scanner: &Scanner,
     rows: &[ScoredRegion],
-) -> Result<(), WorkflowError> {
+    tracks: &ScoreTracks,
+) -> Result<Vec<PathBuf>, WorkflowError> {
     let [tsv_path, npy_path, bed_path] = ["tsv", "npy", "bed"].map(|ext| with_suffix(prefix, ext));
     let mut tsv = AtomicFile::create(&tsv_path)?;
     let mut npy = AtomicFile::create(&npy_path)?;
@@ -245,8 +335,16 @@ pub fn write_score_outputs(
         }
         w.flush().map_err(err)?;
     }
+    let tracks = score_tracks(prefix, scanner, rows, tracks)?;
     tsv.commit()?;
     npy.commit()?;
     bed.commit()?;
-    Ok(())
+    tracks
+        .into_iter()
+        .map(|f| {
+            let path = f.path().to_path_buf();
+            f.commit()?;
+            Ok(path)
+        })
+        .collect()
 }

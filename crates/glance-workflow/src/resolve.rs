@@ -1,6 +1,6 @@
 //! Resolution of what a configuration leaves implicit about motifs: the motif set
 //! (a file or the bundled JASPAR set) with its background, compiled into a scanner
-//! ([`MotifSet`]). The default model is glance-model's (`glance_model::default_model_dir`).
+//! ([`MotifSet`]). The default model is glance-model's (`glance_model::DefaultModel`).
 
 use std::path::Path;
 

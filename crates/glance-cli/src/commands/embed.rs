@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::Args;
 use glance::io::with_suffix;
-use glance::model::{
-    default_model_dir, load, Pooling, RegionSpec, Regions, RunMode, StreamOptions,
-};
+use glance::model::{Pooling, RegionSpec, Regions, RunMode, StreamOptions};
 use glance::seq::{read_bed, read_fai};
 use glance::workflow::{embed_inputs, EmbedRows};
 
@@ -30,7 +28,7 @@ pub struct EmbedArgs {
 
     /// Model directory: a native glance model or a Hugging Face BERT/DNABERT or
     /// Longformer checkpoint (config.json + model.safetensors + vocab.txt). Default:
-    /// `$GLANCE_MODEL`, else the model shipped in the source tree (models/default).
+    /// `$GLANCE_MODEL`, else the default model compiled into glance (models/default).
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
 
@@ -81,17 +79,7 @@ pub struct EmbedArgs {
 
 /// Runs `glance embed`.
 pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    let Some(dir) = args.model.clone().or_else(default_model_dir) else {
-        bail!(
-            "--model DIR is required: no default model found (neither ${} nor {} holds a \
-             config.json); pass a native glance model or a Hugging Face BERT/DNABERT/Longformer \
-             directory",
-            glance::model::MODEL_ENV,
-            glance::model::BUNDLED_MODEL_DIR
-        );
-    };
-    let dir = &dir;
-    let mut encoder = load(dir).with_context(|| format!("{}: cannot load model", dir.display()))?;
+    let mut encoder = super::load_model(args.model.as_deref())?;
     encoder
         .override_patterns(&args.pattern)
         .context("--pattern")?;

@@ -1,4 +1,10 @@
-//! One module per subcommand (dispatched by `cli::Command::run`).
+//! One module per subcommand (dispatched by `cli::Command::run`), and [`load_model`],
+//! shared by the subcommands that take `--model`.
+
+use std::path::Path;
+
+use anyhow::Context;
+use glance::model::{DefaultModel, Encoder};
 
 pub mod bench;
 pub mod bench_sweep;
@@ -14,3 +20,18 @@ pub mod scan;
 pub mod score;
 pub mod tokenize;
 pub mod variants;
+
+/// The model in `dir`, or without one the default model (`$GLANCE_MODEL`, else the one
+/// compiled into the binary).
+pub fn load_model(dir: Option<&Path>) -> anyhow::Result<Encoder> {
+    match dir {
+        Some(dir) => glance::model::load(dir)
+            .with_context(|| format!("{}: cannot load model", dir.display())),
+        None => {
+            let model = DefaultModel::resolve();
+            model
+                .load()
+                .with_context(|| format!("{model}: cannot load the default model"))
+        }
+    }
+}

@@ -19,9 +19,10 @@ use crate::global::GlobalArgs;
   glance run --config glance.toml
   glance run genome.fa.gz --shard 2/8 --outdir shard2   # then: glance merge shard*/ --outdir all
   glance run genome.fa.gz --variants calls.vcf.gz --outdir out   # + variant effects
+  glance run genome.fa.gz --tracks --track-motifs MA0139.2,MA0079.5 --outdir out   # bigWig
 
-Without --model, GLANCE_MODEL or else the default model shipped in models/default is
-used (card: docs/models/default.md).")]
+Without --model, GLANCE_MODEL or else the default model compiled into glance is used
+(models/default; card: docs/models/default.md).")]
 pub struct RunArgs {
     /// Input FASTA/FASTQ files (plain, gzip or BGZF); key `inputs`.
     #[arg(value_name = "INPUT")]
@@ -43,7 +44,7 @@ pub struct RunArgs {
     /// 1,000,000); key `shard_span`.
     #[arg(long, value_name = "BP")]
     pub shard_span: Option<u64>,
-    /// Model directory; key `model.path` (default: the bundled model, GLANCE_MODEL).
+    /// Model directory; key `model.path` (default: GLANCE_MODEL, else the bundled model).
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
     /// Attention override `SPEC` or `LAYER=SPEC` (repeatable); key `model.patterns`.
@@ -117,6 +118,21 @@ pub struct RunArgs {
     /// Bases of the window whose embedding is compared; key `variants.window`.
     #[arg(long, value_name = "BP")]
     pub variant_window: Option<u64>,
+    /// Write bigWig tracks in OUTDIR/tracks/: region affinity of --track-motifs and the
+    /// first 3 principal components of the embeddings; key `outputs.tracks`.
+    #[arg(long)]
+    pub tracks: bool,
+    /// Write the tracks as bedGraph (with or without --tracks); key `outputs.bedgraph`.
+    #[arg(long)]
+    pub bedgraph: bool,
+    /// Motif ids given tracks, comma-separated (default: the 10 with the most hits); key
+    /// `outputs.track_motifs`.
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub track_motifs: Vec<String>,
+    /// Write report.html (a self-contained page: settings, stage times, top motifs, hit
+    /// density, affinity heatmap, embedding PCA, links); key `outputs.report`.
+    #[arg(long, value_name = "BOOL")]
+    pub report: Option<bool>,
 }
 
 /// The config file (or defaults) with the command line applied on top.
@@ -184,6 +200,12 @@ pub fn resolve_config(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Con
         c.variants.vcf = args.variants.clone();
     }
     set!(c.variants.window, args.variant_window);
+    set!(c.outputs.report, args.report);
+    c.outputs.tracks |= args.tracks;
+    c.outputs.bedgraph |= args.bedgraph;
+    if !args.track_motifs.is_empty() {
+        c.outputs.track_motifs = args.track_motifs.clone();
+    }
     Ok(c)
 }
 

@@ -2,8 +2,8 @@
 //! motif: best FIMO score and p-value, windows at the threshold, the attention-pooled
 //! affinity `tau * log2(sum 2^(s / tau))` with its weighted mean position, and the
 //! occupancy `sum 1 / (1 + 2^(mu - s))` (expected bound sites). The work and
-//! the outputs (PREFIX.tsv, PREFIX.npy, PREFIX.bed) are glance-workflow's
-//! `score_inputs` and `write_score_outputs`.
+//! the outputs (PREFIX.tsv, PREFIX.npy, PREFIX.bed; bigWig/bedGraph tracks with
+//! --bigwig/--bedgraph) are glance-workflow's `score_inputs` and `write_score_outputs`.
 
 use anyhow::Context;
 use clap::Args;
@@ -14,7 +14,7 @@ use glance::motif::region::{
     Potential, RegionSettings, RegionTables, DEFAULT_MU_PVALUE, DEFAULT_TAU,
 };
 use glance::seq::read_bed;
-use glance::workflow::{score_inputs, write_score_outputs, ScoreRegions};
+use glance::workflow::{score_inputs, write_score_outputs, ScoreRegions, ScoreTracks};
 
 use super::motif_args::MotifArgs;
 use crate::global::GlobalArgs;
@@ -71,6 +71,19 @@ pub struct ScoreArgs {
     /// Output prefix: PREFIX.tsv, PREFIX.npy, PREFIX.bed.
     #[arg(short, long, value_name = "PREFIX")]
     pub output: PathBuf,
+
+    /// Also write bigWig tracks of the region affinity: PREFIX.affinity.ID.bw.
+    #[arg(long)]
+    pub bigwig: bool,
+
+    /// Also write the tracks as bedGraph: PREFIX.affinity.ID.bedGraph.
+    #[arg(long)]
+    pub bedgraph: bool,
+
+    /// Motif ids given tracks, comma-separated (default: the 10 with the most windows at
+    /// --thresh).
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub track_motifs: Vec<String>,
 }
 
 /// Runs `glance score`.
@@ -101,14 +114,27 @@ pub fn run(args: &ScoreArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             }
         }
     };
+    let tracks = ScoreTracks {
+        bigwig: args.bigwig,
+        bedgraph: args.bedgraph,
+        motifs: args.track_motifs.clone(),
+        step: match regions {
+            ScoreRegions::Bins { step, .. } => Some(step),
+            ScoreRegions::List(_) => None,
+        },
+    };
     let rows = score_inputs(&scanner, &tables, &args.inputs, &regions)?;
-    write_score_outputs(&args.output, &scanner, &rows)?;
+    let written = write_score_outputs(&args.output, &scanner, &rows, &tracks)?;
     if !global.quiet {
         eprintln!(
-            "glance score: {} regions x {} motifs to {}.{{tsv,npy,bed}}",
+            "glance score: {} regions x {} motifs to {}.{{tsv,npy,bed}}{}",
             rows.len(),
             scanner.motifs().len(),
-            args.output.display()
+            args.output.display(),
+            match written.len() {
+                0 => String::new(),
+                n => format!(" and {n} tracks"),
+            }
         );
     }
     Ok(())

@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
-use glance::model::{default_model_dir, load, StreamOptions};
+use glance::model::StreamOptions;
 use glance::seq::Region;
 use glance::variant::noodles_vcf::variant::RecordBuf;
 use glance::variant::VcfReader;
@@ -86,19 +86,7 @@ pub fn run(args: &VariantsArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let encoder = if args.no_model {
         None
     } else {
-        let dir = args
-            .model
-            .clone()
-            .or_else(default_model_dir)
-            .with_context(|| {
-                format!(
-                    "no model found (neither ${} nor {} holds a config.json): pass --model DIR, \
-                 or --no-model for motif effects only",
-                    glance::model::MODEL_ENV,
-                    glance::model::BUNDLED_MODEL_DIR
-                )
-            })?;
-        Some(load(&dir).with_context(|| format!("{}: cannot load model", dir.display()))?)
+        Some(super::load_model(args.model.as_deref())?)
     };
     let job = VariantJob {
         references: vec![args.reference.clone()],
