@@ -5,7 +5,10 @@
 //! - [`merge`]: shards gathered into what one run gives;
 //! - [`Manifest`]: manifest.json (version, resolved config, input and output checksums,
 //!   timings);
-//! - [`MotifSet`]: the one way a motif file, background and thresholds become a scanner.
+//! - [`MotifSet`]: the one way a motif file, background and thresholds become a scanner;
+//! - whole-input jobs over [`Input`]s (files or in-memory text): [`scan_inputs`] /
+//!   [`collect_hits`], [`score_inputs`], [`embed_inputs`] / [`embed_to_memory`], run on
+//!   [`Workers`].
 //!
 //! Inside, the stages (`stages`) stream records through bounded channels (`tee`),
 //! `sharding` says which shard owns which record pieces, `layout` names the output files
@@ -19,6 +22,7 @@ mod cputime;
 mod embeddings;
 mod error;
 mod hits;
+mod input;
 mod layout;
 mod manifest;
 mod merge;
@@ -37,12 +41,14 @@ pub use config::{
     to_toml, Config, ModelConfig, MotifsConfig, OutputsConfig, RegionsConfig, Shard,
     DEFAULT_SHARD_SPAN, EXAMPLE,
 };
-pub use embeddings::{embed_inputs, EmbedRows};
+pub use embeddings::{embed_inputs, embed_to_memory, EmbedRows, EmbeddedRegion, EmbeddingTable};
 pub use error::WorkflowError;
-pub use hits::{scan_inputs, HitFormat, ScanSettings, ScanSummary};
+pub use hits::{collect_hits, scan_inputs, HitFormat, ScanHits, ScanSettings, ScanSummary};
+pub use input::Input;
 pub use manifest::{Manifest, StageTiming, MANIFEST};
 pub use merge::merge;
 pub use pipeline::{run, RunOutcome};
 pub use region_scores::{score_inputs, write_score_outputs, ScoreRegions, ScoredRegion};
 pub use resolve::MotifSet;
 pub use variants::{score_variants, VariantJob, VariantSummary};
+pub use workers::Workers;

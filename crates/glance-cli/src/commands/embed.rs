@@ -13,7 +13,7 @@ use glance::model::{
     default_model_dir, load, Pooling, RegionSpec, Regions, RunMode, StreamOptions,
 };
 use glance::seq::{read_bed, read_fai};
-use glance::workflow::{embed_inputs, EmbedRows};
+use glance::workflow::{embed_inputs, EmbedRows, Input};
 
 use crate::global::GlobalArgs;
 
@@ -131,7 +131,7 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let progress = crate::progress::bar(global.quiet, "bases", || total_bases(&args.inputs));
     let written = embed_inputs(
         &encoder,
-        &args.inputs,
+        &Input::paths(&args.inputs),
         &opts,
         &rows,
         &args.output,

@@ -14,7 +14,7 @@ use glance::motif::region::{
     Potential, RegionSettings, RegionTables, DEFAULT_MU_PVALUE, DEFAULT_TAU,
 };
 use glance::seq::read_bed;
-use glance::workflow::{score_inputs, write_score_outputs, ScoreRegions};
+use glance::workflow::{score_inputs, write_score_outputs, Input, ScoreRegions};
 
 use super::motif_args::MotifArgs;
 use crate::global::GlobalArgs;
@@ -97,7 +97,7 @@ pub fn run(args: &ScoreArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             }
         }
     };
-    let rows = score_inputs(&scanner, &tables, &args.inputs, &regions)?;
+    let rows = score_inputs(&scanner, &tables, &Input::paths(&args.inputs), &regions)?;
     write_score_outputs(&args.output, &scanner, &rows)?;
     if !global.quiet {
         eprintln!(
