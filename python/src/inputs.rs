@@ -30,7 +30,9 @@ pub fn input(arg: &Bound<'_, PyAny>) -> PyResult<Input> {
     Ok(Input::Path(arg.extract::<PathBuf>().map_err(|_| {
         errors::value(format!(
             "expected a sequence (str or bytes) or a path, got {}",
-            arg.get_type().name().map_or_else(|_| "?".into(), |n| n.to_string())
+            arg.get_type()
+                .name()
+                .map_or_else(|_| "?".into(), |n| n.to_string())
         ))
     })?))
 }

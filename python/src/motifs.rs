@@ -88,7 +88,11 @@ impl Motifs {
     }
 
     fn __repr__(&self) -> String {
-        format!("<glance.Motifs: {} motifs from {}>", self.file.motifs.len(), self.label)
+        format!(
+            "<glance.Motifs: {} motifs from {}>",
+            self.file.motifs.len(),
+            self.label
+        )
     }
 
     /// scan(seq_or_path, thresh=1e-4, background="--nrdb--", norc=False, threads=None)
@@ -192,26 +196,37 @@ impl Motifs {
 }
 
 /// The hits as FIMO's columns.
-fn hits_table<'py>(py: Python<'py>, set: &MotifSet, found: ScanHits) -> PyResult<Bound<'py, PyAny>> {
+fn hits_table<'py>(
+    py: Python<'py>,
+    set: &MotifSet,
+    found: ScanHits,
+) -> PyResult<Bound<'py, PyAny>> {
     let motifs = set.scanner.motifs();
     let hits = &found.hits;
     let motif = |h: &glance::motif::Hit| &motifs[h.motif as usize].motif;
     let mut table = Table::new(py);
     table.text("motif_id", hits.iter().map(|h| motif(h).id.as_str()))?;
-    table.text("motif_alt_id", hits.iter().map(|h| motif(h).alt_id.as_str()))?;
+    table.text(
+        "motif_alt_id",
+        hits.iter().map(|h| motif(h).alt_id.as_str()),
+    )?;
     table.text(
         "sequence_name",
         hits.iter().map(|h| found.names[h.record as usize].as_str()),
     )?;
     table.numbers("start", hits.iter().map(|h| h.start).collect())?;
     table.numbers("stop", hits.iter().map(|h| h.stop).collect())?;
-    table.text("strand", hits.iter().map(|h| if h.reverse { "-" } else { "+" }))?;
+    table.text(
+        "strand",
+        hits.iter().map(|h| if h.reverse { "-" } else { "+" }),
+    )?;
     table.numbers("score", hits.iter().map(|h| h.score).collect())?;
     table.numbers("p-value", hits.iter().map(|h| h.pvalue).collect())?;
     table.numbers("q-value", hits.iter().map(|h| h.qvalue).collect())?;
     table.text(
         "matched_sequence",
-        hits.iter().map(|h| String::from_utf8_lossy(&h.matched).into_owned()),
+        hits.iter()
+            .map(|h| String::from_utf8_lossy(&h.matched).into_owned()),
     )?;
     table.finish()
 }

@@ -27,8 +27,7 @@ pub fn run<'py>(py: Python<'py>, config: &Bound<'py, PyAny>) -> PyResult<Bound<'
         let path: PathBuf = config.extract()?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| PyOSError::new_err(format!("{}: cannot read: {e}", path.display())))?;
-        Config::from_toml(&text)
-            .map_err(|e| errors::value(format!("{}: {e}", path.display())))?
+        Config::from_toml(&text).map_err(|e| errors::value(format!("{}: {e}", path.display())))?
     };
     let outcome = py
         .detach(|| run_pipeline(&config))

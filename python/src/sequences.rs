@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use glance::seq::{
-    IndexedFasta, Record, Region, SeqReader, Tokenizer, TokenizerOptions, Vocab,
-};
+use glance::seq::{IndexedFasta, Record, Region, SeqReader, Tokenizer, TokenizerOptions, Vocab};
 use numpy::PyArray1;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -112,7 +110,10 @@ pub fn tokenize<'py>(
     let vocab = match &vocab {
         Some(p) => {
             let label = p.display().to_string();
-            Some((Vocab::from_path(p).map_err(|e| errors::seq(&label, e))?, label))
+            Some((
+                Vocab::from_path(p).map_err(|e| errors::seq(&label, e))?,
+                label,
+            ))
         }
         None => None,
     };

@@ -80,13 +80,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         Some(p) => {
             let mut atomic = AtomicFile::create(p)?;
             let name = p.display().to_string();
-            let summary = scan_inputs(
-                &motifs,
-                &inputs,
-                &settings,
-                &mut atomic.writer(),
-                &name,
-            )?;
+            let summary = scan_inputs(&motifs, &inputs, &settings, &mut atomic.writer(), &name)?;
             atomic.commit()?;
             summary
         }
