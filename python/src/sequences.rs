@@ -10,7 +10,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
 use crate::errors;
-use crate::inputs::{compute, input};
+use crate::inputs::input;
 
 /// Where records come from.
 enum Source {
@@ -126,7 +126,7 @@ pub fn tokenize<'py>(
         Some((v, label)) => Tokenizer::with_vocab(options, v).map_err(|e| errors::seq(&label, e)),
         None => Tokenizer::new(options).map_err(|e| errors::value(e.to_string())),
     }?;
-    let ids = compute(py, Some(1), || {
+    let ids = py.detach(|| {
         let mut reader = input.open().map_err(errors::workflow)?;
         let mut record = Record::default();
         let mut ids = Vec::new();
@@ -138,7 +138,7 @@ pub fn tokenize<'py>(
             tokenizer.tokenize_into(&record.sequence, &mut ids);
         }
         // ids are below the vocabulary size (at most 4^12 + 5), so they fit an i32
-        Ok(ids.into_iter().map(|id| id as i32).collect::<Vec<i32>>())
+        Ok::<_, PyErr>(ids.into_iter().map(|id| id as i32).collect::<Vec<i32>>())
     })?;
     Ok(PyArray1::from_vec(py, ids))
 }
