@@ -141,9 +141,9 @@ impl Model {
         let mut table = self.rows(py, input(seq_or_path)?, rows, threads)?;
         let regions = std::mem::take(&mut table.regions);
         let mut columns = Table::new(py);
-        columns.text("chrom", regions.iter().map(|r| r.chrom.as_str()))?;
-        columns.numbers("start", regions.iter().map(|r| r.start).collect())?;
-        columns.numbers("end", regions.iter().map(|r| r.end).collect())?;
+        columns.labels("chrom", regions.iter().map(|r| r.chrom.as_str()))?;
+        columns.numbers("start", regions.iter().map(|r| r.start as i64).collect());
+        columns.numbers("end", regions.iter().map(|r| r.end as i64).collect());
         columns.text("name", regions.iter().map(|r| r.name.as_str()))?;
         Ok((columns.finish()?, matrix(py, table)?))
     }

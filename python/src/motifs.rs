@@ -187,9 +187,9 @@ impl Motifs {
         let array = Array3::from_shape_vec(shape, values)
             .map_err(|e| errors::value(format!("region scores: {e}")))?;
         let mut table = Table::new(py);
-        table.text("chrom", rows.iter().map(|r| r.chrom.as_str()))?;
-        table.numbers("start", rows.iter().map(|r| r.start).collect())?;
-        table.numbers("end", rows.iter().map(|r| r.end).collect())?;
+        table.labels("chrom", rows.iter().map(|r| r.chrom.as_str()))?;
+        table.numbers("start", rows.iter().map(|r| r.start as i64).collect());
+        table.numbers("end", rows.iter().map(|r| r.end as i64).collect());
         table.text("name", rows.iter().map(|r| r.name.as_str()))?;
         Ok((table.finish()?, PyArray3::from_owned_array(py, array)))
     }
@@ -205,28 +205,26 @@ fn hits_table<'py>(
     let hits = &found.hits;
     let motif = |h: &glance::motif::Hit| &motifs[h.motif as usize].motif;
     let mut table = Table::new(py);
-    table.text("motif_id", hits.iter().map(|h| motif(h).id.as_str()))?;
-    table.text(
+    table.labels("motif_id", hits.iter().map(|h| motif(h).id.as_str()))?;
+    table.labels(
         "motif_alt_id",
         hits.iter().map(|h| motif(h).alt_id.as_str()),
     )?;
-    table.text(
+    let names = &found.names;
+    table.labels(
         "sequence_name",
-        hits.iter().map(|h| found.names[h.record as usize].as_str()),
+        hits.iter().map(|h| names[h.record as usize].as_str()),
     )?;
-    table.numbers("start", hits.iter().map(|h| h.start).collect())?;
-    table.numbers("stop", hits.iter().map(|h| h.stop).collect())?;
-    table.text(
+    table.numbers("start", hits.iter().map(|h| h.start as i64).collect());
+    table.numbers("stop", hits.iter().map(|h| h.stop as i64).collect());
+    table.labels(
         "strand",
         hits.iter().map(|h| if h.reverse { "-" } else { "+" }),
     )?;
-    table.numbers("score", hits.iter().map(|h| h.score).collect())?;
-    table.numbers("p-value", hits.iter().map(|h| h.pvalue).collect())?;
-    table.numbers("q-value", hits.iter().map(|h| h.qvalue).collect())?;
-    table.text(
-        "matched_sequence",
-        hits.iter()
-            .map(|h| String::from_utf8_lossy(&h.matched).into_owned()),
-    )?;
+    table.numbers("score", hits.iter().map(|h| h.score).collect());
+    table.numbers("p-value", hits.iter().map(|h| h.pvalue).collect());
+    table.numbers("q-value", hits.iter().map(|h| h.qvalue).collect());
+    let matched = |h: &glance::motif::Hit| String::from_utf8_lossy(&h.matched).into_owned();
+    table.text("matched_sequence", hits.iter().map(matched))?;
     table.finish()
 }

@@ -83,7 +83,8 @@ def test_without_pandas_a_dict_of_numpy_arrays(monkeypatch, jaspar):
     hits = jaspar.scan(SMALL)
     assert isinstance(hits, dict) and list(hits) == COLUMNS
     assert all(isinstance(v, np.ndarray) for v in hits.values())
-    assert hits["start"].dtype == np.uint64 and hits["p-value"].dtype == np.float64
+    assert hits["start"].dtype == np.int64 and hits["p-value"].dtype == np.float64
+    assert hits["motif_id"].dtype.kind == "U" and hits["matched_sequence"].dtype.kind == "U"
     assert len({len(v) for v in hits.values()}) == 1
 
 
