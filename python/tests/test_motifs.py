@@ -123,3 +123,22 @@ def test_motif_errors(tmp_path, jaspar):
         jaspar.score("ACGTACGT", bin=0)
     with pytest.raises(ValueError, match="tau"):
         jaspar.score("ACGTACGT", tau=-1.0)
+
+
+def test_the_gil_is_released_while_scanning(jaspar):
+    """Another Python thread keeps running during a scan."""
+    import threading
+    import time
+
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (jaspar.scan(KP200, threads=1), done.set()))
+    ticks = 0
+    t0 = time.perf_counter()
+    worker.start()
+    while not done.is_set():
+        time.sleep(0.002)
+        ticks += 1
+    worker.join()
+    elapsed = time.perf_counter() - t0
+    # with the GIL held the main thread could not wake up until the scan returned
+    assert elapsed > 0.05 and ticks >= 10, (elapsed, ticks)
