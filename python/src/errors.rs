@@ -58,6 +58,11 @@ pub fn value(message: impl Into<String>) -> PyErr {
     PyValueError::new_err(message.into())
 }
 
+/// A broken internal invariant (a bug in glance), e.g. an array of the wrong length.
+pub fn internal(message: impl Into<String>) -> PyErr {
+    PyRuntimeError::new_err(message.into())
+}
+
 /// Whether `e` is (or wraps) a failure to open or read a file.
 fn is_io(e: &(dyn Error + Send + Sync + 'static)) -> bool {
     if e.is::<std::io::Error>() || e.is::<glance::io::IoError>() {

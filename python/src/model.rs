@@ -57,7 +57,7 @@ impl Model {
 fn matrix(py: Python<'_>, table: EmbeddingTable) -> PyResult<Bound<'_, PyArray2<f32>>> {
     let shape = (table.values.len() / table.d.max(1), table.d);
     let array = Array2::from_shape_vec(shape, table.values)
-        .map_err(|e| errors::value(format!("embeddings: {e}")))?;
+        .map_err(|e| errors::internal(format!("embeddings: {e}")))?;
     Ok(PyArray2::from_owned_array(py, array))
 }
 
@@ -189,7 +189,7 @@ impl Model {
         let table = self.tokens(py, seq_or_path, max_tokens, threads)?;
         let log_probs = compute(py, threads, || {
             let hidden = ArrayView2::from_shape((table.regions.len(), table.d), &table.values)
-                .map_err(|e| errors::value(format!("hidden states: {e}")))?;
+                .map_err(|e| errors::internal(format!("hidden states: {e}")))?;
             Ok(head.log_probs(hidden))
         })?;
         Ok(PyArray2::from_owned_array(py, log_probs))

@@ -185,7 +185,7 @@ impl Motifs {
         })?;
         let shape = (rows.len(), n_motifs, 2);
         let array = Array3::from_shape_vec(shape, values)
-            .map_err(|e| errors::value(format!("region scores: {e}")))?;
+            .map_err(|e| errors::internal(format!("region scores: {e}")))?;
         let mut table = Table::new(py);
         table.labels("chrom", rows.iter().map(|r| r.chrom.as_str()))?;
         table.numbers("start", rows.iter().map(|r| r.start as i64).collect());
