@@ -21,7 +21,7 @@ TD=$ROOT/test-data
 
 ALL=(seq_reader manifest_merge safetensors indexed_fetch fai gzi model_config hf_config
      seq_compressed region_bed motif_meme motif_jaspar motif_pfm motif_transfac motif_homer
-     motif_background attn_pattern workflow_config vocab vcf_reader)
+     motif_background attn_pattern workflow_config vocab vcf_reader vcf_query torch_bin)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 
 # seeds TARGET FILE...: copies existing seed files into the target's corpus.
@@ -67,6 +67,11 @@ build_corpora() {
     seeds manifest_merge
     seeds vocab "$TD"/seq/dnabert_vocab_k3.txt "$TD"/seq/dnabert_vocab_k6.txt
     seeds vcf_reader "$TD"/variants/*.vcf "$TD"/variants/*.vcf.gz "$TD"/variants/*.bcf
+    # a pick byte (even: tabix index of valid.vcf.gz, odd: CSI of valid.bcf), then the index
+    seeds vcf_query
+    mkdir -p "$FUZZ/corpus/torch_bin"
+    cp "$TD/models/bert_k3_bin/pytorch_model.bin" "$FUZZ/corpus/torch_bin/seed_bert_k3.bin"
+    cp "$TD/models/evil_bin/pytorch_model.bin" "$FUZZ/corpus/torch_bin/seed_evil.bin"
 }
 
 build_corpora

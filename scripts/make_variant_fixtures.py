@@ -17,6 +17,9 @@ Outputs (test-data/variants/):
       contig end), a multi-allelic record (two SNVs and an insertion), a record with a
       scored SNV and a symbolic <*>, a symbolic <DEL>, a 60 bp deletion (skipped: over
       50 bp); INFO DP, one sample with GT
+  valid.vcf.gz.tbi, valid.bcf.csi
+                      their indexes (`bcftools index`)
+  region_queries.tsv  region sets and the IDs `bcftools view -r` returns for each
   unsorted.vcf        valid.vcf's records with two of them swapped (no tabix index)
   ref_mismatch.vcf    one record (ID bad_ref) whose REF differs from the reference
   unknown_contig.vcf  a record on contig `C`, declared in the header but not in ref.fa
@@ -150,6 +153,19 @@ def valid_records() -> list:
     return recs
 
 
+# Region queries (`glance variants --region`) checked against `bcftools view -r`: one
+# region, the tail of a deletion (overlap by the REF span), two regions out of file
+# order, overlapping regions (each record once), a symbolic allele, a contig end.
+REGION_QUERIES = [
+    [f"{A}:250-800"],
+    [f"{A}:702-710"],
+    [f"{B}:1-100", f"{A}:100-130"],
+    [f"{A}:100-1000", f"{A}:600-950"],
+    [f"{A}:1050-1150"],
+    [f"{B}:1990-2000"],
+]
+
+
 def bcftools(*args):
     subprocess.run(["bcftools", *args], check=True)
 
@@ -182,6 +198,17 @@ def main():
              str(OUT / "valid.vcf"))
     bcftools("view", "--no-version", "-Ob", "-o", str(OUT / "valid.bcf"),
              str(OUT / "valid.vcf"))
+    # indexes for region queries, and what `bcftools view -r` returns for each query
+    bcftools("index", "--force", "--tbi", str(OUT / "valid.vcf.gz"))
+    bcftools("index", "--force", "--csi", str(OUT / "valid.bcf"))
+    with open(OUT / "region_queries.tsv", "w") as f:
+        f.write("# regions (1-based inclusive, as given to bcftools view -r)\tIDs returned\n")
+        for regions in REGION_QUERIES:
+            out = subprocess.run(
+                ["bcftools", "view", "-H", "-r", ",".join(regions), str(OUT / "valid.vcf.gz")],
+                check=True, capture_output=True, text=True).stdout
+            ids = [line.split("\t")[2] for line in out.splitlines()]
+            f.write(" ".join(regions) + "\t" + ",".join(ids) + "\n")
 
     head = header()
     swapped = recs[:3] + [recs[4], recs[3]] + recs[5:]

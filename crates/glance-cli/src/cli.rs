@@ -45,6 +45,10 @@ pub enum Command {
     Config(commands::config::ConfigArgs),
     /// Micro-benchmarks of glance's kernels (`glance bench attention ...`).
     Bench(commands::bench::BenchArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the man page (roff) of glance or of one subcommand.
+    Man(commands::completions::ManArgs),
 }
 
 impl Command {
@@ -61,6 +65,8 @@ impl Command {
             Command::Variants(args) => commands::variants::run(&args, global),
             Command::Config(args) => commands::config::run(&args, global),
             Command::Bench(args) => commands::bench::run(&args, global),
+            Command::Completions(args) => commands::completions::completions(&args),
+            Command::Man(args) => commands::completions::man(&args),
         }
     }
 }

@@ -7,7 +7,7 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Worker threads (default: all cores).
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(short = 't', long, global = true, value_name = "N")]
     pub threads: Option<usize>,
 
     /// Print nothing but errors.

@@ -34,12 +34,15 @@ fn keep_freed_pages() {
 fn main() -> ExitCode {
     keep_freed_pages();
     let cli = cli::Cli::parse();
+    init_logger(cli.global.quiet);
     if let Err(err) = cli.global.init_threads() {
         eprintln!("error: {err:#}");
         return ExitCode::from(1);
     }
     match cli.command.run(&cli.global) {
         Ok(()) => ExitCode::SUCCESS,
+        // `glance scan ... | head`: the reader has what it wanted
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             // `{:#}` joins the context chain with ": ", giving one line such as
             // `error: genome.fa: line 3: FASTA record has no '>' header`.
@@ -47,4 +50,36 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The crates whose `log` records are printed by default (info and above); the
+/// others' warnings and errors only. `RUST_LOG` overrides it, `--quiet` keeps errors.
+const DEFAULT_LOG: &str = "warn,glance=info,glance_seq=info,glance_attn=info,glance_model=info,\
+glance_motif=info,glance_variant=info,glance_io=info,glance_workflow=info";
+
+/// Prints the library crates' `log` records on stderr, one line each, as they are.
+fn init_logger(quiet: bool) {
+    let default = if quiet { "error" } else { DEFAULT_LOG };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default))
+        .format(|buf, record| {
+            use std::io::Write as _;
+            writeln!(buf, "{}", record.args())
+        })
+        .target(env_logger::Target::Stderr)
+        .init();
+}
+
+/// Whether the error is a write to a closed pipe, wherever in the chain.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<glance::io::IoError>()
+                .is_some_and(glance::io::IoError::is_broken_pipe)
+            || cause
+                .downcast_ref::<glance::workflow::WorkflowError>()
+                .is_some_and(glance::workflow::WorkflowError::is_broken_pipe)
+    })
 }

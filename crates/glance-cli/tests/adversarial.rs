@@ -155,6 +155,18 @@ fn binary_garbage_is_not_sequence() {
 }
 
 #[test]
+fn binary_bytes_inside_a_sequence_line() {
+    let s = Scratch::new();
+    s.write("x.fa", b">a\nACGTACGT\nACG\x00\x07TACG\nACGT\n");
+    tokenize(
+        &s,
+        "x.fa",
+        &[],
+        "error: x.fa: record 'a' (line 3): byte 0x00 in a sequence line: sequences hold printable letters only (is this a binary file?)",
+    );
+}
+
+#[test]
 fn empty_file() {
     let s = Scratch::new();
     s.write("e.fa", b"\n\n\n");
@@ -399,7 +411,7 @@ fn bed_start_after_end() {
         &s,
         "a.fa",
         &["--regions", "r.bed"],
-        "error: r.bed: line 2: invalid BED record: end 4 is not after start 9",
+        "error: r.bed: line 2: invalid BED record: end 4 is before start 9",
     );
 }
 
@@ -440,6 +452,44 @@ fn vocab_line_longer_than_limit() {
         "a.fa",
         &["--vocab", "vocab.txt"],
         "error: vocab.txt: line 1: line longer than 1048576 bytes",
+    );
+}
+
+/// A vocab.txt of every 2-mer after `[UNK]`, changed by `edit`.
+fn vocab_k2(edit: impl Fn(&mut Vec<String>)) -> String {
+    let mut lines = vec!["[UNK]".to_string()];
+    for a in ["A", "C", "G", "T"] {
+        for b in ["A", "C", "G", "T"] {
+            lines.push(format!("{a}{b}"));
+        }
+    }
+    edit(&mut lines);
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn vocab_with_a_duplicated_token() {
+    let s = Scratch::new();
+    s.write("a.fa", FASTA)
+        .write("vocab.txt", vocab_k2(|l| l.insert(5, "CA".into())));
+    tokenize(
+        &s,
+        "a.fa",
+        &["--vocab", "vocab.txt"],
+        "error: vocab.txt: line 7: token 'CA' repeats line 6 (every token needs one id)",
+    );
+}
+
+#[test]
+fn vocab_missing_a_kmer() {
+    let s = Scratch::new();
+    s.write("a.fa", FASTA)
+        .write("vocab.txt", vocab_k2(|l| l.retain(|t| t != "GT")));
+    tokenize(
+        &s,
+        "a.fa",
+        &["--vocab", "vocab.txt"],
+        "error: vocab.txt: k-mer 'GT' has no line: the 15 k-mers listed (up to line 16) are not all 16 of length 2",
     );
 }
 
@@ -1009,4 +1059,55 @@ fn table_in_docs_lists_every_case() {
         n += 1;
     }
     assert!(n >= 30, "only {n} cases");
+}
+
+#[test]
+fn zero_length_bed_intervals_are_valid_empty_regions() {
+    // start == end is legal BED (an insertion point): an empty region, not an error
+    let s = Scratch::new();
+    s.write("a.fa", FASTA)
+        .write("r.bed", b"a\t4\t4\na\t0\t20\na\t23\t23\n");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_glance"))
+            .args(args)
+            .current_dir(s.path(""))
+            .env_remove("GLANCE_MODEL")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{args:?}: {stderr}");
+    };
+    run(&[
+        "tokenize",
+        "-q",
+        "a.fa",
+        "--regions",
+        "r.bed",
+        "-o",
+        "out/t.npy",
+    ]);
+    let index = std::fs::read_to_string(s.path("out/t.index.tsv")).unwrap();
+    let counts: Vec<&str> = index
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').nth(2).unwrap())
+        .collect();
+    assert_eq!(counts, ["0", "15", "0"], "{index}");
+    run(&["embed", "-q", "a.fa", "--regions", "r.bed", "-o", "out/e"]);
+    let bed = std::fs::read_to_string(s.path("out/e.bed")).unwrap();
+    let names: Vec<&str> = bed.lines().map(|l| l.split('\t').nth(3).unwrap()).collect();
+    assert_eq!(names, ["a:5-4;empty", "a:1-20", "a:24-23;empty"], "{bed}");
+    let (rows, d, values) = common::read_npy_f32(&s.path("out/e.npy"));
+    assert_eq!(rows, 3);
+    assert!(
+        values[..d].iter().all(|&v| v == 0.0),
+        "an empty region is zeros"
+    );
+    assert!(values[d..2 * d].iter().any(|&v| v != 0.0));
+    run(&["score", "-q", "a.fa", "--regions", "r.bed", "-o", "out/s"]);
+    let tsv = std::fs::read_to_string(s.path("out/s.tsv")).unwrap();
+    assert!(
+        tsv.lines().nth(1).unwrap().starts_with("a\t4\t4\t"),
+        "{tsv}"
+    );
 }

@@ -10,7 +10,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{data_arg, failure_stderr, glance};
+use common::{data, data_arg, failure_stderr, glance};
 
 /// Runs `glance run` over two inputs (9 records) into `out`, with `extra` options.
 fn run(out: &Path, extra: &[&str]) {
@@ -191,4 +191,128 @@ fn incomplete_or_mismatched_shards_are_refused() {
         .arg("-q")
         .assert()
         .success();
+}
+
+/// The records of the two inputs of [`run`], by name.
+fn input_records() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for p in ["workflow/multi.fa.gz", "seq/small.fa"] {
+        let mut reader = glance::seq::SeqReader::open(data(p)).unwrap();
+        let mut record = glance::seq::Record::default();
+        while reader.read_record(&mut record).unwrap() {
+            out.push((record.name.clone(), record.sequence.clone()));
+        }
+    }
+    out
+}
+
+/// A sorted VCF over both inputs: SNVs on pieces of every shard, a multi-allelic
+/// record, an MNV, an insertion, a deletion and a symbolic allele (skipped).
+fn write_vcf(path: &Path) {
+    let records = input_records();
+    let mut text = String::from("##fileformat=VCFv4.3\n");
+    for (name, seq) in &records {
+        text.push_str(&format!("##contig=<ID={name},length={}>\n", seq.len()));
+    }
+    text.push_str("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n");
+    let flip = |b: u8| match b {
+        b'A' => "C",
+        b'C' => "G",
+        b'G' => "T",
+        _ => "A",
+    };
+    for (name, seq) in &records {
+        let seq = seq.to_ascii_uppercase();
+        let s = |a: usize, b: usize| String::from_utf8_lossy(&seq[a..b]).to_string();
+        let mut step = 3100;
+        let mut p = 150;
+        while p + 10 < seq.len() {
+            let r = s(p, p + 1);
+            let alt = match p % 5 {
+                0 => format!("{},{}", flip(seq[p]), flip(flip(seq[p]).as_bytes()[0])),
+                1 => format!("{}{}", flip(seq[p]), flip(seq[p + 1])),
+                2 => format!("{r}ACG"),
+                3 => "<DEL>".to_string(),
+                _ => flip(seq[p]).to_string(),
+            };
+            let reference = if p % 5 == 1 { s(p, p + 2) } else { r.clone() };
+            text.push_str(&format!(
+                "{name}\t{}\tv{p}\t{reference}\t{alt}\t.\t.\t.\n",
+                p + 1
+            ));
+            if p % 7 == 0 {
+                // a deletion right after
+                text.push_str(&format!(
+                    "{name}\t{}\td{p}\t{}\t{}\t.\t.\t.\n",
+                    p + 4,
+                    s(p + 3, p + 7),
+                    s(p + 3, p + 4)
+                ));
+            }
+            p += step;
+            step = step * 7 % 4001 + 900;
+        }
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn variant_effects_shard_by_position_and_merge_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let vcf = dir.path().join("calls.vcf");
+    write_vcf(&vcf);
+    let vcf_arg = vcf.display().to_string();
+    let whole = dir.path().join("whole");
+    run(&whole, &["--variants", &vcf_arg]);
+    let rows = |d: &Path| {
+        std::fs::read_to_string(d.join("variants.variants.tsv"))
+            .unwrap()
+            .lines()
+            .count()
+            - 1
+    };
+    let calls = std::fs::read_to_string(&vcf).unwrap();
+    let alleles: usize = calls
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').nth(4).unwrap().split(',').count())
+        .sum();
+    assert_eq!(rows(&whole), alleles, "one row per ALT allele");
+    assert!(
+        whole.join("variants.vcf.gz.tbi").exists(),
+        "sorted input: indexed"
+    );
+    let n = 3;
+    let shards: Vec<PathBuf> = (1..=n).map(|i| dir.path().join(format!("s{i}"))).collect();
+    for (i, s) in shards.iter().enumerate() {
+        let shard = format!("{}/{n}", i + 1);
+        run(
+            s,
+            &[
+                "--variants",
+                &vcf_arg,
+                "--shard",
+                &shard,
+                "--shard-span",
+                "7000",
+            ],
+        );
+    }
+    // every shard scores a part of the variants, together all of them once
+    let parts: Vec<usize> = shards.iter().map(|s| rows(s)).collect();
+    assert!(parts.iter().all(|&r| r > 0 && r < alleles), "{parts:?}");
+    assert_eq!(parts.iter().sum::<usize>(), alleles);
+    let merged = dir.path().join("merged");
+    merge_equals_whole(&shards, &merged, &whole, "variant shards");
+    for f in [
+        "variants.vcf.gz",
+        "variants.vcf.gz.tbi",
+        "variants.motifs.tsv",
+        "variants.variants.tsv",
+        "variants.rows.tsv",
+    ] {
+        let a = std::fs::read(whole.join(f)).unwrap();
+        let b = std::fs::read(merged.join(f)).unwrap();
+        assert!(a == b, "{f} differs after merging the variant shards");
+    }
 }

@@ -291,3 +291,96 @@ fn fimo_pi0_gives_the_librarys_fimo_qvalues() {
         .failure()
         .code(1);
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_scan_quietly() {
+    // `glance scan ... | head -1`: the pipe closes after one line; glance stops
+    // without an error line and exits 0, as other Unix tools do. Short flags too.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("glance"))
+        .args(["-t", "2", "scan"])
+        .arg(data("Kp1084_200kb.fa.gz"))
+        .arg("--motifs")
+        .arg(data("motifs/subset10.meme"))
+        .args(["--thresh", "1e-2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.starts_with("motif_id\t"), "{first}");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_grammar() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = succeeded(
+            glance().args(["completions", shell]).output().unwrap(),
+            shell,
+        );
+        let script = String::from_utf8(out.stdout).unwrap();
+        for word in ["variants", "threads", "region"] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+    }
+    let page =
+        String::from_utf8(succeeded(glance().arg("man").output().unwrap(), "man").stdout).unwrap();
+    assert!(page.contains(".TH glance 1"), "{page}");
+    assert!(page.contains("variants"));
+    let page = String::from_utf8(
+        succeeded(glance().args(["man", "scan"]).output().unwrap(), "man scan").stdout,
+    )
+    .unwrap();
+    assert!(page.contains(".TH glance-scan 1"), "{page}");
+    assert!(page.contains("\\-\\-thresh"), "{page}");
+    glance().args(["man", "nope"]).assert().code(1);
+    glance().args(["completions", "tcsh"]).assert().code(2);
+}
+
+#[test]
+fn scan_score_and_model_help_show_examples_that_parse() {
+    // every example line of the help parses with the real grammar (clap), up to its
+    // file arguments
+    for cmd in [
+        "scan", "score", "model", "variants", "run", "embed", "tokenize",
+    ] {
+        let out = succeeded(glance().args([cmd, "--help"]).output().unwrap(), cmd);
+        let help = String::from_utf8(out.stdout).unwrap();
+        let examples: Vec<&str> = help
+            .lines()
+            .skip_while(|l| !l.starts_with("Examples:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .collect();
+        assert!(examples.len() >= 2, "{cmd}: {help}");
+        for line in examples {
+            let command = line
+                .split(" #")
+                .next()
+                .unwrap()
+                .split(" > ")
+                .next()
+                .unwrap();
+            let command = command
+                .split('|')
+                .map(str::trim)
+                .find(|c| c.starts_with("glance "))
+                .unwrap_or(command);
+            let words: Vec<&str> = command.split_whitespace().collect();
+            assert_eq!(words[0], "glance", "{cmd}: {line}");
+            // --help after the example's arguments: clap checks them first
+            let out = glance().args(&words[1..]).arg("--help").output().unwrap();
+            assert!(
+                out.status.success(),
+                "{cmd}: `{line}` does not parse: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

@@ -422,6 +422,69 @@ fn vcf_bgzf_and_bcf_inputs_give_identical_outputs() {
     assert_eq!(outputs[0], outputs[2], "VCF vs BCF");
 }
 
+#[test]
+fn region_queries_return_what_bcftools_view_r_returns() {
+    // region_queries.tsv: region sets and the IDs `bcftools view -r` returns
+    // (scripts/make_variant_fixtures.py), through the tabix index of the BGZF VCF, the
+    // CSI index of the BCF, and by filtering the plain VCF (no index)
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("region_queries.tsv")).unwrap();
+    let vcf = std::fs::read_to_string(fixture("valid.vcf")).unwrap();
+    let all: Vec<&str> = vcf
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').nth(2).unwrap())
+        .collect();
+    let mut queries = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (regions, ids) = line.split_once('\t').unwrap();
+        let mut expected: Vec<&str> = ids.split(',').filter(|s| !s.is_empty()).collect();
+        // glance returns them in file order, each once (bcftools: by region)
+        expected.sort_by_key(|id| all.iter().position(|a| a == id));
+        let mut args = vec!["--no-model"];
+        for r in regions.split(' ') {
+            args.extend(["--region", r]);
+        }
+        for name in ["valid.vcf.gz", "valid.bcf", "valid.vcf"] {
+            let prefix = dir.path().join(format!("q{queries}_{name}"));
+            variants_ok(&fixture(name), &args, &prefix);
+            let (_, rows) = tsv(&out(&prefix, "variants.tsv"));
+            let mut got: Vec<String> = rows.iter().map(|r| r["id"].clone()).collect();
+            got.dedup();
+            assert_eq!(got, expected, "{name}, --region {regions}");
+        }
+        queries += 1;
+    }
+    assert!(queries >= 6, "{queries}");
+    // a region on a contig the header does not declare is refused
+    fails(
+        &fixture("valid.vcf.gz"),
+        &["--region", "chrZ:1-10"],
+        "region chrZ:1-10",
+        "no contig `chrZ`",
+    );
+}
+
+#[test]
+fn a_damaged_index_fails_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let tbi = std::fs::read(fixture("valid.vcf.gz.tbi")).unwrap();
+    for (name, index) in [
+        ("garbage", b"TBI\x01 not an index".to_vec()),
+        ("truncated", tbi[..tbi.len() / 2].to_vec()),
+    ] {
+        let vcf = dir.path().join(format!("{name}.vcf.gz"));
+        std::fs::copy(fixture("valid.vcf.gz"), &vcf).unwrap();
+        std::fs::write(dir.path().join(format!("{name}.vcf.gz.tbi")), index).unwrap();
+        fails(
+            &vcf,
+            &["--region", "Kp1084_1000001_1003000:1-100"],
+            &format!("{}.tbi: cannot read the index", vcf.display()),
+            "",
+        );
+    }
+}
+
 /// The reference contigs of hts/ref.fa.
 fn genome() -> HashMap<String, Vec<u8>> {
     let mut out: HashMap<String, Vec<u8>> = HashMap::new();

@@ -34,6 +34,12 @@ pub enum IoError {
 }
 
 impl IoError {
+    /// Whether this is a write to a closed pipe (`glance scan ... | head`): the reader
+    /// has all it wanted, which the CLI treats as success, as other Unix tools do.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, IoError::Write { error, .. } if error.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     /// A write error for `path`.
     pub fn write(path: &Path, error: std::io::Error) -> Self {
         IoError::Write {

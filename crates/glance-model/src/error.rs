@@ -37,6 +37,15 @@ pub enum ModelError {
         /// What is wrong.
         message: String,
     },
+    /// A checkpoint file other than safetensors (pytorch_model.bin, a shard index) is
+    /// malformed or holds what glance refuses to read.
+    #[error("{path}: {message}")]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A tensor the architecture needs is absent.
     #[error("{path}: missing tensor `{tensor}`")]
     MissingTensor {

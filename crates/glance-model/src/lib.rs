@@ -17,6 +17,7 @@ mod mlm;
 mod native;
 pub mod pool;
 pub mod stream;
+pub mod torch_pickle;
 pub mod weights;
 
 pub use ndarray;

@@ -219,9 +219,10 @@ impl<'q, S: RowSink> Pooler<'q, S> {
             }
             Regions::List(list) => {
                 for (i, r) in list.iter().enumerate() {
-                    if r.end <= r.start {
+                    // start == end: an empty region (a row of zeros, `;empty`)
+                    if r.end < r.start {
                         return Err(ModelError::Options(format!(
-                            "region {} ({}:{}-{}) is empty",
+                            "region {} ({}:{}-{}) ends before it starts",
                             i + 1,
                             r.chrom,
                             r.start,

@@ -61,15 +61,45 @@ pub(crate) struct Opened {
 /// `threads` is the number of BGZF inflation workers; with more than one, gzip is
 /// inflated on a background thread (1 = everything on this thread).
 pub(crate) fn open_path(path: &Path, threads: usize) -> Result<Opened, SeqError> {
+    open_path_observed(path, threads, |_| {})
+}
+
+/// As [`open_path`], telling `on_read` of every batch of (compressed) bytes read from
+/// the file or stdin.
+pub(crate) fn open_path_observed(
+    path: &Path,
+    threads: usize,
+    on_read: impl FnMut(u64) + Send + 'static,
+) -> Result<Opened, SeqError> {
     if path.as_os_str() == "-" {
-        return open_reader(io::stdin(), threads);
+        return open_reader(Observed::new(io::stdin(), on_read), threads);
     }
     let meta = std::fs::metadata(path).map_err(SeqError::Open)?;
     if meta.is_dir() {
         return Err(SeqError::IsDirectory);
     }
     let file = File::open(path).map_err(SeqError::Open)?;
-    open_reader(file, threads)
+    open_reader(Observed::new(file, on_read), threads)
+}
+
+/// A byte stream that tells a callback how many bytes each read delivered.
+struct Observed<R, F> {
+    inner: R,
+    on_read: F,
+}
+
+impl<R, F> Observed<R, F> {
+    fn new(inner: R, on_read: F) -> Self {
+        Observed { inner, on_read }
+    }
+}
+
+impl<R: Read, F: FnMut(u64)> Read for Observed<R, F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.on_read)(n as u64);
+        Ok(n)
+    }
 }
 
 /// Sniffs the compression of `inner` and wraps it in the matching decoder.

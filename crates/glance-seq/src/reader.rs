@@ -19,7 +19,7 @@ use std::path::Path;
 use memchr::memchr;
 
 use crate::error::{describe_byte, SeqError};
-use crate::input::{open_path, open_reader, Compression, Opened};
+use crate::input::{open_path, open_path_observed, open_reader, Compression, Opened};
 use crate::record::{Record, RecordHeader};
 use crate::source::SequenceSource;
 
@@ -83,6 +83,17 @@ impl SeqReader {
     /// that many workers and gzip input on one background thread.
     pub fn open_with_threads(path: impl AsRef<Path>, threads: usize) -> Result<Self, SeqError> {
         Self::from_opened(open_path(path.as_ref(), threads)?)
+    }
+
+    /// As [`SeqReader::open_with_threads`], telling `on_read` of every batch of bytes
+    /// read from the file as stored (compressed bytes for gzip/BGZF), for progress bars
+    /// with a known total (the file's size).
+    pub fn open_observed(
+        path: impl AsRef<Path>,
+        threads: usize,
+        on_read: impl FnMut(u64) + Send + 'static,
+    ) -> Result<Self, SeqError> {
+        Self::from_opened(open_path_observed(path.as_ref(), threads, on_read)?)
     }
 
     /// Reads from any byte stream (plain, gzip or BGZF, detected from its first bytes).
@@ -311,6 +322,15 @@ impl SeqReader {
             if let [head @ .., b'\r'] = seg {
                 seg = head;
             }
+            if let Some(&b) = seg.iter().find(|&&b| !is_sequence_byte(b)) {
+                return Err(self.record_error(
+                    self.line + 1,
+                    format!(
+                        "byte 0x{b:02x} in a sequence line: sequences hold printable letters \
+                         only (is this a binary file?)"
+                    ),
+                ));
+            }
             buf.extend_from_slice(seg);
             added += seg.len();
             self.inner.consume(consumed);
@@ -474,6 +494,13 @@ pub const MAX_HEADER_LINE: usize = 1 << 20;
 /// How many bases are skipped per step when the rest of a record is discarded.
 const BUFFER_STEP: usize = 1 << 16;
 
+/// Whether `b` may appear in a sequence line: printable ASCII (letters of every
+/// alphabet, `*` and `-` of alignments); control bytes and bytes over 0x7e are binary
+/// data, not bases.
+fn is_sequence_byte(b: u8) -> bool {
+    (0x20..0x7f).contains(&b)
+}
+
 /// Removes a trailing `\n` or `\r\n`.
 fn trim_line_end(line: &mut Vec<u8>) {
     if line.last() == Some(&b'\n') {
@@ -565,6 +592,23 @@ mod tests {
         assert!(err.to_string().contains("0x00"), "{err}");
         let err = read_all(b">\nACGT\n").unwrap_err();
         assert_eq!(err.to_string(), "line 1: record header has no name");
+    }
+
+    #[test]
+    fn binary_bytes_in_sequence_lines_are_errors_naming_the_line() {
+        for (text, line) in [
+            (&b">a\nACGT\nAC\x00GT\n"[..], 3),
+            (&b">a\nACGT\n>b\nA\x01C\n"[..], 4),
+            (&b">a\nAC\xffGT\n"[..], 2),
+            (&b"@r\nAC\x00G\n+\nIIII\n"[..], 2),
+        ] {
+            let err = read_all(text).unwrap_err().to_string();
+            assert!(err.contains(&format!("line {line}")), "{err}");
+            assert!(err.contains("byte 0x"), "{err}");
+        }
+        // spaces, gaps and IUPAC letters are not binary
+        let recs = read_all(b">a\nAC-GT *NRY\n").unwrap();
+        assert_eq!(recs[0].sequence, b"AC-GT *NRY");
     }
 
     #[test]

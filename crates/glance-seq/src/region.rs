@@ -39,10 +39,12 @@ impl Region {
     }
 
     /// Resolves an open end against the sequence length and checks the range: the
-    /// region must be non-empty and lie within `0..length`.
+    /// region must lie within `0..length`; it may be empty (a BED interval with start ==
+    /// end), but a region with an open end must start inside the sequence.
     pub fn resolve(&self, length: u64) -> Result<(u64, u64), SeqError> {
         let end = self.end.unwrap_or(length);
-        if self.start >= end || end > length {
+        let empty_open = self.end.is_none() && self.start >= end && length > 0;
+        if self.start > end || end > length || empty_open {
             return Err(SeqError::RegionOutOfRange {
                 region: self.to_string(),
                 name: self.name.clone(),
@@ -169,8 +171,9 @@ pub fn read_bed<R: BufRead>(reader: R) -> Result<Vec<Region>, SeqError> {
             .trim()
             .parse()
             .map_err(|_| bad(format!("end '{end}' is not a whole number")))?;
-        if end <= start {
-            return Err(bad(format!("end {end} is not after start {start}")));
+        // start == end is legal BED: an empty region (an insertion point)
+        if end < start {
+            return Err(bad(format!("end {end} is before start {start}")));
         }
         regions.push(Region::new(name, start, end));
     }
@@ -220,11 +223,25 @@ mod tests {
     fn resolve_checks_range() {
         assert_eq!(Region::new("a", 2, 5).resolve(5).unwrap(), (2, 5));
         assert_eq!(Region::whole("a").resolve(7).unwrap(), (0, 7));
+        // an empty BED interval is a valid empty region, even at the sequence's end
+        assert_eq!(Region::new("a", 3, 3).resolve(5).unwrap(), (3, 3));
+        assert_eq!(Region::new("a", 5, 5).resolve(5).unwrap(), (5, 5));
+        assert!(Region::new("a", 6, 6).resolve(5).is_err());
+        let mut open = Region::whole("a");
+        open.start = 5;
+        assert!(open.resolve(5).is_err(), "an open region must start inside");
         let err = Region::new("a", 2, 6).resolve(5).unwrap_err();
         assert_eq!(
             err.to_string(),
             "region a:3-6 is out of range: sequence 'a' has 5 bases"
         );
+    }
+
+    #[test]
+    fn zero_length_bed_intervals_are_empty_regions() {
+        let regions = read_bed("chr1\t5\t5\nchr1\t0\t3\n".as_bytes()).unwrap();
+        assert_eq!(regions[0], Region::new("chr1", 5, 5));
+        assert!(read_bed("chr1\t5\t4\n".as_bytes()).is_err());
     }
 
     #[test]
@@ -235,7 +252,7 @@ mod tests {
             r,
             vec![Region::new("chr1", 0, 10), Region::new("chr2", 5, 6)]
         );
-        let err = read_bed("chr1\t5\t5\n".as_bytes()).unwrap_err();
+        let err = read_bed("chr1\t5\t4\n".as_bytes()).unwrap_err();
         assert!(
             err.to_string().starts_with("line 1: invalid BED record"),
             "{err}"

@@ -7,6 +7,7 @@
 //! file gets a table of 4^k ids.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::Path;
 
@@ -92,6 +93,16 @@ impl Vocab {
             let line = line.map_err(|e| SeqError::Vocab(format!("line {}: {e}", i + 1)))?;
             tokens.push(line.trim_end_matches('\r').to_string());
         }
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(tokens.len());
+        for (i, t) in tokens.iter().enumerate() {
+            if let Some(first) = seen.insert(t.as_str(), i) {
+                return Err(SeqError::Vocab(format!(
+                    "line {}: token '{t}' repeats line {} (every token needs one id)",
+                    i + 1,
+                    first + 1
+                )));
+            }
+        }
         let find = |name: &str| tokens.iter().position(|t| t == name).map(|p| p as u32);
         let unk =
             find("[UNK]").ok_or_else(|| SeqError::Vocab("vocabulary has no [UNK] token".into()))?;
@@ -124,12 +135,23 @@ impl Vocab {
                 "vocabulary k-mers have length {k}; at most {MAX_K} is supported"
             ))
         })?;
-        let mut table = vec![unk; 1usize << (2 * k)];
+        let mut table = vec![None; 1usize << (2 * k)];
         for (id, t) in tokens.iter().enumerate() {
             if is_kmer(t) {
-                table[kmer_index(t.as_bytes())] = id as u32;
+                table[kmer_index(t.as_bytes())] = Some(id as u32);
             }
         }
+        if let Some(missing) = table.iter().position(Option::is_none) {
+            let listed = table.iter().filter(|id| id.is_some()).count();
+            return Err(SeqError::Vocab(format!(
+                "k-mer '{}' has no line: the {listed} k-mers listed (up to line {}) are not all \
+                 {} of length {k}",
+                kmer_string(missing as u64, k),
+                tokens.len(),
+                table.len()
+            )));
+        }
+        let table = table.into_iter().map(|id| id.unwrap_or(unk)).collect();
         Ok(Vocab {
             k,
             special,
@@ -285,15 +307,51 @@ mod tests {
 
     #[test]
     fn file_vocab_any_order() {
-        let text = "[UNK]\nGG\n[PAD]\nAA\nAC\n";
+        // every 2-mer, in reverse order, after specials
+        let mut text = String::from("[UNK]\n[PAD]\n");
+        for i in (0..16).rev() {
+            text.push_str(&kmer_string(i, 2));
+            text.push('\n');
+        }
         let v = Vocab::from_reader(text.as_bytes()).unwrap();
         assert_eq!(v.k(), 2);
         assert_eq!(v.special().unk, 0);
-        assert_eq!(v.special().pad, Some(2));
-        assert_eq!(v.kmer_id(kmer_index(b"GG") as u64), 1);
-        assert_eq!(v.kmer_id(kmer_index(b"AC") as u64), 4);
-        assert_eq!(v.kmer_id(kmer_index(b"TT") as u64), 0);
+        assert_eq!(v.special().pad, Some(1));
+        assert_eq!(v.kmer_id(kmer_index(b"GG") as u64), 2);
+        assert_eq!(v.kmer_id(15 - 3), 2 + 3);
         assert!(Vocab::from_reader("AA\nCC\n".as_bytes()).is_err());
         assert!(Vocab::from_reader("[UNK]\nAA\nCCC\n".as_bytes()).is_err());
+    }
+
+    #[test]
+    fn duplicated_tokens_and_missing_kmers_are_refused() {
+        let mut full = String::from("[UNK]\n");
+        for i in 0..16 {
+            full.push_str(&kmer_string(i, 2));
+            full.push('\n');
+        }
+        assert!(Vocab::from_reader(full.as_bytes()).is_ok());
+        let twice = format!("{full}AC\n");
+        let err = Vocab::from_reader(twice.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 18: token 'AC' repeats line"), "{err}");
+        let special_twice = format!("{full}[UNK]\n");
+        let err = Vocab::from_reader(special_twice.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 18: token '[UNK]' repeats line 1"),
+            "{err}"
+        );
+        let missing: String = full
+            .lines()
+            .filter(|l| *l != "GT")
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let err = Vocab::from_reader(missing.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("k-mer 'GT' has no line"), "{err}");
     }
 }

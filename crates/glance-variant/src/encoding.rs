@@ -38,12 +38,31 @@ pub struct EncodingEffect {
     pub cosine: f64,
     /// Tokens whose outputs were recomputed for ALT.
     pub recomputed: u64,
-    /// Encoder work for ALT in tokens: token-layers run (the recomputed tokens of each
-    /// layer with the context they read) divided by the number of layers.
-    pub encoded: u64,
+    /// The encoder work this allele took.
+    pub work: Work,
     /// The masked-marginal log-likelihood ratio (natural log); `None` without an MLM
     /// head or for an indel, NaN next to a base other than ACGT.
     pub llr: Option<f64>,
+}
+
+/// Encoder work in token-layers: tokens run through one layer, the context they read
+/// included (an edit recomputes fewer tokens in early layers than in late ones).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work {
+    /// The REF window, when it was encoded for this allele alone (0 when it was read
+    /// from a shared [`RefSpan`], whose work [`RefSpan::token_layers`] tells).
+    pub reference: u64,
+    /// The ALT states (an edit of the REF span, or the ALT window encoded).
+    pub alternate: u64,
+    /// The masked pass of the likelihood ratio (0 without one).
+    pub masked: u64,
+}
+
+impl Work {
+    /// All of it.
+    pub fn total(&self) -> u64 {
+        self.reference + self.alternate + self.masked
+    }
 }
 
 /// An encoder set up to score variants.
@@ -276,6 +295,7 @@ impl<'a> VariantEncoder<'a> {
         let states = SpanStates::encode(self.encoder, &ids.ids, span.start).map_err(model_err)?;
         Ok(Some(RefSpan {
             chrom: first.chrom.clone(),
+            token_layers: (span.end - span.start) * self.encoder.layers.len() as u64,
             states,
         }))
     }
@@ -288,7 +308,9 @@ impl<'a> VariantEncoder<'a> {
         v: &Variant,
     ) -> Result<EncodingEffect, VariantError> {
         let span = self.ref_span(reference, &[v])?;
-        self.effect_in(span.as_ref(), reference, v)
+        let mut effect = self.effect_in(span.as_ref(), reference, v)?;
+        effect.work.reference += span.map_or(0, |s| s.token_layers);
+        Ok(effect)
     }
 
     /// As [`VariantEncoder::effect`], reading REF from `span` when given (one made by
@@ -318,15 +340,19 @@ impl<'a> VariantEncoder<'a> {
                 && t.start <= window.start.min(changed.start)
                 && t.end >= window.end.max(changed.end)
         });
+        let layers = self.encoder.layers.len() as u64;
+        let mut work = Work::default();
         let ref_rows = match span {
             Some(s) => s
                 .states
                 .outputs(self.encoder, window.clone())
                 .map_err(model_err)?,
-            None => self.rows(reference, &ref_hap, window.clone(), n)?,
+            None => {
+                work.reference = self.with_context(&window, n) * layers;
+                self.rows(reference, &ref_hap, window.clone(), n)?
+            }
         };
-        let layers = self.encoder.layers.len().max(1) as u64;
-        let (alt_rows, recomputed, encoded) = match span {
+        let (alt_rows, recomputed) = match span {
             Some(s) if v.is_substitution() && !changed.is_empty() => {
                 let alt_ids = self.ids_over(reference, &alt_hap, changed.clone())?;
                 let edit = s
@@ -344,33 +370,42 @@ impl<'a> VariantEncoder<'a> {
                     rows.slice_mut(ndarray::s![to, ..])
                         .assign(&edit.rows.slice(ndarray::s![from, ..]));
                 }
-                let recomputed = edit.tokens.end - edit.tokens.start;
-                (rows, recomputed, edit.token_layers.div_ceil(layers))
+                work.alternate = edit.token_layers;
+                (rows, edit.tokens.end - edit.tokens.start)
             }
             _ => {
                 let n_alt = self.tokenizer.token_count(alt_len);
                 let w0 = v.pos.saturating_sub(self.window / 2);
                 let alt_window =
                     self.tokens_starting_in(w0, (w0 + self.window).min(alt_len), n_alt);
-                let encoded = match self.context {
-                    Some(c) => (alt_window.end + c).min(n_alt) - alt_window.start.saturating_sub(c),
-                    None => n_alt,
-                };
+                work.alternate = self.with_context(&alt_window, n_alt) * layers;
                 let rows = self.rows(reference, &alt_hap, alt_window.clone(), n_alt)?;
-                (rows, alt_window.end - alt_window.start, encoded)
+                (rows, alt_window.end - alt_window.start)
             }
         };
         let (l2, cosine) = distances(&mean(ref_rows.view()), &mean(alt_rows.view()));
+        let llr = self.likelihood_ratio(span, reference, &ref_hap, &alt_hap, changed, n)?;
+        work.masked = llr.map_or(0, |(_, w)| w);
         Ok(EncodingEffect {
             l2,
             cosine,
             recomputed,
-            encoded,
-            llr: self.likelihood_ratio(span, reference, &ref_hap, &alt_hap, changed, n)?,
+            work,
+            llr: llr.map(|(v, _)| v),
         })
     }
 
-    /// The masked-marginal LLR over the `changed` tokens (see the module docs).
+    /// Tokens `encode_range` runs for `range` of a record of `n` tokens: the range and
+    /// its context.
+    fn with_context(&self, range: &Range<u64>, n: u64) -> u64 {
+        match self.context {
+            Some(c) => (range.end + c).min(n) - range.start.saturating_sub(c),
+            None => n,
+        }
+    }
+
+    /// The masked-marginal LLR over the `changed` tokens (see the module docs) and the
+    /// token-layers its masked pass ran.
     fn likelihood_ratio(
         &self,
         span: Option<&RefSpan>,
@@ -379,7 +414,7 @@ impl<'a> VariantEncoder<'a> {
         alt_hap: &Haplotype,
         changed: Range<u64>,
         n: u64,
-    ) -> Result<Option<f64>, VariantError> {
+    ) -> Result<Option<(f64, u64)>, VariantError> {
         let Some(head) = &self.encoder.mlm_head else {
             return Ok(None);
         };
@@ -392,7 +427,7 @@ impl<'a> VariantEncoder<'a> {
             .ok_or_else(|| model_err("the vocabulary has no [MASK] token"))?;
         let ref_ids = self.ids_over(reference, ref_hap, changed.clone())?.ids;
         let alt_ids = self.ids_over(reference, alt_hap, changed.clone())?.ids;
-        let hidden = match span {
+        let (hidden, work) = match span {
             Some(s) => {
                 let masks = vec![mask; ref_ids.len()];
                 let edit = s
@@ -400,28 +435,32 @@ impl<'a> VariantEncoder<'a> {
                     .edit(self.encoder, changed.clone(), &masks)
                     .map_err(model_err)?;
                 let at = (changed.start - edit.tokens.start) as usize;
-                edit.rows
+                let rows = edit
+                    .rows
                     .slice(ndarray::s![at..at + ref_ids.len(), ..])
-                    .to_owned()
+                    .to_owned();
+                (rows, edit.token_layers)
             }
             None => {
                 let mut masked = self.tokens(reference, ref_hap, &changed, n)?;
                 for t in changed.clone() {
                     masked.ids[(t - masked.first) as usize] = mask;
                 }
-                encode_range(self.encoder, n, changed, &self.stream, &|r| masked.get(r))
-                    .map_err(model_err)?
+                let work = self.with_context(&changed, n) * self.encoder.layers.len() as u64;
+                let rows = encode_range(self.encoder, n, changed, &self.stream, &|r| masked.get(r))
+                    .map_err(model_err)?;
+                (rows, work)
             }
         };
         let log_probs = head.log_probs(hidden.view());
         let mut llr = 0.0f64;
         for ((row, &r), &a) in log_probs.axis_iter(Axis(0)).zip(&ref_ids).zip(&alt_ids) {
             if r == special.unk || a == special.unk {
-                return Ok(Some(f64::NAN));
+                return Ok(Some((f64::NAN, work)));
             }
             llr += f64::from(row[a as usize]) - f64::from(row[r as usize]);
         }
-        Ok(Some(llr))
+        Ok(Some((llr, work)))
     }
 }
 
@@ -430,6 +469,14 @@ impl<'a> VariantEncoder<'a> {
 pub struct RefSpan {
     chrom: String,
     states: SpanStates,
+    token_layers: u64,
+}
+
+impl RefSpan {
+    /// The encoder work of the span: its tokens through every layer.
+    pub fn token_layers(&self) -> u64 {
+        self.token_layers
+    }
 }
 
 /// The mean of the rows (NaN when there are none).

@@ -1,5 +1,6 @@
 //! [`Reference`]: where the reference bases around a variant come from: an indexed
-//! FASTA (plain or BGZF, through glance-seq) or contigs held in memory.
+//! FASTA (plain or BGZF, through glance-seq), contigs held in memory, or several of
+//! those searched in turn ([`ReferenceSet`], a pipeline's input files).
 
 use std::collections::HashMap;
 
@@ -51,6 +52,30 @@ impl Reference for Contigs {
                     start + 1
                 ))
             })
+    }
+}
+
+/// Several references searched in order: a contig is read from the first that has it
+/// (a run's input files, each a reference of its own).
+#[derive(Default)]
+pub struct ReferenceSet(pub Vec<Box<dyn Reference + Send>>);
+
+impl ReferenceSet {
+    /// The first reference holding `chrom`.
+    fn holding(&mut self, chrom: &str) -> Option<&mut Box<dyn Reference + Send>> {
+        self.0.iter_mut().find(|r| r.contig_len(chrom).is_some())
+    }
+}
+
+impl Reference for ReferenceSet {
+    fn contig_len(&self, chrom: &str) -> Option<u64> {
+        self.0.iter().find_map(|r| r.contig_len(chrom))
+    }
+
+    fn fetch(&mut self, chrom: &str, start: u64, end: u64) -> Result<Vec<u8>, VariantError> {
+        self.holding(chrom)
+            .ok_or_else(|| VariantError::Reference(format!("no contig `{chrom}`")))?
+            .fetch(chrom, start, end)
     }
 }
 

@@ -2,6 +2,9 @@
 //! (told apart by their first bytes, not their names), naming the line (BCF: the record)
 //! of every error; [`VcfWriter`] writes the records back as bgzipped VCF with glance's
 //! INFO fields declared in the header, and a tabix index when the records are sorted.
+//! [`VcfReader::query`] (module `query`) reads only the records overlapping regions.
+
+mod query;
 
 use std::cell::Cell;
 use std::fs::File;
@@ -62,12 +65,24 @@ enum Format {
     Binary(Box<dyn BufRead>, Vec<u8>),
 }
 
+/// How errors name a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Numbering {
+    /// VCF: its line; BCF: its number.
+    Lines,
+    /// Its number among the records read (a region query, which skips lines).
+    Records,
+}
+
 /// Records of a VCF or BCF file (see the module docs).
 pub struct VcfReader {
     format: Format,
     header: Header,
     lines: Rc<Cell<u64>>,
     records: u64,
+    /// Only records overlapping these are returned (`None`: all).
+    regions: Option<Vec<glance_seq::Region>>,
+    numbering: Numbering,
 }
 
 fn vcf_err(message: impl Into<String>) -> VariantError {
@@ -257,6 +272,8 @@ impl VcfReader {
             header,
             lines,
             records: 0,
+            regions: None,
+            numbering: Numbering::Lines,
         })
     }
 
@@ -265,18 +282,36 @@ impl VcfReader {
         &self.header
     }
 
-    /// Reads the next record; returns its line (BCF: its record number), `None` at the
-    /// end.
+    /// Reads the next record; returns its line (BCF, or a region query: its record
+    /// number), `None` at the end.
     pub fn read(&mut self, record: &mut RecordBuf) -> Result<Option<u64>, VariantError> {
+        loop {
+            let read = self.read_any(record)?;
+            match &self.regions {
+                Some(regions) if read.is_some() && !query::overlaps(record, regions) => {}
+                _ => return Ok(read),
+            }
+        }
+    }
+
+    /// Reads the next record, whatever its position.
+    fn read_any(&mut self, record: &mut RecordBuf) -> Result<Option<u64>, VariantError> {
         self.records += 1;
         match &mut self.format {
             Format::Text(reader) => {
-                let line = self.lines.get() + 1;
+                let line = match self.numbering {
+                    Numbering::Lines => self.lines.get() + 1,
+                    Numbering::Records => self.records,
+                };
+                let what = match self.numbering {
+                    Numbering::Lines => "line",
+                    Numbering::Records => "record",
+                };
                 match quietly(|| reader.read_record_buf(&self.header, record)) {
                     Ok(Ok(0)) => Ok(None),
                     Ok(Ok(_)) => Ok(Some(line)),
-                    Ok(Err(e)) => Err(vcf_err(format!("line {line}: {e}"))),
-                    Err(panic) => Err(vcf_err(format!("line {line}: cannot decode: {panic}"))),
+                    Ok(Err(e)) => Err(vcf_err(format!("{what} {line}: {e}"))),
+                    Err(panic) => Err(vcf_err(format!("{what} {line}: cannot decode: {panic}"))),
                 }
             }
             Format::Binary(stream, buf) => {

@@ -189,9 +189,15 @@ fn substitutions_recompute_only_their_receptive_field() {
         field += 2 * reach;
         token_layers += field + 2 * reach;
     }
-    assert_eq!(got.encoded, token_layers.div_ceil(enc.layers.len() as u64));
+    assert_eq!(got.work.alternate, token_layers);
+    // the masked pass of the likelihood ratio edits the same tokens
+    assert_eq!(got.work.masked, token_layers);
+    // REF: the span encoded for the variant, every layer, window and context included
+    let layers = enc.layers.len() as u64;
+    assert_eq!(got.work.reference % layers, 0);
+    assert!(got.work.reference >= (4000 + 2 * halo) * layers);
     assert!(
-        got.encoded < 6 + 4 * halo,
+        got.work.alternate < (6 + 4 * halo) * enc.layers.len() as u64,
         "less work than re-encoding the field with a halo"
     );
 }

@@ -44,6 +44,8 @@ pub struct Config {
     pub motifs: MotifsConfig,
     /// Which outputs to produce.
     pub outputs: OutputsConfig,
+    /// Variant effects of a VCF/BCF against the inputs.
+    pub variants: VariantsConfig,
 }
 
 impl Default for Config {
@@ -60,6 +62,7 @@ impl Default for Config {
             regions: RegionsConfig::default(),
             motifs: MotifsConfig::default(),
             outputs: OutputsConfig::default(),
+            variants: VariantsConfig::default(),
         }
     }
 }
@@ -198,6 +201,32 @@ impl Default for OutputsConfig {
     }
 }
 
+/// `[variants]`: `glance variants` inside the run, the inputs serving as the reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VariantsConfig {
+    /// VCF (plain, gzip or BGZF) or BCF whose ALT alleles are scored; `None`: no
+    /// variant effects.
+    pub vcf: Option<PathBuf>,
+    /// Bases of the window whose embedding is compared (with the run's model).
+    pub window: u64,
+    /// p-value threshold of a motif site (with the run's motifs).
+    pub thresh: f64,
+    /// Count and skip alleles whose REF does not match the inputs (default: fail).
+    pub skip_ref_mismatch: bool,
+}
+
+impl Default for VariantsConfig {
+    fn default() -> Self {
+        VariantsConfig {
+            vcf: None,
+            window: 1000,
+            thresh: 1e-4,
+            skip_ref_mismatch: false,
+        }
+    }
+}
+
 /// Shard `index/count` (1-based index); which records and pieces of records it owns is
 /// [`crate::sharding::Sharding`]'s business.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -305,6 +334,15 @@ impl Config {
         if self.motifs.chunk_size == 0 {
             return err("motifs.chunk_size must be at least 1".into());
         }
+        if self.variants.window == 0 {
+            return err("variants.window must be at least 1".into());
+        }
+        if !(self.variants.thresh > 0.0 && self.variants.thresh <= 1.0) {
+            return err(format!(
+                "variants.thresh {} must lie in (0, 1]",
+                self.variants.thresh
+            ));
+        }
         if self.threads == Some(0) {
             return err("threads must be at least 1".into());
         }
@@ -405,6 +443,19 @@ chunk_size = 1048576
 embeddings = true
 hits = true
 motif_scores = true
+
+[variants]
+# A VCF/BCF scored against the inputs as `glance variants` does (motif gain/loss with
+# the motifs above, embedding shift and likelihood ratio with the model above; no
+# model when outputs.embeddings is false): variants.vcf.gz (+ .tbi), variants.motifs.tsv,
+# variants.variants.tsv. Each shard scores the variants on the pieces it owns.
+# vcf = "calls.vcf.gz"
+# Bases of the window whose embedding is compared.
+window = 1000
+# p-value threshold of a motif site.
+thresh = 1e-4
+# Count and skip alleles whose REF does not match the inputs (default: fail).
+skip_ref_mismatch = false
 "#;
 
 #[cfg(test)]

@@ -35,6 +35,11 @@ pub enum WorkflowError {
 }
 
 impl WorkflowError {
+    /// Whether this is a write to a closed pipe (see [`glance_io::IoError::is_broken_pipe`]).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, WorkflowError::Io(e) if e.is_broken_pipe())
+    }
+
     /// An output error for `path`.
     pub fn output(path: &std::path::Path, source: std::io::Error) -> Self {
         WorkflowError::Io(glance_io::IoError::write(path, source))

@@ -37,8 +37,23 @@ pub const TALLIES: &str = "scan_tallies.tsv";
 /// scan_hits.tsv: hits before q-values (for merge).
 pub const RAW_HITS: &str = "scan_hits.tsv";
 
+/// The prefix of the variants stage's outputs (`glance variants -o PREFIX`).
+pub const VARIANTS_PREFIX: &str = "variants";
+/// variants.vcf.gz: the input VCF's records with GLANCE_* INFO fields.
+pub const VARIANTS_VCF: &str = "variants.vcf.gz";
+/// Its tabix index (sorted input).
+pub const VARIANTS_TBI: &str = "variants.vcf.gz.tbi";
+/// Its CSI index (sorted input, contigs too long for tabix).
+pub const VARIANTS_CSI: &str = "variants.vcf.gz.csi";
+/// variants.motifs.tsv: one row per allele and motif with an effect.
+pub const VARIANTS_MOTIFS: &str = "variants.motifs.tsv";
+/// variants.variants.tsv: one row per ALT allele.
+pub const VARIANTS_TSV: &str = "variants.variants.tsv";
+/// variants.rows.tsv: each written record's place in the input and its rows (for merge).
+pub const VARIANTS_ROWS: &str = "variants.rows.tsv";
+
 /// Every output a run may write (removed before a fresh run starts).
-pub const ALL_OUTPUTS: [&str; 8] = [
+pub const ALL_OUTPUTS: [&str; 14] = [
     REGIONS,
     EMBEDDINGS,
     MOTIF_SCORES_NPY,
@@ -47,6 +62,12 @@ pub const ALL_OUTPUTS: [&str; 8] = [
     RECORDS,
     TALLIES,
     RAW_HITS,
+    VARIANTS_VCF,
+    VARIANTS_TBI,
+    VARIANTS_CSI,
+    VARIANTS_MOTIFS,
+    VARIANTS_TSV,
+    VARIANTS_ROWS,
 ];
 
 /// motif_scores.tsv's header (the columns of `glance score`).

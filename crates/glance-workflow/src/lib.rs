@@ -34,12 +34,13 @@ mod resolve;
 mod sharding;
 mod stages;
 mod tee;
+mod variant_stage;
 mod variants;
 mod workers;
 
 pub use config::{
     to_toml, Config, ModelConfig, MotifsConfig, OutputsConfig, RegionsConfig, Shard,
-    DEFAULT_SHARD_SPAN, EXAMPLE,
+    VariantsConfig, DEFAULT_SHARD_SPAN, EXAMPLE,
 };
 pub use embeddings::{embed_inputs, embed_to_memory, EmbedRows, EmbeddedRegion, EmbeddingTable};
 pub use error::WorkflowError;
@@ -50,5 +51,5 @@ pub use merge::merge;
 pub use pipeline::{run, RunOutcome};
 pub use region_scores::{score_inputs, write_score_outputs, ScoreRegions, ScoredRegion};
 pub use resolve::MotifSet;
-pub use variants::{score_variants, VariantJob, VariantSummary};
+pub use variants::{score_variants, Owns, VariantJob, VariantSummary};
 pub use workers::Workers;

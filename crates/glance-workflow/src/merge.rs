@@ -18,6 +18,7 @@ use crate::layout::{self, add_tallies, read_records, read_tallies, RecordInfo};
 use crate::manifest::{Manifest, StageTiming, MANIFEST};
 use crate::resolve::MotifSet;
 use crate::sharding::Sharding;
+use crate::variant_stage::merge_variants;
 use glance_io::{AtomicFile, FileEntry, NpyInfo, NpyWriter};
 
 fn merr(m: String) -> WorkflowError {
@@ -129,6 +130,10 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
     let mut outputs = layout::write_record_tables(outdir, &records, whole, bins)?.to_vec();
     outputs.extend(merge_region_outputs(&shards, &records, &config, outdir)?);
     outputs.extend(merge_hits(&shards, &records, &config, outdir)?);
+    if config.variants.vcf.is_some() {
+        let dirs: Vec<&Path> = shards.iter().map(|s| s.dir.as_path()).collect();
+        outputs.extend(merge_variants(&dirs, outdir)?);
+    }
     let wall = t0.elapsed().as_secs_f64();
     let manifest = Manifest {
         glance_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -156,7 +161,7 @@ pub fn merge(dirs: &[PathBuf], outdir: &Path, quiet: bool) -> Result<Manifest, W
     };
     manifest.write(outdir)?;
     if !quiet {
-        eprintln!(
+        log::info!(
             "glance merge: {} shards, {} records, {} regions -> {}",
             shards.len(),
             manifest.records,

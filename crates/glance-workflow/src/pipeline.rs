@@ -23,6 +23,7 @@ use crate::sharding::Sharding;
 use crate::stages;
 use crate::tee::ChannelSource;
 use crate::tee::{Lag, Tee};
+use crate::variant_stage::VariantStage;
 use crate::workers::Workers;
 use glance_io::{AtomicFile, FileEntry, Finished};
 
@@ -140,7 +141,7 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
     }
     // Motifs.
     let mut motifs = None;
-    if config.outputs.hits || config.outputs.motif_scores {
+    if config.outputs.hits || config.outputs.motif_scores || config.variants.vcf.is_some() {
         motifs = Some(MotifSet::load(&config.motifs, config.outputs.motif_scores)?);
         if let Some(p) = &config.motifs.file {
             inputs.push(FileEntry::of(p, format!("motifs:{}", p.display()))?);
@@ -149,6 +150,9 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
             let p = PathBuf::from(&config.motifs.background);
             inputs.push(FileEntry::of(&p, format!("background:{}", p.display()))?);
         }
+    }
+    if let Some(vcf) = &config.variants.vcf {
+        inputs.push(FileEntry::of(vcf, format!("variants:{}", vcf.display()))?);
     }
     let workers = Workers::new(config.threads)?;
     let sharding = Sharding {
@@ -175,7 +179,7 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
     let quiet = plan.config.quiet;
     let log = |m: &str| {
         if !quiet {
-            eprintln!("{m}");
+            log::info!("{m}");
         }
     };
     let outdir = &plan.outdir;
@@ -270,12 +274,37 @@ struct StageResults {
     scores: Option<stages::Scored>,
 }
 
-/// Starts the stages, waits for them, and commits the outputs.
+/// Starts the stages, waits for them, and commits the outputs; then scores the
+/// variants, if any (they need every record's name and index).
 fn execute(plan: &Plan, quiet: bool) -> Result<Executed, WorkflowError> {
     let results = run_stages(plan, quiet)?;
     let tw = (Instant::now(), CpuClock::thread());
     check_embedding_rows(plan, &results)?;
-    commit_outputs(plan, results, tw)
+    let mut executed = commit_outputs(plan, results, tw)?;
+    if let Some(vcf) = &plan.config.variants.vcf {
+        let stage = VariantStage {
+            config: &plan.config,
+            outdir: &plan.outdir,
+            sharding: plan.sharding,
+            records: &executed.records,
+            encoder: plan.encoder.as_ref(),
+            motifs: plan.motifs.as_ref(),
+        };
+        let (files, timing, summary) = plan.workers.install(|| stage.run(vcf))?;
+        if !quiet {
+            log::info!(
+                "glance run: variants: {} records read, {} alleles scored here, {} skipped; {} motif losses, {} gains",
+                summary.records,
+                summary.scored,
+                summary.skipped_total(),
+                summary.losses,
+                summary.gains
+            );
+        }
+        executed.outputs.extend(files);
+        executed.timings.push(timing);
+    }
+    Ok(executed)
 }
 
 /// The stages this plan runs, in the tee's order, with how far each may lag the

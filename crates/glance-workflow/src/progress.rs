@@ -139,7 +139,7 @@ impl Progress {
                         n as f64 / secs / 1e6
                     ));
                 }
-                eprintln!("{line}");
+                log::info!("{line}");
             }
         });
         Progress {

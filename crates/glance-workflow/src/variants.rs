@@ -4,6 +4,10 @@
 //! ratio (`VariantEncoder`). Writes PREFIX.vcf.gz (the input records with GLANCE_* INFO
 //! fields, bgzipped, with a tabix index when sorted), PREFIX.motifs.tsv and
 //! PREFIX.variants.tsv, all atomically. docs/variants.md describes the columns.
+//!
+//! In `glance run` a shard scores only the records it owns ([`VariantJob::owns`]) and
+//! lists them in a rows table ([`VariantJob::rows`]) from which `glance merge`
+//! restores the input's order.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,14 +18,14 @@ use glance_io::{with_suffix, AtomicFile};
 use glance_model::{Encoder, StreamOptions};
 use glance_motif::numfmt::write_g;
 use glance_motif::Scanner;
-use glance_seq::{IndexedFasta, Record, SeqReader};
+use glance_seq::{IndexedFasta, Record, Region, SeqReader};
 use glance_variant::noodles_vcf::header::record::value::map::info::{Number, Type};
 use glance_variant::noodles_vcf::variant::record_buf::info::field::value::Array;
 use glance_variant::noodles_vcf::variant::record_buf::info::field::Value;
 use glance_variant::noodles_vcf::variant::RecordBuf;
 use glance_variant::{
     classify, motif_effects, Contigs, EncodingEffect, Haplotypes, InfoField, MotifEffect,
-    Reference, Variant, VariantEncoder, VariantError, VcfReader, VcfWriter, Window,
+    Reference, ReferenceSet, Variant, VariantEncoder, VariantError, VcfReader, VcfWriter, Window,
 };
 use rayon::prelude::*;
 
@@ -32,7 +36,7 @@ use crate::resolve::MotifSet;
 const BATCH: usize = 512;
 
 /// The INFO fields glance adds.
-const INFO_FIELDS: [InfoField; 4] = [
+pub(crate) const INFO_FIELDS: [InfoField; 4] = [
     (
         "GLANCE_MOTIF",
         Number::Unknown,
@@ -65,12 +69,19 @@ const MOTIFS_HEADER: &str = "chrom\tpos\tid\tref\talt\tmotif_id\tmotif_alt_id\ts
 /// variants.tsv's header.
 const VARIANTS_HEADER: &str = "chrom\tpos\tid\tref\talt\tstatus\temb_l2\temb_cos\tllr\ttokens_recomputed\tmotif_losses\tmotif_gains";
 
+/// Decides whether a record (contig, 0-based position) is scored here.
+pub type Owns<'a> = &'a (dyn Fn(&str, u64) -> bool + Sync);
+
 /// What to score and where to write it.
 pub struct VariantJob<'a> {
-    /// Reference FASTA (plain or BGZF with or without .fai/.gzi; gzip is read whole).
-    pub reference: PathBuf,
+    /// Reference FASTA files, searched in order for each contig (plain or BGZF with or
+    /// without .fai/.gzi; gzip is read whole).
+    pub references: Vec<PathBuf>,
     /// VCF (plain, gzip, BGZF) or BCF; `-` for stdin.
     pub vcf: PathBuf,
+    /// Only the records overlapping these regions (read through the VCF's .tbi/.csi
+    /// when it has one); `None`: all.
+    pub regions: Option<Vec<Region>>,
     /// Output prefix.
     pub prefix: PathBuf,
     /// Motifs (with `thresh` the p-value threshold); `None`: no motif effects.
@@ -85,6 +96,14 @@ pub struct VariantJob<'a> {
     pub stream: StreamOptions,
     /// Count REF mismatches instead of failing on the first.
     pub skip_ref_mismatch: bool,
+    /// Only the records this accepts are scored and written (a shard's part); every
+    /// record is still read and checked, so errors do not depend on the sharding.
+    /// `None`: all.
+    pub owns: Option<Owns<'a>>,
+    /// Where to write the rows table: one line per record written, `ordinal
+    /// variants_rows motifs_rows` (its 0-based place in the input and its rows in
+    /// PREFIX.variants.tsv and PREFIX.motifs.tsv), for `glance merge`. `None`: none.
+    pub rows: Option<PathBuf>,
 }
 
 /// What a run did.
@@ -102,6 +121,9 @@ pub struct VariantSummary {
     pub gains: u64,
     /// Whether PREFIX.vcf.gz.tbi was written (the input was sorted).
     pub indexed: bool,
+    /// Encoder work in token-layers (tokens through one layer): shared REF spans, ALT
+    /// states and masked likelihood passes.
+    pub token_layers: u64,
 }
 
 /// One ALT allele: scored, or why not.
@@ -117,7 +139,16 @@ enum Allele {
     },
 }
 
-/// Opens the reference: indexed when possible, else (plain gzip) read into memory.
+/// Opens the references, each indexed when possible, else read into memory.
+fn open_references(paths: &[PathBuf]) -> Result<ReferenceSet, WorkflowError> {
+    let mut set = ReferenceSet::default();
+    for p in paths {
+        set.0.push(open_reference(p)?);
+    }
+    Ok(set)
+}
+
+/// Opens a reference: indexed when possible, else (plain gzip) read into memory.
 fn open_reference(path: &Path) -> Result<Box<dyn Reference + Send>, WorkflowError> {
     let input = |e: glance_seq::SeqError| WorkflowError::Input {
         path: path.display().to_string(),
@@ -151,23 +182,29 @@ pub fn score_variants(
         path: vcf_label.clone(),
         error: Box::new(e),
     };
-    let mut reference = open_reference(&job.reference)?;
+    let mut reference = open_references(&job.references)?;
     let encoder = job
         .encoder
         .map(|enc| VariantEncoder::new(enc, job.window, job.stream))
         .transpose()
         .map_err(|e| WorkflowError::Model(e.to_string()))?;
-    let mut reader = VcfReader::open(&job.vcf).map_err(vcf_err)?;
+    let mut reader = match &job.regions {
+        Some(regions) => VcfReader::query(&job.vcf, regions),
+        None => VcfReader::open(&job.vcf),
+    }
+    .map_err(vcf_err)?;
     let vcf_path = with_suffix(&job.prefix, "vcf.gz");
     let mut vcf = VcfWriter::create(&vcf_path, reader.header(), &INFO_FIELDS).map_err(vcf_err)?;
     let motifs_path = with_suffix(&job.prefix, "motifs.tsv");
     let variants_path = with_suffix(&job.prefix, "variants.tsv");
     let mut motifs_out = AtomicFile::create(&motifs_path)?;
     let mut variants_out = AtomicFile::create(&variants_path)?;
+    let mut rows_out = job.rows.as_deref().map(AtomicFile::create).transpose()?;
     let mut summary = VariantSummary::default();
     {
         let mut motifs_w = motifs_out.writer();
         let mut variants_w = variants_out.writer();
+        let mut rows_w = rows_out.as_mut().map(AtomicFile::writer);
         let m_err = |e| WorkflowError::output(&motifs_path, e);
         let v_err = |e| WorkflowError::output(&variants_path, e);
         writeln!(motifs_w, "{MOTIFS_HEADER}").map_err(m_err)?;
@@ -177,33 +214,51 @@ pub fn score_variants(
         while !done {
             // Read a batch and check each allele (in order, one reader), then score
             // groups of nearby alleles in parallel, each on one reference window.
-            let mut batch: Vec<(RecordBuf, Vec<Allele>)> = Vec::new();
+            let mut batch: Vec<(u64, RecordBuf, Vec<Allele>)> = Vec::new();
             while batch.len() < BATCH {
                 let mut record = RecordBuf::default();
                 let Some(line) = reader.read(&mut record).map_err(vcf_err)? else {
                     done = true;
                     break;
                 };
+                let ordinal = summary.records;
                 summary.records += 1;
-                let alleles =
-                    alleles_of(&record, line, job, reference.as_mut()).map_err(vcf_err)?;
-                batch.push((record, alleles));
+                let alleles = alleles_of(&record, line, job, &mut reference).map_err(vcf_err)?;
+                let owned = job.owns.is_none_or(|owns| {
+                    let pos = record.variant_start().map_or(0, usize::from) as u64;
+                    owns(record.reference_sequence_name(), pos.saturating_sub(1))
+                });
+                if owned {
+                    batch.push((ordinal, record, alleles));
+                } else {
+                    progress(1);
+                }
             }
-            let mut alleles: Vec<Vec<Allele>> =
-                batch.iter_mut().map(|(_, a)| std::mem::take(a)).collect();
-            let groups = groups(&alleles, margin, reference.as_mut()).map_err(vcf_err)?;
-            let scored: Vec<Vec<(AlleleIndex, Allele)>> = groups
+            let mut alleles: Vec<Vec<Allele>> = batch
+                .iter_mut()
+                .map(|(_, _, a)| std::mem::take(a))
+                .collect();
+            let groups = groups(&alleles, margin, &mut reference).map_err(vcf_err)?;
+            let scored: Vec<Scored> = groups
                 .into_par_iter()
                 .map(|group| score_group(group, &alleles, job, encoder.as_ref()))
                 .collect::<Result<_, _>>()
                 .map_err(vcf_err)?;
-            for ((r, a), allele) in scored.into_iter().flatten() {
-                alleles[r][a] = allele;
+            for group in scored {
+                summary.token_layers += group.span_token_layers;
+                for ((r, a), allele) in group.alleles {
+                    alleles[r][a] = allele;
+                }
             }
             let scored = alleles;
-            for ((mut record, _), alleles) in batch.into_iter().zip(scored) {
-                write_rows(&alleles, job, &mut motifs_w, &mut variants_w, &mut summary)
-                    .map_err(|e| WorkflowError::output(&job.prefix, e))?;
+            for ((ordinal, mut record, _), alleles) in batch.into_iter().zip(scored) {
+                let motif_rows =
+                    write_rows(&alleles, job, &mut motifs_w, &mut variants_w, &mut summary)
+                        .map_err(|e| WorkflowError::output(&job.prefix, e))?;
+                if let (Some(w), Some(path)) = (rows_w.as_mut(), job.rows.as_deref()) {
+                    writeln!(w, "{ordinal}\t{}\t{motif_rows}", alleles.len())
+                        .map_err(|e| WorkflowError::output(path, e))?;
+                }
                 annotate(&mut record, &alleles, job.motifs.map(|m| &m.scanner));
                 vcf.write(&record).map_err(vcf_err)?;
                 progress(1);
@@ -211,9 +266,15 @@ pub fn score_variants(
         }
         motifs_w.flush().map_err(m_err)?;
         variants_w.flush().map_err(v_err)?;
+        if let (Some(w), Some(path)) = (rows_w.as_mut(), job.rows.as_deref()) {
+            w.flush().map_err(|e| WorkflowError::output(path, e))?;
+        }
     }
     motifs_out.commit()?;
     variants_out.commit()?;
+    if let Some(f) = rows_out {
+        f.commit()?;
+    }
     summary.indexed = vcf.finish().map_err(vcf_err)?;
     Ok(summary)
 }
@@ -347,13 +408,19 @@ fn groups(
     Ok(groups)
 }
 
+/// A group's alleles scored, and the encoder work of its REF span.
+struct Scored {
+    alleles: Vec<(AlleleIndex, Allele)>,
+    span_token_layers: u64,
+}
+
 /// Scores a group's alleles: motif effects, and encoding effects on one REF span.
 fn score_group(
     mut group: Group,
     alleles: &[Vec<Allele>],
     job: &VariantJob,
     encoder: Option<&VariantEncoder>,
-) -> Result<Vec<(AlleleIndex, Allele)>, VariantError> {
+) -> Result<Scored, VariantError> {
     let variants: Vec<&Variant> = group
         .members
         .iter()
@@ -367,7 +434,7 @@ fn score_group(
         None => None,
     };
     // Alleles in parallel, each reading its own copy of the window (a few kb).
-    group
+    let scored = group
         .members
         .par_iter()
         .zip(variants.par_iter())
@@ -393,7 +460,11 @@ fn score_group(
                 },
             ))
         })
-        .collect()
+        .collect::<Result<_, VariantError>>()?;
+    Ok(Scored {
+        alleles: scored,
+        span_token_layers: span.as_ref().map_or(0, |s| s.token_layers()),
+    })
 }
 
 /// Refuses alleles with letters other than ACGTN.
@@ -415,14 +486,16 @@ fn push_num(out: &mut String, x: Option<f64>, digits: usize) {
     }
 }
 
-/// Writes the motifs.tsv and variants.tsv rows of a record's alleles.
+/// Writes the motifs.tsv and variants.tsv rows of a record's alleles; returns the
+/// number of motifs.tsv rows.
 fn write_rows(
     alleles: &[Allele],
     job: &VariantJob,
     motifs_w: &mut dyn Write,
     variants_w: &mut dyn Write,
     summary: &mut VariantSummary,
-) -> std::io::Result<()> {
+) -> std::io::Result<u64> {
+    let mut motif_rows = 0;
     for allele in alleles {
         let (variant, status) = match allele {
             Allele::Scored { variant, .. } => (variant, "scored"),
@@ -446,11 +519,13 @@ fn write_rows(
         } = allele
         {
             summary.scored += 1;
+            summary.token_layers += encoding.map_or(0, |e| e.work.total());
             for e in motifs {
                 losses += u64::from(e.effect == glance_variant::Effect::Loss);
                 gains += u64::from(e.effect == glance_variant::Effect::Gain);
                 if let Some(set) = job.motifs {
                     writeln!(motifs_w, "{head}\t{}", motif_row(&set.scanner, e))?;
+                    motif_rows += 1;
                 }
             }
             push_num(&mut row, encoding.map(|e| e.l2), 6);
@@ -473,7 +548,7 @@ fn write_rows(
         summary.gains += gains;
         writeln!(variants_w, "{row}")?;
     }
-    Ok(())
+    Ok(motif_rows)
 }
 
 /// The motif columns of a motifs.tsv row (from motif_id on).

@@ -2,11 +2,13 @@
 
 pub mod bench;
 pub mod bench_sweep;
+pub mod completions;
 pub mod config;
 pub mod embed;
 pub mod merge;
 pub mod model;
 pub mod motif_args;
+pub mod region_args;
 pub mod run;
 pub mod scan;
 pub mod score;

@@ -11,6 +11,10 @@ use crate::global::GlobalArgs;
 
 /// Arguments of `glance model`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  glance model inspect models/default      # family, tokenizer, reach, MLM head
+  glance model inspect ~/hf/dnabert-6      # a Hugging Face directory, unchanged
+  glance model inspect ~/hf/bert-sharded   # sharded safetensors, pytorch_model.bin")]
 pub struct ModelArgs {
     /// What to do with a model.
     #[command(subcommand)]

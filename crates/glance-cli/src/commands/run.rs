@@ -18,6 +18,7 @@ use crate::global::GlobalArgs;
   glance run genome.fa.gz --model my-model --motifs jaspar.meme --bin 500 --outdir out
   glance run --config glance.toml
   glance run genome.fa.gz --shard 2/8 --outdir shard2   # then: glance merge shard*/ --outdir all
+  glance run genome.fa.gz --variants calls.vcf.gz --outdir out   # + variant effects
 
 Without --model, GLANCE_MODEL or else the default model shipped in models/default is
 used (card: docs/models/default.md).")]
@@ -109,6 +110,13 @@ pub struct RunArgs {
     /// Produce motif_scores.npy/.tsv; key `outputs.motif_scores`.
     #[arg(long, value_name = "BOOL")]
     pub motif_scores: Option<bool>,
+    /// Score this VCF/BCF's variants against the inputs (variants.vcf.gz,
+    /// variants.motifs.tsv, variants.variants.tsv); key `variants.vcf`.
+    #[arg(long, value_name = "VCF")]
+    pub variants: Option<PathBuf>,
+    /// Bases of the window whose embedding is compared; key `variants.window`.
+    #[arg(long, value_name = "BP")]
+    pub variant_window: Option<u64>,
 }
 
 /// The config file (or defaults) with the command line applied on top.
@@ -172,6 +180,10 @@ pub fn resolve_config(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Con
     set!(c.outputs.embeddings, args.embeddings);
     set!(c.outputs.hits, args.hits);
     set!(c.outputs.motif_scores, args.motif_scores);
+    if args.variants.is_some() {
+        c.variants.vcf = args.variants.clone();
+    }
+    set!(c.variants.window, args.variant_window);
     Ok(c)
 }
 

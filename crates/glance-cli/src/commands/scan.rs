@@ -14,6 +14,11 @@ use glance::io::AtomicFile;
 
 /// Arguments of `glance scan`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  glance scan genome.fa.gz -o hits.tsv                          # all bundled JASPAR motifs
+  glance scan genome.fa --motifs my.meme --thresh 1e-5 --text > hits.txt
+  glance scan genome.fa.gz --qv-thresh --thresh 0.05 --bed -o hits.bed
+  zcat reads.fa.gz | glance scan - --motifs ctcf.jaspar | head")]
 pub struct ScanArgs {
     /// Input FASTA/FASTQ files (plain, gzip or BGZF); `-` reads stdin.
     #[arg(required = true, value_name = "INPUT")]

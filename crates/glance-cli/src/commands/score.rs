@@ -21,6 +21,10 @@ use crate::global::GlobalArgs;
 
 /// Arguments of `glance score`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  glance score genome.fa.gz --bin 1000 --step 500 -o scores     # scores.tsv, .npy, .bed
+  glance score genome.fa --regions peaks.bed --motifs my.meme -o peaks
+  glance score genome.fa.gz --tau 2 --mu-pvalue 1e-4 --uniform -o scores")]
 pub struct ScoreArgs {
     /// Input FASTA/FASTQ files (plain, gzip or BGZF); `-` reads stdin.
     #[arg(required = true, value_name = "INPUT")]

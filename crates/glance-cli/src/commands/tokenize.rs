@@ -14,10 +14,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use glance::seq::{
-    read_bed, Chunk, ChunkOptions, Chunker, IndexedFasta, Region, SeqReader, SequenceSource,
-    SoftMask, Tokenizer, TokenizerOptions, Vocab,
+    Chunk, ChunkOptions, Chunker, IndexedFasta, SeqReader, SequenceSource, SoftMask, Tokenizer,
+    TokenizerOptions, Vocab,
 };
 
+use super::region_args::RegionArgs;
 use crate::global::GlobalArgs;
 use glance::io::npy;
 use glance::io::AtomicFile;
@@ -65,14 +66,10 @@ pub struct TokenizeArgs {
     #[arg(long, value_name = "FILE")]
     pub vocab: Option<PathBuf>,
 
-    /// Tokenize only this region, `chr:start-end` (1-based inclusive, as samtools);
-    /// repeatable. Needs a plain or bgzipped FASTA (its .fai/.gzi is used or built).
-    #[arg(long, value_name = "R", conflicts_with = "regions")]
-    pub region: Vec<String>,
-
-    /// Tokenize only the regions of this BED file (0-based half-open).
-    #[arg(long, value_name = "BED")]
-    pub regions: Option<PathBuf>,
+    // --region/--regions: a plain or bgzipped FASTA is needed (its .fai/.gzi is used
+    // or built)
+    #[command(flatten)]
+    pub regions: RegionArgs,
 
     /// Output .npy of u32 token ids.
     #[arg(short, long, value_name = "OUT.npy")]
@@ -91,11 +88,16 @@ pub enum SoftMaskArg {
 /// Runs `glance tokenize`.
 pub fn run(args: &TokenizeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let tokenizer = build_tokenizer(args)?;
-    let regions = parse_regions(args)?;
+    let regions = args.regions.parse()?;
     let threads = global
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
 
+    // regions are read by index, a small part of each file: no bar
+    let progress = match regions {
+        Some(_) => indicatif::ProgressBar::hidden(),
+        None => crate::progress::input_bar(global.quiet, &args.inputs),
+    };
     let mut npy = AtomicFile::create(&args.output)?;
     let index_path = index_path(&args.output);
     let mut index = AtomicFile::create(&index_path)?;
@@ -128,8 +130,9 @@ pub fn run(args: &TokenizeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                     sink.tokenize(&tokenizer, source, input, &args.output, &index_path)?;
                 }
                 None => {
-                    let reader =
-                        SeqReader::open_with_threads(input, threads).with_context(in_ctx)?;
+                    let bar = progress.clone();
+                    let reader = SeqReader::open_observed(input, threads, move |n| bar.inc(n))
+                        .with_context(in_ctx)?;
                     sink.tokenize(&tokenizer, reader, input, &args.output, &index_path)?;
                 }
             }
@@ -141,6 +144,7 @@ pub fn run(args: &TokenizeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             .with_context(|| out_err(&args.output))?;
         index_out.flush().with_context(|| out_err(&index_path))?;
     }
+    progress.finish_and_clear();
     index.commit()?;
     npy.commit()?;
     if !global.quiet {
@@ -183,27 +187,6 @@ fn build_tokenizer(args: &TokenizeArgs) -> anyhow::Result<Tokenizer> {
         None => Tokenizer::new(options)?,
     };
     Ok(tokenizer)
-}
-
-/// The regions from --region / --regions, or `None` to read whole records.
-fn parse_regions(args: &TokenizeArgs) -> anyhow::Result<Option<Vec<Region>>> {
-    if let Some(bed) = &args.regions {
-        let file =
-            std::fs::File::open(bed).with_context(|| format!("{}: cannot open", bed.display()))?;
-        let regions =
-            read_bed(std::io::BufReader::new(file)).with_context(|| bed.display().to_string())?;
-        return Ok(Some(regions));
-    }
-    if args.region.is_empty() {
-        return Ok(None);
-    }
-    let regions = args
-        .region
-        .iter()
-        .map(|r| r.parse::<Region>())
-        .collect::<Result<Vec<_>, _>>()
-        .context("--region")?;
-    Ok(Some(regions))
 }
 
 /// `OUT.npy` -> `OUT.index.tsv` (other names get `.index.tsv` appended).

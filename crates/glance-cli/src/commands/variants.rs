@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::Args;
 use glance::model::{default_model_dir, load, StreamOptions};
+use glance::seq::Region;
 use glance::variant::noodles_vcf::variant::RecordBuf;
 use glance::variant::VcfReader;
 use glance::workflow::{score_variants, VariantJob};
 
 use super::motif_args::MotifArgs;
+use super::region_args::RegionArgs;
 use crate::global::GlobalArgs;
 
 /// Arguments of `glance variants`.
@@ -20,7 +22,8 @@ use crate::global::GlobalArgs;
 #[command(after_help = "Examples:
   glance variants --ref genome.fa.gz --vcf calls.vcf.gz -o calls
   glance variants --ref genome.fa --vcf calls.bcf --motifs my.meme --no-model -o motifs_only
-  glance variants --ref genome.fa --vcf calls.vcf --model my-model --window 2000 -o calls")]
+  glance variants --ref genome.fa --vcf calls.vcf --model my-model --window 2000 -o calls
+  glance variants --ref genome.fa --vcf calls.vcf.gz --region chr2:1,000,001-2,000,000 -o part")]
 pub struct VariantsArgs {
     /// Reference FASTA (plain or BGZF, .fai/.gzi used when present; gzip is read whole).
     #[arg(long = "ref", value_name = "FASTA")]
@@ -29,6 +32,11 @@ pub struct VariantsArgs {
     /// Variants: VCF (plain, gzip or BGZF) or BCF; `-` reads stdin.
     #[arg(long, value_name = "VCF")]
     pub vcf: PathBuf,
+
+    // --region/--regions: only the records overlapping them, read through the
+    // VCF's .tbi/.csi when it has one
+    #[command(flatten)]
+    pub regions: RegionArgs,
 
     #[command(flatten)]
     pub motif: MotifArgs,
@@ -69,6 +77,7 @@ pub fn run(args: &VariantsArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     if args.window == 0 {
         bail!("--window must be at least 1 bp");
     }
+    let regions = args.regions.parse()?;
     let motifs = if args.no_motifs {
         None
     } else {
@@ -92,8 +101,9 @@ pub fn run(args: &VariantsArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         Some(load(&dir).with_context(|| format!("{}: cannot load model", dir.display()))?)
     };
     let job = VariantJob {
-        reference: args.reference.clone(),
+        references: vec![args.reference.clone()],
         vcf: args.vcf.clone(),
+        regions: regions.clone(),
         prefix: args.output.clone(),
         motifs: motifs.as_ref(),
         thresh: args.thresh,
@@ -104,11 +114,13 @@ pub fn run(args: &VariantsArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             .map(StreamOptions::for_encoder)
             .unwrap_or_default(),
         skip_ref_mismatch: args.skip_ref_mismatch,
+        owns: None,
+        rows: None,
     };
     // a bar with ETA for a file (its records counted first), a spinner for stdin
     let bar = crate::progress::bar(global.quiet, "records", || {
         (args.vcf.as_os_str() != "-")
-            .then(|| count_records(&args.vcf))
+            .then(|| count_records(&args.vcf, regions.as_deref()))
             .flatten()
     });
     let summary = score_variants(&job, &mut |n| bar.inc(n))?;
@@ -120,7 +132,7 @@ pub fn run(args: &VariantsArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             .map(|(why, n)| format!("{n} {why}"))
             .collect();
         eprintln!(
-            "glance variants: {} records, {} alleles scored, {} skipped{}; {} motif losses, {} gains -> {}.{{vcf.gz,motifs.tsv,variants.tsv}}{}",
+            "glance variants: {} records, {} alleles scored, {} skipped{}; {} motif losses, {} gains{} -> {}.{{vcf.gz,motifs.tsv,variants.tsv}}{}",
             summary.records,
             summary.scored,
             summary.skipped_total(),
@@ -131,6 +143,11 @@ pub fn run(args: &VariantsArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             },
             summary.losses,
             summary.gains,
+            if encoder.is_some() {
+                format!("; encoder work {} token-layers", summary.token_layers)
+            } else {
+                String::new()
+            },
             args.output.display(),
             if summary.indexed {
                 ""
@@ -144,8 +161,12 @@ pub fn run(args: &VariantsArgs, global: &GlobalArgs) -> anyhow::Result<()> {
 
 /// The number of records of a VCF/BCF file (`None` if it cannot be read: the run
 /// itself reports why).
-fn count_records(vcf: &Path) -> Option<u64> {
-    let mut reader = VcfReader::open(vcf).ok()?;
+fn count_records(vcf: &Path, regions: Option<&[Region]>) -> Option<u64> {
+    let mut reader = match regions {
+        Some(r) => VcfReader::query(vcf, r),
+        None => VcfReader::open(vcf),
+    }
+    .ok()?;
     let mut record = RecordBuf::default();
     let mut n = 0;
     while reader.read(&mut record).ok()?.is_some() {

@@ -19,7 +19,7 @@ pub const DEFAULT_EPS: f32 = 1e-12;
 pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
     let config_path = dir.join("config.json");
     config.check(&config_path)?;
-    let w = Weights::open(&dir.join("model.safetensors"))?;
+    let w = Weights::open_dir(dir)?;
     let vocab = hf::read_vocab(dir)?;
     let prefix = hf::prefix(&w, "bert");
     let eps = config.layer_norm_eps.unwrap_or(DEFAULT_EPS);

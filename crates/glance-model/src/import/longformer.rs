@@ -53,7 +53,7 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
             format!("attention_window[{i}] = {w} must be a positive even number"),
         ));
     }
-    let w = Weights::open(&dir.join("model.safetensors"))?;
+    let w = Weights::open_dir(dir)?;
     let vocab = hf::read_vocab(dir)?;
     let prefix = hf::prefix(&w, "longformer");
     let eps = config.layer_norm_eps.unwrap_or(DEFAULT_EPS);

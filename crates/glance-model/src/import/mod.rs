@@ -1,5 +1,5 @@
 //! Importers for Hugging Face checkpoints as written by `save_pretrained`
-//! (config.json + model.safetensors + a DNABERT-layout vocab.txt), read unchanged:
+//! (config.json + a checkpoint in any layout `weights` reads + a DNABERT-layout vocab.txt), read unchanged:
 //! [`bert`] (BertModel / BertForMaskedLM, DNABERT included) and [`longformer`]
 //! (LongformerModel / LongformerForMaskedLM).
 
