@@ -60,11 +60,12 @@ class Motifs:
         thresh: float = 1e-4,
         background: str = "--nrdb--",
         norc: bool = False,
-        tau: float = 4.0,
-        mu_pvalue: float = 5e-4,
+        tau: Optional[float] = None,
+        mu_pvalue: Optional[float] = None,
         threads: Optional[int] = None,
     ) -> Tuple[Table, npt.NDArray[np.float32]]:
-        """(regions, scores [regions, motifs, 2]: affinity, occupancy)."""
+        """(regions, scores [regions, motifs, 2]: affinity, occupancy); tau defaults to
+        4 bits, mu_pvalue to 5e-4."""
 
 class Model:
     """An encoder: a native glance model or a Hugging Face checkpoint."""

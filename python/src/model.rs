@@ -63,9 +63,6 @@ fn matrix(py: Python<'_>, table: EmbeddingTable) -> PyResult<Bound<'_, PyArray2<
 
 #[pymethods]
 impl Model {
-    /// Model.load(dir=None)
-    /// --
-    ///
     /// Loads a model directory: a native glance model or a Hugging Face BERT/DNABERT or
     /// Longformer checkpoint (config.json + model.safetensors + vocab.txt). Default:
     /// `$GLANCE_MODEL`, else the model shipped in the source tree glance was built from
@@ -112,9 +109,6 @@ impl Model {
         )
     }
 
-    /// embed(seq_or_path, bin=1000, step=None, pool="mean", threads=None)
-    /// --
-    ///
     /// Region embeddings over bins of `bin` bp every `step` bp (default: `bin`), pooled
     /// with `pool` (mean, max, cls or attention), as `glance embed` writes them. Returns
     /// `(regions, embeddings)`: the regions (chrom, start, end (0-based, half-open),
@@ -148,9 +142,6 @@ impl Model {
         Ok((columns.finish()?, matrix(py, table)?))
     }
 
-    /// hidden_states(seq_or_path, max_tokens=1000000, threads=None)
-    /// --
-    ///
     /// The last hidden state of every token (float32 `[tokens, d_model]`; the tokens of
     /// every record one after the other), as `glance embed --per-token` writes them.
     /// Refuses more than `max_tokens` tokens.
@@ -166,9 +157,6 @@ impl Model {
         matrix(py, table)
     }
 
-    /// log_probs(seq_or_path, max_tokens=1000000, threads=None)
-    /// --
-    ///
     /// Log-probabilities of every vocabulary id at every token (float32
     /// `[tokens, vocab]`) from the model's MLM head: its output for the hidden states of
     /// `hidden_states` (unmasked input). ValueError when the model has no head.

@@ -46,9 +46,6 @@ impl Motifs {
 
 #[pymethods]
 impl Motifs {
-    /// Motifs.load(path=None)
-    /// --
-    ///
     /// Reads a motif file (MEME, JASPAR .jaspar/.pfm, TRANSFAC or HOMER .motif, detected
     /// from its contents); without `path`, the bundled JASPAR 2026 CORE vertebrates
     /// non-redundant set.
@@ -95,9 +92,6 @@ impl Motifs {
         )
     }
 
-    /// scan(seq_or_path, thresh=1e-4, background="--nrdb--", norc=False, threads=None)
-    /// --
-    ///
     /// FIMO-identical motif sites (p <= thresh) on both strands (`norc=True`: the given
     /// strand only), with q-values over every test, as `glance scan` writes them. Returns
     /// a pandas DataFrame with FIMO's columns (motif_id, motif_alt_id, sequence_name,
@@ -133,18 +127,14 @@ impl Motifs {
         hits_table(py, &set, found)
     }
 
-    /// score(seq_or_path, bin=1000, step=None, thresh=1e-4, background="--nrdb--",
-    ///       norc=False, tau=4.0, mu_pvalue=5e-4, threads=None)
-    /// --
-    ///
     /// Region motif scores over bins of `bin` bp every `step` bp (default: `bin`), as
     /// `glance score` computes them. Returns `(regions, scores)`: the regions (chrom,
     /// start, end (0-based, half-open), name) as a DataFrame (or dict of numpy arrays)
     /// and a float32 array `[regions, motifs, 2]` of affinity (softmax-pooled score in
-    /// bits at temperature `tau`) and occupancy (expected bound sites at the potential
-    /// of p-value `mu_pvalue`), the same values as PREFIX.npy.
+    /// bits at temperature `tau`, default 4) and occupancy (expected bound sites at the
+    /// potential of p-value `mu_pvalue`, default 5e-4), the same values as PREFIX.npy.
     #[pyo3(signature = (seq_or_path, bin=1000, step=None, thresh=1e-4, background="--nrdb--",
-                        norc=false, tau=DEFAULT_TAU, mu_pvalue=DEFAULT_MU_PVALUE, threads=None))]
+                        norc=false, tau=None, mu_pvalue=None, threads=None))]
     #[allow(clippy::too_many_arguments)]
     fn score<'py>(
         &self,
@@ -155,14 +145,14 @@ impl Motifs {
         thresh: f64,
         background: &str,
         norc: bool,
-        tau: f64,
-        mu_pvalue: f64,
+        tau: Option<f64>,
+        mu_pvalue: Option<f64>,
         threads: Option<usize>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray3<f32>>)> {
         let input = input(seq_or_path)?;
         let cfg = MotifsConfig {
-            tau,
-            mu_pvalue,
+            tau: tau.unwrap_or(DEFAULT_TAU),
+            mu_pvalue: mu_pvalue.unwrap_or(DEFAULT_MU_PVALUE),
             ..self.config(thresh, background, norc)
         };
         let regions = ScoreRegions::Bins {

@@ -10,9 +10,6 @@ use pyo3::types::PyDict;
 
 use crate::errors;
 
-/// run(config)
-/// --
-///
 /// Runs the pipeline (`glance run`) as configured by `config`: a dict with the keys of
 /// a glance.toml (e.g. `{"inputs": ["genome.fa.gz"], "outdir": "out",
 /// "regions": {"bin": 1000}}`) or the path of a TOML file. Returns manifest.json as a

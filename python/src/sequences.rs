@@ -59,9 +59,6 @@ impl Records {
     }
 }
 
-/// read(path, region=None)
-/// --
-///
 /// Iterates over the records of a FASTA/FASTQ file (plain, gzip or BGZF) as
 /// `(name, sequence)` pairs, bases as written (soft-masked case kept). With `region`
 /// (`"chr:start-end"`, 1-based inclusive as samtools, or `"chr"`), reads only that
@@ -88,9 +85,6 @@ pub fn read(path: PathBuf, region: Option<&str>) -> PyResult<Records> {
     })
 }
 
-/// tokenize(seq_or_path, k=None, stride=1, vocab=None)
-/// --
-///
 /// k-mer token ids (int32) of a sequence, or of every record of a FASTA/FASTQ file one
 /// after the other (as `glance tokenize` writes them). `k` is 1 to 12 (default 6, or the
 /// k of `vocab`); token i covers bases `[i*stride, i*stride + k)`. `vocab` is a
