@@ -296,6 +296,12 @@ impl Config {
         toml::from_str(text).map_err(|e| WorkflowError::Config(one_line(&e.to_string())))
     }
 
+    /// Parses JSON text with the TOML file's keys (a library caller's configuration,
+    /// e.g. a Python dict); errors name the offending key.
+    pub fn from_json(text: &str) -> Result<Config, WorkflowError> {
+        serde_json::from_str(text).map_err(|e| WorkflowError::Config(one_line(&e.to_string())))
+    }
+
     /// Reads a TOML file; errors start with the path.
     pub fn read(path: &Path) -> Result<Config, WorkflowError> {
         let text = std::fs::read_to_string(path)

@@ -1,9 +1,10 @@
-//! `glance embed` as a library call: an encoder streamed over whole input files, its
-//! token outputs pooled into regions (bins or a list) or kept per token, written as
-//! PREFIX.npy (f32 `[rows, d_model]`, C order) and PREFIX.bed (chrom, start, end, name,
-//! row), both atomically.
+//! `glance embed` as a library call: an encoder streamed over whole inputs, its token
+//! outputs pooled into regions (bins or a list) or kept per token, either held in memory
+//! ([`embed_to_memory`]: an [`EmbeddingTable`]) or written as PREFIX.npy (f32
+//! `[rows, d_model]`, C order) and PREFIX.bed (chrom, start, end, name, row), both
+//! atomically ([`embed_inputs`]). Both take the same rows in the same order.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use glance_io::{with_suffix, AtomicFile, NpyWriter};
 use glance_model::ndarray::ArrayView2;
@@ -11,10 +12,11 @@ use glance_model::{
     encode_source, Encoder, ModelError, PooledRegion, Pooler, Pooling, Regions, RowSink,
     StreamOptions, TokenSink,
 };
-use glance_seq::{region_name, SeqReader};
+use glance_seq::region_name;
 use std::io::Write;
 
 use crate::error::WorkflowError;
+use crate::input::Input;
 
 /// What rows to write.
 #[derive(Debug, Clone)]
@@ -33,12 +35,56 @@ pub enum EmbedRows {
     },
 }
 
-/// Encodes every record of `inputs` (paths, `-` for stdin) with `encoder` and writes
-/// PREFIX.npy and PREFIX.bed (see the module docs); returns the rows written.
-/// `progress` is told of every batch of bases encoded.
+/// One row's region: where it is and its BED name (`chrom:start+1-end`, with
+/// `;partial` for a clipped last bin and `;empty` for a region without tokens; `.` for a
+/// token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedRegion {
+    /// Sequence name.
+    pub chrom: String,
+    /// 0-based start.
+    pub start: u64,
+    /// 0-based exclusive end.
+    pub end: u64,
+    /// The BED name column.
+    pub name: String,
+}
+
+/// Embeddings held in memory: the rows `embed_inputs` writes, as one C-order buffer.
+#[derive(Debug, Clone, Default)]
+pub struct EmbeddingTable {
+    /// Values per row (the encoder's `d_model`).
+    pub d: usize,
+    /// `[regions.len(), d]` values, row after row.
+    pub values: Vec<f32>,
+    /// The rows' regions, in row order.
+    pub regions: Vec<EmbeddedRegion>,
+}
+
+/// Encodes every record of `inputs` with `encoder` and returns the rows in memory (the
+/// rows and order `embed_inputs` writes). `progress` is told of every batch of bases
+/// encoded.
+pub fn embed_to_memory(
+    encoder: &Encoder,
+    inputs: &[Input],
+    opts: &StreamOptions,
+    rows: &EmbedRows,
+    progress: &mut dyn FnMut(u64),
+) -> Result<EmbeddingTable, WorkflowError> {
+    let mut table = EmbeddingTable {
+        d: encoder.d_model(),
+        ..EmbeddingTable::default()
+    };
+    embed_rows(encoder, inputs, opts, rows, &mut table, progress)?;
+    Ok(table)
+}
+
+/// Encodes every record of `inputs` with `encoder` and writes PREFIX.npy and
+/// PREFIX.bed (see the module docs); returns the rows written. `progress` is told of
+/// every batch of bases encoded.
 pub fn embed_inputs(
     encoder: &Encoder,
-    inputs: &[PathBuf],
+    inputs: &[Input],
     opts: &StreamOptions,
     rows: &EmbedRows,
     prefix: &Path,
@@ -47,66 +93,77 @@ pub fn embed_inputs(
     let d = encoder.d_model();
     let npy_path = with_suffix(prefix, "npy");
     let bed_path = with_suffix(prefix, "bed");
-    let mut writer = EmbeddingWriter {
-        npy: NpyWriter::create(&npy_path, &[d])?,
-        bed: AtomicFile::create(&bed_path)?,
-        bed_path,
-    };
+    let mut npy = NpyWriter::create(&npy_path, &[d])?;
+    let mut bed = AtomicFile::create(&bed_path)?;
     {
-        let mut bed = writer.bed.writer();
-        let mut out = RowOutput {
-            npy: &mut writer.npy,
-            bed: &mut bed,
-            bed_path: &writer.bed_path,
+        let mut bed_out = bed.writer();
+        let mut out = FileRows {
+            npy: &mut npy,
+            bed: &mut bed_out,
+            bed_path: &bed_path,
         };
-        match rows {
-            EmbedRows::Pooled { regions, pooling } => {
-                let mut pooler = Pooler::new(
-                    *pooling,
-                    regions.clone(),
-                    encoder.pool_query.as_ref(),
-                    d,
-                    encoder.tokenizer.stride,
-                    &mut out,
-                )
-                .map_err(|e| WorkflowError::Model(e.to_string()))?;
-                encode_inputs(encoder, inputs, opts, &mut pooler, progress)?;
-                pooler
-                    .finish()
-                    .map_err(|e| WorkflowError::Model(e.to_string()))?;
-            }
-            EmbedRows::PerToken { max_tokens } => {
-                let mut sink = PerToken {
-                    out: &mut out,
-                    chrom: String::new(),
-                    origin: 0,
-                    stride: encoder.tokenizer.stride as u64,
-                    k: encoder.tokenizer.k as u64,
-                    max: *max_tokens,
-                };
-                encode_inputs(encoder, inputs, opts, &mut sink, progress)?;
-            }
-        }
-        bed.flush()
-            .map_err(|e| WorkflowError::output(&writer.bed_path, e))?;
+        embed_rows(encoder, inputs, opts, rows, &mut out, progress)?;
+        bed_out
+            .flush()
+            .map_err(|e| WorkflowError::output(&bed_path, e))?;
     }
-    let n = writer.npy.rows;
-    writer.npy.commit()?;
-    writer.bed.commit()?;
+    let n = npy.rows;
+    npy.commit()?;
+    bed.commit()?;
     Ok(n)
+}
+
+/// Streams every input through the encoder into `out`, pooled or per token.
+fn embed_rows(
+    encoder: &Encoder,
+    inputs: &[Input],
+    opts: &StreamOptions,
+    rows: &EmbedRows,
+    out: &mut dyn Rows,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), WorkflowError> {
+    match rows {
+        EmbedRows::Pooled { regions, pooling } => {
+            let mut pooler = Pooler::new(
+                *pooling,
+                regions.clone(),
+                encoder.pool_query.as_ref(),
+                encoder.d_model(),
+                encoder.tokenizer.stride,
+                Pooled(out),
+            )
+            .map_err(|e| WorkflowError::Model(e.to_string()))?;
+            encode_inputs(encoder, inputs, opts, &mut pooler, progress)?;
+            pooler
+                .finish()
+                .map_err(|e| WorkflowError::Model(e.to_string()))?;
+            Ok(())
+        }
+        EmbedRows::PerToken { max_tokens } => {
+            let mut sink = PerToken {
+                out,
+                chrom: String::new(),
+                origin: 0,
+                stride: encoder.tokenizer.stride as u64,
+                k: encoder.tokenizer.k as u64,
+                max: *max_tokens,
+            };
+            encode_inputs(encoder, inputs, opts, &mut sink, progress)
+        }
+    }
 }
 
 /// Streams every input through the encoder into `sink`.
 fn encode_inputs(
     encoder: &Encoder,
-    inputs: &[PathBuf],
+    inputs: &[Input],
     opts: &StreamOptions,
     sink: &mut dyn TokenSink,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), WorkflowError> {
     for input in inputs {
-        let label = |e: &dyn std::fmt::Display| format!("{}: {e}", input.display());
-        let reader = SeqReader::open(input).map_err(|e| WorkflowError::Model(label(&e)))?;
+        let label = |e: &dyn std::fmt::Display| format!("{input}: {e}");
+        let reader = input.open()?;
         encode_source(encoder, reader, opts, sink, progress).map_err(|e| match e {
             // an output that cannot be written keeps its own words (it names its file)
             ModelError::Sink(e) => WorkflowError::Model(e.to_string()),
@@ -116,39 +173,56 @@ fn encode_inputs(
     Ok(())
 }
 
-/// The two files being written.
-struct EmbeddingWriter {
-    npy: NpyWriter,
-    bed: AtomicFile,
-    bed_path: PathBuf,
+/// Where rows go, in output order.
+trait Rows {
+    /// Rows taken so far.
+    fn count(&self) -> u64;
+    /// One row: its region and `d_model` values.
+    fn push(&mut self, region: EmbeddedRegion, values: &[f32]) -> Result<(), ModelError>;
+}
+
+impl Rows for EmbeddingTable {
+    fn count(&self) -> u64 {
+        self.regions.len() as u64
+    }
+
+    fn push(&mut self, region: EmbeddedRegion, values: &[f32]) -> Result<(), ModelError> {
+        self.values.extend_from_slice(values);
+        self.regions.push(region);
+        Ok(())
+    }
 }
 
 /// Rows to the .npy, lines to the .bed.
-struct RowOutput<'a, B: Write> {
+struct FileRows<'a, B: Write> {
     npy: &'a mut NpyWriter,
     bed: &'a mut B,
     bed_path: &'a Path,
 }
 
-impl<B: Write> RowOutput<'_, B> {
-    fn write(
-        &mut self,
-        chrom: &str,
-        start: u64,
-        end: u64,
-        name: &str,
-        values: &[f32],
-    ) -> Result<(), ModelError> {
+impl<B: Write> Rows for FileRows<'_, B> {
+    fn count(&self) -> u64 {
+        self.npy.rows
+    }
+
+    fn push(&mut self, r: EmbeddedRegion, values: &[f32]) -> Result<(), ModelError> {
         let row = self.npy.rows;
         self.npy
             .row(values)
             .map_err(|e| ModelError::Sink(Box::new(e)))?;
-        writeln!(self.bed, "{chrom}\t{start}\t{end}\t{name}\t{row}")
-            .map_err(|e| ModelError::Sink(Box::new(glance_io::IoError::write(self.bed_path, e))))
+        writeln!(
+            self.bed,
+            "{}\t{}\t{}\t{}\t{row}",
+            r.chrom, r.start, r.end, r.name
+        )
+        .map_err(|e| ModelError::Sink(Box::new(glance_io::IoError::write(self.bed_path, e))))
     }
 }
 
-impl<B: Write> RowSink for &mut RowOutput<'_, B> {
+/// Pooled rows, named as the BED names them.
+struct Pooled<'o>(&'o mut dyn Rows);
+
+impl RowSink for Pooled<'_> {
     fn row(&mut self, r: &PooledRegion, values: &[f32]) -> Result<(), ModelError> {
         let mut name = region_name(&r.chrom, r.start, r.end);
         if r.partial {
@@ -157,13 +231,19 @@ impl<B: Write> RowSink for &mut RowOutput<'_, B> {
         if r.tokens == 0 {
             name.push_str(";empty");
         }
-        self.write(&r.chrom, r.start, r.end, &name, values)
+        let region = EmbeddedRegion {
+            chrom: r.chrom.clone(),
+            start: r.start,
+            end: r.end,
+            name,
+        };
+        self.0.push(region, values)
     }
 }
 
-/// Per-token rows; the BED line gives the bases the token covers.
-struct PerToken<'o, 'a, B: Write> {
-    out: &'o mut RowOutput<'a, B>,
+/// Per-token rows; the region is the bases the token covers.
+struct PerToken<'o> {
+    out: &'o mut dyn Rows,
     chrom: String,
     origin: u64,
     stride: u64,
@@ -171,7 +251,7 @@ struct PerToken<'o, 'a, B: Write> {
     max: u64,
 }
 
-impl<B: Write> TokenSink for PerToken<'_, '_, B> {
+impl TokenSink for PerToken<'_> {
     fn begin_record(&mut self, name: &str, origin: u64) -> Result<(), ModelError> {
         self.chrom = name.to_string();
         self.origin = origin;
@@ -179,7 +259,7 @@ impl<B: Write> TokenSink for PerToken<'_, '_, B> {
     }
 
     fn tokens(&mut self, first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError> {
-        if self.out.npy.rows + rows.nrows() as u64 > self.max {
+        if self.out.count() + rows.nrows() as u64 > self.max {
             return Err(ModelError::Options(format!(
                 "--per-token output would exceed {} tokens; pool with --bin or --regions, or \
                  raise --max-tokens",
@@ -189,8 +269,13 @@ impl<B: Write> TokenSink for PerToken<'_, '_, B> {
         for (t, row) in rows.rows().into_iter().enumerate() {
             let start = self.origin + (first + t as u64) * self.stride;
             let values = row.to_vec();
-            self.out
-                .write(&self.chrom, start, start + self.k, ".", &values)?;
+            let region = EmbeddedRegion {
+                chrom: self.chrom.clone(),
+                start,
+                end: start + self.k,
+                name: ".".to_string(),
+            };
+            self.out.push(region, &values)?;
         }
         Ok(())
     }

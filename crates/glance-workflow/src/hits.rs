@@ -1,18 +1,18 @@
 //! `glance scan` as a library call: FIMO-identical motif sites of whole input files,
-//! written as FIMO's TSV (with q-values over every test of the run, or streamed without
-//! them), BED6+3 or GFF3.
+//! kept in memory with q-values over every test of the run ([`collect_hits`]) or
+//! written as FIMO's TSV (or streamed without q-values), BED6+3 or GFF3
+//! ([`scan_inputs`]).
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
 
 use glance_motif::output::{tsv_blocks, write_bed_row, write_gff_row, write_tsv_row, TSV_HEADER};
 use glance_motif::scan::driver::ScanRun;
 use glance_motif::scan::fimo_pi0::FimoPi0;
 use glance_motif::{Hit, MotifError};
-use glance_seq::SeqReader;
 
 use crate::error::WorkflowError;
+use crate::input::Input;
 use crate::resolve::MotifSet;
 
 /// How hits are written.
@@ -52,73 +52,99 @@ pub struct ScanSummary {
     pub hits: Option<usize>,
 }
 
-/// Scans every input (paths, `-` for stdin) with `motifs` and writes the hits to `out`
-/// (named `out_name` in errors).
+/// The hits of a whole scan, with q-values over every test, in FIMO's order.
+#[derive(Debug, Clone)]
+pub struct ScanHits {
+    /// The hits; `Hit::record` indexes `names`, `Hit::motif` the scanner's motifs.
+    pub hits: Vec<Hit>,
+    /// The names of the records scanned, in input order.
+    pub names: Vec<String>,
+    /// Windows scored (motifs x positions x strands).
+    pub tests: u64,
+}
+
+/// Scans every input with `motifs` and returns the hits with their q-values (the
+/// settings' `qv_thresh`, `fimo_pi0` and `chunk_size` apply; the format does not).
+pub fn collect_hits(
+    motifs: &MotifSet,
+    inputs: &[Input],
+    settings: &ScanSettings,
+) -> Result<ScanHits, WorkflowError> {
+    check_stdin(inputs, settings)?;
+    let scanner = &motifs.scanner;
+    let mut run = ScanRun::new(scanner, settings.chunk_size);
+    for input in inputs {
+        run.scan_source(scanner, input.open()?)
+            .map_err(|e| input_err(input, e))?;
+    }
+    let tests: u64 = run.tallies.iter().map(|t| t.tests).sum();
+    let pi0 = if settings.fimo_pi0 {
+        let mut plan = FimoPi0::plan(scanner, &run.tallies);
+        if plan.needs_samples() {
+            for input in inputs {
+                plan.collect(scanner, input.open()?, settings.chunk_size)
+                    .map_err(|e| input_err(input, e))?;
+            }
+        }
+        Some(
+            plan.pi0s()
+                .map_err(|e| WorkflowError::Motif(e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    let hits = scanner.finish_with_pi0(
+        std::mem::take(&mut run.tallies),
+        settings.qv_thresh,
+        pi0.as_deref(),
+    );
+    Ok(ScanHits {
+        hits,
+        names: std::mem::take(&mut run.names),
+        tests,
+    })
+}
+
+/// Scans every input with `motifs` and writes the hits to `out` (named `out_name` in
+/// errors) in the settings' format; with `text`, rows are streamed as found, without
+/// q-values.
 pub fn scan_inputs(
     motifs: &MotifSet,
-    inputs: &[PathBuf],
+    inputs: &[Input],
     settings: &ScanSettings,
     out: &mut dyn Write,
     out_name: &str,
 ) -> Result<ScanSummary, WorkflowError> {
-    if settings.fimo_pi0 && inputs.iter().any(|p| p.as_os_str() == "-") {
-        return Err(WorkflowError::Config(
-            "-: --fimo-pi0 reads the inputs twice and cannot read stdin".into(),
-        ));
-    }
+    check_stdin(inputs, settings)?;
     let scanner = &motifs.scanner;
     let fmt = settings.format;
     let io_err = |e: std::io::Error| WorkflowError::output(std::path::Path::new(out_name), e);
-    let input_err = |input: &PathBuf, e: MotifError| WorkflowError::Input {
-        path: input.display().to_string(),
-        error: Box::new(e),
-    };
     match fmt {
         HitFormat::Tsv => writeln!(out, "{TSV_HEADER}").map_err(io_err)?,
         HitFormat::Gff3 => writeln!(out, "##gff-version 3").map_err(io_err)?,
         HitFormat::Bed => {}
     }
-    let mut run = ScanRun::new(scanner, settings.chunk_size);
     let mut rows = RowWriter::new(motifs, fmt);
-    for input in inputs {
-        let reader = open(input)?;
-        if settings.text {
-            run.scan_source_with(scanner, reader, |names, tallies| {
+    let summary = if settings.text {
+        let mut run = ScanRun::new(scanner, settings.chunk_size);
+        for input in inputs {
+            run.scan_source_with(scanner, input.open()?, |names, tallies| {
                 let hits = scanner.take_hits(tallies);
                 rows.write(&mut *out, &hits, names, false)
                     .map_err(MotifError::Io)
             })
             .map_err(|e| input_err(input, e))?;
-        } else {
-            run.scan_source(scanner, reader)
-                .map_err(|e| input_err(input, e))?;
         }
-    }
-    let tests: u64 = run.tallies.iter().map(|t| t.tests).sum();
-    let mut n_hits = None;
-    if !settings.text {
-        let names = std::mem::take(&mut run.names);
-        let pi0 = if settings.fimo_pi0 {
-            let mut plan = FimoPi0::plan(scanner, &run.tallies);
-            if plan.needs_samples() {
-                for input in inputs {
-                    plan.collect(scanner, open(input)?, settings.chunk_size)
-                        .map_err(|e| input_err(input, e))?;
-                }
-            }
-            Some(
-                plan.pi0s()
-                    .map_err(|e| WorkflowError::Motif(e.to_string()))?,
-            )
-        } else {
-            None
-        };
-        let mut hits = scanner.finish_with_pi0(
-            std::mem::take(&mut run.tallies),
-            settings.qv_thresh,
-            pi0.as_deref(),
-        );
-        n_hits = Some(hits.len());
+        ScanSummary {
+            tests: run.tallies.iter().map(|t| t.tests).sum(),
+            hits: None,
+        }
+    } else {
+        let ScanHits {
+            mut hits,
+            names,
+            tests,
+        } = collect_hits(motifs, inputs, settings)?;
         if fmt == HitFormat::Gff3 {
             hits.sort_by_key(|h| (h.motif, h.record, h.start, h.reverse));
         }
@@ -132,7 +158,11 @@ pub fn scan_inputs(
         } else {
             rows.write(out, &hits, &names, true).map_err(io_err)?;
         }
-    }
+        ScanSummary {
+            tests,
+            hits: Some(hits.len()),
+        }
+    };
     if fmt == HitFormat::Tsv {
         writeln!(
             out,
@@ -144,18 +174,25 @@ pub fn scan_inputs(
         .map_err(io_err)?;
     }
     out.flush().map_err(io_err)?;
-    Ok(ScanSummary {
-        tests,
-        hits: n_hits,
-    })
+    Ok(summary)
 }
 
-/// Opens one input (path or `-` for stdin), naming it in errors.
-fn open(input: &PathBuf) -> Result<SeqReader, WorkflowError> {
-    SeqReader::open(input).map_err(|e| WorkflowError::Input {
-        path: input.display().to_string(),
+/// Refuses `fimo_pi0` on stdin: it reads the inputs twice.
+fn check_stdin(inputs: &[Input], settings: &ScanSettings) -> Result<(), WorkflowError> {
+    if settings.fimo_pi0 && inputs.iter().any(Input::is_stdin) {
+        return Err(WorkflowError::Config(
+            "-: --fimo-pi0 reads the inputs twice and cannot read stdin".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A scanner error of `input`, naming it.
+fn input_err(input: &Input, e: MotifError) -> WorkflowError {
+    WorkflowError::Input {
+        path: input.to_string(),
         error: Box::new(e),
-    })
+    }
 }
 
 /// Writes hits one row at a time in the chosen format (GFF3 numbers each motif's sites

@@ -9,6 +9,9 @@
 //! - [`tracks`]: genome-browser tracks (bigWig/bedGraph) of a complete output directory,
 //!   [`Pca`] of its embeddings; [`report`]: report.html, the self-contained page a run
 //!   ends with.
+//! - whole-input jobs over [`Input`]s (files or in-memory text): [`scan_inputs`] /
+//!   [`collect_hits`], [`score_inputs`], [`embed_inputs`] / [`embed_to_memory`], run on
+//!   [`Workers`].
 //!
 //! Inside, the stages (`stages`) stream records through bounded channels (`tee`),
 //! `sharding` says which shard owns which record pieces, `layout` names the output files
@@ -22,6 +25,7 @@ mod cputime;
 mod embeddings;
 mod error;
 mod hits;
+mod input;
 mod layout;
 mod manifest;
 mod merge;
@@ -44,9 +48,10 @@ pub use config::{
     to_toml, Config, ModelConfig, MotifsConfig, OutputsConfig, RegionsConfig, Shard,
     VariantsConfig, DEFAULT_SHARD_SPAN, EXAMPLE,
 };
-pub use embeddings::{embed_inputs, EmbedRows};
+pub use embeddings::{embed_inputs, embed_to_memory, EmbedRows, EmbeddedRegion, EmbeddingTable};
 pub use error::WorkflowError;
-pub use hits::{scan_inputs, HitFormat, ScanSettings, ScanSummary};
+pub use hits::{collect_hits, scan_inputs, HitFormat, ScanHits, ScanSettings, ScanSummary};
+pub use input::Input;
 pub use manifest::{Manifest, StageTiming, MANIFEST};
 pub use merge::merge;
 pub use pca::{Pca, PcaAccumulator};
@@ -56,3 +61,4 @@ pub use region_scores::{
 };
 pub use resolve::MotifSet;
 pub use variants::{score_variants, Owns, VariantJob, VariantSummary};
+pub use workers::Workers;

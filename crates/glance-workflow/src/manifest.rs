@@ -83,10 +83,15 @@ impl Manifest {
             .map_err(|e| WorkflowError::Merge(format!("{}: {e}", path.display())))
     }
 
+    /// The manifest as the JSON text of manifest.json.
+    pub fn to_json(&self) -> Result<String, WorkflowError> {
+        serde_json::to_string_pretty(self)
+            .map_err(|e| WorkflowError::Merge(format!("manifest: {e}")))
+    }
+
     /// Writes `DIR/manifest.json` atomically.
     pub fn write(&self, dir: &Path) -> Result<(), WorkflowError> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| WorkflowError::Merge(format!("manifest: {e}")))?;
+        let text = self.to_json()?;
         write_atomically(&dir.join(MANIFEST), |w| {
             w.write_all(text.as_bytes())?;
             w.write_all(b"\n")

@@ -16,10 +16,11 @@ use glance_io::{
 use glance_motif::region::{RegionRef, RegionScore, RegionTables};
 use glance_motif::scan::prep::Prepared;
 use glance_motif::Scanner;
-use glance_seq::{bins, region_name, Record, Region, SeqReader};
+use glance_seq::{bins, region_name, Record, Region};
 use rayon::prelude::*;
 
 use crate::error::WorkflowError;
+use crate::input::Input;
 use crate::layout::{push_score_line, score_channels, SCORES_HEADER, SCORE_CHANNELS};
 
 /// Regions scored per call of `Scanner::score_regions` (motif by motif): their
@@ -60,6 +61,12 @@ pub struct ScoredRegion {
 }
 
 impl ScoredRegion {
+    /// The region's values as PREFIX.npy holds them: for each motif, its affinity and
+    /// occupancy (f32).
+    pub fn values(&self) -> impl Iterator<Item = f32> + '_ {
+        self.scores.iter().flat_map(score_channels)
+    }
+
     fn new(chrom: &str, start: u64, end: u64) -> ScoredRegion {
         ScoredRegion {
             chrom: chrom.to_string(),
@@ -71,12 +78,12 @@ impl ScoredRegion {
     }
 }
 
-/// Scores `regions` of every record of `inputs` (paths, `-` for stdin) with `scanner`
+/// Scores `regions` of every record of `inputs` with `scanner`
 /// and `tables`; rows come in record order for bins, in list order for a list.
 pub fn score_inputs(
     scanner: &Scanner,
     tables: &RegionTables,
-    inputs: &[PathBuf],
+    inputs: &[Input],
     regions: &ScoreRegions,
 ) -> Result<Vec<ScoredRegion>, WorkflowError> {
     if let ScoreRegions::Bins { size, step } = regions {
@@ -100,10 +107,10 @@ pub fn score_inputs(
     let mut prep = Prepared::default();
     for input in inputs {
         let label = |e: glance_seq::SeqError| WorkflowError::Input {
-            path: input.display().to_string(),
+            path: input.to_string(),
             error: Box::new(e),
         };
-        let mut reader = SeqReader::open(input).map_err(label)?;
+        let mut reader = input.open()?;
         while reader.read_record(&mut record).map_err(label)? {
             let len = record.sequence.len() as u64;
             let (slots, mut rows): (Vec<Option<usize>>, Vec<ScoredRegion>) = match regions {
@@ -319,10 +326,8 @@ pub fn write_score_outputs(
         w.write_all(&npy::header("<f4", rows.len() as u64, &shape))
             .map_err(err)?;
         for r in rows {
-            for s in &r.scores {
-                for v in score_channels(s) {
-                    w.write_all(&v.to_le_bytes()).map_err(err)?;
-                }
+            for v in r.values() {
+                w.write_all(&v.to_le_bytes()).map_err(err)?;
             }
         }
         w.flush().map_err(err)?;

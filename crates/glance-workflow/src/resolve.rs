@@ -51,7 +51,18 @@ impl MotifSet {
     /// every p-value (region scores' best p-values need them).
     pub fn load(cfg: &MotifsConfig, full_pvalue_tables: bool) -> Result<MotifSet, WorkflowError> {
         let (file, label) = load_motifs(cfg.file.as_deref())?;
-        let bg = background(cfg, &file)?;
+        MotifSet::compile(&file, label, cfg, full_pvalue_tables)
+    }
+
+    /// As [`MotifSet::load`], for motifs already read (`cfg.file` is not read; `label`
+    /// names the set in errors and outputs).
+    pub fn compile(
+        file: &MotifFile,
+        label: String,
+        cfg: &MotifsConfig,
+        full_pvalue_tables: bool,
+    ) -> Result<MotifSet, WorkflowError> {
+        let bg = background(cfg, file)?;
         let options = ScanOptions {
             thresh: cfg.thresh,
             both_strands: !cfg.norc,

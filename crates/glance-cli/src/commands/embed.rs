@@ -11,7 +11,7 @@ use clap::Args;
 use glance::io::with_suffix;
 use glance::model::{Pooling, RegionSpec, Regions, RunMode, StreamOptions};
 use glance::seq::{read_bed, read_fai};
-use glance::workflow::{embed_inputs, EmbedRows};
+use glance::workflow::{embed_inputs, EmbedRows, Input};
 
 use crate::global::GlobalArgs;
 
@@ -119,7 +119,7 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let progress = crate::progress::bar(global.quiet, "bases", || total_bases(&args.inputs));
     let written = embed_inputs(
         &encoder,
-        &args.inputs,
+        &Input::paths(&args.inputs),
         &opts,
         &rows,
         &args.output,

@@ -6,7 +6,7 @@ use clap::Args;
 use std::path::PathBuf;
 
 use glance::motif::scan::driver::DEFAULT_CHUNK;
-use glance::workflow::{scan_inputs, HitFormat, ScanSettings};
+use glance::workflow::{scan_inputs, HitFormat, Input, ScanSettings};
 
 use super::motif_args::MotifArgs;
 use crate::global::GlobalArgs;
@@ -80,24 +80,19 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         chunk_size: args.chunk_size,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
     };
+    let inputs = Input::paths(&args.inputs);
     let summary = match &args.output {
         Some(p) => {
             let mut atomic = AtomicFile::create(p)?;
             let name = p.display().to_string();
-            let summary = scan_inputs(
-                &motifs,
-                &args.inputs,
-                &settings,
-                &mut atomic.writer(),
-                &name,
-            )?;
+            let summary = scan_inputs(&motifs, &inputs, &settings, &mut atomic.writer(), &name)?;
             atomic.commit()?;
             summary
         }
         None => {
             let stdout = std::io::stdout();
             let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            scan_inputs(&motifs, &args.inputs, &settings, &mut w, "stdout")?
+            scan_inputs(&motifs, &inputs, &settings, &mut w, "stdout")?
         }
     };
     if !global.quiet {

@@ -14,7 +14,7 @@ use glance::motif::region::{
     Potential, RegionSettings, RegionTables, DEFAULT_MU_PVALUE, DEFAULT_TAU,
 };
 use glance::seq::read_bed;
-use glance::workflow::{score_inputs, write_score_outputs, ScoreRegions, ScoreTracks};
+use glance::workflow::{score_inputs, write_score_outputs, Input, ScoreRegions, ScoreTracks};
 
 use super::motif_args::MotifArgs;
 use crate::global::GlobalArgs;
@@ -123,7 +123,7 @@ pub fn run(args: &ScoreArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             ScoreRegions::List(_) => None,
         },
     };
-    let rows = score_inputs(&scanner, &tables, &args.inputs, &regions)?;
+    let rows = score_inputs(&scanner, &tables, &Input::paths(&args.inputs), &regions)?;
     let written = write_score_outputs(&args.output, &scanner, &rows, &tracks)?;
     if !global.quiet {
         eprintln!(
