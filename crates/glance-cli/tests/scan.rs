@@ -384,3 +384,71 @@ fn scan_score_and_model_help_show_examples_that_parse() {
         }
     }
 }
+
+#[test]
+fn region_options_read_only_those_regions() {
+    // scan --region: the region as a record named `chr:start-end` (as samtools faidx
+    // writes it), hits within it; equal to scanning that extracted sequence
+    let dir = tempfile::tempdir().unwrap();
+    let genome = data("seq/small.fa");
+    let hits = |extra: &[&str], input: &Path| {
+        let out = succeeded(
+            glance()
+                .args(["scan", "-q", "--thresh", "1e-3"])
+                .arg(input)
+                .args([
+                    "--motifs",
+                    &data("motifs/subset10.meme").display().to_string(),
+                ])
+                .args(extra)
+                .output()
+                .unwrap(),
+            "scan",
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        rows(&text)
+    };
+    let by_region = hits(&["--region", "kp_a:1001-3000"], &genome);
+    // the same bases written out by hand
+    let mut reader = glance::seq::SeqReader::open(&genome).unwrap();
+    let mut r = glance::seq::Record::default();
+    reader.read_record(&mut r).unwrap();
+    assert_eq!(r.name, "kp_a");
+    let part = dir.path().join("part.fa");
+    let mut fa = b">kp_a:1001-3000\n".to_vec();
+    fa.extend_from_slice(&r.sequence[1000..3000]);
+    fa.push(b'\n');
+    std::fs::write(&part, fa).unwrap();
+    let by_hand = hits(&[], &part);
+    assert!(!by_region.is_empty());
+    // every column but the trailer's command line agrees
+    assert_eq!(by_region, by_hand);
+    // score and embed take --region as the command-line form of --regions BED
+    let bed = dir.path().join("r.bed");
+    std::fs::write(&bed, "kp_a\t1000\t3000\nkp_b\t0\t500\n").unwrap();
+    for cmd in ["score", "embed"] {
+        let a = dir.path().join(format!("{cmd}_region"));
+        let b = dir.path().join(format!("{cmd}_bed"));
+        for (out, extra) in [
+            (
+                &a,
+                vec!["--region", "kp_a:1001-3000", "--region", "kp_b:1-500"],
+            ),
+            (&b, vec!["--regions", bed.to_str().unwrap()]),
+        ] {
+            glance()
+                .args([cmd, "-q"])
+                .arg(&genome)
+                .args(&extra)
+                .arg("-o")
+                .arg(out)
+                .assert()
+                .success();
+        }
+        let read = |p: &Path| std::fs::read(format!("{}.npy", p.display())).unwrap();
+        assert!(
+            read(&a) == read(&b),
+            "{cmd}: --region differs from --regions"
+        );
+    }
+}

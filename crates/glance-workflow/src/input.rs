@@ -1,12 +1,13 @@
 //! [`Input`]: what a whole-file job reads: a file (or `-` for stdin), or FASTA/FASTQ
-//! text already in memory (a library caller's sequences, e.g. the Python bindings').
+//! text already in memory (a library caller's sequences, e.g. the Python bindings', or
+//! the regions of an indexed FASTA, [`Input::regions`]).
 
 use std::fmt;
 use std::io::Cursor;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use glance_seq::SeqReader;
+use glance_seq::{region_name, IndexedFasta, Record, Region, SeqReader};
 
 use crate::error::WorkflowError;
 
@@ -37,6 +38,33 @@ impl Input {
             label: name.to_string(),
             bytes: text.into(),
         }
+    }
+
+    /// The bases of `regions` of the FASTA `path` (plain or BGZF; its .fai/.gzi is used,
+    /// or built in memory), read through the index, as records named in samtools
+    /// notation (`chr:start-end`, 1-based inclusive), as `samtools faidx FILE REGION...`
+    /// writes them: positions in outputs are within each region.
+    pub fn regions(path: &Path, regions: &[Region]) -> Result<Input, WorkflowError> {
+        let err = |e: glance_seq::SeqError| WorkflowError::Input {
+            path: path.display().to_string(),
+            error: Box::new(e),
+        };
+        let mut fasta = IndexedFasta::open(path).map_err(err)?;
+        let mut text = Vec::new();
+        let mut record = Record::default();
+        for r in regions {
+            let (start, end) = fasta.resolve(r).map_err(err)?;
+            fasta.fetch(r, &mut record).map_err(err)?;
+            text.push(b'>');
+            text.extend_from_slice(region_name(&r.name, start, end).as_bytes());
+            text.push(b'\n');
+            text.extend_from_slice(&record.sequence);
+            text.push(b'\n');
+        }
+        Ok(Input::Memory {
+            label: path.display().to_string(),
+            bytes: text.into(),
+        })
     }
 
     /// Whether this input is stdin (which can be read only once).
@@ -97,6 +125,30 @@ mod tests {
         assert_eq!(input.to_string(), "s1");
         assert!(!input.is_stdin());
         assert!(Input::Path("-".into()).is_stdin());
+    }
+
+    #[test]
+    fn regions_read_as_samtools_faidx_writes_them() {
+        let fa = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-data/seq/small.fa");
+        let regions = [Region::new("kp_a", 10, 20), Region::new("kp_b", 0, 5)];
+        let input = Input::regions(&fa, &regions).unwrap();
+        let mut whole = SeqReader::open(&fa).unwrap();
+        let mut all = Vec::new();
+        let mut r = Record::default();
+        while whole.read_record(&mut r).unwrap() {
+            all.push(r.clone());
+        }
+        let mut reader = input.open().unwrap();
+        assert!(reader.read_record(&mut r).unwrap());
+        assert_eq!(r.name, "kp_a:11-20");
+        assert_eq!(r.sequence, all[0].sequence[10..20]);
+        assert!(reader.read_record(&mut r).unwrap());
+        assert_eq!(r.name, "kp_b:1-5");
+        assert_eq!(r.sequence, all[1].sequence[..5]);
+        let Err(err) = Input::regions(&fa, &[Region::new("chrZ", 0, 5)]) else {
+            panic!("an unknown sequence was read");
+        };
+        assert!(err.to_string().contains("chrZ"), "{err}");
     }
 
     #[test]

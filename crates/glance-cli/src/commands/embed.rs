@@ -4,15 +4,16 @@
 
 use std::fs::File;
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use glance::io::with_suffix;
 use glance::model::{Pooling, RegionSpec, Regions, RunMode, StreamOptions};
-use glance::seq::{read_bed, read_fai};
+use glance::seq::read_fai;
 use glance::workflow::{embed_inputs, EmbedRows, Input};
 
+use super::region_args::RegionArgs;
 use crate::global::GlobalArgs;
 
 /// Arguments of `glance embed`.
@@ -37,17 +38,18 @@ pub struct EmbedArgs {
     #[arg(long, value_name = "SPEC")]
     pub pattern: Vec<String>,
 
-    /// Bin size in bp (default 1000 unless --regions or --per-token).
-    #[arg(long, value_name = "BP", conflicts_with_all = ["regions", "per_token"])]
+    /// Bin size in bp (default 1000 unless --region/--regions or --per-token).
+    #[arg(long, value_name = "BP", conflicts_with_all = ["regions", "region", "per_token"])]
     pub bin: Option<u64>,
 
     /// Distance between bin starts in bp (default: the bin size).
     #[arg(long, value_name = "BP", requires = "bin")]
     pub step: Option<u64>,
 
-    /// Pool over the regions of a BED file instead of bins (rows in BED order).
-    #[arg(long, value_name = "BED", conflicts_with = "per_token")]
-    pub regions: Option<PathBuf>,
+    // --region/--regions: pool over these regions instead of bins, one row each, in
+    // the order given
+    #[command(flatten)]
+    pub regions: RegionArgs,
 
     /// Pooling: mean, max, cls (first token of the region) or attention (the model's
     /// learned query).
@@ -83,9 +85,13 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     encoder
         .override_patterns(&args.pattern)
         .context("--pattern")?;
-    let rows = if let Some(bed) = &args.regions {
+    let rows = if let Some(list) = args.regions.parse()? {
+        anyhow::ensure!(
+            !args.per_token,
+            "--per-token writes every token: it takes no --region/--regions"
+        );
         EmbedRows::Pooled {
-            regions: Regions::List(read_regions(bed)?),
+            regions: Regions::List(region_specs(list)?),
             pooling: args.pool,
         }
     } else if args.per_token {
@@ -137,16 +143,14 @@ pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads a BED file of regions.
-fn read_regions(path: &Path) -> anyhow::Result<Vec<RegionSpec>> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let regions = read_bed(BufReader::new(file)).with_context(|| path.display().to_string())?;
+/// The regions as the pooler takes them (each needs an end).
+fn region_specs(regions: Vec<glance::seq::Region>) -> anyhow::Result<Vec<RegionSpec>> {
     regions
         .into_iter()
         .map(|r| {
             let end = r
                 .end
-                .with_context(|| format!("{}: region {r} has no end", path.display()))?;
+                .with_context(|| format!("--region {r}: give an end (chr:start-end)"))?;
             Ok(RegionSpec {
                 chrom: r.name,
                 start: r.start,

@@ -9,6 +9,7 @@ use glance::motif::scan::driver::DEFAULT_CHUNK;
 use glance::workflow::{scan_inputs, HitFormat, Input, ScanSettings};
 
 use super::motif_args::MotifArgs;
+use super::region_args::RegionArgs;
 use crate::global::GlobalArgs;
 use glance::io::AtomicFile;
 
@@ -18,11 +19,17 @@ use glance::io::AtomicFile;
   glance scan genome.fa.gz -o hits.tsv                          # all bundled JASPAR motifs
   glance scan genome.fa --motifs my.meme --thresh 1e-5 --text > hits.txt
   glance scan genome.fa.gz --qv-thresh --thresh 0.05 --bed -o hits.bed
+  glance scan genome.fa.gz --region chr2:1,000,001-1,100,000 -o part.tsv
   zcat reads.fa.gz | glance scan - --motifs ctcf.jaspar | head")]
 pub struct ScanArgs {
     /// Input FASTA/FASTQ files (plain, gzip or BGZF); `-` reads stdin.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
+
+    // --region/--regions: only those regions of each (indexed) input, as records named
+    // `chr:start-end` (as `samtools faidx` writes them)
+    #[command(flatten)]
+    pub regions: RegionArgs,
 
     #[command(flatten)]
     pub motif: MotifArgs,
@@ -80,7 +87,14 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         chunk_size: args.chunk_size,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
     };
-    let inputs = Input::paths(&args.inputs);
+    let inputs = match args.regions.parse()? {
+        Some(regions) => args
+            .inputs
+            .iter()
+            .map(|p| Input::regions(p, &regions))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Input::paths(&args.inputs),
+    };
     let summary = match &args.output {
         Some(p) => {
             let mut atomic = AtomicFile::create(p)?;

@@ -5,18 +5,16 @@
 //! the outputs (PREFIX.tsv, PREFIX.npy, PREFIX.bed; bigWig/bedGraph tracks with
 //! --bigwig/--bedgraph) are glance-workflow's `score_inputs` and `write_score_outputs`.
 
-use anyhow::Context;
 use clap::Args;
-use std::io::BufReader;
 use std::path::PathBuf;
 
 use glance::motif::region::{
     Potential, RegionSettings, RegionTables, DEFAULT_MU_PVALUE, DEFAULT_TAU,
 };
-use glance::seq::read_bed;
 use glance::workflow::{score_inputs, write_score_outputs, Input, ScoreRegions, ScoreTracks};
 
 use super::motif_args::MotifArgs;
+use super::region_args::RegionArgs;
 use crate::global::GlobalArgs;
 
 /// Arguments of `glance score`.
@@ -37,17 +35,18 @@ pub struct ScoreArgs {
     #[arg(long, default_value_t = 1e-4, value_name = "P")]
     pub thresh: f64,
 
-    /// Bin size in bp (default 1000 when --regions is not given).
-    #[arg(long, value_name = "BP", conflicts_with = "regions")]
+    /// Bin size in bp (default 1000 when no --region/--regions is given).
+    #[arg(long, value_name = "BP", conflicts_with_all = ["regions", "region"])]
     pub bin: Option<u64>,
 
     /// Distance between bin starts in bp (default: the bin size).
-    #[arg(long, value_name = "BP", conflicts_with = "regions")]
+    #[arg(long, value_name = "BP", conflicts_with_all = ["regions", "region"])]
     pub step: Option<u64>,
 
-    /// BED file of regions, scored and written in file order.
-    #[arg(long, value_name = "BED")]
-    pub regions: Option<PathBuf>,
+    // --region/--regions: score these regions instead of bins, one row each, in the
+    // order given
+    #[command(flatten)]
+    pub regions: RegionArgs,
 
     /// Softmax temperature of the affinity in bits (> 0): windows weigh 2^(s/T). It was
     /// in natural units before: an old --tau t is t*0.6931471805599453 (t*ln 2) now.
@@ -98,14 +97,8 @@ pub fn run(args: &ScoreArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     settings.validate()?;
     let scanner = args.motif.load(args.thresh, true)?.scanner;
     let tables = RegionTables::new(&scanner, &settings)?;
-    let regions = match &args.regions {
-        Some(p) => {
-            let f =
-                std::fs::File::open(p).with_context(|| format!("{}: cannot open", p.display()))?;
-            ScoreRegions::List(
-                read_bed(BufReader::new(f)).with_context(|| p.display().to_string())?,
-            )
-        }
+    let regions = match args.regions.parse()? {
+        Some(list) => ScoreRegions::List(list),
         None => {
             let size = args.bin.unwrap_or(1000);
             ScoreRegions::Bins {
