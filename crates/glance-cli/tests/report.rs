@@ -9,28 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{data, data_arg, glance, succeeded};
-
-fn run(input: &Path, out: &Path, extra: &[&str]) {
-    let o = glance()
-        .arg("run")
-        .arg(input)
-        .args([
-            "--motifs",
-            &data_arg("motifs/subset10.meme"),
-            "--model",
-            &data_arg("models/native_alibi"),
-            "--bin",
-            "500",
-            "-q",
-        ])
-        .args(extra)
-        .arg("--outdir")
-        .arg(out)
-        .output()
-        .unwrap();
-    succeeded(o, "glance run: ");
-}
+use common::{data, glance, run_small};
 
 /// The values of every `attr="..."` in `html`.
 fn attributes<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
@@ -90,7 +69,7 @@ fn check_report(dir: &Path) -> String {
 fn a_run_writes_a_self_contained_report_with_every_section_and_link() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    run(&data("workflow/multi.fa.gz"), &out, &["--tracks"]);
+    run_small(&data("workflow/multi.fa.gz"), &out, &["--tracks"]);
     let html = check_report(&out);
     assert!(html.contains("tracks/embedding.PC1.bw"));
     // ten motifs with logos, sorted by hits; one density plot per record; the scatter
@@ -122,7 +101,7 @@ fn shards_leave_the_report_to_merge_and_report_false_turns_it_off() {
     let input = data("workflow/multi.fa.gz");
     let shards: Vec<PathBuf> = (1..=2).map(|i| dir.path().join(format!("s{i}"))).collect();
     for (i, s) in shards.iter().enumerate() {
-        run(&input, s, &["--shard", &format!("{}/2", i + 1)]);
+        run_small(&input, s, &["--shard", &format!("{}/2", i + 1)]);
         assert!(!s.join("report.html").exists());
     }
     let merged = dir.path().join("merged");
@@ -139,7 +118,7 @@ fn shards_leave_the_report_to_merge_and_report_false_turns_it_off() {
         html.contains("shard 1/2") && html.contains("shard 2/2") && html.contains("<td>merge</td>")
     );
     let off = dir.path().join("off");
-    run(&input, &off, &["--report", "false"]);
+    run_small(&input, &off, &["--report", "false"]);
     assert!(!off.join("report.html").exists());
     let m = std::fs::read_to_string(off.join("manifest.json")).unwrap();
     assert!(!m.contains("report.html"));

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use bigtools::BigWigRead;
 use common::{
-    data, data_arg, failure_stderr, glance, read_npy_f32, read_npy_scores, seq_data, succeeded,
+    data, data_arg, failure_stderr, glance, read_npy_f32, read_npy_scores, run_small, seq_data,
 };
 
 /// A FASTA of the first two records of test-data/seq/small.fa.
@@ -111,27 +111,6 @@ fn meme_ids(path: &Path) -> Vec<String> {
         .collect()
 }
 
-fn run_tracks(input: &Path, out: &Path, extra: &[&str]) {
-    let o = glance()
-        .arg("run")
-        .arg(input)
-        .args([
-            "--motifs",
-            &data_arg("motifs/subset10.meme"),
-            "--model",
-            &data_arg("models/native_alibi"),
-            "--bin",
-            "500",
-            "-q",
-        ])
-        .args(extra)
-        .arg("--outdir")
-        .arg(out)
-        .output()
-        .unwrap();
-    succeeded(o, "glance run --tracks: ");
-}
-
 /// The top eigenvector of the covariance of `rows` (power iteration in f64), its sign
 /// set so that its largest-magnitude entry is positive, and the mean row.
 fn first_component(rows: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
@@ -171,7 +150,7 @@ fn run_tracks_read_back_equal_the_npy_values_on_two_records() {
     let dir = tempfile::tempdir().unwrap();
     let input = two_records(dir.path());
     let out = dir.path().join("out");
-    run_tracks(&input, &out, &["--tracks", "--bedgraph"]);
+    run_small(&input, &out, &["--tracks", "--bedgraph"]);
     let chroms = records(&out);
     assert_eq!(chroms.len(), 2);
     let regions = bed_rows(&out.join("regions.bed"));
@@ -242,7 +221,7 @@ fn chosen_motifs_overlapping_bins_and_unknown_ids() {
     let dir = tempfile::tempdir().unwrap();
     let input = two_records(dir.path());
     let out = dir.path().join("out");
-    run_tracks(
+    run_small(
         &input,
         &out,
         &[
@@ -311,11 +290,11 @@ fn shards_write_no_tracks_and_merge_writes_those_of_one_run() {
     let input = data("workflow/multi.fa.gz");
     let whole = dir.path().join("whole");
     let extra = ["--tracks", "--bedgraph", "--shard-span", "7000"];
-    run_tracks(&input, &whole, &extra);
+    run_small(&input, &whole, &extra);
     let shards: Vec<PathBuf> = (1..=3).map(|i| dir.path().join(format!("s{i}"))).collect();
     for (i, s) in shards.iter().enumerate() {
         let shard = format!("{}/3", i + 1);
-        run_tracks(&input, s, &[&extra[..], &["--shard", &shard]].concat());
+        run_small(&input, s, &[&extra[..], &["--shard", &shard]].concat());
         assert!(!s.join("tracks").exists());
     }
     let merged = dir.path().join("merged");

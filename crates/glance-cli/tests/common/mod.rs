@@ -137,3 +137,26 @@ pub fn read_npy_u32(path: &Path) -> Vec<u32> {
         .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
         .collect()
 }
+
+/// `glance run INPUT` with the small test model (native_alibi), subset10 motifs and
+/// 500 bp bins, `extra` options, into `out`; it must succeed.
+pub fn run_small(input: &Path, out: &Path, extra: &[&str]) {
+    let o = glance()
+        .arg("run")
+        .arg(input)
+        .args([
+            "--motifs",
+            &data_arg("motifs/subset10.meme"),
+            "--model",
+            &data_arg("models/native_alibi"),
+            "--bin",
+            "500",
+            "-q",
+        ])
+        .args(extra)
+        .arg("--outdir")
+        .arg(out)
+        .output()
+        .unwrap();
+    succeeded(o, &format!("glance run {}: ", extra.join(" ")));
+}
