@@ -434,3 +434,64 @@ fn library_messages_go_through_the_logger() {
     assert_eq!(run("b", Some("glance_workflow=warn"), &[]), "");
     assert_eq!(run("c", None, &["-q"]), "");
 }
+
+#[test]
+fn a_run_reads_stdin() {
+    // `cat genome.fa | glance run - ...` gives what the file gives; stdin is never taken
+    // for a previous run's input, read once only, and not a reference for variants
+    let dir = tempfile::tempdir().unwrap();
+    let fa = data_arg("seq/small.fa");
+    let opts = [
+        "--motifs",
+        &data_arg("motifs/subset10.meme"),
+        "--model",
+        &data_arg("models/native_alibi"),
+        "-q",
+    ];
+    let from_file = dir.path().join("file");
+    glance()
+        .args(["run", &fa])
+        .args(opts)
+        .arg("--outdir")
+        .arg(&from_file)
+        .assert()
+        .success();
+    let from_stdin = dir.path().join("stdin");
+    for _ in 0..2 {
+        glance()
+            .args(["run", "-"])
+            .args(opts)
+            .arg("--outdir")
+            .arg(&from_stdin)
+            .pipe_stdin(&fa)
+            .unwrap()
+            .assert()
+            .success();
+    }
+    for f in [
+        "regions.bed",
+        "embeddings.npy",
+        "motif_scores.npy",
+        "hits.tsv",
+    ] {
+        let a = std::fs::read(from_file.join(f)).unwrap();
+        let b = std::fs::read(from_stdin.join(f)).unwrap();
+        assert!(a == b, "{f} differs between a file and stdin");
+    }
+    let err = failure_stderr(
+        glance()
+            .args(["run", "-", "-"])
+            .args(opts)
+            .arg("--outdir")
+            .arg(dir.path().join("twice")),
+    );
+    assert!(err.contains("can be read only once"), "{err}");
+    let err = failure_stderr(
+        glance()
+            .args(["run", "-", "--variants", "calls.vcf"])
+            .args(opts)
+            .arg("--outdir")
+            .arg(dir.path().join("variants")),
+    );
+    assert!(err.contains("not stdin"), "{err}");
+}

@@ -120,8 +120,29 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
     let shard = config.shard.unwrap_or(Shard::WHOLE);
     config.shard = Some(shard);
     let mut inputs = Vec::new();
+    let stdin = config.inputs.iter().filter(|p| stages::is_stdin(p)).count();
+    if stdin > 1 {
+        return Err(WorkflowError::Config(
+            "stdin (`-`) can be read only once: it is given twice as an input".into(),
+        ));
+    }
+    if stdin > 0 && config.variants.vcf.is_some() {
+        return Err(WorkflowError::Config(
+            "variants.vcf reads the inputs again as the reference: give them as files, not \
+             stdin (`-`)"
+                .into(),
+        ));
+    }
     for p in &config.inputs {
-        inputs.push(FileEntry::of(p, p.display().to_string())?);
+        inputs.push(match stages::is_stdin(p) {
+            // not measured: it can be read only once (and a run from it is never reused)
+            true => FileEntry {
+                path: "-".into(),
+                bytes: 0,
+                sha256: String::new(),
+            },
+            false => FileEntry::of(p, p.display().to_string())?,
+        });
     }
     // Model.
     let mut encoder = None;
@@ -205,7 +226,13 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
     let outdir = &plan.outdir;
     std::fs::create_dir_all(outdir).map_err(|e| WorkflowError::output(outdir, e))?;
     let key = result_config(&plan.config);
-    match previous_run(outdir, &key, &plan.inputs, &layout::ALL_OUTPUTS)? {
+    // stdin cannot be compared with a previous run's input: never reused
+    let previous = if plan.config.inputs.iter().any(|p| stages::is_stdin(p)) {
+        Previous::None
+    } else {
+        previous_run(outdir, &key, &plan.inputs, &layout::ALL_OUTPUTS)?
+    };
+    match previous {
         Previous::Complete => {
             log(&format!(
                 "glance run: {} is complete for this configuration and input; nothing to do",

@@ -58,6 +58,12 @@ pub fn timing(
 }
 
 /// A file reader that counts the compressed bytes read (for the ETA).
+/// Whether an input path is `-`, standard input.
+pub fn is_stdin(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// A reader that counts the bytes read through it (for the progress bar).
 struct Counting<R> {
     inner: R,
     counter: Arc<Counter>,
@@ -97,10 +103,14 @@ pub fn read(
             path: label.clone(),
             error: Box::new(e),
         };
-        let file = std::fs::File::open(path).map_err(|e| WorkflowError::Input {
-            path: label.clone(),
-            error: format!("cannot open: {e}").into(),
-        })?;
+        let file: Box<dyn Read + Send> = if is_stdin(path) {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(path).map_err(|e| WorkflowError::Input {
+                path: label.clone(),
+                error: format!("cannot open: {e}").into(),
+            })?)
+        };
         let mut reader = SeqReader::from_reader(Counting {
             inner: file,
             counter: bytes.clone(),

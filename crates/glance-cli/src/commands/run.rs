@@ -24,7 +24,7 @@ use crate::global::GlobalArgs;
 Without --model, GLANCE_MODEL or else the default model compiled into glance is used
 (models/default; card: docs/models/default.md).")]
 pub struct RunArgs {
-    /// Input FASTA/FASTQ files (plain, gzip or BGZF); key `inputs`.
+    /// Input FASTA/FASTQ files (plain, gzip or BGZF; `-` reads stdin); key `inputs`.
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// TOML configuration file (see `glance config --example`).
