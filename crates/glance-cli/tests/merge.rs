@@ -10,7 +10,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{data, data_arg, failure_stderr, glance};
+use common::{data, data_arg, failure_stderr, glance, merge};
 
 /// Runs `glance run` over two inputs (9 records) into `out`, with `extra` options.
 fn run(out: &Path, extra: &[&str]) {
@@ -47,14 +47,7 @@ const OUTPUTS: [&str; 8] = [
 
 /// Merges `shards` into `merged` and asserts every output equals `whole`'s.
 fn merge_equals_whole(shards: &[PathBuf], merged: &Path, whole: &Path, what: &str) {
-    glance()
-        .arg("merge")
-        .args(shards)
-        .arg("--outdir")
-        .arg(merged)
-        .arg("-q")
-        .assert()
-        .success();
+    merge(shards, merged);
     for f in OUTPUTS {
         let a = std::fs::read(whole.join(f)).unwrap();
         let b = std::fs::read(merged.join(f)).unwrap();

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{data, glance, run_small};
+use common::{data, merge, run_small};
 
 /// The values of every `attr="..."` in `html`.
 fn attributes<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
@@ -105,14 +105,7 @@ fn shards_leave_the_report_to_merge_and_report_false_turns_it_off() {
         assert!(!s.join("report.html").exists());
     }
     let merged = dir.path().join("merged");
-    glance()
-        .arg("merge")
-        .args(&shards)
-        .arg("--outdir")
-        .arg(&merged)
-        .arg("-q")
-        .assert()
-        .success();
+    merge(&shards, &merged);
     let html = check_report(&merged);
     assert!(
         html.contains("shard 1/2") && html.contains("shard 2/2") && html.contains("<td>merge</td>")

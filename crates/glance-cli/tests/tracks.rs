@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use bigtools::BigWigRead;
 use common::{
-    data, data_arg, failure_stderr, glance, read_npy_f32, read_npy_scores, run_small, seq_data,
+    data, data_arg, failure_stderr, glance, merge, read_npy_f32, read_npy_scores, run_small,
+    seq_data,
 };
 
 /// A FASTA of the first two records of test-data/seq/small.fa.
@@ -145,6 +146,23 @@ fn first_component(rows: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
     (v, mean)
 }
 
+/// The intervals and values an affinity track of motif `m` must hold: each region's
+/// affinity (channel 0 of the scores .npy of `motifs` motifs), regions without one left
+/// out.
+fn affinity_track(
+    regions: &[(String, u32, u32)],
+    scores: &[f32],
+    motifs: usize,
+    m: usize,
+) -> Vec<(String, u32, u32, f32)> {
+    regions
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.0.clone(), r.1, r.2, scores[(i * motifs + m) * 2]))
+        .filter(|w| !w.3.is_nan())
+        .collect()
+}
+
 #[test]
 fn run_tracks_read_back_equal_the_npy_values_on_two_records() {
     let dir = tempfile::tempdir().unwrap();
@@ -166,13 +184,8 @@ fn run_tracks_read_back_equal_the_npy_values_on_two_records() {
     files.sort();
     assert_eq!(files.len(), 2 * (10 + 3), "{files:?}");
     for (m, id) in ids.iter().enumerate() {
-        let want: Vec<(String, u32, u32, f32)> = regions
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.0.clone(), r.1, r.2, scores[(i * motifs + m) * 2]))
-            // a bin too short for any window (the last, 1 bp, of kp_b) has no value
-            .filter(|w| !w.3.is_nan())
-            .collect();
+        // a bin too short for any window (the last, 1 bp, of kp_b) has no value
+        let want = affinity_track(&regions, &scores, motifs, m);
         assert!(want.len() + 1 >= regions.len());
         let bw = read_bigwig(&out.join(format!("tracks/affinity.{id}.bw")), &chroms);
         assert_eq!(bw, want, "{id} bigWig");
@@ -298,14 +311,7 @@ fn shards_write_no_tracks_and_merge_writes_those_of_one_run() {
         assert!(!s.join("tracks").exists());
     }
     let merged = dir.path().join("merged");
-    glance()
-        .arg("merge")
-        .args(&shards)
-        .arg("--outdir")
-        .arg(&merged)
-        .arg("-q")
-        .assert()
-        .success();
+    merge(&shards, &merged);
     let names = |d: &Path| {
         let mut v: Vec<_> = std::fs::read_dir(d.join("tracks"))
             .unwrap()
@@ -354,12 +360,7 @@ fn score_bigwig_reads_back_equal_to_the_npy() {
     assert_eq!(n, regions.len());
     let ids = meme_ids(&data("motifs/subset10.meme"));
     let m = ids.iter().position(|i| i == "MA0139.2").unwrap();
-    let want: Vec<(String, u32, u32, f32)> = regions
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.0.clone(), r.1, r.2, scores[(i * motifs + m) * 2]))
-        .filter(|w| !w.3.is_nan())
-        .collect();
+    let want = affinity_track(&regions, &scores, motifs, m);
     // sequence lengths: the furthest bin end, which is the record's length for bins
     let mut chroms: Vec<(String, u64)> = Vec::new();
     for r in &regions {

@@ -160,3 +160,15 @@ pub fn run_small(input: &Path, out: &Path, extra: &[&str]) {
         .unwrap();
     succeeded(o, &format!("glance run {}: ", extra.join(" ")));
 }
+
+/// `glance merge SHARDS... --outdir OUT -q`, which must succeed.
+pub fn merge(shards: &[PathBuf], out: &Path) {
+    glance()
+        .arg("merge")
+        .args(shards)
+        .arg("--outdir")
+        .arg(out)
+        .arg("-q")
+        .assert()
+        .success();
+}
