@@ -11,6 +11,11 @@ use glance_seq::{region_name, IndexedFasta, Record, Region, SeqReader};
 
 use crate::error::WorkflowError;
 
+/// Whether an input path is `-`, standard input.
+pub(crate) fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 /// One input of `scan_inputs`, `score_inputs` or `embed_inputs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
@@ -69,7 +74,7 @@ impl Input {
 
     /// Whether this input is stdin (which can be read only once).
     pub fn is_stdin(&self) -> bool {
-        matches!(self, Input::Path(p) if p.as_os_str() == "-")
+        matches!(self, Input::Path(p) if is_stdin(p))
     }
 
     /// Opens a reader, naming the input in errors.

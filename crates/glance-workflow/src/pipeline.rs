@@ -14,6 +14,7 @@ use glance_motif::{ScanTally, Scanner};
 use crate::config::{Config, Shard};
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
+use crate::input::is_stdin;
 use crate::layout::{self, owned_bins, RecordInfo};
 use crate::manifest::{previous_run, Manifest, Previous, StageTiming};
 use crate::priority::StagePools;
@@ -120,7 +121,7 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
     let shard = config.shard.unwrap_or(Shard::WHOLE);
     config.shard = Some(shard);
     let mut inputs = Vec::new();
-    let stdin = config.inputs.iter().filter(|p| stages::is_stdin(p)).count();
+    let stdin = config.inputs.iter().filter(|p| is_stdin(p)).count();
     if stdin > 1 {
         return Err(WorkflowError::Config(
             "stdin (`-`) can be read only once: it is given twice as an input".into(),
@@ -134,7 +135,7 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
         ));
     }
     for p in &config.inputs {
-        inputs.push(match stages::is_stdin(p) {
+        inputs.push(match is_stdin(p) {
             // not measured: it can be read only once (and a run from it is never reused)
             true => FileEntry {
                 path: "-".into(),
@@ -227,7 +228,7 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
     std::fs::create_dir_all(outdir).map_err(|e| WorkflowError::output(outdir, e))?;
     let key = result_config(&plan.config);
     // stdin cannot be compared with a previous run's input: never reused
-    let previous = if plan.config.inputs.iter().any(|p| stages::is_stdin(p)) {
+    let previous = if plan.config.inputs.iter().any(|p| is_stdin(p)) {
         Previous::None
     } else {
         previous_run(outdir, &key, &plan.inputs, &layout::ALL_OUTPUTS)?

@@ -72,7 +72,7 @@ fn region_gc(inputs: &[std::path::PathBuf], tables: &RunTables) -> Option<Vec<f3
     let mut record = Record::default();
     let mut index = 0usize;
     for input in inputs {
-        if input.as_os_str() == "-" {
+        if crate::input::is_stdin(input) {
             return None;
         }
         let mut reader = SeqReader::open(input).ok()?;

@@ -23,6 +23,7 @@ use rayon::prelude::*;
 
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
+use crate::input::is_stdin;
 use crate::layout::{self, RecordInfo};
 use crate::manifest::StageTiming;
 use crate::priority::StagePools;
@@ -58,11 +59,6 @@ pub fn timing(
 }
 
 /// A file reader that counts the compressed bytes read (for the ETA).
-/// Whether an input path is `-`, standard input.
-pub fn is_stdin(path: &std::path::Path) -> bool {
-    path.as_os_str() == "-"
-}
-
 /// A reader that counts the bytes read through it (for the progress bar).
 struct Counting<R> {
     inner: R,
