@@ -131,11 +131,18 @@ pub fn read_state_dict(pkl: &[u8]) -> Result<Vec<(String, TorchTensor)>, String>
 /// At most this many memo entries and stack values (a state dict of 10^6 tensors fits).
 const MAX_VALUES: usize = 1 << 24;
 
+/// At most this many values copied out of the memo (a state dict copies a few small
+/// values per tensor: a storage type, a location string).
+const MAX_COPIED: usize = 1 << 22;
+
 struct Unpickler<'a> {
     data: &'a [u8],
     pos: usize,
     stack: Vec<Value>,
     memo: HashMap<u32, Value>,
+    /// Values copied out of the memo so far (a pickle that appends a list to itself
+    /// and reads it back doubles it each time: bounded by [`MAX_COPIED`]).
+    copied: usize,
 }
 
 impl<'a> Unpickler<'a> {
@@ -145,6 +152,7 @@ impl<'a> Unpickler<'a> {
             pos: 0,
             stack: Vec::new(),
             memo: HashMap::new(),
+            copied: 0,
         }
     }
 
@@ -249,8 +257,16 @@ impl<'a> Unpickler<'a> {
         let v = self
             .memo
             .get(&key)
-            .cloned()
             .ok_or_else(|| format!("byte {at}: memo entry {key} was never stored"))?;
+        self.copied = self
+            .copied
+            .saturating_add(values_in(v, MAX_COPIED.saturating_sub(self.copied)));
+        if self.copied >= MAX_COPIED {
+            return Err(format!(
+                "byte {at}: the pickle copies more than {MAX_COPIED} values out of its memo"
+            ));
+        }
+        let v = v.clone();
         self.push(v)
     }
 
@@ -442,6 +458,30 @@ impl<'a> Unpickler<'a> {
     }
 }
 
+/// The number of values in `v` (itself and everything inside), counted up to `limit`
+/// (iteratively: a nested value may be deep).
+fn values_in(v: &Value, limit: usize) -> usize {
+    let mut todo = vec![v];
+    let mut n = 0;
+    while let Some(v) = todo.pop() {
+        n += 1;
+        if n >= limit {
+            return n;
+        }
+        match v {
+            Value::Tuple(items) | Value::List(items) => todo.extend(items),
+            Value::Dict(pairs) => {
+                for (k, x) in pairs {
+                    todo.push(k);
+                    todo.push(x);
+                }
+            }
+            _ => {}
+        }
+    }
+    n
+}
+
 /// A persistent id `('storage', StorageType, key, location, numel)`.
 fn persistent_storage(pid: Value, at: usize) -> Result<Value, String> {
     let bad = || format!("byte {at}: a persistent id that is not a torch storage");
@@ -564,5 +604,14 @@ mod tests {
         assert!(read_state_dict(b"").is_err());
         // a huge declared string in a few bytes
         assert!(read_state_dict(b"\x80\x02X\xff\xff\xff\xff").is_err());
+        // a list appended to itself through the memo doubles at each step: 40 steps
+        // would be 2^40 values
+        let mut p = b"\x80\x02]q\x00".to_vec();
+        for _ in 0..40 {
+            p.extend_from_slice(b"h\x00aq\x00"); // append a copy of itself, memo the result
+        }
+        p.push(b'.');
+        let err = read_state_dict(&p).unwrap_err();
+        assert!(err.contains("copies more than"), "{err}");
     }
 }

@@ -388,12 +388,18 @@ fn safetensors_entries(
             other => Err(format!("{other:?}")),
         };
         let (from, to) = info.data_offsets;
+        let held = to
+            .checked_sub(from)
+            .ok_or_else(|| ModelError::Safetensors {
+                path: path.to_path_buf(),
+                message: format!("tensor `{name}` ends before it starts"),
+            })?;
         if let Ok(e) = &element {
             let n: usize = info.shape.iter().product();
-            if to - from != n * e.width() {
+            if Some(held) != n.checked_mul(e.width()) {
                 return Err(ModelError::Safetensors {
                     path: path.to_path_buf(),
-                    message: format!("tensor `{name}` holds {} bytes for {n} values", to - from),
+                    message: format!("tensor `{name}` holds {held} bytes for {n} values"),
                 });
             }
         }
