@@ -161,7 +161,7 @@ fn bad_bed_vocab_and_region_syntax() {
         &seq_data("small.fa"),
         &["--vocab", vocab.to_str().unwrap()],
         &vocab,
-        "no [UNK]",
+        "no unknown token ([UNK]",
     );
     fails(
         &seq_data("small.fa"),

@@ -45,6 +45,7 @@ mod hts;
 mod index;
 mod input;
 mod lines;
+mod longest_match;
 mod reader;
 mod record;
 mod region;
@@ -60,6 +61,7 @@ pub use hts::{is_url, HtsOptions, HtsReader, Orientation, DEFAULT_EXCLUDE_FLAGS}
 pub use index::{build_fai, build_gzi, read_fai, write_fai, FaiEntry, IndexedFasta, RegionReader};
 pub use input::Compression;
 pub use lines::MAX_TEXT_LINE;
+pub use longest_match::{LongestMatch, LongestMatchState};
 pub use reader::{Format, SeqReader, MAX_HEADER_LINE};
 pub use record::{Record, RecordHeader};
 pub use region::{bin_end, bins, read_bed, region_name, Region};

@@ -52,6 +52,9 @@ pub struct Vocab {
     k: usize,
     special: SpecialIds,
     kmers: Kmers,
+    /// Ids of the single nucleotides A, T, C, G when a vocabulary of longer k-mers also
+    /// lists them (Nucleotide Transformer's fallback tokens).
+    singles: Option<[u32; 4]>,
     /// The tokens of a vocabulary read from a file (None for the built-in one, whose
     /// tokens are computed).
     tokens: Option<Vec<String>>,
@@ -74,6 +77,7 @@ impl Vocab {
             kmers: Kmers::Contiguous {
                 base: SPECIAL_TOKENS.len() as u32,
             },
+            singles: None,
             tokens: None,
         })
     }
@@ -85,8 +89,12 @@ impl Vocab {
     }
 
     /// Reads a vocab.txt: one token per line, id = line number - 1. Tokens made only of
-    /// A, C, G, T are k-mers (all must have the same length k); `[UNK]` is required;
-    /// any other token (other specials) is kept but never produced by the tokenizer.
+    /// A, C, G, T are k-mers, all of one length k, except that a vocabulary of longer
+    /// k-mers may also list the four single nucleotides (Nucleotide Transformer's
+    /// fallback tokens, see [`Vocab::singles`]). An unknown token (`[UNK]` or ESM's
+    /// `<unk>`) is required; the other specials are found in either spelling (`[CLS]`
+    /// / `<cls>`, `[SEP]` / `<eos>`, `[PAD]` / `<pad>`, `[MASK]` / `<mask>`); any other
+    /// token is kept but never produced by the tokenizers.
     pub fn from_reader<R: BufRead>(reader: R) -> Result<Vocab, SeqError> {
         let mut tokens = Vec::new();
         for (i, line) in crate::lines::limited_lines(reader).enumerate() {
@@ -103,44 +111,48 @@ impl Vocab {
                 )));
             }
         }
-        let find = |name: &str| tokens.iter().position(|t| t == name).map(|p| p as u32);
-        let unk =
-            find("[UNK]").ok_or_else(|| SeqError::Vocab("vocabulary has no [UNK] token".into()))?;
-        let special = SpecialIds {
-            pad: find("[PAD]"),
-            unk,
-            cls: find("[CLS]"),
-            sep: find("[SEP]"),
-            mask: find("[MASK]"),
+        let find = |names: [&str; 2]| {
+            tokens
+                .iter()
+                .position(|t| names.contains(&t.as_str()))
+                .map(|p| p as u32)
         };
-        let mut k = 0usize;
-        for (i, t) in tokens.iter().enumerate() {
-            if is_kmer(t) {
-                if k == 0 {
-                    k = t.len();
-                } else if t.len() != k {
-                    return Err(SeqError::Vocab(format!(
-                        "line {}: k-mer '{t}' has length {}, earlier k-mers have length {k}",
-                        i + 1,
-                        t.len()
-                    )));
-                }
-            }
-        }
-        if k == 0 {
-            return Err(SeqError::Vocab("vocabulary has no k-mer tokens".into()));
-        }
+        let unk = find(["[UNK]", "<unk>"]).ok_or_else(|| {
+            SeqError::Vocab("vocabulary has no unknown token ([UNK] or <unk>)".into())
+        })?;
+        let special = SpecialIds {
+            pad: find(["[PAD]", "<pad>"]),
+            unk,
+            cls: find(["[CLS]", "<cls>"]),
+            sep: find(["[SEP]", "<eos>"]),
+            mask: find(["[MASK]", "<mask>"]),
+        };
+        let k = kmer_length(&tokens)?;
         check_k(k).map_err(|_| {
             SeqError::Vocab(format!(
                 "vocabulary k-mers have length {k}; at most {MAX_K} is supported"
             ))
         })?;
         let mut table = vec![None; 1usize << (2 * k)];
+        let mut singles = [None; 4];
         for (id, t) in tokens.iter().enumerate() {
-            if is_kmer(t) {
+            if is_kmer(t) && t.len() == k {
                 table[kmer_index(t.as_bytes())] = Some(id as u32);
+            } else if is_kmer(t) {
+                singles[kmer_index(t.as_bytes())] = Some(id as u32);
             }
         }
+        let singles = match singles {
+            [Some(a), Some(t), Some(c), Some(g)] => Some([a, t, c, g]),
+            [None, None, None, None] => None,
+            _ => {
+                return Err(SeqError::Vocab(
+                    "the single nucleotides listed beside the k-mers must be all of A, C, G \
+                     and T"
+                        .into(),
+                ))
+            }
+        };
         if let Some(missing) = table.iter().position(Option::is_none) {
             let listed = table.iter().filter(|id| id.is_some()).count();
             return Err(SeqError::Vocab(format!(
@@ -156,8 +168,15 @@ impl Vocab {
             k,
             special,
             kmers: Kmers::Table(table),
+            singles,
             tokens: Some(tokens),
         })
+    }
+
+    /// The ids of the single nucleotides A, T, C, G (vocabulary digit order) when the
+    /// vocabulary lists them beside longer k-mers, as Nucleotide Transformer's does.
+    pub fn singles(&self) -> Option<[u32; 4]> {
+        self.singles
     }
 
     /// The k-mer length.
@@ -260,12 +279,35 @@ pub fn check_k(k: usize) -> Result<(), SeqError> {
     }
 }
 
+/// The k-mer length of a vocabulary's tokens: every A/C/G/T-only token has length k,
+/// except single nucleotides beside longer k-mers.
+fn kmer_length(tokens: &[String]) -> Result<usize, SeqError> {
+    let k = tokens
+        .iter()
+        .filter(|t| is_kmer(t))
+        .map(String::len)
+        .max()
+        .ok_or_else(|| SeqError::Vocab("vocabulary has no k-mer tokens".into()))?;
+    if let Some((i, t)) = tokens
+        .iter()
+        .enumerate()
+        .find(|(_, t)| is_kmer(t) && t.len() != k && t.len() != 1)
+    {
+        return Err(SeqError::Vocab(format!(
+            "line {}: k-mer '{t}' has length {}, other k-mers have length {k}",
+            i + 1,
+            t.len()
+        )));
+    }
+    Ok(k)
+}
+
 fn is_kmer(t: &str) -> bool {
     !t.is_empty() && t.bytes().all(|b| matches!(b, b'A' | b'C' | b'G' | b'T'))
 }
 
 /// Index of an upper-case ACGT k-mer (A=0, T=1, C=2, G=3 digits).
-fn kmer_index(kmer: &[u8]) -> usize {
+pub(crate) fn kmer_index(kmer: &[u8]) -> usize {
     kmer.iter().fold(0usize, |acc, &b| {
         let d = match b {
             b'A' => 0,
