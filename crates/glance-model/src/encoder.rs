@@ -1,7 +1,7 @@
 //! [`Encoder`]: a loaded model (native or imported) — embeddings, layers, final norm —
 //! and how its tokens must be grouped to run ([`RunMode`]).
 
-use glance_seq::{Tokenizer, TokenizerOptions, Vocab};
+use glance_seq::{LongestMatch, Tokenizer, TokenizerOptions, Vocab};
 use ndarray::{Array1, Array2};
 
 use crate::error::ModelError;
@@ -18,6 +18,9 @@ pub enum Architecture {
     Bert,
     /// A Hugging Face `LongformerModel` / `LongformerForMaskedLM` checkpoint.
     Longformer,
+    /// A Nucleotide Transformer checkpoint: v1 as transformers' `EsmModel` /
+    /// `EsmForMaskedLM`, v2 as the checkpoints' own modelling code (rotary, SwiGLU).
+    NucleotideTransformer,
 }
 
 impl Architecture {
@@ -27,6 +30,7 @@ impl Architecture {
             Architecture::Native => "glance native encoder",
             Architecture::Bert => "Hugging Face BERT",
             Architecture::Longformer => "Hugging Face Longformer",
+            Architecture::NucleotideTransformer => "Nucleotide Transformer (ESM)",
         }
     }
 }
@@ -42,18 +46,42 @@ pub enum RunMode {
         halo: usize,
     },
     /// Independent windows of at most `tokens` tokens, each wrapped in `[CLS] ... [SEP]`
-    /// (learned absolute positions, as BERT/DNABERT and Longformer).
+    /// (learned absolute positions, as BERT/DNABERT and Longformer) or in the model's
+    /// own [`Window`] tokens.
     Windows {
-        /// Content tokens per window (position table minus the two special tokens).
+        /// Content tokens per window (the window minus its special tokens).
         tokens: usize,
-        /// Id of `[CLS]`.
+        /// Id of `[CLS]`, the window's first token.
         cls: u32,
-        /// Id of `[SEP]`.
-        sep: u32,
+        /// Id of `[SEP]` (or `<eos>`), the window's last token, when the model has one.
+        sep: Option<u32>,
     },
     /// The whole sequence at once (a pattern with unbounded reach and no learned
     /// positions): memory grows with the sequence.
     Whole,
+}
+
+/// How a model's tokenizer cuts DNA into tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segmentation {
+    /// k-mers on a fixed grid ([`TokenizerOptions`]): token `i` covers bases
+    /// `[i * stride, i * stride + k)`.
+    Grid,
+    /// The longest vocabulary match at each position ([`LongestMatch`], Nucleotide
+    /// Transformer): tokens of varying length, each with its base span.
+    LongestMatch,
+}
+
+/// The windows a model runs in when they are fixed by its training rather than by a
+/// position table (which [`Encoder::run_mode`] reads otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Tokens per window, special tokens included.
+    pub tokens: usize,
+    /// The first token of every window (`<cls>`).
+    pub cls: u32,
+    /// The last token of every window (`<eos>`), when the tokenizer appends one.
+    pub eos: Option<u32>,
 }
 
 /// A runnable encoder.
@@ -73,6 +101,11 @@ pub struct Encoder {
     pub tokenizer: TokenizerOptions,
     /// The model's vocabulary.
     pub vocab: Vocab,
+    /// How the tokenizer cuts DNA (`tokenizer` describes the grid of
+    /// [`Segmentation::Grid`]).
+    pub segmentation: Segmentation,
+    /// Windows fixed by the model's training, if any.
+    pub window: Option<Window>,
     /// The masked-language-model head, when the checkpoint has one.
     pub mlm_head: Option<MlmHead>,
 }
@@ -160,6 +193,20 @@ impl Encoder {
 
     /// How this model runs over a long sequence.
     pub fn run_mode(&self) -> Result<RunMode, ModelError> {
+        if let Some(w) = self.window {
+            let specials = 1 + usize::from(w.eos.is_some());
+            if w.tokens <= specials {
+                return Err(ModelError::Options(format!(
+                    "a window of {} tokens holds no content beside its special tokens",
+                    w.tokens
+                )));
+            }
+            return Ok(RunMode::Windows {
+                tokens: w.tokens - specials,
+                cls: w.cls,
+                sep: w.eos,
+            });
+        }
         if let Some(max) = self.embeddings.max_tokens() {
             let special = self.vocab.special();
             let (cls, sep) = special.cls.zip(special.sep).ok_or_else(|| {
@@ -170,7 +217,7 @@ impl Encoder {
             return Ok(RunMode::Windows {
                 tokens: max - 2,
                 cls,
-                sep,
+                sep: Some(sep),
             });
         }
         Ok(match self.receptive_radius() {
@@ -179,9 +226,23 @@ impl Encoder {
         })
     }
 
-    /// A tokenizer for this model's input.
+    /// A tokenizer for this model's input, for models whose tokens lie on a fixed
+    /// k-mer grid ([`Segmentation::Grid`]).
     pub fn make_tokenizer(&self) -> Result<Tokenizer, ModelError> {
+        if self.segmentation != Segmentation::Grid {
+            return Err(ModelError::Options(format!(
+                "the {} tokenizes by longest vocabulary match (tokens of varying length); \
+                 this operation needs a model whose k-mers lie on a fixed grid",
+                self.architecture.name()
+            )));
+        }
         Tokenizer::with_vocab(self.tokenizer, self.vocab.clone())
+            .map_err(|e| ModelError::Options(format!("tokenizer: {e}")))
+    }
+
+    /// The longest-match tokenizer of a [`Segmentation::LongestMatch`] model.
+    pub fn longest_match_tokenizer(&self) -> Result<LongestMatch, ModelError> {
+        LongestMatch::new(self.vocab.clone(), self.tokenizer.soft_mask)
             .map_err(|e| ModelError::Options(format!("tokenizer: {e}")))
     }
 

@@ -25,7 +25,7 @@ pub use ndarray;
 pub use config::ModelConfig;
 pub use default_model::{load_bundled, DefaultModel, BUNDLED_FILES, BUNDLED_LABEL, MODEL_ENV};
 pub use edit::{Edited, SpanStates};
-pub use encoder::{Architecture, Encoder, PatternOverrideError, RunMode};
+pub use encoder::{Architecture, Encoder, PatternOverrideError, RunMode, Segmentation, Window};
 pub use error::ModelError;
 pub use load::load;
 pub use mlm::{MlmHead, NATIVE_HEAD_FILE};

@@ -6,11 +6,11 @@ use std::path::Path;
 use crate::config::{ModelConfig, FORMAT};
 use crate::encoder::Encoder;
 use crate::error::ModelError;
-use crate::import::{bert, longformer};
+use crate::import::{bert, esm, longformer};
 use crate::native;
 
 /// Loads the model in `dir`: a native glance directory (`"format": "glance-encoder"`)
-/// or a Hugging Face BERT/DNABERT or Longformer checkpoint.
+/// or a Hugging Face BERT/DNABERT, Longformer or Nucleotide Transformer checkpoint.
 pub fn load(dir: &Path) -> Result<Encoder, ModelError> {
     let config_path = dir.join("config.json");
     if !dir.is_dir() {
@@ -33,10 +33,11 @@ pub fn load(dir: &Path) -> Result<Encoder, ModelError> {
     match config.family().as_deref() {
         Some("bert") => bert::load(dir, &config),
         Some("longformer") => longformer::load(dir, &config),
+        Some("esm") => esm::load(dir, &config),
         other => Err(ModelError::Unsupported {
             path: config_path,
             message: format!(
-                "model_type {:?} (architectures {:?}); glance reads native glance models, BERT and Longformer",
+                "model_type {:?} (architectures {:?}); glance reads native glance models, BERT, Longformer and Nucleotide Transformer (ESM)",
                 other.unwrap_or("missing"),
                 config.architectures.unwrap_or_default()
             ),

@@ -9,7 +9,8 @@
 //! - glance's native k-mer head (`mlm_head.safetensors` beside a native model, as
 //!   `scripts/train_default.py` writes it): `dense` -> exact GELU -> `norm`, then logits
 //!   over the 4^k k-mers `out(z) + base(z) kmer_bases^T` (a full projection plus a
-//!   per-base part). Special tokens get probability 0 (log-probability -inf).
+//!   per-base part). Special tokens get probability 0 (log-probability -inf);
+//! - transformers' `EsmLMHead` (Nucleotide Transformer): as BERT's, under `lm_head.*`.
 
 use ndarray::{s, Array2, ArrayView2, Axis};
 
@@ -76,6 +77,33 @@ impl MlmHead {
             activation,
             norm: LayerNorm::load(w, &format!("{p}.transform.LayerNorm"), d, eps)?,
             decoder: Decoder::Vocab(Linear::new(weight, Some(w.vector(&bias_name, vocab)?))),
+            vocab_size: vocab,
+        }))
+    }
+
+    /// transformers' `EsmLMHead` (`lm_head.*` of `EsmForMaskedLM`, Nucleotide
+    /// Transformer): `dense` -> erf GELU -> `layer_norm` -> `decoder` (no bias; tied to
+    /// `word_embeddings` when the checkpoint lacks it) + `bias`. `None` without a head.
+    pub(crate) fn esm(
+        w: &Weights,
+        eps: f32,
+        word_embeddings: &Array2<f32>,
+    ) -> Result<Option<MlmHead>, ModelError> {
+        let p = "lm_head";
+        if !w.contains(&format!("{p}.dense.weight")) {
+            return Ok(None);
+        }
+        let (vocab, d) = word_embeddings.dim();
+        let weight = if w.contains(&format!("{p}.decoder.weight")) {
+            w.matrix(&format!("{p}.decoder.weight"), vocab, d)?
+        } else {
+            word_embeddings.clone()
+        };
+        Ok(Some(MlmHead {
+            dense: Linear::load(w, &format!("{p}.dense"), d, d, true)?,
+            activation: Activation::Gelu,
+            norm: LayerNorm::load(w, &format!("{p}.layer_norm"), d, eps)?,
+            decoder: Decoder::Vocab(Linear::new(weight, Some(w.vector(&format!("{p}.bias"), vocab)?))),
             vocab_size: vocab,
         }))
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use glance_seq::{SoftMask, TokenizerOptions, Vocab};
 
 use crate::config::{Activation, ModelConfig, Positions};
-use crate::encoder::{Architecture, Encoder};
+use crate::encoder::{Architecture, Encoder, Segmentation};
 use crate::error::ModelError;
 use crate::layers::{
     alibi_slopes, Embeddings, EncoderLayer, FeedForward, LayerNorm, Linear, Rope, SelfAttention,
@@ -87,6 +87,7 @@ pub(crate) fn build(config: &ModelConfig, files: NativeFiles) -> Result<Encoder,
         position_offset: 0,
         token_type: None,
         norm: None,
+        token_dropout: None,
     };
     let patterns = config
         .patterns()
@@ -154,6 +155,8 @@ pub(crate) fn build(config: &ModelConfig, files: NativeFiles) -> Result<Encoder,
         },
         mlm_head: native_head(head, config, &vocab)?,
         vocab,
+        segmentation: Segmentation::Grid,
+        window: None,
     })
 }
 

@@ -7,6 +7,7 @@
 //! or a list (BED), emitted in the list's order.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::str::FromStr;
 
 use ndarray::{Array1, ArrayView1, ArrayView2};
@@ -176,7 +177,6 @@ pub struct Pooler<'q, S: RowSink> {
     regions: Regions,
     query: Option<&'q Array1<f32>>,
     d: usize,
-    stride: u64,
     sink: S,
     /// List mode: region indices per sequence, sorted by start.
     by_chrom: HashMap<String, Vec<usize>>,
@@ -191,14 +191,13 @@ pub struct Pooler<'q, S: RowSink> {
 }
 
 impl<'q, S: RowSink> Pooler<'q, S> {
-    /// A pooler for hidden states of width `d`, from a tokenizer of `stride` bases.
-    /// Attention pooling needs the model's learned `query`.
+    /// A pooler for hidden states of width `d`. Attention pooling needs the model's
+    /// learned `query`.
     pub fn new(
         pooling: Pooling,
         regions: Regions,
         query: Option<&'q Array1<f32>>,
         d: usize,
-        stride: usize,
         sink: S,
     ) -> Result<Self, ModelError> {
         if pooling == Pooling::Attention && query.is_none_or(|q| q.len() != d) {
@@ -245,7 +244,6 @@ impl<'q, S: RowSink> Pooler<'q, S> {
             regions,
             query,
             d,
-            stride: stride as u64,
             sink,
             by_chrom,
             done,
@@ -382,9 +380,14 @@ impl<S: RowSink> TokenSink for Pooler<'_, S> {
         Ok(())
     }
 
-    fn tokens(&mut self, first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError> {
-        for (t, row) in rows.rows().into_iter().enumerate() {
-            let pos = self.origin + (first + t as u64) * self.stride;
+    fn tokens(
+        &mut self,
+        _first: u64,
+        spans: &[Range<u64>],
+        rows: ArrayView2<f32>,
+    ) -> Result<(), ModelError> {
+        for (span, row) in spans.iter().zip(rows.rows()) {
+            let pos = span.start;
             self.open_until(pos, true);
             if self.open.iter().any(|o| o.end <= pos) {
                 self.close(Some(pos), None)?;
@@ -423,13 +426,15 @@ mod tests {
     }
 
     /// Token t of a 1-d model has value t (first base t * stride).
-    fn feed(p: &mut dyn TokenSink, name: &str, tokens: usize, len: u64) {
+    fn feed(p: &mut dyn TokenSink, name: &str, tokens: usize, len: u64, stride: u64) {
         p.begin_record(name, 0).unwrap();
         let rows = Array2::from_shape_fn((tokens, 1), |(t, _)| t as f32);
+        let spans: Vec<_> = (0..tokens as u64).map(|t| t * stride..t * stride + 1).collect();
         // In two pieces, as streaming delivers them.
         let cut = tokens / 3;
-        p.tokens(0, rows.slice(ndarray::s![..cut, ..])).unwrap();
-        p.tokens(cut as u64, rows.slice(ndarray::s![cut.., ..]))
+        p.tokens(0, &spans[..cut], rows.slice(ndarray::s![..cut, ..]))
+            .unwrap();
+        p.tokens(cut as u64, &spans[cut..], rows.slice(ndarray::s![cut.., ..]))
             .unwrap();
         p.end_record(len).unwrap();
     }
@@ -438,9 +443,9 @@ mod tests {
     fn bins_keep_and_mark_the_last_partial_bin() {
         let mut out = Rows::default();
         let bins = Regions::Bins { size: 4, step: 4 };
-        let mut p = Pooler::new(Pooling::Mean, bins, None, 1, 1, &mut out).unwrap();
+        let mut p = Pooler::new(Pooling::Mean, bins, None, 1, &mut out).unwrap();
         // 10 bases, k = 3: tokens 0..8 start at bases 0..8.
-        feed(&mut p, "s", 8, 10);
+        feed(&mut p, "s", 8, 10, 1);
         p.finish().unwrap();
         let got: Vec<_> = out
             .0
@@ -467,8 +472,8 @@ mod tests {
             let mut out = Rows::default();
             let bins = Regions::Bins { size: 6, step: 3 };
             // stride 2: token t starts at base 2t; 5 tokens over 10 bases.
-            let mut p = Pooler::new(pooling, bins, None, 1, 2, &mut out).unwrap();
-            feed(&mut p, "s", 5, 10);
+            let mut p = Pooler::new(pooling, bins, None, 1, &mut out).unwrap();
+            feed(&mut p, "s", 5, 10, 2);
             p.finish().unwrap();
             let got: Vec<f32> = out.0.iter().map(|(_, v)| v[0]).collect();
             // bins [0,6) tokens 0,1,2; [3,9) tokens 2,3,4; [6,10) tokens 3,4; [9,10) none.
@@ -487,8 +492,8 @@ mod tests {
             start: 1,
             end: 3,
         }]);
-        let mut p = Pooler::new(Pooling::Attention, list, Some(&q), 1, 1, &mut out).unwrap();
-        feed(&mut p, "s", 5, 7);
+        let mut p = Pooler::new(Pooling::Attention, list, Some(&q), 1, &mut out).unwrap();
+        feed(&mut p, "s", 5, 7, 1);
         p.finish().unwrap();
         // tokens 1 and 2, scores 2*1 and 2*2 (sqrt(d) = 1).
         let (w1, w2) = (2f32.exp(), 4f32.exp());
@@ -498,7 +503,6 @@ mod tests {
             Pooling::Attention,
             Regions::Bins { size: 1, step: 1 },
             None,
-            1,
             1,
             &mut Rows::default()
         )
@@ -519,12 +523,11 @@ mod tests {
             Regions::List(list.clone()),
             None,
             1,
-            1,
             &mut out,
         )
         .unwrap();
-        feed(&mut p, "a", 4, 6);
-        feed(&mut p, "b", 4, 6);
+        feed(&mut p, "a", 4, 6, 1);
+        feed(&mut p, "b", 4, 6, 1);
         p.finish().unwrap();
         let got: Vec<(String, f32)> = out.0.iter().map(|(r, v)| (r.chrom.clone(), v[0])).collect();
         assert_eq!(
@@ -535,9 +538,9 @@ mod tests {
         let mut list2 = list;
         list2.push(spec("zz", 0, 1));
         let mut out = Rows::default();
-        let mut p = Pooler::new(Pooling::Mean, Regions::List(list2), None, 1, 1, &mut out).unwrap();
-        feed(&mut p, "a", 4, 6);
-        feed(&mut p, "b", 4, 6);
+        let mut p = Pooler::new(Pooling::Mean, Regions::List(list2), None, 1, &mut out).unwrap();
+        feed(&mut p, "a", 4, 6, 1);
+        feed(&mut p, "b", 4, 6, 1);
         let err = p.finish().err().unwrap().to_string();
         assert!(err.contains("`zz` is not in the input"), "{err}");
     }

@@ -12,15 +12,20 @@
 //!   tokens; tokens covered by two windows get the mean of both.
 //! - [`RunMode::Whole`]: one job per record (unbounded receptive field).
 //!
+//! Models that tokenize by longest vocabulary match ([`Segmentation::LongestMatch`],
+//! Nucleotide Transformer) run in windows too, but their tokens are not on a base grid:
+//! each record is tokenized as one sequence, piece by piece, keeping each token's base
+//! span, and windows are cut from the token stream (never from fixed base intervals).
+//!
 //! Every job runs single-threaded, so results are bit-identical for any thread count.
 
 use std::ops::Range;
 
-use glance_seq::{Chunk, ChunkOptions, Chunker, SequenceSource, Tokenizer};
+use glance_seq::{Chunk, ChunkOptions, Chunker, LongestMatchState, SequenceSource, Tokenizer};
 use ndarray::{s, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
-use crate::encoder::{Encoder, RunMode};
+use crate::encoder::{Encoder, RunMode, Segmentation};
 use crate::error::ModelError;
 
 /// How sequences are cut into jobs.
@@ -77,8 +82,14 @@ pub trait TokenSink {
         self.begin_record(name, origin)
     }
     /// Hidden states of consecutive tokens of the current record, the first being token
-    /// `first` (its first base is `origin + first * stride`).
-    fn tokens(&mut self, first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError>;
+    /// `first`; `spans[t]` are the bases row `t`'s token covers, as positions in the
+    /// sequence (`origin` included).
+    fn tokens(
+        &mut self,
+        first: u64,
+        spans: &[Range<u64>],
+        rows: ArrayView2<f32>,
+    ) -> Result<(), ModelError>;
     /// The current record ends; `len` is its length in bases.
     fn end_record(&mut self, len: u64) -> Result<(), ModelError>;
 }
@@ -101,8 +112,8 @@ struct Plan {
     left: usize,
     /// Context tokens after the core (windows: the overlap, which is kept).
     right: usize,
-    /// `[CLS]`/`[SEP]` ids for windows.
-    wrap: Option<(u32, u32)>,
+    /// `[CLS]` and (if the model has one) `[SEP]` ids for windows.
+    wrap: Option<(u32, Option<u32>)>,
 }
 
 impl Plan {
@@ -171,9 +182,10 @@ impl Plan {
                 let mut w = Vec::with_capacity(to - from + 2);
                 w.push(cls);
                 w.extend_from_slice(&ids[from..to]);
-                w.push(sep);
+                w.extend(sep);
                 let h = enc.forward(&w, 0)?;
-                Ok(h.slice(s![1..h.nrows() - 1, ..]).to_owned())
+                let last = h.nrows() - usize::from(sep.is_some());
+                Ok(h.slice(s![1..last, ..]).to_owned())
             }
             None => {
                 let h = enc.forward(ids, ids_first as usize)?;
@@ -183,12 +195,13 @@ impl Plan {
     }
 }
 
-/// Averages the rows that consecutive windows share, emitting each token once.
+/// Averages the rows that consecutive windows share, emitting each token once with
+/// its base span.
 struct Merger {
     /// Absolute index of the first pending row.
     pending_first: u64,
-    /// Rows received but possibly shared with the next job.
-    pending: Option<Array2<f32>>,
+    /// Rows received but possibly shared with the next job, and their tokens' spans.
+    pending: Option<(Array2<f32>, Vec<Range<u64>>)>,
 }
 
 impl Merger {
@@ -199,23 +212,24 @@ impl Merger {
         }
     }
 
-    /// Adds rows of tokens `first..`; emits every row that no later job can cover,
-    /// i.e. below `settled`.
+    /// Adds rows of tokens `first..` (with their spans); emits every row that no later
+    /// job can cover, i.e. below `settled`.
     fn push(
         &mut self,
         first: u64,
-        rows: Array2<f32>,
+        (rows, spans): (Array2<f32>, Vec<Range<u64>>),
         settled: u64,
         sink: &mut dyn TokenSink,
     ) -> Result<(), ModelError> {
+        debug_assert_eq!(rows.nrows(), spans.len());
         let pending_end =
-            self.pending_first + self.pending.as_ref().map_or(0, |p| p.nrows() as u64);
+            self.pending_first + self.pending.as_ref().map_or(0, |p| p.0.nrows() as u64);
         if self.pending.is_some() && first > pending_end {
             // A gap (skipped jobs): nothing later can share the pending rows.
             self.finish(sink)?;
         }
-        let merged = match self.pending.take() {
-            Some(mut prev) => {
+        let (merged, mut merged_spans) = match self.pending.take() {
+            Some((mut prev, mut prev_spans)) => {
                 // Shared rows: prev covers [pending_first, pending_first + prev.len).
                 let shared =
                     (self.pending_first + prev.nrows() as u64).saturating_sub(first) as usize;
@@ -226,33 +240,50 @@ impl Merger {
                     tail += &rows.slice(s![..shared, ..]);
                     tail.mapv_inplace(|v| v * 0.5);
                 }
-                ndarray::concatenate(Axis(0), &[prev.view(), rows.slice(s![shared.., ..])])
-                    .map_err(|e| ModelError::Options(format!("merging windows: {e}")))?
+                prev_spans.extend_from_slice(&spans[shared..]);
+                let rows =
+                    ndarray::concatenate(Axis(0), &[prev.view(), rows.slice(s![shared.., ..])])
+                        .map_err(|e| ModelError::Options(format!("merging windows: {e}")))?;
+                (rows, prev_spans)
             }
             None => {
                 self.pending_first = first;
-                rows
+                (rows, spans)
             }
         };
         let emit = (settled.saturating_sub(self.pending_first) as usize).min(merged.nrows());
         if emit > 0 {
-            sink.tokens(self.pending_first, merged.slice(s![..emit, ..]))?;
+            sink.tokens(
+                self.pending_first,
+                &merged_spans[..emit],
+                merged.slice(s![..emit, ..]),
+            )?;
         }
         if emit < merged.nrows() {
-            self.pending = Some(merged.slice(s![emit.., ..]).to_owned());
-            self.pending_first += emit as u64;
-        } else {
-            self.pending_first += emit as u64;
+            let rest = merged_spans.split_off(emit);
+            self.pending = Some((merged.slice(s![emit.., ..]).to_owned(), rest));
         }
+        self.pending_first += emit as u64;
         Ok(())
     }
 
     fn finish(&mut self, sink: &mut dyn TokenSink) -> Result<(), ModelError> {
-        if let Some(rest) = self.pending.take() {
-            sink.tokens(self.pending_first, rest.view())?;
+        if let Some((rest, spans)) = self.pending.take() {
+            sink.tokens(self.pending_first, &spans, rest.view())?;
         }
         Ok(())
     }
+}
+
+/// The spans of `n` grid tokens from token `first` of a record at `origin`: token `i`
+/// covers `[origin + i * stride, origin + i * stride + k)`.
+fn grid_spans(origin: u64, stride: u64, k: u64, first: u64, n: usize) -> Vec<Range<u64>> {
+    (first..first + n as u64)
+        .map(|i| {
+            let start = origin + i * stride;
+            start..start + k
+        })
+        .collect()
 }
 
 /// Encodes one in-memory token sequence and returns its last hidden states
@@ -284,7 +315,8 @@ pub fn encode_tokens(
     let mut merger = Merger::new();
     for (&c0, rows) in starts.iter().zip(results) {
         let settled = (c0 + plan.core as u64).min(n);
-        merger.push(c0, rows, settled, &mut out)?;
+        let spans = grid_spans(0, 1, 1, c0, rows.nrows());
+        merger.push(c0, (rows, spans), settled, &mut out)?;
     }
     merger.finish(&mut out)?;
     let d = enc.d_model();
@@ -355,7 +387,8 @@ pub fn encode_range(
             for &c0 in &starts {
                 let hi = (c0 + core + right).min(n);
                 let rows = plan.run(enc, &ids(c0..hi), c0, c0..hi)?;
-                merger.push(c0, rows, (c0 + core).min(n), &mut out)?;
+                let spans = grid_spans(0, 1, 1, c0, rows.nrows());
+                merger.push(c0, (rows, spans), (c0 + core).min(n), &mut out)?;
             }
             merger.finish(&mut out)?;
             let d = enc.d_model();
@@ -387,7 +420,12 @@ impl TokenSink for Collect {
         Ok(())
     }
 
-    fn tokens(&mut self, _first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError> {
+    fn tokens(
+        &mut self,
+        _first: u64,
+        _spans: &[Range<u64>],
+        rows: ArrayView2<f32>,
+    ) -> Result<(), ModelError> {
         self.rows = Some(match self.rows.take() {
             None => rows.to_owned(),
             Some(prev) => ndarray::concatenate(Axis(0), &[prev.view(), rows])
@@ -445,6 +483,9 @@ pub fn encode_source_where<S: SequenceSource>(
     progress: &mut dyn FnMut(u64),
     wanted: &dyn Fn(u64, Range<u64>) -> bool,
 ) -> Result<(), ModelError> {
+    if enc.segmentation == Segmentation::LongestMatch {
+        return encode_longest_match(enc, source, opts, sink, progress, wanted);
+    }
     let tokenizer = enc.make_tokenizer()?;
     let mode = enc.run_mode()?;
     let plan = Plan::new(mode, opts)?;
@@ -506,7 +547,9 @@ pub fn encode_source_where<S: SequenceSource>(
                 sink.begin_indexed_record(job.record_index, &job.name, job.origin)?;
             }
             if let Some(rows) = rows {
-                merger.push(job.keep.start, rows, job.core.end, sink)?;
+                let spans =
+                    grid_spans(job.origin, s as u64, k as u64, job.keep.start, rows.nrows());
+                merger.push(job.keep.start, (rows, spans), job.core.end, sink)?;
             }
             progress((job.core.end - job.core.start) * s as u64);
             if job.last_chunk {
@@ -517,6 +560,124 @@ pub fn encode_source_where<S: SequenceSource>(
                 })?;
                 sink.end_record(len)?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// Bases read per piece of a record by [`encode_longest_match`].
+const LONGEST_MATCH_PIECE: usize = 1 << 20;
+
+/// The tokens of the record being read by [`encode_longest_match`] that windows still
+/// need: tokens `first..first + ids.len()`, with their spans.
+#[derive(Default)]
+struct TokenBuffer {
+    first: u64,
+    ids: Vec<u32>,
+    spans: Vec<Range<u64>>,
+}
+
+impl TokenBuffer {
+    /// One past the last token read.
+    fn end(&self) -> u64 {
+        self.first + self.ids.len() as u64
+    }
+
+    /// Forgets the tokens before `token`.
+    fn drop_before(&mut self, token: u64) {
+        let n = (token.saturating_sub(self.first) as usize).min(self.ids.len());
+        self.ids.drain(..n);
+        self.spans.drain(..n);
+        self.first += n as u64;
+    }
+}
+
+/// [`encode_source_where`] for a [`Segmentation::LongestMatch`] model: each record is
+/// tokenized piece by piece as one sequence (its tokens keep their base spans) and cut
+/// into the model's windows in token space, `core` tokens apart; a window runs once all
+/// its tokens are known.
+fn encode_longest_match<S: SequenceSource>(
+    enc: &Encoder,
+    source: S,
+    opts: &StreamOptions,
+    sink: &mut dyn TokenSink,
+    progress: &mut dyn FnMut(u64),
+    wanted: &dyn Fn(u64, Range<u64>) -> bool,
+) -> Result<(), ModelError> {
+    let tokenizer = enc.longest_match_tokenizer()?;
+    let mode = enc.run_mode()?;
+    if !matches!(mode, RunMode::Windows { .. }) {
+        return Err(ModelError::Options(
+            "a model that tokenizes by longest vocabulary match must run in fixed windows".into(),
+        ));
+    }
+    let plan = Plan::new(mode, opts)?;
+    let (core, span) = (plan.core as u64, (plan.core + plan.right) as u64);
+    let mut chunker = Chunker::new(source, ChunkOptions::symmetric(LONGEST_MATCH_PIECE, 0))?;
+    let mut chunk = Chunk::default();
+    let mut state = LongestMatchState::default();
+    let mut buffer = TokenBuffer::default();
+    let mut next_window = 0u64;
+    let mut merger = Merger::new();
+    let batch = opts.batch.max(1);
+    while chunker.next_chunk(&mut chunk)? {
+        if chunk.first {
+            sink.begin_indexed_record(chunk.record_index, &chunk.name, chunk.origin)?;
+            buffer = TokenBuffer::default();
+            next_window = 0;
+        }
+        let from = buffer.spans.len();
+        tokenizer.push(&mut state, chunk.core_bases(), &mut buffer.ids, &mut buffer.spans);
+        if chunk.last {
+            tokenizer.finish(&mut state, &mut buffer.ids, &mut buffer.spans);
+        }
+        for sp in &mut buffer.spans[from..] {
+            *sp = sp.start + chunk.origin..sp.end + chunk.origin;
+        }
+        let end = buffer.end();
+        loop {
+            // The windows whose tokens are all known (all of them at the record's end).
+            let starts: Vec<u64> = (0..batch as u64)
+                .map(|j| next_window + j * core)
+                .take_while(|&c0| c0 < end && (chunk.last || c0 + span <= end))
+                .collect();
+            let Some(&last_start) = starts.last() else {
+                break;
+            };
+            let index = |t: u64| (t - buffer.first) as usize;
+            let jobs: Vec<(u64, u64, bool)> = starts
+                .iter()
+                .map(|&c0| {
+                    let hi = (c0 + span).min(end);
+                    let bases = buffer.spans[index(c0)].start..buffer.spans[index(hi) - 1].end;
+                    (c0, hi, wanted(chunk.record_index, bases))
+                })
+                .collect();
+            let results: Vec<Option<Array2<f32>>> = jobs
+                .par_iter()
+                .map(|&(c0, hi, wanted)| {
+                    let ids = &buffer.ids[index(c0)..index(hi)];
+                    wanted.then(|| plan.run(enc, ids, c0, c0..hi)).transpose()
+                })
+                .collect::<Result<_, _>>()?;
+            for (&c0, rows) in starts.iter().zip(results) {
+                if let Some(rows) = rows {
+                    let a = (c0 - buffer.first) as usize;
+                    let spans = buffer.spans[a..a + rows.nrows()].to_vec();
+                    merger.push(c0, (rows, spans), (c0 + core).min(end), sink)?;
+                }
+            }
+            next_window = last_start + core;
+            buffer.drop_before(next_window);
+        }
+        progress(chunk.core_bases().len() as u64);
+        if chunk.last {
+            merger.finish(sink)?;
+            merger = Merger::new();
+            let len = chunk.record_len.ok_or_else(|| {
+                ModelError::Options(format!("{}: record length unknown at its end", chunk.name))
+            })?;
+            sink.end_record(len)?;
         }
     }
     Ok(())

@@ -397,11 +397,15 @@ impl<'a> Unpickler<'a> {
                 }
                 b'b' => {
                     // BUILD: state for the object below; tensors and dicts take none
-                    // that matters (an empty dict or None)
+                    // that matters (an empty dict or None, or the `_metadata`
+                    // attribute of a state dict saved as `torch.save(model.state_dict())`)
                     let state = self.pop(at)?;
                     match state {
                         Value::None => {}
                         Value::Dict(d) if d.is_empty() => {}
+                        Value::Dict(d)
+                            if matches!(self.top(at)?, Value::Dict(_))
+                                && d.iter().all(|(k, _)| matches!(k, Value::Str(s) if s == "_metadata")) => {}
                         Value::Tuple(t) if t.is_empty() => {}
                         _ => {
                             return Err(format!(

@@ -92,8 +92,14 @@ impl TokenSink for Records {
         Ok(())
     }
 
-    fn tokens(&mut self, first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError> {
+    fn tokens(
+        &mut self,
+        first: u64,
+        spans: &[std::ops::Range<u64>],
+        rows: ArrayView2<f32>,
+    ) -> Result<(), ModelError> {
         assert_eq!(first, self.next, "tokens arrive in order, once");
+        assert_eq!(spans.len(), rows.nrows(), "one span per row");
         self.next += rows.nrows() as u64;
         let last = self.out.last_mut().unwrap();
         last.1 = if last.1.nrows() == 0 {

@@ -8,7 +8,7 @@ use glance_seq::{SoftMask, TokenizerOptions, Vocab};
 use serde::Deserialize;
 
 use crate::config::{Activation, NormPlacement};
-use crate::encoder::{Architecture, Encoder};
+use crate::encoder::{Architecture, Encoder, Segmentation};
 use crate::error::ModelError;
 use crate::layers::{
     Embeddings, EncoderLayer, FeedForward, GlobalProjections, LayerNorm, Linear, SelfAttention,
@@ -19,7 +19,8 @@ use crate::weights::Weights;
 /// The fields of a Hugging Face config.json that glance reads; others are ignored.
 #[derive(Debug, Clone, Deserialize)]
 pub struct HfConfig {
-    /// `"bert"` or `"longformer"` (old DNABERT configs may lack it).
+    /// `"bert"`, `"longformer"` or `"esm"` (old DNABERT and Nucleotide Transformer v2
+    /// configs may lack it).
     pub model_type: Option<String>,
     /// E.g. `["BertForMaskedLM"]`.
     pub architectures: Option<Vec<String>>,
@@ -48,6 +49,12 @@ pub struct HfConfig {
     pub attention_window: Option<Windows>,
     /// Longformer: dilation per layer (only 1 is supported, as in Hugging Face).
     pub attention_dilation: Option<Windows>,
+    /// ESM: zero `<mask>` embeddings and rescale the others at inference.
+    pub token_dropout: Option<bool>,
+    /// ESM: a LayerNorm after the embeddings.
+    pub emb_layer_norm_before: Option<bool>,
+    /// Nucleotide Transformer v2 (its own config class): biases in the SwiGLU FFN.
+    pub add_bias_fnn: Option<bool>,
 }
 
 /// One value for every layer, or one per layer.
@@ -81,7 +88,7 @@ impl HfConfig {
             return Some(t.to_ascii_lowercase());
         }
         let arch = self.architectures.as_ref()?.first()?.to_ascii_lowercase();
-        ["longformer", "bert"]
+        ["longformer", "bert", "esm"]
             .into_iter()
             .find(|f| arch.starts_with(f))
             .map(str::to_string)
@@ -205,6 +212,7 @@ pub(crate) fn embeddings(
         position_offset,
         token_type: token_type_row(w, &format!("{e}.token_type_embeddings.weight"), d)?,
         norm: Some(LayerNorm::load(w, &format!("{e}.LayerNorm"), d, eps)?),
+        token_dropout: None,
     })
 }
 
@@ -225,6 +233,8 @@ pub(crate) fn encoder(
         pool_query: None,
         tokenizer,
         vocab,
+        segmentation: Segmentation::Grid,
+        window: None,
         mlm_head,
     }
 }

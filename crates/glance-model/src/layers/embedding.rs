@@ -21,7 +21,15 @@ pub struct Embeddings {
     pub token_type: Option<Array1<f32>>,
     /// LayerNorm after the sum.
     pub norm: Option<LayerNorm>,
+    /// ESM's `token_dropout`: the id of `<mask>`, whose embeddings are zeroed while
+    /// every token embedding is scaled by `(1 - 0.15 * 0.8) / (1 - masked fraction)`
+    /// (the masked fraction of the window), as transformers' `EsmEmbeddings` does at
+    /// inference.
+    pub token_dropout: Option<u32>,
 }
+
+/// The fraction of tokens ESM training masked (15 %, of which 80 % became `<mask>`).
+const ESM_MASK_RATIO_TRAIN: f64 = 0.15 * 0.8;
 
 impl Embeddings {
     /// Number of parameters (the whole token-type table counts as one row).
@@ -50,6 +58,10 @@ impl Embeddings {
                 });
             }
         }
+        let dropout_scale = self.token_dropout.map_or(1.0, |mask| {
+            let masked = ids.iter().filter(|&&id| id == mask).count() as f64;
+            ((1.0 - ESM_MASK_RATIO_TRAIN) / (1.0 - masked / ids.len().max(1) as f64)) as f32
+        });
         let mut x = Array2::<f32>::zeros((ids.len(), d));
         for (t, (&id, mut row)) in ids.iter().zip(x.rows_mut()).enumerate() {
             if id as usize >= vocab {
@@ -59,6 +71,12 @@ impl Embeddings {
                 });
             }
             row.assign(&self.tokens.row(id as usize));
+            if let Some(mask) = self.token_dropout {
+                if id == mask {
+                    row.fill(0.0);
+                }
+                row.mapv_inplace(|v| v * dropout_scale);
+            }
             if let Some(p) = &self.positions {
                 row += &p.row(self.position_offset + t);
             }

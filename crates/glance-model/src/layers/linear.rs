@@ -38,6 +38,20 @@ impl Linear {
         Ok(Linear { weight, bias })
     }
 
+    /// Splits a fused projection by output rows: the first `n` outputs, then the rest.
+    pub fn split_rows(self, n: usize) -> (Linear, Linear) {
+        let n = n.min(self.output());
+        let part = |rows: std::ops::Range<usize>| {
+            Linear::new(
+                self.weight.slice(ndarray::s![rows.clone(), ..]).to_owned(),
+                self.bias
+                    .as_ref()
+                    .map(|b| b.slice(ndarray::s![rows]).to_owned()),
+            )
+        };
+        (part(0..n), part(n..self.output()))
+    }
+
     /// Input width.
     pub fn input(&self) -> usize {
         self.weight.ncols()

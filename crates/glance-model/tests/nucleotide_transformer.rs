@@ -1,0 +1,213 @@
+//! Nucleotide Transformer parity with the fixtures of scripts/nt_fixtures.py: v1 against
+//! transformers' `EsmForMaskedLM` (a pytorch_model.bin, 6-mers, `token_dropout`,
+//! `<eos>` appended), v2 against a reference of the checkpoints' own modelling code
+//! (rotary, SwiGLU without biases, no `<eos>`): token ids and spans as `EsmTokenizer`
+//! gives them, last hidden states within 1e-4, MLM log-probabilities within 1e-3, and
+//! the streamed path (windows cut from each record's token stream) equal to both.
+
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::ops::Range;
+
+use common::{max_abs_diff, model_dir};
+use glance_model::{
+    encode_source, encode_tokens, load, Architecture, Encoder, ModelError, RunMode,
+    StreamOptions, TokenSink, Weights,
+};
+use glance_seq::{Record, SeqReader};
+use ndarray::{concatenate, s, Array2, ArrayView2, Axis};
+
+const MODELS: [&str; 2] = ["nt_v1_k6", "nt_v2_k3"];
+
+/// The fixture sequences (name, bases).
+fn sequences() -> Vec<(String, Vec<u8>)> {
+    let mut reader = SeqReader::open(model_dir("nt_sequences.fa")).unwrap();
+    let mut rec = Record::default();
+    let mut out = Vec::new();
+    while reader.read_record(&mut rec).unwrap() {
+        out.push((rec.name.clone(), rec.sequence.clone()));
+    }
+    out
+}
+
+fn expected(model: &str) -> Weights {
+    Weights::open(&model_dir(model).join("expected.safetensors")).unwrap()
+}
+
+fn vector(w: &Weights, name: &str) -> Vec<u32> {
+    let n = w.shape(name).unwrap()[0];
+    w.tensor(name, &[n]).unwrap().into_iter().map(|v| v as u32).collect()
+}
+
+fn matrix(w: &Weights, name: &str) -> Option<Array2<f32>> {
+    let shape = w.shape(name)?.to_vec();
+    Some(w.matrix(name, shape[0], shape[1]).unwrap())
+}
+
+#[test]
+fn checkpoints_load_as_nucleotide_transformer_windows() {
+    for (model, eos, content) in [("nt_v1_k6", true, 22), ("nt_v2_k3", false, 39)] {
+        let enc = load(&model_dir(model)).unwrap();
+        assert_eq!(enc.architecture, Architecture::NucleotideTransformer);
+        assert!(enc.mlm_head.is_some(), "{model}: EsmForMaskedLM has a head");
+        match enc.run_mode().unwrap() {
+            RunMode::Windows { tokens, cls, sep } => {
+                assert_eq!(tokens, content, "{model}");
+                assert_eq!(cls, 3, "{model}: <cls>");
+                assert_eq!(sep, eos.then_some(4), "{model}: <eos>");
+            }
+            other => panic!("{model}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn tokens_and_spans_match_esm_tokenizer() {
+    for model in MODELS {
+        let enc = load(&model_dir(model)).unwrap();
+        let tokenizer = enc.longest_match_tokenizer().unwrap();
+        let want = expected(model);
+        for (name, bases) in sequences() {
+            let (ids, spans) = tokenizer.tokenize(&bases);
+            assert_eq!(ids, vector(&want, &format!("{name}.ids")), "{model}/{name}");
+            let starts: Vec<u32> = spans.iter().map(|s| s.start as u32).collect();
+            assert_eq!(starts, vector(&want, &format!("{name}.starts")), "{model}/{name}");
+        }
+        assert!(enc.make_tokenizer().is_err(), "no k-mer grid for {model}");
+    }
+}
+
+#[test]
+fn hidden_states_and_log_probs_match_the_reference() {
+    for model in MODELS {
+        let enc = load(&model_dir(model)).unwrap();
+        let head = enc.mlm_head.as_ref().unwrap();
+        let tokenizer = enc.longest_match_tokenizer().unwrap();
+        let want = expected(model);
+        let mut checked = 0;
+        for (name, bases) in sequences() {
+            let (ids, _) = tokenizer.tokenize(&bases);
+            let got = encode_tokens(&enc, &ids, &StreamOptions::default()).unwrap();
+            let Some(hidden) = matrix(&want, &format!("{name}.hidden")) else {
+                assert_eq!(got.nrows(), 0);
+                continue;
+            };
+            let err = max_abs_diff(&got, &hidden);
+            assert!(err <= 1e-4, "{model}/{name}: hidden max abs error {err}");
+            checked += 1;
+            if let Some(lp) = matrix(&want, &format!("{name}.log_probs")) {
+                let got = head.log_probs(got.slice(s![..lp.nrows(), ..]));
+                let err = max_abs_diff(&got, &lp);
+                assert!(err <= 1e-3, "{model}/{name}: log-prob max abs error {err}");
+            }
+        }
+        assert_eq!(checked, 4, "{model}");
+        // `<mask>` tokens: with token_dropout (v1) they also rescale every embedding.
+        let ids = vector(&want, "masked.ids");
+        let lp = matrix(&want, "masked.log_probs").unwrap();
+        let hidden = encode_tokens(&enc, &ids, &StreamOptions::default()).unwrap();
+        let got = head.log_probs(hidden.slice(s![..lp.nrows(), ..]));
+        let err = max_abs_diff(&got, &lp);
+        assert!(err <= 1e-3, "{model}/masked: log-prob max abs error {err}");
+    }
+}
+
+/// Every streamed token: rows and spans per record.
+#[derive(Default)]
+struct Streamed {
+    records: Vec<(String, Array2<f32>, Vec<Range<u64>>, u64)>,
+}
+
+impl TokenSink for Streamed {
+    fn begin_record(&mut self, name: &str, _origin: u64) -> Result<(), ModelError> {
+        self.records
+            .push((name.to_string(), Array2::zeros((0, 0)), Vec::new(), 0));
+        Ok(())
+    }
+
+    fn tokens(
+        &mut self,
+        first: u64,
+        spans: &[Range<u64>],
+        rows: ArrayView2<f32>,
+    ) -> Result<(), ModelError> {
+        let rec = self.records.last_mut().unwrap();
+        assert_eq!(first, rec.2.len() as u64, "tokens arrive in order, once");
+        rec.1 = if rec.1.nrows() == 0 {
+            rows.to_owned()
+        } else {
+            concatenate(Axis(0), &[rec.1.view(), rows]).unwrap()
+        };
+        rec.2.extend_from_slice(spans);
+        Ok(())
+    }
+
+    fn end_record(&mut self, len: u64) -> Result<(), ModelError> {
+        self.records.last_mut().unwrap().3 = len;
+        Ok(())
+    }
+}
+
+fn stream(enc: &Encoder, opts: &StreamOptions) -> Streamed {
+    let reader = SeqReader::open(model_dir("nt_sequences.fa")).unwrap();
+    let mut sink = Streamed::default();
+    let mut bases = 0;
+    encode_source(enc, reader, opts, &mut sink, &mut |n| bases += n).unwrap();
+    let total: usize = sequences().iter().map(|(_, s)| s.len()).sum();
+    assert_eq!(bases, total as u64, "progress counts every base");
+    sink
+}
+
+#[test]
+fn streaming_cuts_windows_from_the_token_stream() {
+    for model in MODELS {
+        let enc = load(&model_dir(model)).unwrap();
+        let want = expected(model);
+        for batch in [1, 3] {
+            let opts = StreamOptions {
+                batch,
+                ..StreamOptions::default()
+            };
+            let got = stream(&enc, &opts);
+            for ((name, bases), (got_name, rows, spans, len)) in sequences().iter().zip(&got.records) {
+                assert_eq!(name, got_name);
+                assert_eq!(*len, bases.len() as u64);
+                let starts: Vec<u32> = spans.iter().map(|s| s.start as u32).collect();
+                assert_eq!(starts, vector(&want, &format!("{name}.starts")), "{model}/{name}");
+                // spans tile the record
+                assert!(spans.windows(2).all(|w| w[0].end == w[1].start));
+                assert_eq!(spans.last().map_or(0, |s| s.end), bases.len() as u64);
+                match matrix(&want, &format!("{name}.hidden")) {
+                    Some(hidden) => {
+                        let err = max_abs_diff(rows, &hidden);
+                        assert!(err <= 1e-4, "{model}/{name}: streamed error {err}");
+                    }
+                    None => assert_eq!(rows.nrows(), 0),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn overlapping_windows_average_their_shared_tokens() {
+    let enc = load(&model_dir("nt_v1_k6")).unwrap();
+    let (name, bases) = sequences().into_iter().find(|(n, _)| n == "long").unwrap();
+    let opts = StreamOptions {
+        overlap: 5,
+        ..StreamOptions::default()
+    };
+    let ids = enc.longest_match_tokenizer().unwrap().tokenize(&bases).0;
+    let whole = encode_tokens(&enc, &ids, &opts).unwrap();
+    let streamed = stream(&enc, &opts);
+    let (_, rows, _, _) = streamed.records.iter().find(|r| r.0 == name).unwrap();
+    assert_eq!(max_abs_diff(rows, &whole), 0.0);
+    // windows of 22 tokens, 17 apart: token 17 is in two windows, so differs from the
+    // reference of non-overlapping windows
+    let plain = encode_tokens(&enc, &ids, &StreamOptions::default()).unwrap();
+    assert!(max_abs_diff(&whole, &plain) > 1e-3);
+}
