@@ -103,7 +103,10 @@ impl MlmHead {
             dense: Linear::load(w, &format!("{p}.dense"), d, d, true)?,
             activation: Activation::Gelu,
             norm: LayerNorm::load(w, &format!("{p}.layer_norm"), d, eps)?,
-            decoder: Decoder::Vocab(Linear::new(weight, Some(w.vector(&format!("{p}.bias"), vocab)?))),
+            decoder: Decoder::Vocab(Linear::new(
+                weight,
+                Some(w.vector(&format!("{p}.bias"), vocab)?),
+            )),
             vocab_size: vocab,
         }))
     }

@@ -429,13 +429,19 @@ mod tests {
     fn feed(p: &mut dyn TokenSink, name: &str, tokens: usize, len: u64, stride: u64) {
         p.begin_record(name, 0).unwrap();
         let rows = Array2::from_shape_fn((tokens, 1), |(t, _)| t as f32);
-        let spans: Vec<_> = (0..tokens as u64).map(|t| t * stride..t * stride + 1).collect();
+        let spans: Vec<_> = (0..tokens as u64)
+            .map(|t| t * stride..t * stride + 1)
+            .collect();
         // In two pieces, as streaming delivers them.
         let cut = tokens / 3;
         p.tokens(0, &spans[..cut], rows.slice(ndarray::s![..cut, ..]))
             .unwrap();
-        p.tokens(cut as u64, &spans[cut..], rows.slice(ndarray::s![cut.., ..]))
-            .unwrap();
+        p.tokens(
+            cut as u64,
+            &spans[cut..],
+            rows.slice(ndarray::s![cut.., ..]),
+        )
+        .unwrap();
         p.end_record(len).unwrap();
     }
 

@@ -627,7 +627,12 @@ fn encode_longest_match<S: SequenceSource>(
             next_window = 0;
         }
         let from = buffer.spans.len();
-        tokenizer.push(&mut state, chunk.core_bases(), &mut buffer.ids, &mut buffer.spans);
+        tokenizer.push(
+            &mut state,
+            chunk.core_bases(),
+            &mut buffer.ids,
+            &mut buffer.spans,
+        );
         if chunk.last {
             tokenizer.finish(&mut state, &mut buffer.ids, &mut buffer.spans);
         }

@@ -405,7 +405,9 @@ impl<'a> Unpickler<'a> {
                         Value::Dict(d) if d.is_empty() => {}
                         Value::Dict(d)
                             if matches!(self.top(at)?, Value::Dict(_))
-                                && d.iter().all(|(k, _)| matches!(k, Value::Str(s) if s == "_metadata")) => {}
+                                && d.iter().all(
+                                    |(k, _)| matches!(k, Value::Str(s) if s == "_metadata"),
+                                ) => {}
                         Value::Tuple(t) if t.is_empty() => {}
                         _ => {
                             return Err(format!(

@@ -15,8 +15,8 @@ use std::ops::Range;
 
 use common::{max_abs_diff, model_dir};
 use glance_model::{
-    encode_source, encode_tokens, load, Architecture, Encoder, ModelError, RunMode,
-    StreamOptions, TokenSink, Weights,
+    encode_source, encode_tokens, load, Architecture, Encoder, ModelError, RunMode, StreamOptions,
+    TokenSink, Weights,
 };
 use glance_seq::{Record, SeqReader};
 use ndarray::{concatenate, s, Array2, ArrayView2, Axis};
@@ -40,7 +40,11 @@ fn expected(model: &str) -> Weights {
 
 fn vector(w: &Weights, name: &str) -> Vec<u32> {
     let n = w.shape(name).unwrap()[0];
-    w.tensor(name, &[n]).unwrap().into_iter().map(|v| v as u32).collect()
+    w.tensor(name, &[n])
+        .unwrap()
+        .into_iter()
+        .map(|v| v as u32)
+        .collect()
 }
 
 fn matrix(w: &Weights, name: &str) -> Option<Array2<f32>> {
@@ -75,7 +79,11 @@ fn tokens_and_spans_match_esm_tokenizer() {
             let (ids, spans) = tokenizer.tokenize(&bases);
             assert_eq!(ids, vector(&want, &format!("{name}.ids")), "{model}/{name}");
             let starts: Vec<u32> = spans.iter().map(|s| s.start as u32).collect();
-            assert_eq!(starts, vector(&want, &format!("{name}.starts")), "{model}/{name}");
+            assert_eq!(
+                starts,
+                vector(&want, &format!("{name}.starts")),
+                "{model}/{name}"
+            );
         }
         assert!(enc.make_tokenizer().is_err(), "no k-mer grid for {model}");
     }
@@ -116,16 +124,28 @@ fn hidden_states_and_log_probs_match_the_reference() {
     }
 }
 
-/// Every streamed token: rows and spans per record.
+/// One streamed record: its rows, their tokens' spans and its length.
+struct StreamedRecord {
+    name: String,
+    rows: Array2<f32>,
+    spans: Vec<Range<u64>>,
+    len: u64,
+}
+
+/// Every streamed record.
 #[derive(Default)]
 struct Streamed {
-    records: Vec<(String, Array2<f32>, Vec<Range<u64>>, u64)>,
+    records: Vec<StreamedRecord>,
 }
 
 impl TokenSink for Streamed {
     fn begin_record(&mut self, name: &str, _origin: u64) -> Result<(), ModelError> {
-        self.records
-            .push((name.to_string(), Array2::zeros((0, 0)), Vec::new(), 0));
+        self.records.push(StreamedRecord {
+            name: name.to_string(),
+            rows: Array2::zeros((0, 0)),
+            spans: Vec::new(),
+            len: 0,
+        });
         Ok(())
     }
 
@@ -136,18 +156,22 @@ impl TokenSink for Streamed {
         rows: ArrayView2<f32>,
     ) -> Result<(), ModelError> {
         let rec = self.records.last_mut().unwrap();
-        assert_eq!(first, rec.2.len() as u64, "tokens arrive in order, once");
-        rec.1 = if rec.1.nrows() == 0 {
+        assert_eq!(
+            first,
+            rec.spans.len() as u64,
+            "tokens arrive in order, once"
+        );
+        rec.rows = if rec.rows.nrows() == 0 {
             rows.to_owned()
         } else {
-            concatenate(Axis(0), &[rec.1.view(), rows]).unwrap()
+            concatenate(Axis(0), &[rec.rows.view(), rows]).unwrap()
         };
-        rec.2.extend_from_slice(spans);
+        rec.spans.extend_from_slice(spans);
         Ok(())
     }
 
     fn end_record(&mut self, len: u64) -> Result<(), ModelError> {
-        self.records.last_mut().unwrap().3 = len;
+        self.records.last_mut().unwrap().len = len;
         Ok(())
     }
 }
@@ -173,11 +197,16 @@ fn streaming_cuts_windows_from_the_token_stream() {
                 ..StreamOptions::default()
             };
             let got = stream(&enc, &opts);
-            for ((name, bases), (got_name, rows, spans, len)) in sequences().iter().zip(&got.records) {
-                assert_eq!(name, got_name);
-                assert_eq!(*len, bases.len() as u64);
+            for ((name, bases), rec) in sequences().iter().zip(&got.records) {
+                let (rows, spans) = (&rec.rows, &rec.spans);
+                assert_eq!(name, &rec.name);
+                assert_eq!(rec.len, bases.len() as u64);
                 let starts: Vec<u32> = spans.iter().map(|s| s.start as u32).collect();
-                assert_eq!(starts, vector(&want, &format!("{name}.starts")), "{model}/{name}");
+                assert_eq!(
+                    starts,
+                    vector(&want, &format!("{name}.starts")),
+                    "{model}/{name}"
+                );
                 // spans tile the record
                 assert!(spans.windows(2).all(|w| w[0].end == w[1].start));
                 assert_eq!(spans.last().map_or(0, |s| s.end), bases.len() as u64);
@@ -204,10 +233,73 @@ fn overlapping_windows_average_their_shared_tokens() {
     let ids = enc.longest_match_tokenizer().unwrap().tokenize(&bases).0;
     let whole = encode_tokens(&enc, &ids, &opts).unwrap();
     let streamed = stream(&enc, &opts);
-    let (_, rows, _, _) = streamed.records.iter().find(|r| r.0 == name).unwrap();
-    assert_eq!(max_abs_diff(rows, &whole), 0.0);
+    let rec = streamed.records.iter().find(|r| r.name == name).unwrap();
+    assert_eq!(max_abs_diff(&rec.rows, &whole), 0.0);
     // windows of 22 tokens, 17 apart: token 17 is in two windows, so differs from the
     // reference of non-overlapping windows
     let plain = encode_tokens(&enc, &ids, &StreamOptions::default()).unwrap();
     assert!(max_abs_diff(&whole, &plain) > 1e-3);
+}
+
+/// A copy of a fixture directory whose `file` is rewritten by `edit`.
+fn edited(model: &str, file: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(model_dir(model)).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let path = dir.path().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, edit(text)).unwrap();
+    dir
+}
+
+fn load_error(dir: &tempfile::TempDir) -> String {
+    load(dir.path()).err().expect("a clear error").to_string()
+}
+
+#[test]
+fn mismatched_tokenizer_files_and_shapes_are_refused() {
+    // a vocab.txt with more tokens than the embedding table
+    let dir = edited("nt_v2_k3", "config.json", |t| {
+        t.replace("\"vocab_size\": 75", "\"vocab_size\": 70")
+    });
+    let err = load_error(&dir);
+    assert!(
+        err.contains("vocab.txt") && err.contains("vocab_size is 70"),
+        "{err}"
+    );
+    // a vocabulary without the single-nucleotide fallback tokens
+    let dir = edited("nt_v2_k3", "vocab.txt", |t| {
+        t.lines()
+            .filter(|l| !matches!(*l, "A" | "C" | "G" | "T"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    });
+    let err = load_error(&dir);
+    assert!(err.contains("single nucleotides"), "{err}");
+    // an eos_token the vocabulary lacks
+    let dir = edited("nt_v2_k3", "tokenizer_config.json", |t| {
+        t.replace("\"eos_token\": null", "\"eos_token\": \"<end>\"")
+    });
+    let err = load_error(&dir);
+    assert!(err.contains("eos_token `<end>`"), "{err}");
+    // a config whose FFN width disagrees with the checkpoint: the tensor is named
+    let dir = edited("nt_v2_k3", "config.json", |t| {
+        t.replace("\"intermediate_size\": 48", "\"intermediate_size\": 40")
+    });
+    let err = load_error(&dir);
+    assert!(
+        err.contains("esm.encoder.layer.0.intermediate.dense.weight"),
+        "{err}"
+    );
+    // an unsupported position type
+    let dir = edited("nt_v2_k3", "config.json", |t| {
+        t.replace("\"rotary\"", "\"relative_key\"")
+    });
+    let err = load_error(&dir);
+    assert!(
+        err.contains("position_embedding_type `relative_key`"),
+        "{err}"
+    );
 }

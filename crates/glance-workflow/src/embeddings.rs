@@ -4,6 +4,7 @@
 //! `[rows, d_model]`, C order) and PREFIX.bed (chrom, start, end, name, row), both
 //! atomically ([`embed_inputs`]). Both take the same rows in the same order.
 
+use std::ops::Range;
 use std::path::Path;
 
 use glance_io::{with_suffix, AtomicFile, NpyWriter};
@@ -129,7 +130,6 @@ fn embed_rows(
                 regions.clone(),
                 encoder.pool_query.as_ref(),
                 encoder.d_model(),
-                encoder.tokenizer.stride,
                 Pooled(out),
             )
             .map_err(|e| WorkflowError::Model(e.to_string()))?;
@@ -143,9 +143,6 @@ fn embed_rows(
             let mut sink = PerToken {
                 out,
                 chrom: String::new(),
-                origin: 0,
-                stride: encoder.tokenizer.stride as u64,
-                k: encoder.tokenizer.k as u64,
                 max: *max_tokens,
             };
             encode_inputs(encoder, inputs, opts, &mut sink, progress)
@@ -245,20 +242,21 @@ impl RowSink for Pooled<'_> {
 struct PerToken<'o> {
     out: &'o mut dyn Rows,
     chrom: String,
-    origin: u64,
-    stride: u64,
-    k: u64,
     max: u64,
 }
 
 impl TokenSink for PerToken<'_> {
-    fn begin_record(&mut self, name: &str, origin: u64) -> Result<(), ModelError> {
+    fn begin_record(&mut self, name: &str, _origin: u64) -> Result<(), ModelError> {
         self.chrom = name.to_string();
-        self.origin = origin;
         Ok(())
     }
 
-    fn tokens(&mut self, first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError> {
+    fn tokens(
+        &mut self,
+        _first: u64,
+        spans: &[Range<u64>],
+        rows: ArrayView2<f32>,
+    ) -> Result<(), ModelError> {
         if self.out.count() + rows.nrows() as u64 > self.max {
             return Err(ModelError::Options(format!(
                 "--per-token output would exceed {} tokens; pool with --bin or --regions, or \
@@ -266,13 +264,12 @@ impl TokenSink for PerToken<'_> {
                 self.max
             )));
         }
-        for (t, row) in rows.rows().into_iter().enumerate() {
-            let start = self.origin + (first + t as u64) * self.stride;
+        for (span, row) in spans.iter().zip(rows.rows()) {
             let values = row.to_vec();
             let region = EmbeddedRegion {
                 chrom: self.chrom.clone(),
-                start,
-                end: start + self.k,
+                start: span.start,
+                end: span.end,
                 name: ".".to_string(),
             };
             self.out.push(region, &values)?;

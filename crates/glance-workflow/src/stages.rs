@@ -6,6 +6,7 @@
 
 use std::cell::Cell;
 use std::io::{Read, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -255,8 +256,13 @@ impl TokenSink for IndexedPooler<'_, '_> {
         self.pooler.begin_record(name, origin)
     }
 
-    fn tokens(&mut self, first: u64, rows: ArrayView2<f32>) -> Result<(), ModelError> {
-        self.pooler.tokens(first, rows)
+    fn tokens(
+        &mut self,
+        first: u64,
+        spans: &[Range<u64>],
+        rows: ArrayView2<f32>,
+    ) -> Result<(), ModelError> {
+        self.pooler.tokens(first, spans, rows)
     }
 
     fn end_record(&mut self, len: u64) -> Result<(), ModelError> {
@@ -302,7 +308,6 @@ pub fn embed(
             Regions::Bins { size, step },
             encoder.pool_query.as_ref(),
             d,
-            encoder.tokenizer.stride,
             sink,
         )
         .map_err(model_err)?;

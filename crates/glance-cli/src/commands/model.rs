@@ -118,8 +118,9 @@ fn describe(e: &Encoder) -> anyhow::Result<String> {
     writeln!(s, "receptive field: {receptive}")?;
     let mode = match e.run_mode()? {
         RunMode::Chunked { halo } => format!("chunked streaming, halo {halo} tokens"),
-        RunMode::Windows { tokens, .. } => {
-            format!("windows of {tokens} tokens wrapped in [CLS] ... [SEP]")
+        RunMode::Windows { tokens, sep, .. } => {
+            let sep = if sep.is_some() { " [SEP]" } else { "" };
+            format!("windows of {tokens} tokens wrapped in [CLS] ...{sep}")
         }
         RunMode::Whole => "whole records (unbounded attention reach)".to_string(),
     };

@@ -51,7 +51,9 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
     let config_path = dir.join("config.json");
     let variant = variant(config, &config_path)?;
     if config.num_attention_heads == 0
-        || !config.hidden_size.is_multiple_of(config.num_attention_heads)
+        || !config
+            .hidden_size
+            .is_multiple_of(config.num_attention_heads)
     {
         return Err(ModelError::config(
             &config_path,
@@ -133,7 +135,15 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
         },
     };
     let layers = (0..config.num_hidden_layers)
-        .map(|i| layer(&w, &format!("{prefix}encoder.layer.{i}"), config, variant, eps))
+        .map(|i| {
+            layer(
+                &w,
+                &format!("{prefix}encoder.layer.{i}"),
+                config,
+                variant,
+                eps,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let final_norm = LayerNorm::load(&w, &format!("{prefix}encoder.emb_layer_norm_after"), d, eps)?;
     let mlm_head = MlmHead::esm(&w, eps, &embeddings.tokens)?;
@@ -257,7 +267,9 @@ fn layer(
 ) -> Result<EncoderLayer, ModelError> {
     let d = config.hidden_size;
     let inter = config.intermediate_size;
-    let lin = |name: &str, input, output, bias| Linear::load(w, &format!("{p}.{name}"), input, output, bias);
+    let lin = |name: &str, input, output, bias| {
+        Linear::load(w, &format!("{p}.{name}"), input, output, bias)
+    };
     let ffn = match variant.gated {
         None => FeedForward {
             up: lin("intermediate.dense", d, inter, true)?,
@@ -306,7 +318,11 @@ mod tests {
     fn eos_follows_the_tokenizer_files() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(eos_token(dir.path()).unwrap().as_deref(), Some("<eos>"));
-        std::fs::write(dir.path().join("tokenizer_config.json"), r#"{"eos_token": null}"#).unwrap();
+        std::fs::write(
+            dir.path().join("tokenizer_config.json"),
+            r#"{"eos_token": null}"#,
+        )
+        .unwrap();
         assert_eq!(eos_token(dir.path()).unwrap(), None);
         std::fs::write(
             dir.path().join("special_tokens_map.json"),
