@@ -255,7 +255,7 @@ fn edited(model: &str, file: &str, edit: impl Fn(String) -> String) -> tempfile:
 }
 
 fn load_error(dir: &tempfile::TempDir) -> String {
-    load(dir.path()).err().expect("a clear error").to_string()
+    load(dir.path()).expect_err("a clear error").to_string()
 }
 
 #[test]
