@@ -18,6 +18,8 @@ pub enum Architecture {
     Bert,
     /// A Hugging Face `LongformerModel` / `LongformerForMaskedLM` checkpoint.
     Longformer,
+    /// A transformers `ModernBertModel` / `ModernBertForMaskedLM` checkpoint.
+    ModernBert,
 }
 
 impl Architecture {
@@ -27,6 +29,32 @@ impl Architecture {
             Architecture::Native => "glance native encoder",
             Architecture::Bert => "Hugging Face BERT",
             Architecture::Longformer => "Hugging Face Longformer",
+            Architecture::ModernBert => "Hugging Face ModernBERT",
+        }
+    }
+}
+
+/// Which file gave a model its tokenizer (for `glance model inspect`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenizerSource {
+    /// The built-in DNABERT-layout k-mer vocabulary (a native model without vocab.txt).
+    Builtin,
+    /// A k-mer `vocab.txt` (DNABERT layout: special tokens, then k-mers).
+    VocabTxt,
+    /// A Hugging Face `tokenizer.json` whose model has this type (`WordLevel`,
+    /// `WordPiece`) over single nucleotides.
+    TokenizerJson {
+        /// The `model.type` of the file.
+        model: String,
+    },
+}
+
+impl std::fmt::Display for TokenizerSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenizerSource::Builtin => f.write_str("built-in k-mer vocabulary"),
+            TokenizerSource::VocabTxt => f.write_str("k-mer vocab.txt"),
+            TokenizerSource::TokenizerJson { model } => write!(f, "tokenizer.json {model}"),
         }
     }
 }
@@ -73,6 +101,8 @@ pub struct Encoder {
     pub tokenizer: TokenizerOptions,
     /// The model's vocabulary.
     pub vocab: Vocab,
+    /// Which file the vocabulary came from.
+    pub tokenizer_source: TokenizerSource,
     /// The masked-language-model head, when the checkpoint has one.
     pub mlm_head: Option<MlmHead>,
 }

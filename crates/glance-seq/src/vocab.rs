@@ -93,16 +93,6 @@ impl Vocab {
             let line = line.map_err(|e| SeqError::Vocab(format!("line {}: {e}", i + 1)))?;
             tokens.push(line.trim_end_matches('\r').to_string());
         }
-        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(tokens.len());
-        for (i, t) in tokens.iter().enumerate() {
-            if let Some(first) = seen.insert(t.as_str(), i) {
-                return Err(SeqError::Vocab(format!(
-                    "line {}: token '{t}' repeats line {} (every token needs one id)",
-                    i + 1,
-                    first + 1
-                )));
-            }
-        }
         let find = |name: &str| tokens.iter().position(|t| t == name).map(|p| p as u32);
         let unk =
             find("[UNK]").ok_or_else(|| SeqError::Vocab("vocabulary has no [UNK] token".into()))?;
@@ -113,6 +103,38 @@ impl Vocab {
             sep: find("[SEP]"),
             mask: find("[MASK]"),
         };
+        Vocab::from_tokens(tokens, special)
+    }
+
+    /// A vocabulary from its tokens (id = index) and the ids of its special tokens, as a
+    /// tokenizer file other than vocab.txt gives them. Tokens made only of A, C, G, T are
+    /// the k-mers (all of one length k, all 4^k present); other tokens are kept but never
+    /// produced by the tokenizer. `special.unk` is the id every k-mer holding another base
+    /// gets: usually `[UNK]`, or for single nucleotides a vocabulary's `N` token.
+    pub fn from_tokens(tokens: Vec<String>, special: SpecialIds) -> Result<Vocab, SeqError> {
+        let in_range = |id: Option<u32>| id.is_none_or(|id| (id as usize) < tokens.len());
+        if !(in_range(Some(special.unk))
+            && in_range(special.pad)
+            && in_range(special.cls)
+            && in_range(special.sep)
+            && in_range(special.mask))
+        {
+            return Err(SeqError::Vocab(format!(
+                "a special token id is outside the {} tokens",
+                tokens.len()
+            )));
+        }
+        let unk = special.unk;
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(tokens.len());
+        for (i, t) in tokens.iter().enumerate() {
+            if let Some(first) = seen.insert(t.as_str(), i) {
+                return Err(SeqError::Vocab(format!(
+                    "line {}: token '{t}' repeats line {} (every token needs one id)",
+                    i + 1,
+                    first + 1
+                )));
+            }
+        }
         let mut k = 0usize;
         for (i, t) in tokens.iter().enumerate() {
             if is_kmer(t) {
