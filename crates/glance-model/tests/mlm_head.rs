@@ -102,7 +102,10 @@ fn default_model_head_equals_the_training_script() {
 #[test]
 fn models_without_a_head_have_none() {
     assert!(load(&model_dir("bert_k3")).unwrap().mlm_head.is_none());
-    assert!(load(&model_dir("longformer_k3")).unwrap().mlm_head.is_none());
+    assert!(load(&model_dir("longformer_k3"))
+        .unwrap()
+        .mlm_head
+        .is_none());
     assert!(load(&model_dir("native_mixed")).unwrap().mlm_head.is_none());
 }
 

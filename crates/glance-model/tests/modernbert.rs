@@ -73,7 +73,10 @@ fn mixed_global_and_local_layers_match_transformers() {
     assert_eq!(patterns, ["full", "sliding:r=8", "sliding:r=8", "full"]);
     // a global layer: whole records
     assert_eq!(enc.run_mode().unwrap(), RunMode::Whole);
-    assert!(enc.layers[0].norm1.is_none(), "layer 0's attn_norm is an identity");
+    assert!(
+        enc.layers[0].norm1.is_none(),
+        "layer 0's attn_norm is an identity"
+    );
     assert!(enc.layers[1].norm1.is_some());
     assert!(enc.mlm_head.is_none());
     assert_eq!(
@@ -96,7 +99,10 @@ fn all_local_masked_lm_matches_transformers_and_streams_exactly() {
     eprintln!("{model}: max abs error {err}");
 
     let w = Weights::open(&model_dir(model).join("expected.safetensors")).unwrap();
-    let head = enc.mlm_head.as_ref().expect("ModernBertForMaskedLM has a head");
+    let head = enc
+        .mlm_head
+        .as_ref()
+        .expect("ModernBertForMaskedLM has a head");
     assert_eq!(head.vocab_size(), 16);
     let tokenizer = enc.make_tokenizer().unwrap();
     let mut worst = 0f32;
@@ -112,7 +118,10 @@ fn all_local_masked_lm_matches_transformers_and_streams_exactly() {
             };
             let streamed = encode_tokens(&enc, &ids, &opts).unwrap();
             let diff = max_abs_diff(&streamed, &whole);
-            assert!(diff <= 1e-6, "{name}, chunk {chunk}: streamed differs by {diff}");
+            assert!(
+                diff <= 1e-6,
+                "{name}, chunk {chunk}: streamed differs by {diff}"
+            );
         }
         let got = head.log_probs(whole.view());
         let want = expected(&w, &name, "log_probs");

@@ -302,7 +302,12 @@ fn layer(
             down: lin("output.dense", s.hidden, d)?,
             activation: s.activation,
         },
-        norm1: Some(LayerNorm::load(w, &format!("{p}.attention.output.LayerNorm"), d, s.eps)?),
+        norm1: Some(LayerNorm::load(
+            w,
+            &format!("{p}.attention.output.LayerNorm"),
+            d,
+            s.eps,
+        )?),
         norm2: LayerNorm::load(w, &format!("{p}.output.LayerNorm"), d, s.eps)?,
         placement: NormPlacement::Post,
     })

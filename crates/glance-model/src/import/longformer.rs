@@ -71,6 +71,12 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
     });
     let layers = hf::layers(&w, &prefix, &shape, patterns, true)?;
     let mlm_head = MlmHead::longformer(&w, eps, &embeddings.tokens)?;
-    let encoder = hf::encoder(Architecture::Longformer, embeddings, layers, vocab, mlm_head);
+    let encoder = hf::encoder(
+        Architecture::Longformer,
+        embeddings,
+        layers,
+        vocab,
+        mlm_head,
+    );
     Ok(encoder)
 }

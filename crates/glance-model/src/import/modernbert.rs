@@ -28,7 +28,9 @@ use crate::config::{Activation, NormPlacement};
 use crate::encoder::{Architecture, Encoder, TokenizerSource};
 use crate::error::ModelError;
 use crate::import::{hf, tokenizer_json};
-use crate::layers::{Embeddings, EncoderLayer, FeedForward, LayerNorm, Linear, Rope, SelfAttention};
+use crate::layers::{
+    Embeddings, EncoderLayer, FeedForward, LayerNorm, Linear, Rope, SelfAttention,
+};
 use crate::mlm::{MlmHead, ModernBertHead};
 use crate::weights::Weights;
 
@@ -193,7 +195,10 @@ impl ModernBertConfig {
     /// The RoPE theta of a layer kind: `rope_parameters[kind].rope_theta`, else the old
     /// `global_rope_theta` / `local_rope_theta`, else transformers' default.
     fn theta(&self, kind: LayerKind, path: &Path) -> Result<f64, ModelError> {
-        let params = self.rope_parameters.as_ref().and_then(|p| p.get(kind.key()));
+        let params = self
+            .rope_parameters
+            .as_ref()
+            .and_then(|p| p.get(kind.key()));
         if let Some(t) = params.and_then(|p| p.rope_type.as_deref()) {
             if t != "default" {
                 return Err(ModelError::Unsupported {
@@ -206,10 +211,7 @@ impl ModernBertConfig {
             LayerKind::Full => (self.global_rope_theta, DEFAULT_GLOBAL_THETA),
             LayerKind::Sliding => (self.local_rope_theta, DEFAULT_LOCAL_THETA),
         };
-        Ok(params
-            .and_then(|p| p.rope_theta)
-            .or(old)
-            .unwrap_or(default))
+        Ok(params.and_then(|p| p.rope_theta).or(old).unwrap_or(default))
     }
 
     /// Checks sizes and unsupported options.
@@ -284,7 +286,15 @@ pub fn load(dir: &Path, text: &str) -> Result<Encoder, ModelError> {
             };
             let theta = config.theta(kind, &config_path)?;
             let rope = Rope::new(d_head, theta as f32);
-            layer(&w, &format!("{prefix}layers.{i}"), i, &config, activation, pattern, rope)
+            layer(
+                &w,
+                &format!("{prefix}layers.{i}"),
+                i,
+                &config,
+                activation,
+                pattern,
+                rope,
+            )
         })
         .collect::<Result<Vec<_>, _>>()?;
     let final_norm = Some(norm(&format!("{prefix}final_norm"))?);
@@ -369,7 +379,13 @@ fn layer(
     // Wi rows: the activated half first ("input"), then the multiplier ("gate").
     let (wi, wi_bias) = fused("mlp.Wi", 2 * hidden, config.mlp_bias)?;
     let norm = |name: &str| {
-        LayerNorm::load_with_bias(w, &format!("{p}.{name}"), d, config.norm_eps, config.norm_bias)
+        LayerNorm::load_with_bias(
+            w,
+            &format!("{p}.{name}"),
+            d,
+            config.norm_eps,
+            config.norm_bias,
+        )
     };
     Ok(EncoderLayer {
         attention: SelfAttention {
@@ -389,7 +405,11 @@ fn layer(
             down: Linear::load(w, &format!("{p}.mlp.Wo"), hidden, d, config.mlp_bias)?,
             activation,
         },
-        norm1: if i == 0 { None } else { Some(norm("attn_norm")?) },
+        norm1: if i == 0 {
+            None
+        } else {
+            Some(norm("attn_norm")?)
+        },
         norm2: norm("mlp_norm")?,
         placement: NormPlacement::Pre,
     })

@@ -64,9 +64,7 @@ struct VocabModel {
 
 /// Reads `path` and returns the vocabulary, the tokenizer options (k = 1, stride 1,
 /// soft-masked bases upper-cased) and which kind of file it was.
-pub(crate) fn read(
-    path: &Path,
-) -> Result<(Vocab, TokenizerOptions, TokenizerSource), ModelError> {
+pub(crate) fn read(path: &Path) -> Result<(Vocab, TokenizerOptions, TokenizerSource), ModelError> {
     let bad = |message: String| ModelError::Tokenizer {
         path: path.to_path_buf(),
         message,
@@ -89,8 +87,8 @@ pub(crate) fn read(
              single nucleotides (BPE and Unigram are not supported yet)"
         )));
     }
-    let model: VocabModel = serde_json::from_value(file.model)
-        .map_err(|e| bad(format!("{kind} model: {e}")))?;
+    let model: VocabModel =
+        serde_json::from_value(file.model).map_err(|e| bad(format!("{kind} model: {e}")))?;
     if let Some(n) = file.normalizer.as_ref().filter(|n| !n.is_null()) {
         return Err(bad(format!(
             "normalizer {}: only files without a normalizer are supported",
@@ -109,11 +107,13 @@ pub(crate) fn read(
     }
     // Every id, from the model's vocabulary and the added tokens.
     let mut by_id: HashMap<u32, String> = HashMap::new();
-    let added = file
-        .added_tokens
+    let added = file.added_tokens.iter().map(|t| (t.content.as_str(), t.id));
+    for (token, id) in model
+        .vocab
         .iter()
-        .map(|t| (t.content.as_str(), t.id));
-    for (token, id) in model.vocab.iter().map(|(t, &i)| (t.as_str(), i)).chain(added) {
+        .map(|(t, &i)| (t.as_str(), i))
+        .chain(added)
+    {
         if let Some(other) = by_id.insert(id, token.to_string()) {
             if other != token {
                 return Err(bad(format!("id {id} is both `{other}` and `{token}`")));
@@ -174,7 +174,11 @@ pub(crate) fn read(
         canonical: false,
         soft_mask: SoftMask::Upper,
     };
-    Ok((vocab, options, TokenizerSource::TokenizerJson { model: kind }))
+    Ok((
+        vocab,
+        options,
+        TokenizerSource::TokenizerJson { model: kind },
+    ))
 }
 
 /// Whether a pre-tokenizer cuts its input into single characters.
