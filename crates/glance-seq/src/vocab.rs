@@ -312,6 +312,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn from_tokens_with_explicit_special_ids() {
+        let tokens: Vec<String> = ["<pad>", "<unk>", "A", "C", "G", "T", "N"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        let special = SpecialIds {
+            pad: Some(0),
+            unk: 6,
+            cls: None,
+            sep: None,
+            mask: None,
+        };
+        let v = Vocab::from_tokens(tokens.clone(), special).unwrap();
+        assert_eq!(v.k(), 1);
+        assert_eq!(v.len(), 7);
+        assert_eq!(v.kmer_id(kmer_index(b"G") as u64), 4);
+        assert_eq!(v.special().unk, 6);
+        assert_eq!(v.token(1).unwrap(), "<unk>");
+        let out_of_range = SpecialIds { unk: 7, ..special };
+        assert!(Vocab::from_tokens(tokens, out_of_range).is_err());
+    }
+
+    #[test]
     fn builtin_layout() {
         let v = Vocab::builtin(3).unwrap();
         assert_eq!(v.len(), 5 + 64);
