@@ -146,3 +146,69 @@ fn n_and_soft_masked_bases_tokenize_as_the_upper_case_reference() {
     assert_eq!(ids, want);
     assert_eq!(vocab.special().mask, vocab.id("[MASK]"));
 }
+
+/// A copy of a fixture directory, `edit` applied to it.
+fn copy_of(model: &str, edit: impl Fn(&std::path::Path)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(model_dir(model)).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
+    }
+    edit(dir.path());
+    dir
+}
+
+#[test]
+fn older_configs_without_layer_types_and_rope_parameters_load_the_same_model() {
+    // transformers < 5 configs (as the hub's ModernBERT-base): global_attn_every_n_layers,
+    // global_rope_theta and local_rope_theta instead of layer_types and rope_parameters
+    let dir = copy_of("modernbert_mixed", |d| {
+        let path = d.join("config.json");
+        let mut cfg: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let obj = cfg.as_object_mut().unwrap();
+        obj.remove("layer_types").unwrap();
+        obj.remove("rope_parameters").unwrap();
+        obj.insert("global_rope_theta".into(), 160000.0.into());
+        obj.insert("local_rope_theta".into(), 10000.0.into());
+        assert_eq!(obj["global_attn_every_n_layers"], 3);
+        std::fs::write(&path, cfg.to_string()).unwrap();
+    });
+    let old = load(dir.path()).unwrap();
+    let new = load(&model_dir("modernbert_mixed")).unwrap();
+    let ids = common::tokens(&new, &common::bases(90, 7, (13, 5)));
+    assert_eq!(old.forward(&ids, 0).unwrap(), new.forward(&ids, 0).unwrap());
+    // a different local theta changes the result: the theta is really read
+    let other = copy_of("modernbert_mixed", |d| {
+        let path = d.join("config.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("10000.0", "500.0")).unwrap();
+    });
+    let other = load(other.path()).unwrap();
+    let diff = max_abs_diff(
+        &other.forward(&ids, 0).unwrap(),
+        &new.forward(&ids, 0).unwrap(),
+    );
+    // (random-init attention is nearly uniform, so positions move the output little)
+    assert!(diff > 5e-6, "{diff}");
+}
+
+#[test]
+fn a_dnabert_vocab_txt_serves_when_there_is_no_tokenizer_json() {
+    let dir = copy_of("modernbert_mixed", |d| {
+        std::fs::remove_file(d.join("tokenizer.json")).unwrap();
+        std::fs::write(
+            d.join("vocab.txt"),
+            "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nA\nT\nC\nG\n",
+        )
+        .unwrap();
+    });
+    let enc = load(dir.path()).unwrap();
+    assert_eq!(enc.tokenizer_source, TokenizerSource::VocabTxt);
+    assert_eq!(common::tokens(&enc, b"ATCGN"), [5, 6, 7, 8, 1]);
+    let none = copy_of("modernbert_mixed", |d| {
+        std::fs::remove_file(d.join("tokenizer.json")).unwrap();
+    });
+    let e = load(none.path()).unwrap_err().to_string();
+    assert!(e.contains("no tokenizer"), "{e}");
+}
