@@ -130,6 +130,22 @@ fn all_local_masked_lm_matches_transformers_and_streams_exactly() {
         worst = worst.max(err);
     }
     eprintln!("{model}: MLM log-prob max abs error {worst}");
+
+    // the fixture is sensitive to the window edge: one token less each side fails parity
+    let mut narrower = enc.clone();
+    narrower
+        .override_patterns(&["sliding:r=7".to_string()])
+        .unwrap();
+    let (_, long) = sequences().into_iter().find(|(n, _)| n == "long").unwrap();
+    let ids = common::tokens(&enc, &long);
+    let off = max_abs_diff(
+        &narrower.forward(&ids, 0).unwrap(),
+        &expected(&w, "long", "hidden"),
+    );
+    assert!(
+        off > 1e-2,
+        "r=7 instead of 8 moves the states by only {off}"
+    );
 }
 
 #[test]
@@ -189,8 +205,7 @@ fn older_configs_without_layer_types_and_rope_parameters_load_the_same_model() {
         &other.forward(&ids, 0).unwrap(),
         &new.forward(&ids, 0).unwrap(),
     );
-    // (random-init attention is nearly uniform, so positions move the output little)
-    assert!(diff > 5e-6, "{diff}");
+    assert!(diff > 1e-2, "{diff}");
 }
 
 #[test]
