@@ -17,6 +17,11 @@ Models (random init, seed below):
                  pad_token_id (as DNABERT's configs)
   bert_k6_mlm    BertForMaskedLM, DNABERT k=6 vocab ("bert." tensor prefix)
   longformer_k3  LongformerModel, attention_window [8, 4, 16], global [CLS]
+  longformer_k3_mlm  LongformerForMaskedLM (attention_window [4, 8]), its lm_head
+                 perturbed away from init; expected.safetensors also holds
+                 `<name>.log_probs` (log-softmax of the MLM logits of the content tokens,
+                 [tokens, vocab]). Only this one: `python scripts/model_fixtures.py
+                 longformer_mlm`
   native_mixed   native: sliding / dilated / block layers, rope, pre-LN, gelu, final norm,
                  learned pooling query
   native_alibi   native: alibi, post-LN, swiglu, k=2 stride 2
@@ -184,6 +189,60 @@ def longformer(seqs):
     hf_model(os.path.join(OUT, "longformer_k3"), m, m, 3, 63, seqs, global_cls=True)
 
 
+def longformer_mlm(seqs):
+    from transformers import LongformerConfig, LongformerForMaskedLM
+
+    torch.manual_seed(SEED + 3)
+    cfg = LongformerConfig(
+        vocab_size=len(vocab_tokens(3)),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        attention_window=[4, 8],
+        max_position_embeddings=42,
+        pad_token_id=0,
+        bos_token_id=2,
+        eos_token_id=3,
+        sep_token_id=3,
+        type_vocab_size=1,
+    )
+    m = LongformerForMaskedLM(cfg).eval()
+    with torch.no_grad():
+        for pname, p in m.lm_head.named_parameters():
+            if pname.endswith("bias") or "norm" in pname:
+                p.add_(torch.randn_like(p) * 0.1)
+    directory = os.path.join(OUT, "longformer_k3_mlm")
+    os.makedirs(directory, exist_ok=True)
+    m.save_pretrained(directory, safe_serialization=True)
+    gen = os.path.join(directory, "generation_config.json")
+    if os.path.exists(gen):
+        os.remove(gen)
+    write_vocab(directory, 3)
+    vocab = {t: i for i, t in enumerate(vocab_tokens(3))}
+
+    def run(w):
+        ids = torch.tensor([w])
+        g = torch.zeros_like(ids)
+        g[0, 0] = 1
+        with torch.no_grad():
+            out = m(input_ids=ids, attention_mask=torch.ones_like(ids),
+                    global_attention_mask=g, output_hidden_states=True)
+        # hidden and log-probs side by side, split after windowing
+        return torch.cat([out.hidden_states[-1][0], torch.log_softmax(out.logits[0], -1)], -1)
+
+    rows = {}
+    # 42 positions - (pad + 1) offset - [CLS] - [SEP] = 39 content tokens per window.
+    for name, s in seqs:
+        ids = tokenize(s, 3, 1, vocab)
+        rows[f"{name}.ids"] = torch.tensor(ids, dtype=torch.float32)
+        if ids:
+            both = windowed(run, ids, 39)
+            rows[f"{name}.hidden"] = both[:, : cfg.hidden_size].contiguous()
+            rows[f"{name}.log_probs"] = both[:, cfg.hidden_size :].contiguous()
+    save_expected(directory, rows)
+
+
 def native(name, config, seqs, content=None):
     torch.manual_seed(SEED + sum(name.encode()))
     model = NativeEncoder(config).double().eval()
@@ -234,9 +293,13 @@ def base_config(**kw):
 def main():
     os.makedirs(OUT, exist_ok=True)
     seqs = sequences()
+    if sys.argv[1:] == ["longformer_mlm"]:
+        longformer_mlm(seqs)
+        return
     write_fasta(seqs)
     bert(seqs)
     longformer(seqs)
+    longformer_mlm(seqs)
     native("native_mixed", base_config(
         layers=[{"attention": "sliding:r=3"}, {"attention": "dilated:r=2,d=3"},
                 {"attention": "block:b=8,n=1"}],

@@ -1,6 +1,6 @@
-//! `glance embed`: per-token output matches the transformers / PyTorch fixtures, pooled
-//! rows agree with per-token rows, BED rows line up with .npy rows, and failures leave
-//! no output.
+//! `glance embed`: per-token output matches the transformers / PyTorch fixtures (ModernBERT
+//! included), pooled rows agree with per-token rows, BED rows line up with .npy rows, and
+//! failures leave no output.
 
 // Tests may unwrap: a failed unwrap is a failed test (library code may not:
 // [workspace.lints] in Cargo.toml).
@@ -29,41 +29,65 @@ fn per_token_matches_reference_fixtures() {
         ("longformer_k3", 1e-4),
         ("native_mixed", 1e-5),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let prefix = dir.path().join("out");
-        glance()
-            .args(["embed", "--per-token", "-q", "--model"])
-            .arg(models().join(model))
-            .arg(models().join("sequences.fa"))
-            .arg("-o")
-            .arg(&prefix)
-            .assert()
-            .success();
-        let (rows, d, data) = read_npy_f32(&prefix.with_extension("npy"));
-        let bed = read_bed(&prefix.with_extension("bed"));
-        assert_eq!(bed.len(), rows);
-        let want = Weights::open(&models().join(model).join("expected.safetensors")).unwrap();
-        let mut row = 0;
-        for seq in ["short", "with_n", "long", "tiny"] {
-            let name = format!("{seq}.hidden");
-            let Some(shape) = want.shape(&name).map(<[usize]>::to_vec) else {
-                continue;
-            };
-            assert_eq!(shape[1], d);
-            let expected = want.tensor(&name, &shape).unwrap();
-            let got = &data[row * d..(row + shape[0]) * d];
-            let err = got
-                .iter()
-                .zip(&expected)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
-            assert!(err <= tol, "{model}/{seq}: {err}");
-            assert!(bed[row..row + shape[0]].iter().all(|l| l[0] == seq));
-            assert_eq!(bed[row][1], "0");
-            row += shape[0];
-        }
-        assert_eq!(row, rows, "{model}: every token row checked");
+        per_token_matches(
+            model,
+            "sequences.fa",
+            &["short", "with_n", "long", "tiny"],
+            tol,
+        );
     }
+}
+
+#[test]
+fn per_token_modernbert_matches_transformers() {
+    // whole records (a global layer) and chunked streaming (every layer local)
+    for model in ["modernbert_mixed", "modernbert_local_mlm"] {
+        per_token_matches(
+            model,
+            "modernbert_sequences.fa",
+            &["odd", "with_n", "long", "one"],
+            1e-4,
+        );
+    }
+}
+
+/// `glance embed --per-token` of `fasta` with `model` equals the fixture's
+/// `<seq>.hidden` rows within `tol`, in order.
+fn per_token_matches(model: &str, fasta: &str, seqs: &[&str], tol: f32) {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("out");
+    glance()
+        .args(["embed", "--per-token", "-q", "--model"])
+        .arg(models().join(model))
+        .arg(models().join(fasta))
+        .arg("-o")
+        .arg(&prefix)
+        .assert()
+        .success();
+    let (rows, d, data) = read_npy_f32(&prefix.with_extension("npy"));
+    let bed = read_bed(&prefix.with_extension("bed"));
+    assert_eq!(bed.len(), rows);
+    let want = Weights::open(&models().join(model).join("expected.safetensors")).unwrap();
+    let mut row = 0;
+    for &seq in seqs {
+        let name = format!("{seq}.hidden");
+        let Some(shape) = want.shape(&name).map(<[usize]>::to_vec) else {
+            continue;
+        };
+        assert_eq!(shape[1], d);
+        let expected = want.tensor(&name, &shape).unwrap();
+        let got = &data[row * d..(row + shape[0]) * d];
+        let err = got
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(err <= tol, "{model}/{seq}: {err}");
+        assert!(bed[row..row + shape[0]].iter().all(|l| l[0] == seq));
+        assert_eq!(bed[row][1], "0");
+        row += shape[0];
+    }
+    assert_eq!(row, rows, "{model}: every token row checked");
 }
 
 #[test]

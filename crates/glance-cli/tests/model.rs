@@ -43,9 +43,41 @@ fn inspect_longformer_and_dnabert() {
         .arg(models().join("bert_k6_mlm"))
         .assert()
         .success()
-        .stdout(contains("k=6 stride=1 canonical=false vocab=4101 tokens"))
+        .stdout(contains(
+            "tokenizer:    k-mer vocab.txt: k=6 stride=1 canonical=false vocab=4101 tokens",
+        ))
         .stdout(contains(
             "MLM head:     yes (log-probabilities over 4101 ids)",
+        ));
+}
+
+#[test]
+fn inspect_modernbert() {
+    glance()
+        .args(["model", "inspect"])
+        .arg(models().join("modernbert_mixed"))
+        .assert()
+        .success()
+        .stdout(contains("architecture: Hugging Face ModernBERT"))
+        .stdout(contains("ffn:          48 hidden, Gelu (gated)"))
+        .stdout(contains("0: full (reach unbounded)"))
+        .stdout(contains("1: sliding:r=8 (reach ±8 tokens)"))
+        .stdout(contains("receptive field: unbounded"))
+        .stdout(contains("runs as:      whole records"))
+        .stdout(contains("MLM head:     no"))
+        .stdout(contains(
+            "tokenizer:    tokenizer.json WordLevel: k=1 stride=1 canonical=false vocab=10 tokens",
+        ))
+        .stdout(contains("non-ACGT=9 (N)"));
+    glance()
+        .args(["model", "inspect"])
+        .arg(models().join("modernbert_local_mlm"))
+        .assert()
+        .success()
+        .stdout(contains("receptive field: ±24 tokens (±24 bp)"))
+        .stdout(contains("runs as:      chunked streaming, halo 24 tokens"))
+        .stdout(contains(
+            "MLM head:     yes (log-probabilities over 16 ids)",
         ));
 }
 

@@ -21,6 +21,8 @@ pub enum Architecture {
     /// A Nucleotide Transformer checkpoint: v1 as transformers' `EsmModel` /
     /// `EsmForMaskedLM`, v2 as the checkpoints' own modelling code (rotary, SwiGLU).
     NucleotideTransformer,
+    /// A transformers `ModernBertModel` / `ModernBertForMaskedLM` checkpoint.
+    ModernBert,
 }
 
 impl Architecture {
@@ -31,6 +33,38 @@ impl Architecture {
             Architecture::Bert => "Hugging Face BERT",
             Architecture::Longformer => "Hugging Face Longformer",
             Architecture::NucleotideTransformer => "Nucleotide Transformer (ESM)",
+            Architecture::ModernBert => "Hugging Face ModernBERT",
+        }
+    }
+}
+
+/// Which file gave a model its tokenizer (for `glance model inspect`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenizerSource {
+    /// The built-in DNABERT-layout k-mer vocabulary (a native model without vocab.txt).
+    Builtin,
+    /// A k-mer `vocab.txt` (DNABERT layout: special tokens, then k-mers).
+    VocabTxt,
+    /// A Hugging Face `tokenizer.json` whose model has this type (`WordLevel`,
+    /// `WordPiece`) over single nucleotides.
+    TokenizerJson {
+        /// The `model.type` of the file.
+        model: String,
+    },
+    /// Nucleotide Transformer's `vocab.txt`, read as `EsmTokenizer` reads it
+    /// ([`Segmentation::LongestMatch`]).
+    EsmVocabTxt,
+}
+
+impl std::fmt::Display for TokenizerSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenizerSource::Builtin => f.write_str("built-in k-mer vocabulary"),
+            TokenizerSource::VocabTxt => f.write_str("k-mer vocab.txt"),
+            TokenizerSource::TokenizerJson { model } => write!(f, "tokenizer.json {model}"),
+            TokenizerSource::EsmVocabTxt => f.write_str(
+                "EsmTokenizer vocab.txt (longest match: k-mers, single-nucleotide fallback)",
+            ),
         }
     }
 }
@@ -106,6 +140,8 @@ pub struct Encoder {
     pub segmentation: Segmentation,
     /// Windows fixed by the model's training, if any.
     pub window: Option<Window>,
+    /// Which file the vocabulary came from.
+    pub tokenizer_source: TokenizerSource,
     /// The masked-language-model head, when the checkpoint has one.
     pub mlm_head: Option<MlmHead>,
 }

@@ -29,6 +29,28 @@ pub enum ModelError {
         /// What is not supported.
         message: String,
     },
+    /// A tokenizer file (tokenizer.json) describes a tokenizer glance cannot run or is
+    /// malformed.
+    #[error("{path}: unsupported tokenizer: {message}")]
+    Tokenizer {
+        /// The tokenizer file.
+        path: PathBuf,
+        /// What is not supported or wrong.
+        message: String,
+    },
+    /// A tokenizer file has more tokens than the config's embedding table has rows.
+    #[error(
+        "{path}: the tokenizer has {tokens} tokens but config.json's vocab_size is {vocab_size}: \
+         tokenizer and weights do not belong together"
+    )]
+    VocabSize {
+        /// The tokenizer file (vocab.txt or tokenizer.json).
+        path: PathBuf,
+        /// Tokens in the file.
+        tokens: usize,
+        /// The config's `vocab_size`.
+        vocab_size: usize,
+    },
     /// A safetensors file is malformed.
     #[error("{path}: invalid safetensors file: {message}")]
     Safetensors {

@@ -1,5 +1,5 @@
 //! Transformer encoders for glance: a native model format (config.json +
-//! model.safetensors), importers for Hugging Face BERT/DNABERT and Longformer
+//! model.safetensors), importers for Hugging Face BERT/DNABERT, Longformer and ModernBERT
 //! checkpoints, chunked streaming inference whose kept centres equal whole-sequence
 //! encoding, and pooling of token states into per-region embeddings.
 //!

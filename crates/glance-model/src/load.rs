@@ -6,11 +6,13 @@ use std::path::Path;
 use crate::config::{ModelConfig, FORMAT};
 use crate::encoder::Encoder;
 use crate::error::ModelError;
-use crate::import::{bert, esm, longformer};
+use crate::import::{bert, esm, longformer, modernbert};
 use crate::native;
 
 /// Loads the model in `dir`: a native glance directory (`"format": "glance-encoder"`)
-/// or a Hugging Face BERT/DNABERT, Longformer or Nucleotide Transformer checkpoint.
+/// or a Hugging Face BERT/DNABERT, Longformer, ModernBERT or Nucleotide Transformer
+/// checkpoint (told apart by
+/// `model_type`, or else the first of `architectures`).
 pub fn load(dir: &Path) -> Result<Encoder, ModelError> {
     let config_path = dir.join("config.json");
     if !dir.is_dir() {
@@ -29,18 +31,42 @@ pub fn load(dir: &Path) -> Result<Encoder, ModelError> {
         let config = ModelConfig::read(&config_path)?;
         return native::load(dir, &config);
     }
-    let config = crate::import::hf::read_config(&config_path)?;
-    match config.family().as_deref() {
-        Some("bert") => bert::load(dir, &config),
-        Some("longformer") => longformer::load(dir, &config),
-        Some("esm") => esm::load(dir, &config),
-        other => Err(ModelError::Unsupported {
-            path: config_path,
-            message: format!(
-                "model_type {:?} (architectures {:?}); glance reads native glance models, BERT, Longformer and Nucleotide Transformer (ESM)",
-                other.unwrap_or("missing"),
-                config.architectures.unwrap_or_default()
-            ),
-        }),
+    match family(&value).as_deref() {
+        Some("modernbert") => modernbert::load(dir, &text),
+        Some("bert") => bert::load(dir, &crate::import::hf::read_config(&config_path)?),
+        Some("longformer") => longformer::load(dir, &crate::import::hf::read_config(&config_path)?),
+        Some("esm") => esm::load(dir, &crate::import::hf::read_config(&config_path)?),
+        other => {
+            let architectures = value
+                .get("architectures")
+                .map_or("none".to_string(), |a| a.to_string());
+            Err(ModelError::Unsupported {
+                path: config_path,
+                message: format!(
+                    "model_type {:?} (architectures {architectures}); glance reads native glance \
+                     models, BERT, Longformer, ModernBERT and Nucleotide Transformer (ESM)",
+                    other.unwrap_or("missing"),
+                ),
+            })
+        }
     }
+}
+
+/// The family of a Hugging Face config.json: `model_type`, or else the one its first
+/// `architectures` entry starts with (`ModernBert...`, `Longformer...`, `Bert...`,
+/// `Esm...`),
+/// lower-cased.
+fn family(config: &serde_json::Value) -> Option<String> {
+    if let Some(t) = config.get("model_type").and_then(|t| t.as_str()) {
+        return Some(t.to_ascii_lowercase());
+    }
+    let arch = config
+        .get("architectures")?
+        .get(0)?
+        .as_str()?
+        .to_ascii_lowercase();
+    ["modernbert", "longformer", "bert", "esm"]
+        .into_iter()
+        .find(|f| arch.starts_with(f))
+        .map(str::to_string)
 }

@@ -1,16 +1,22 @@
 //! [`MlmHead`]: a masked-language-model head, turning last hidden states into
-//! log-probabilities over the model's vocabulary. Two layouts are read:
+//! log-probabilities over the model's vocabulary. These layouts are read:
 //!
 //! - transformers' `BertOnlyMLMHead` (`BertLMPredictionHead` of `BertForMaskedLM`):
 //!   `cls.predictions.transform.dense` -> the config's activation ->
 //!   `cls.predictions.transform.LayerNorm` -> a decoder to every vocabulary id, whose
 //!   weight is tied to the word embeddings unless the checkpoint has its own
 //!   (`cls.predictions.decoder.weight`), plus `cls.predictions.bias`;
+//! - transformers' `LongformerLMHead` (`lm_head` of `LongformerForMaskedLM`) and
+//!   `EsmLMHead` (`lm_head` of `EsmForMaskedLM`, Nucleotide Transformer): `dense` ->
+//!   exact GELU -> `layer_norm` -> `decoder` (tied to the word embeddings unless
+//!   present) plus `lm_head.bias`;
+//! - transformers' `ModernBertPredictionHead` (`head.dense` -> `classifier_activation` ->
+//!   `head.norm`, biases as configured) and the `decoder` of `ModernBertForMaskedLM`
+//!   (tied to `tok_embeddings` unless present; `decoder.bias` when `decoder_bias`);
 //! - glance's native k-mer head (`mlm_head.safetensors` beside a native model, as
 //!   `scripts/train_default.py` writes it): `dense` -> exact GELU -> `norm`, then logits
 //!   over the 4^k k-mers `out(z) + base(z) kmer_bases^T` (a full projection plus a
-//!   per-base part). Special tokens get probability 0 (log-probability -inf);
-//! - transformers' `EsmLMHead` (Nucleotide Transformer): as BERT's, under `lm_head.*`.
+//!   per-base part). Special tokens get probability 0 (log-probability -inf).
 
 use ndarray::{s, Array2, ArrayView2, Axis};
 
@@ -30,6 +36,32 @@ pub struct MlmHead {
     norm: LayerNorm,
     decoder: Decoder,
     vocab_size: usize,
+}
+
+/// What a ModernBERT config says about its MLM head.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ModernBertHead {
+    /// `classifier_activation`.
+    pub activation: Activation,
+    /// `classifier_bias`: `head.dense` has a bias.
+    pub dense_bias: bool,
+    /// `norm_bias`: `head.norm` has a bias.
+    pub norm_bias: bool,
+    /// `norm_eps`.
+    pub eps: f32,
+    /// `decoder_bias`: `decoder` has a bias.
+    pub decoder_bias: bool,
+}
+
+/// The decoder weight `name` when the checkpoint has it, else (tied weights, which
+/// `save_pretrained` does not write twice) the word embeddings.
+fn tied(w: &Weights, name: &str, embeddings: &Array2<f32>) -> Result<Array2<f32>, ModelError> {
+    let (vocab, d) = embeddings.dim();
+    if w.contains(name) {
+        w.matrix(name, vocab, d)
+    } else {
+        Ok(embeddings.clone())
+    }
 }
 
 /// The last projection of a head.
@@ -62,11 +94,7 @@ impl MlmHead {
             return Ok(None);
         }
         let (vocab, d) = word_embeddings.dim();
-        let weight = if w.contains(&format!("{p}.decoder.weight")) {
-            w.matrix(&format!("{p}.decoder.weight"), vocab, d)?
-        } else {
-            word_embeddings.clone()
-        };
+        let weight = tied(w, &format!("{p}.decoder.weight"), word_embeddings)?;
         let bias_name = if w.contains(&format!("{p}.bias")) {
             format!("{p}.bias")
         } else {
@@ -81,10 +109,11 @@ impl MlmHead {
         }))
     }
 
-    /// transformers' `EsmLMHead` (`lm_head.*` of `EsmForMaskedLM`, Nucleotide
-    /// Transformer): `dense` -> erf GELU -> `layer_norm` -> `decoder` (no bias; tied to
-    /// `word_embeddings` when the checkpoint lacks it) + `bias`. `None` without a head.
-    pub(crate) fn esm(
+    /// The `lm_head.*` layout shared by transformers' `LongformerLMHead` and
+    /// `EsmLMHead` (Nucleotide Transformer): `dense` -> erf GELU -> `layer_norm` ->
+    /// `decoder` + `bias`, with `word_embeddings` as the decoder weight when the
+    /// checkpoint ties them. `None` when the checkpoint has no head.
+    pub(crate) fn lm_head(
         w: &Weights,
         eps: f32,
         word_embeddings: &Array2<f32>,
@@ -94,19 +123,44 @@ impl MlmHead {
             return Ok(None);
         }
         let (vocab, d) = word_embeddings.dim();
-        let weight = if w.contains(&format!("{p}.decoder.weight")) {
-            w.matrix(&format!("{p}.decoder.weight"), vocab, d)?
+        let weight = tied(w, &format!("{p}.decoder.weight"), word_embeddings)?;
+        let bias_name = if w.contains(&format!("{p}.bias")) {
+            format!("{p}.bias")
         } else {
-            word_embeddings.clone()
+            format!("{p}.decoder.bias")
         };
         Ok(Some(MlmHead {
             dense: Linear::load(w, &format!("{p}.dense"), d, d, true)?,
             activation: Activation::Gelu,
             norm: LayerNorm::load(w, &format!("{p}.layer_norm"), d, eps)?,
-            decoder: Decoder::Vocab(Linear::new(
-                weight,
-                Some(w.vector(&format!("{p}.bias"), vocab)?),
-            )),
+            decoder: Decoder::Vocab(Linear::new(weight, Some(w.vector(&bias_name, vocab)?))),
+            vocab_size: vocab,
+        }))
+    }
+
+    /// transformers' `ModernBertPredictionHead` (`head.*`) and `ModernBertForMaskedLM`'s
+    /// `decoder`, with `tok_embeddings` as the decoder weight when the checkpoint ties
+    /// them. `None` when the checkpoint has no head.
+    pub(crate) fn modernbert(
+        w: &Weights,
+        config: ModernBertHead,
+        tok_embeddings: &Array2<f32>,
+    ) -> Result<Option<MlmHead>, ModelError> {
+        if !w.contains("head.dense.weight") {
+            return Ok(None);
+        }
+        let (vocab, d) = tok_embeddings.dim();
+        let weight = tied(w, "decoder.weight", tok_embeddings)?;
+        let bias = if config.decoder_bias {
+            Some(w.vector("decoder.bias", vocab)?)
+        } else {
+            None
+        };
+        Ok(Some(MlmHead {
+            dense: Linear::load(w, "head.dense", d, d, config.dense_bias)?,
+            activation: config.activation,
+            norm: LayerNorm::load_with_bias(w, "head.norm", d, config.eps, config.norm_bias)?,
+            decoder: Decoder::Vocab(Linear::new(weight, bias)),
             vocab_size: vocab,
         }))
     }

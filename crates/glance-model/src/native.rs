@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use glance_seq::{SoftMask, TokenizerOptions, Vocab};
 
 use crate::config::{Activation, ModelConfig, Positions};
-use crate::encoder::{Architecture, Encoder, Segmentation};
+use crate::encoder::{Architecture, Encoder, Segmentation, TokenizerSource};
 use crate::error::ModelError;
 use crate::layers::{
     alibi_slopes, Embeddings, EncoderLayer, FeedForward, LayerNorm, Linear, Rope, SelfAttention,
@@ -126,7 +126,7 @@ pub(crate) fn build(config: &ModelConfig, files: NativeFiles) -> Result<Encoder,
         layers.push(EncoderLayer {
             attention,
             ffn,
-            norm1: LayerNorm::load(&w, &format!("{p}.norm1"), d, eps)?,
+            norm1: Some(LayerNorm::load(&w, &format!("{p}.norm1"), d, eps)?),
             norm2: LayerNorm::load(&w, &format!("{p}.norm2"), d, eps)?,
             placement: config.norm,
         });
@@ -157,6 +157,11 @@ pub(crate) fn build(config: &ModelConfig, files: NativeFiles) -> Result<Encoder,
         vocab,
         segmentation: Segmentation::Grid,
         window: None,
+        tokenizer_source: if config.tokenizer.vocab.is_some() {
+            TokenizerSource::VocabTxt
+        } else {
+            TokenizerSource::Builtin
+        },
     })
 }
 

@@ -1,6 +1,7 @@
 //! Loading errors name the file and the tensor: missing tensor, wrong shape, wrong
-//! dtype, unsupported architecture; DNABERT-style configs without layer_norm_eps or
-//! pad_token_id load.
+//! dtype, unsupported architecture, a tokenizer (vocab.txt or tokenizer.json) larger than
+//! the config's vocab_size, an unsupported tokenizer.json; DNABERT-style configs without
+//! layer_norm_eps or pad_token_id load.
 
 // Tests may unwrap: a failed unwrap is a failed test (library code may not:
 // [workspace.lints] in Cargo.toml).
@@ -23,7 +24,7 @@ fn edited(
 ) -> tempfile::TempDir {
     let src = model_dir(model);
     let dir = tempfile::tempdir().unwrap();
-    for f in ["config.json", "vocab.txt"] {
+    for f in ["config.json", "vocab.txt", "tokenizer.json"] {
         if src.join(f).exists() {
             std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
         }
@@ -151,4 +152,130 @@ fn dnabert_style_config_without_eps_and_pad_loads() {
     let text = std::fs::read_to_string(model_dir("bert_k3").join("config.json")).unwrap();
     assert!(!text.contains("layer_norm_eps") && !text.contains("pad_token_id"));
     assert!(load(&model_dir("bert_k3")).is_ok());
+}
+
+/// Rewrites `file` of `dir` with `edit` applied to its text.
+fn rewrite(dir: &Path, file: &str, edit: impl Fn(String) -> String) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let new = edit(text.clone());
+    assert_ne!(new, text, "{file}: the edit changed nothing");
+    std::fs::write(&path, new).unwrap();
+}
+
+#[test]
+fn unknown_model_type_or_architecture_is_refused() {
+    // no model_type, an architecture of another family
+    let dir = edited("modernbert_mixed", |_| {});
+    rewrite(dir.path(), "config.json", |t| {
+        t.replace("\"model_type\": \"modernbert\",", "")
+            .replace("ModernBertModel", "GPT2Model")
+    });
+    let e = load(dir.path()).unwrap_err();
+    assert!(matches!(e, ModelError::Unsupported { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("GPT2Model") && msg.contains("ModernBERT"),
+        "{msg}"
+    );
+    // no model_type, a ModernBERT architecture: read from the architecture
+    let dir = edited("modernbert_mixed", |_| {});
+    rewrite(dir.path(), "config.json", |t| {
+        t.replace("\"model_type\": \"modernbert\",", "")
+    });
+    assert!(load(dir.path()).is_ok());
+    // an unknown model_type
+    let dir = edited("modernbert_mixed", |_| {});
+    rewrite(dir.path(), "config.json", |t| {
+        t.replace("\"model_type\": \"modernbert\"", "\"model_type\": \"esm\"")
+    });
+    let e = load(dir.path()).unwrap_err();
+    assert!(matches!(e, ModelError::Unsupported { .. }), "{e}");
+    assert!(e.to_string().contains("\"esm\""), "{e}");
+}
+
+#[test]
+fn a_tokenizer_larger_than_vocab_size_is_refused() {
+    // vocab.txt: 69 tokens, vocab_size 60
+    let dir = edited("bert_k3", |_| {});
+    rewrite(dir.path(), "config.json", |t| {
+        t.replace("\"vocab_size\": 69", "\"vocab_size\": 60")
+    });
+    let e = load(dir.path()).unwrap_err();
+    assert!(
+        matches!(&e, ModelError::VocabSize { path, tokens: 69, vocab_size: 60 }
+            if path.ends_with("vocab.txt")),
+        "{e}"
+    );
+    // tokenizer.json: 10 tokens, vocab_size 8
+    let dir = edited("modernbert_mixed", |_| {});
+    rewrite(dir.path(), "config.json", |t| {
+        t.replace("\"vocab_size\": 16", "\"vocab_size\": 8")
+    });
+    let e = load(dir.path()).unwrap_err();
+    assert!(
+        matches!(&e, ModelError::VocabSize { path, tokens: 10, vocab_size: 8 }
+            if path.ends_with("tokenizer.json")),
+        "{e}"
+    );
+    assert!(e.to_string().contains("do not belong together"), "{e}");
+}
+
+#[test]
+fn modernbert_missing_or_misshapen_tensors_are_named() {
+    let dir = edited("modernbert_mixed", |t| {
+        t.remove("layers.2.attn.Wqkv.weight");
+    });
+    let e = load(dir.path()).unwrap_err();
+    assert!(
+        matches!(&e, ModelError::MissingTensor { tensor, .. } if tensor == "layers.2.attn.Wqkv.weight"),
+        "{e}"
+    );
+    let dir = edited("modernbert_mixed", |t| {
+        let (dtype, _, bytes) = t.remove("layers.1.mlp.Wi.weight").unwrap();
+        // [96, 32] stored as [32, 96]
+        t.insert(
+            "layers.1.mlp.Wi.weight".into(),
+            (dtype, vec![32, 96], bytes),
+        );
+    });
+    let e = load(dir.path()).unwrap_err();
+    assert!(
+        matches!(&e, ModelError::Shape { tensor, expected, found, .. }
+            if tensor == "layers.1.mlp.Wi.weight" && expected == &[96, 32] && found == &[32, 96]),
+        "{e}"
+    );
+}
+
+#[test]
+fn unsupported_tokenizer_json_is_refused() {
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "\"type\": \"WordLevel\"",
+            "\"type\": \"BPE\"",
+            "model type `BPE`",
+        ),
+        ("\"N\": 9", "\"AC\": 9", "token `AC`"),
+        (
+            "\"normalizer\": null",
+            "\"normalizer\": {\"type\": \"Lowercase\"}",
+            "normalizer `Lowercase`",
+        ),
+        (
+            "\"Regex\": \".\"",
+            "\"Regex\": \"..\"",
+            "pre-tokenizer `Split`",
+        ),
+    ];
+    for (from, to, says) in cases {
+        let dir = edited("modernbert_mixed", |_| {});
+        rewrite(dir.path(), "tokenizer.json", |t| t.replacen(from, to, 1));
+        let e = load(dir.path()).unwrap_err();
+        assert!(
+            matches!(&e, ModelError::Tokenizer { path, .. } if path.ends_with("tokenizer.json")),
+            "{e}"
+        );
+        let msg = e.to_string();
+        assert!(msg.contains(says) && !msg.contains('\n'), "{msg}");
+    }
 }

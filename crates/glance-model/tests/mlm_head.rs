@@ -1,15 +1,17 @@
 //! MLM heads against their reference implementations (test-data/variants/
 //! mlm_expected.safetensors, made by scripts/mlm_fixtures.py): transformers'
 //! `BertForMaskedLM` log-softmax of the logits, and the default model's k-mer head from
-//! scripts/train_default.py, within 1e-3 as log-probabilities.
+//! scripts/train_default.py, within 1e-3 as log-probabilities; transformers'
+//! `LongformerForMaskedLM` (test-data/models/longformer_k3_mlm, scripts/model_fixtures.py)
+//! on windowed input likewise. (ModernBERT's head: tests/modernbert.rs.)
 
 // Tests unwrap: a failure is the test failing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use common::model_dir;
-use glance_model::{load, Weights};
+use common::{model_dir, sequences};
+use glance_model::{encode_tokens, load, StreamOptions, Weights};
 use ndarray::{Array2, Axis};
 use std::path::PathBuf;
 
@@ -100,5 +102,40 @@ fn default_model_head_equals_the_training_script() {
 #[test]
 fn models_without_a_head_have_none() {
     assert!(load(&model_dir("bert_k3")).unwrap().mlm_head.is_none());
+    assert!(load(&model_dir("longformer_k3"))
+        .unwrap()
+        .mlm_head
+        .is_none());
     assert!(load(&model_dir("native_mixed")).unwrap().mlm_head.is_none());
+}
+
+#[test]
+fn longformer_head_equals_transformers() {
+    let model = "longformer_k3_mlm";
+    let enc = load(&model_dir(model)).unwrap();
+    let head = enc
+        .mlm_head
+        .as_ref()
+        .expect("LongformerForMaskedLM has a head");
+    let w = Weights::open(&model_dir(model).join("expected.safetensors")).unwrap();
+    let tokenizer = enc.make_tokenizer().unwrap();
+    let mut checked = 0;
+    for (name, bases) in sequences() {
+        let mut ids = Vec::new();
+        tokenizer.tokenize_into(&bases, &mut ids);
+        if ids.is_empty() {
+            continue;
+        }
+        // windows of 39 content tokens: "long" spans several
+        let hidden = encode_tokens(&enc, &ids, &StreamOptions::default()).unwrap();
+        let got = head.log_probs(hidden.view());
+        let want = w
+            .matrix(&format!("{name}.log_probs"), ids.len(), head.vocab_size())
+            .unwrap();
+        let err = max_log_prob_diff(&got, &want);
+        assert!(err <= 1e-3, "{name}: max error {err}");
+        eprintln!("{model}/{name}: MLM log-prob max abs error {err}");
+        checked += 1;
+    }
+    assert!(checked >= 3);
 }

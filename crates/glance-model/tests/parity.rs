@@ -49,6 +49,11 @@ fn longformer_matches_transformers() {
 }
 
 #[test]
+fn longformer_masked_lm_matches_transformers() {
+    check("longformer_k3_mlm", 1e-4);
+}
+
+#[test]
 fn native_mixed_patterns_match_reference() {
     check("native_mixed", 1e-5);
 }

@@ -101,16 +101,6 @@ impl Vocab {
             let line = line.map_err(|e| SeqError::Vocab(format!("line {}: {e}", i + 1)))?;
             tokens.push(line.trim_end_matches('\r').to_string());
         }
-        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(tokens.len());
-        for (i, t) in tokens.iter().enumerate() {
-            if let Some(first) = seen.insert(t.as_str(), i) {
-                return Err(SeqError::Vocab(format!(
-                    "line {}: token '{t}' repeats line {} (every token needs one id)",
-                    i + 1,
-                    first + 1
-                )));
-            }
-        }
         let find = |names: [&str; 2]| {
             tokens
                 .iter()
@@ -127,6 +117,39 @@ impl Vocab {
             sep: find(["[SEP]", "<eos>"]),
             mask: find(["[MASK]", "<mask>"]),
         };
+        Vocab::from_tokens(tokens, special)
+    }
+
+    /// A vocabulary from its tokens (id = index) and the ids of its special tokens, as a
+    /// tokenizer file other than vocab.txt gives them. Tokens made only of A, C, G, T are
+    /// the k-mers (all of one length k, all 4^k present, plus possibly the four single
+    /// nucleotides beside longer k-mers); other tokens are kept but never
+    /// produced by the tokenizer. `special.unk` is the id every k-mer holding another base
+    /// gets: usually `[UNK]`, or for single nucleotides a vocabulary's `N` token.
+    pub fn from_tokens(tokens: Vec<String>, special: SpecialIds) -> Result<Vocab, SeqError> {
+        let in_range = |id: Option<u32>| id.is_none_or(|id| (id as usize) < tokens.len());
+        if !(in_range(Some(special.unk))
+            && in_range(special.pad)
+            && in_range(special.cls)
+            && in_range(special.sep)
+            && in_range(special.mask))
+        {
+            return Err(SeqError::Vocab(format!(
+                "a special token id is outside the {} tokens",
+                tokens.len()
+            )));
+        }
+        let unk = special.unk;
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(tokens.len());
+        for (i, t) in tokens.iter().enumerate() {
+            if let Some(first) = seen.insert(t.as_str(), i) {
+                return Err(SeqError::Vocab(format!(
+                    "line {}: token '{t}' repeats line {} (every token needs one id)",
+                    i + 1,
+                    first + 1
+                )));
+            }
+        }
         let k = kmer_length(&tokens)?;
         check_k(k).map_err(|_| {
             SeqError::Vocab(format!(
@@ -330,6 +353,29 @@ pub fn kmer_string(index: u64, k: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_tokens_with_explicit_special_ids() {
+        let tokens: Vec<String> = ["<pad>", "<unk>", "A", "C", "G", "T", "N"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        let special = SpecialIds {
+            pad: Some(0),
+            unk: 6,
+            cls: None,
+            sep: None,
+            mask: None,
+        };
+        let v = Vocab::from_tokens(tokens.clone(), special).unwrap();
+        assert_eq!(v.k(), 1);
+        assert_eq!(v.len(), 7);
+        assert_eq!(v.kmer_id(kmer_index(b"G") as u64), 4);
+        assert_eq!(v.special().unk, 6);
+        assert_eq!(v.token(1).unwrap(), "<unk>");
+        let out_of_range = SpecialIds { unk: 7, ..special };
+        assert!(Vocab::from_tokens(tokens, out_of_range).is_err());
+    }
 
     #[test]
     fn builtin_layout() {

@@ -58,9 +58,10 @@ fn describe(e: &Encoder) -> anyhow::Result<String> {
     if let Some(l) = first {
         writeln!(
             s,
-            "ffn:          {} hidden, {:?}",
+            "ffn:          {} hidden, {:?}{}",
             l.ffn.up.output(),
-            l.ffn.activation
+            l.ffn.activation,
+            if l.ffn.gate.is_some() { " (gated)" } else { "" }
         )?;
         writeln!(s, "norm:         {:?}-LN", l.placement)?;
     }
@@ -127,9 +128,14 @@ fn describe(e: &Encoder) -> anyhow::Result<String> {
     writeln!(s, "runs as:      {mode}")?;
     let sp = e.vocab.special();
     let id = |v: Option<u32>| v.map_or("none".to_string(), |v| v.to_string());
+    let unknown = e
+        .vocab
+        .token(sp.unk)
+        .map_or(String::new(), |name| format!(" ({name})"));
     writeln!(
         s,
-        "tokenizer:    k={} stride={} canonical={} vocab={} tokens ([PAD]={} [UNK]={} [CLS]={} [SEP]={} [MASK]={})",
+        "tokenizer:    {}: k={} stride={} canonical={} vocab={} tokens ([PAD]={} non-ACGT={}{unknown} [CLS]={} [SEP]={} [MASK]={})",
+        e.tokenizer_source,
         t.k,
         t.stride,
         t.canonical,

@@ -20,7 +20,7 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
     let config_path = dir.join("config.json");
     config.check(&config_path)?;
     let w = Weights::open_dir(dir)?;
-    let vocab = hf::read_vocab(dir)?;
+    let vocab = hf::read_vocab(dir, config.vocab_size)?;
     let prefix = hf::prefix(&w, "bert");
     let eps = config.layer_norm_eps.unwrap_or(DEFAULT_EPS);
     let embeddings = hf::embeddings(&w, &prefix, config, eps, 0)?;

@@ -24,7 +24,7 @@ use glance_seq::{SoftMask, TokenizerOptions, Vocab};
 use serde_json::Value;
 
 use crate::config::{Activation, NormPlacement};
-use crate::encoder::{Architecture, Encoder, Segmentation, Window};
+use crate::encoder::{Architecture, Encoder, Segmentation, TokenizerSource, Window};
 use crate::error::ModelError;
 use crate::import::hf::HfConfig;
 use crate::layers::{
@@ -146,7 +146,7 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let final_norm = LayerNorm::load(&w, &format!("{prefix}encoder.emb_layer_norm_after"), d, eps)?;
-    let mlm_head = MlmHead::esm(&w, eps, &embeddings.tokens)?;
+    let mlm_head = MlmHead::lm_head(&w, eps, &embeddings.tokens)?;
     Ok(Encoder {
         architecture: Architecture::NucleotideTransformer,
         embeddings,
@@ -161,6 +161,7 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
         },
         vocab,
         segmentation: Segmentation::LongestMatch,
+        tokenizer_source: TokenizerSource::EsmVocabTxt,
         window: Some(Window {
             tokens: window_tokens,
             cls,
@@ -304,7 +305,12 @@ fn layer(
             global: None,
         },
         ffn,
-        norm1: LayerNorm::load(w, &format!("{p}.attention.LayerNorm"), d, eps)?,
+        norm1: Some(LayerNorm::load(
+            w,
+            &format!("{p}.attention.LayerNorm"),
+            d,
+            eps,
+        )?),
         norm2: LayerNorm::load(w, &format!("{p}.LayerNorm"), d, eps)?,
         placement: NormPlacement::Pre,
     })

@@ -8,7 +8,7 @@ use glance_seq::{SoftMask, TokenizerOptions, Vocab};
 use serde::Deserialize;
 
 use crate::config::{Activation, NormPlacement};
-use crate::encoder::{Architecture, Encoder, Segmentation};
+use crate::encoder::{Architecture, Encoder, Segmentation, TokenizerSource};
 use crate::error::ModelError;
 use crate::layers::{
     Embeddings, EncoderLayer, FeedForward, GlobalProjections, LayerNorm, Linear, SelfAttention,
@@ -82,29 +82,9 @@ fn default_act() -> String {
 }
 
 impl HfConfig {
-    /// The model family: `model_type`, or else the first architecture name.
-    pub fn family(&self) -> Option<String> {
-        if let Some(t) = &self.model_type {
-            return Some(t.to_ascii_lowercase());
-        }
-        let arch = self.architectures.as_ref()?.first()?.to_ascii_lowercase();
-        ["longformer", "bert", "esm"]
-            .into_iter()
-            .find(|f| arch.starts_with(f))
-            .map(str::to_string)
-    }
-
     /// The FFN activation.
     pub(crate) fn activation(&self, path: &Path) -> Result<Activation, ModelError> {
-        match self.hidden_act.as_str() {
-            "gelu" => Ok(Activation::Gelu),
-            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Ok(Activation::GeluTanh),
-            "relu" => Ok(Activation::Relu),
-            other => Err(ModelError::Unsupported {
-                path: path.to_path_buf(),
-                message: format!("hidden_act `{other}`"),
-            }),
-        }
+        activation("hidden_act", &self.hidden_act, path)
     }
 
     /// Checks sizes and the position type.
@@ -127,6 +107,38 @@ impl HfConfig {
     }
 }
 
+/// The activation transformers' `ACT2FN[name]` computes; `field` names the config
+/// field in errors.
+pub(crate) fn activation(field: &str, name: &str, path: &Path) -> Result<Activation, ModelError> {
+    match name {
+        "gelu" => Ok(Activation::Gelu),
+        "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Ok(Activation::GeluTanh),
+        "relu" => Ok(Activation::Relu),
+        other => Err(ModelError::Unsupported {
+            path: path.to_path_buf(),
+            message: format!("{field} `{other}`"),
+        }),
+    }
+}
+
+/// Refuses a vocabulary (read from `path`) with more tokens than the embedding table's
+/// `vocab_size` rows: its ids could not all be embedded, so tokenizer and weights do
+/// not belong together. (Fewer is fine: tables are often padded.)
+pub(crate) fn check_vocab_size(
+    path: &Path,
+    vocab: &Vocab,
+    vocab_size: usize,
+) -> Result<(), ModelError> {
+    if vocab.len() > vocab_size {
+        return Err(ModelError::VocabSize {
+            path: path.to_path_buf(),
+            tokens: vocab.len(),
+            vocab_size,
+        });
+    }
+    Ok(())
+}
+
 /// Reads `dir/config.json` as a Hugging Face config.
 pub fn read_config(path: &Path) -> Result<HfConfig, ModelError> {
     let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
@@ -138,8 +150,11 @@ pub fn read_config(path: &Path) -> Result<HfConfig, ModelError> {
 }
 
 /// The vocab.txt of a checkpoint and the tokenizer it implies (k from the k-mers,
-/// stride 1 as DNABERT).
-pub(crate) fn read_vocab(dir: &Path) -> Result<(Vocab, TokenizerOptions), ModelError> {
+/// stride 1 as DNABERT); it may not hold more than `vocab_size` tokens.
+pub(crate) fn read_vocab(
+    dir: &Path,
+    vocab_size: usize,
+) -> Result<(Vocab, TokenizerOptions), ModelError> {
     let path = dir.join("vocab.txt");
     if !path.exists() {
         return Err(ModelError::config(
@@ -148,6 +163,7 @@ pub(crate) fn read_vocab(dir: &Path) -> Result<(Vocab, TokenizerOptions), ModelE
         ));
     }
     let vocab = Vocab::from_path(&path).map_err(|e| ModelError::config(&path, e.to_string()))?;
+    check_vocab_size(&path, &vocab, vocab_size)?;
     let options = TokenizerOptions {
         k: vocab.k(),
         stride: 1,
@@ -235,6 +251,7 @@ pub(crate) fn encoder(
         vocab,
         segmentation: Segmentation::Grid,
         window: None,
+        tokenizer_source: TokenizerSource::VocabTxt,
         mlm_head,
     }
 }
@@ -295,7 +312,12 @@ fn layer(
             down: lin("output.dense", s.hidden, d)?,
             activation: s.activation,
         },
-        norm1: LayerNorm::load(w, &format!("{p}.attention.output.LayerNorm"), d, s.eps)?,
+        norm1: Some(LayerNorm::load(
+            w,
+            &format!("{p}.attention.output.LayerNorm"),
+            d,
+            s.eps,
+        )?),
         norm2: LayerNorm::load(w, &format!("{p}.output.LayerNorm"), d, s.eps)?,
         placement: NormPlacement::Post,
     })

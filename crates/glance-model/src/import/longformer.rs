@@ -1,7 +1,8 @@
 //! Hugging Face `LongformerModel` / `LongformerForMaskedLM` checkpoints: sliding windows
 //! of `attention_window[i] / 2` each side per layer, global attention on `[CLS]` (the
 //! window's first token) with the `query_global` / `key_global` / `value_global`
-//! projections, RoBERTa-style positions starting at `pad_token_id + 1`.
+//! projections, RoBERTa-style positions starting at `pad_token_id + 1`; the `lm_head` of
+//! `LongformerForMaskedLM` when present.
 
 use std::path::Path;
 
@@ -10,6 +11,7 @@ use glance_attn::{Global, Local, Pattern};
 use crate::encoder::{Architecture, Encoder};
 use crate::error::ModelError;
 use crate::import::hf::{self, HfConfig, LayerShape};
+use crate::mlm::MlmHead;
 use crate::weights::Weights;
 
 /// Longformer's LayerNorm epsilon when the config does not say.
@@ -54,7 +56,7 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
         ));
     }
     let w = Weights::open_dir(dir)?;
-    let vocab = hf::read_vocab(dir)?;
+    let vocab = hf::read_vocab(dir, config.vocab_size)?;
     let prefix = hf::prefix(&w, "longformer");
     let eps = config.layer_norm_eps.unwrap_or(DEFAULT_EPS);
     let pad = config.pad_token_id.unwrap_or(DEFAULT_PAD) as usize;
@@ -68,7 +70,13 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
         global: Some(Global::First),
     });
     let layers = hf::layers(&w, &prefix, &shape, patterns, true)?;
-    // LongformerForMaskedLM's `lm_head` is not read (yet).
-    let encoder = hf::encoder(Architecture::Longformer, embeddings, layers, vocab, None);
+    let mlm_head = MlmHead::lm_head(&w, eps, &embeddings.tokens)?;
+    let encoder = hf::encoder(
+        Architecture::Longformer,
+        embeddings,
+        layers,
+        vocab,
+        mlm_head,
+    );
     Ok(encoder)
 }

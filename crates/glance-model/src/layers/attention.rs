@@ -20,8 +20,9 @@ pub struct GlobalProjections {
 }
 
 /// Multi-head self-attention with an output projection. For imported checkpoints it
-/// mirrors Hugging Face's `BertSelfAttention` + the dense part of `BertSelfOutput`, or
-/// `LongformerSelfAttention` + `LongformerSelfOutput`'s dense.
+/// mirrors Hugging Face's `BertSelfAttention` + the dense part of `BertSelfOutput`,
+/// `LongformerSelfAttention` + `LongformerSelfOutput`'s dense, or `ModernBertAttention`
+/// (its fused `Wqkv` split into `q`, `k`, `v`; `Wo` as `o`; rotary `rope`).
 #[derive(Debug, Clone)]
 pub struct SelfAttention {
     /// Query projection.

@@ -8,7 +8,7 @@ use crate::layers::LayerNorm;
 /// Token embedding plus optional learned absolute positions, an optional constant
 /// token-type row and an optional LayerNorm. For imported checkpoints it mirrors Hugging
 /// Face's `BertEmbeddings` / `LongformerEmbeddings` (token type 0 everywhere; dropout is
-/// an identity at inference).
+/// an identity at inference), or `ModernBertEmbeddings` (tokens and a norm only).
 #[derive(Debug, Clone)]
 pub struct Embeddings {
     /// `[vocab, d]`.

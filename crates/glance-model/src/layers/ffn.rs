@@ -8,14 +8,17 @@ use crate::layers::Linear;
 /// Rows per block in [`FeedForward::forward`].
 pub const ROW_BLOCK: usize = 2048;
 
-/// `down(act(up(x)))`, or `down(silu(gate(x)) * up(x))` for SwiGLU. For BERT it
-/// mirrors Hugging Face's `BertIntermediate` (`up`) plus the dense part of `BertOutput`
-/// (`down`).
+/// `down(act(up(x)))`, or with a gate projection the gated form
+/// `down(act(gate(x)) * up(x))` (SwiGLU: `act` = SiLU; GeGLU: GELU). For BERT it mirrors
+/// Hugging Face's `BertIntermediate` (`up`) plus the dense part of `BertOutput` (`down`);
+/// for ModernBERT, transformers' `ModernBertMLP`, whose fused `Wi` is split in two halves:
+/// the first (activated, `input` there) is `gate`, the second is `up`.
 #[derive(Debug, Clone)]
 pub struct FeedForward {
     /// Input to hidden.
     pub up: Linear,
-    /// SwiGLU's gate projection (only with [`Activation::Swiglu`]).
+    /// The activated projection of a gated FFN (SwiGLU, GeGLU); required by
+    /// [`Activation::Swiglu`].
     pub gate: Option<Linear>,
     /// Hidden to output.
     pub down: Linear,
@@ -51,6 +54,16 @@ impl FeedForward {
             (Activation::Swiglu, Some(gate)) => {
                 let g = gate.forward(x);
                 Zip::from(&mut h).and(&g).for_each(|h, &g| *h *= silu(g));
+            }
+            (Activation::Gelu, Some(gate)) => {
+                let g = gate.forward(x);
+                Zip::from(&mut h).and(&g).for_each(|h, &g| *h *= gelu(g));
+            }
+            (act, Some(gate)) => {
+                let g = gate.forward(x);
+                Zip::from(&mut h)
+                    .and(&g)
+                    .for_each(|h, &g| *h *= activate(act, g));
             }
             (Activation::Gelu, _) => h.iter_mut().for_each(|v| *v = gelu(*v)),
             (act, _) => h.mapv_inplace(|v| activate(act, v)),

@@ -8,15 +8,16 @@ use crate::layers::{FeedForward, LayerNorm, SelfAttention};
 
 /// One transformer encoder layer. With post-LN it mirrors Hugging Face's `BertLayer` /
 /// `LongformerLayer` (`norm1` = `attention.output.LayerNorm`, `norm2` =
-/// `output.LayerNorm`).
+/// `output.LayerNorm`); with pre-LN, transformers' `ModernBertEncoderLayer` (`norm1` =
+/// `attn_norm`, an identity on layer 0; `norm2` = `mlp_norm`).
 #[derive(Debug, Clone)]
 pub struct EncoderLayer {
     /// The attention block.
     pub attention: SelfAttention,
     /// The feed-forward block.
     pub ffn: FeedForward,
-    /// Norm around the attention block.
-    pub norm1: LayerNorm,
+    /// Norm around the attention block (`None`: an identity, as ModernBERT's first layer).
+    pub norm1: Option<LayerNorm>,
     /// Norm around the feed-forward block.
     pub norm2: LayerNorm,
     /// Pre- or post-LN.
@@ -28,7 +29,7 @@ impl EncoderLayer {
     pub fn parameters(&self) -> usize {
         self.attention.parameters()
             + self.ffn.parameters()
-            + self.norm1.parameters()
+            + self.norm1.as_ref().map_or(0, LayerNorm::parameters)
             + self.norm2.parameters()
     }
 
@@ -37,15 +38,22 @@ impl EncoderLayer {
         match self.placement {
             NormPlacement::Post => {
                 let mut h = self.attention.forward(x.view(), offset)? + &x;
-                self.norm1.forward_inplace(&mut h);
+                if let Some(norm) = &self.norm1 {
+                    norm.forward_inplace(&mut h);
+                }
                 let mut out = self.ffn.forward(h.view()) + &h;
                 self.norm2.forward_inplace(&mut out);
                 Ok(out)
             }
             NormPlacement::Pre => {
-                let mut n1 = x.clone();
-                self.norm1.forward_inplace(&mut n1);
-                let h = self.attention.forward(n1.view(), offset)? + &x;
+                let h = match &self.norm1 {
+                    Some(norm) => {
+                        let mut n1 = x.clone();
+                        norm.forward_inplace(&mut n1);
+                        self.attention.forward(n1.view(), offset)? + &x
+                    }
+                    None => self.attention.forward(x.view(), offset)? + &x,
+                };
                 let mut n2 = h.clone();
                 self.norm2.forward_inplace(&mut n2);
                 Ok(self.ffn.forward(n2.view()) + &h)

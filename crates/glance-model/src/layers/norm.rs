@@ -5,12 +5,13 @@ use ndarray::{Array1, Array2, Axis};
 use crate::error::ModelError;
 use crate::weights::Weights;
 
-/// Layer normalisation with a learned scale and shift; mirrors PyTorch's
-/// `torch.nn.LayerNorm` (biased variance, eps inside the square root).
+/// Layer normalisation with a learned scale and an optional shift; mirrors PyTorch's
+/// `torch.nn.LayerNorm` (biased variance, eps inside the square root; `bias=False` as
+/// ModernBERT configures it).
 #[derive(Debug, Clone)]
 pub struct LayerNorm {
     weight: Array1<f32>,
-    bias: Array1<f32>,
+    bias: Option<Array1<f32>>,
     eps: f32,
 }
 
@@ -33,14 +34,34 @@ impl LayerNorm {
         };
         Ok(LayerNorm {
             weight: pick("weight", "gamma")?,
-            bias: pick("bias", "beta")?,
+            bias: Some(pick("bias", "beta")?),
+            eps,
+        })
+    }
+
+    /// Loads `{prefix}.weight` and, when `bias`, `{prefix}.bias` (a norm built with
+    /// `nn.LayerNorm(d, bias=False)` has no shift).
+    pub fn load_with_bias(
+        w: &Weights,
+        prefix: &str,
+        d: usize,
+        eps: f32,
+        bias: bool,
+    ) -> Result<Self, ModelError> {
+        Ok(LayerNorm {
+            weight: w.vector(&format!("{prefix}.weight"), d)?,
+            bias: if bias {
+                Some(w.vector(&format!("{prefix}.bias"), d)?)
+            } else {
+                None
+            },
             eps,
         })
     }
 
     /// Number of parameters.
     pub fn parameters(&self) -> usize {
-        2 * self.weight.len()
+        self.weight.len() + self.bias.as_ref().map_or(0, |b| b.len())
     }
 
     /// Normalises every row of `x` in place.
@@ -50,8 +71,17 @@ impl LayerNorm {
             let mean = row.sum() / d;
             let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d;
             let inv = 1.0 / (var + self.eps).sqrt();
-            for ((v, g), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
-                *v = (*v - mean) * inv * g + b;
+            match &self.bias {
+                Some(bias) => {
+                    for ((v, g), b) in row.iter_mut().zip(&self.weight).zip(bias) {
+                        *v = (*v - mean) * inv * g + b;
+                    }
+                }
+                None => {
+                    for (v, g) in row.iter_mut().zip(&self.weight) {
+                        *v = (*v - mean) * inv * g;
+                    }
+                }
             }
         }
     }
