@@ -51,6 +51,48 @@ fn per_token_modernbert_matches_transformers() {
     }
 }
 
+#[test]
+fn per_token_nucleotide_transformer_matches_the_reference_with_token_spans() {
+    // v1 (transformers EsmForMaskedLM) and v2 (its own modelling code): tokens of 6 or 3
+    // bases, single nucleotides and one unknown token per run of IUPAC letters
+    for model in ["nt_v1_k6", "nt_v2_k3"] {
+        per_token_matches(
+            model,
+            "nt_sequences.fa",
+            &["short", "with_n", "long", "tiny"],
+            1e-4,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("out");
+        glance()
+            .args(["embed", "--per-token", "-q", "--model"])
+            .arg(models().join(model))
+            .arg(models().join("nt_sequences.fa"))
+            .arg("-o")
+            .arg(&prefix)
+            .assert()
+            .success();
+        let bed = read_bed(&prefix.with_extension("bed"));
+        let want = Weights::open(&models().join(model).join("expected.safetensors")).unwrap();
+        for seq in ["short", "with_n", "long", "tiny"] {
+            let starts: Vec<String> = bed
+                .iter()
+                .filter(|l| l[0] == seq)
+                .map(|l| l[1].clone())
+                .collect();
+            let name = format!("{seq}.starts");
+            let n = want.shape(&name).unwrap()[0];
+            let expected: Vec<String> = want
+                .tensor(&name, &[n])
+                .unwrap()
+                .iter()
+                .map(|&v| (v as u64).to_string())
+                .collect();
+            assert_eq!(starts, expected, "{model}/{seq}: token starts");
+        }
+    }
+}
+
 /// `glance embed --per-token` of `fasta` with `model` equals the fixture's
 /// `<seq>.hidden` rows within `tol`, in order.
 fn per_token_matches(model: &str, fasta: &str, seqs: &[&str], tol: f32) {

@@ -52,6 +52,37 @@ fn inspect_longformer_and_dnabert() {
 }
 
 #[test]
+fn inspect_nucleotide_transformer() {
+    glance()
+        .args(["model", "inspect"])
+        .arg(models().join("nt_v1_k6"))
+        .assert()
+        .success()
+        .stdout(contains("architecture: Nucleotide Transformer (ESM)"))
+        .stdout(contains("positions:    learned absolute (24 positions)"))
+        .stdout(contains(
+            "MLM head:     yes (log-probabilities over 4107 ids)",
+        ))
+        .stdout(contains(
+            "runs as:      windows of 22 tokens wrapped in <cls> ... <eos>",
+        ))
+        .stdout(contains("EsmTokenizer vocab.txt (longest match"));
+    glance()
+        .args(["model", "inspect"])
+        .arg(models().join("nt_v2_k3"))
+        .assert()
+        .success()
+        .stdout(contains("ffn:          48 hidden, Swiglu (gated)"))
+        .stdout(contains("positions:    rope"))
+        .stdout(contains(
+            "runs as:      windows of 39 tokens wrapped in <cls> ...\n",
+        ))
+        .stdout(contains(
+            "k=3 plus single nucleotides, no grid vocab=75 tokens",
+        ));
+}
+
+#[test]
 fn inspect_modernbert() {
     glance()
         .args(["model", "inspect"])

@@ -187,7 +187,10 @@ fn unknown_model_type_or_architecture_is_refused() {
     // an unknown model_type
     let dir = edited("modernbert_mixed", |_| {});
     rewrite(dir.path(), "config.json", |t| {
-        t.replace("\"model_type\": \"modernbert\"", "\"model_type\": \"gpt_neox\"")
+        t.replace(
+            "\"model_type\": \"modernbert\"",
+            "\"model_type\": \"gpt_neox\"",
+        )
     });
     let e = load(dir.path()).unwrap_err();
     assert!(matches!(e, ModelError::Unsupported { .. }), "{e}");

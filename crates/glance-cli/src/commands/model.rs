@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use glance::model::{load, Encoder, RunMode};
+use glance::model::{load, Encoder, RunMode, Segmentation};
 
 use crate::global::GlobalArgs;
 
@@ -119,9 +119,13 @@ fn describe(e: &Encoder) -> anyhow::Result<String> {
     writeln!(s, "receptive field: {receptive}")?;
     let mode = match e.run_mode()? {
         RunMode::Chunked { halo } => format!("chunked streaming, halo {halo} tokens"),
-        RunMode::Windows { tokens, sep, .. } => {
-            let sep = if sep.is_some() { " [SEP]" } else { "" };
-            format!("windows of {tokens} tokens wrapped in [CLS] ...{sep}")
+        RunMode::Windows { tokens, cls, sep } => {
+            let name = |id: u32| e.vocab.token(id).map_or(id.to_string(), |t| t.into_owned());
+            let sep = sep.map_or(String::new(), |id| format!(" {}", name(id)));
+            format!(
+                "windows of {tokens} tokens wrapped in {} ...{sep}",
+                name(cls)
+            )
         }
         RunMode::Whole => "whole records (unbounded attention reach)".to_string(),
     };
@@ -132,13 +136,15 @@ fn describe(e: &Encoder) -> anyhow::Result<String> {
         .vocab
         .token(sp.unk)
         .map_or(String::new(), |name| format!(" ({name})"));
+    let grid = match e.segmentation {
+        Segmentation::Grid => format!("stride={} canonical={}", t.stride, t.canonical),
+        Segmentation::LongestMatch => "plus single nucleotides, no grid".to_string(),
+    };
     writeln!(
         s,
-        "tokenizer:    {}: k={} stride={} canonical={} vocab={} tokens ([PAD]={} non-ACGT={}{unknown} [CLS]={} [SEP]={} [MASK]={})",
+        "tokenizer:    {}: k={} {grid} vocab={} tokens ([PAD]={} non-ACGT={}{unknown} [CLS]={} [SEP]={} [MASK]={})",
         e.tokenizer_source,
         t.k,
-        t.stride,
-        t.canonical,
         e.vocab.len(),
         id(sp.pad),
         sp.unk,
