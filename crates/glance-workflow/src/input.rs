@@ -1,19 +1,62 @@
 //! [`Input`]: what a whole-file job reads: a file (or `-` for stdin), or FASTA/FASTQ
 //! text already in memory (a library caller's sequences, e.g. the Python bindings', or
-//! the regions of an indexed FASTA, [`Input::regions`]).
+//! the regions of an indexed FASTA, [`Input::regions`]); and the regions a command line
+//! or a configuration restricts the work to ([`read_regions`]).
 
 use std::fmt;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use glance_seq::{region_name, IndexedFasta, Record, Region, SeqReader};
+use glance_seq::{read_bed, region_name, IndexedFasta, Record, Region, SeqReader};
 
 use crate::error::WorkflowError;
 
 /// Whether an input path is `-`, standard input.
 pub(crate) fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
+}
+
+/// The regions given as samtools strings (`chr:start-end`, 1-based inclusive; `region`)
+/// or as a BED file (0-based half-open; `bed`), in the order given; `None` when neither
+/// is given (the whole input). Errors name the region or the BED file and line.
+pub fn read_regions(
+    region: &[String],
+    bed: Option<&Path>,
+) -> Result<Option<Vec<Region>>, WorkflowError> {
+    if let Some(bed) = bed {
+        let err = |e: glance_seq::SeqError| WorkflowError::Input {
+            path: bed.display().to_string(),
+            error: Box::new(e),
+        };
+        let file = std::fs::File::open(bed).map_err(|e| err(glance_seq::SeqError::Open(e)))?;
+        return Ok(Some(read_bed(std::io::BufReader::new(file)).map_err(err)?));
+    }
+    if region.is_empty() {
+        return Ok(None);
+    }
+    region
+        .iter()
+        .map(|r| r.parse::<Region>())
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+        .map_err(|e| WorkflowError::Config(e.to_string()))
+}
+
+/// The bases `regions` span in the FASTA `path` (plain or BGZF, read through its
+/// index), checking that each lies on one of its sequences; errors name `path`.
+pub(crate) fn region_bases(path: &Path, regions: &[Region]) -> Result<u64, WorkflowError> {
+    let err = |e: glance_seq::SeqError| WorkflowError::Input {
+        path: path.display().to_string(),
+        error: Box::new(e),
+    };
+    let fasta = IndexedFasta::open(path).map_err(err)?;
+    let mut bases = 0;
+    for r in regions {
+        let (start, end) = fasta.resolve(r).map_err(err)?;
+        bases += end - start;
+    }
+    Ok(bases)
 }
 
 /// One input of `scan_inputs`, `score_inputs` or `embed_inputs`.
