@@ -59,11 +59,46 @@ pub(crate) fn region_bases(path: &Path, regions: &[Region]) -> Result<u64, Workf
     Ok(bases)
 }
 
+/// Told of every batch of bytes read from an [`Input::Observed`] file as stored
+/// (compressed bytes for gzip/BGZF): the feed of a progress bar whose total is the
+/// file's size.
+#[derive(Clone)]
+pub struct ReadObserver(Arc<dyn Fn(u64) + Send + Sync>);
+
+impl ReadObserver {
+    /// An observer calling `on_read` with each batch's byte count.
+    pub fn new(on_read: impl Fn(u64) + Send + Sync + 'static) -> ReadObserver {
+        ReadObserver(Arc::new(on_read))
+    }
+}
+
+impl fmt::Debug for ReadObserver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReadObserver")
+    }
+}
+
+/// Two observers are equal when they are the same callback.
+impl PartialEq for ReadObserver {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ReadObserver {}
+
 /// One input of `scan_inputs`, `score_inputs` or `embed_inputs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// A FASTA/FASTQ file (plain, gzip or BGZF); `-` reads stdin.
     Path(PathBuf),
+    /// A file read as [`Input::Path`] is, telling `observer` of the bytes read.
+    Observed {
+        /// The file (`-`: stdin).
+        path: PathBuf,
+        /// Told of every batch of bytes read.
+        observer: ReadObserver,
+    },
     /// FASTA/FASTQ text (or its gzip) held in memory, named `label` in errors.
     Memory {
         /// The name errors give this input.
@@ -117,13 +152,17 @@ impl Input {
 
     /// Whether this input is stdin (which can be read only once).
     pub fn is_stdin(&self) -> bool {
-        matches!(self, Input::Path(p) if is_stdin(p))
+        matches!(self, Input::Path(p) | Input::Observed { path: p, .. } if is_stdin(p))
     }
 
     /// Opens a reader, naming the input in errors.
     pub fn open(&self) -> Result<SeqReader, WorkflowError> {
         match self {
             Input::Path(p) => SeqReader::open(p),
+            Input::Observed { path, observer } => {
+                let observer = observer.clone();
+                SeqReader::open_observed(path, 1, move |n| (observer.0)(n))
+            }
             Input::Memory { bytes, .. } => SeqReader::from_reader(Cursor::new(Arc::clone(bytes))),
         }
         .map_err(|e| WorkflowError::Input {
@@ -135,6 +174,17 @@ impl Input {
     /// The inputs of a command line: every path as an [`Input::Path`].
     pub fn paths(paths: &[PathBuf]) -> Vec<Input> {
         paths.iter().cloned().map(Input::Path).collect()
+    }
+
+    /// The inputs of a command line, each telling `observer` of the bytes read from it.
+    pub fn observed(paths: &[PathBuf], observer: &ReadObserver) -> Vec<Input> {
+        paths
+            .iter()
+            .map(|p| Input::Observed {
+                path: p.clone(),
+                observer: observer.clone(),
+            })
+            .collect()
     }
 }
 
@@ -148,7 +198,7 @@ impl From<PathBuf> for Input {
 impl fmt::Display for Input {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Input::Path(p) => write!(f, "{}", p.display()),
+            Input::Path(p) | Input::Observed { path: p, .. } => write!(f, "{}", p.display()),
             Input::Memory { label, .. } => f.write_str(label),
         }
     }
