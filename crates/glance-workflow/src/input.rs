@@ -1,20 +1,111 @@
 //! [`Input`]: what a whole-file job reads: a file (or `-` for stdin), or FASTA/FASTQ
 //! text already in memory (a library caller's sequences, e.g. the Python bindings', or
 //! the regions of an indexed FASTA, [`Input::regions`]); and the regions a command line
-//! or a configuration restricts the work to ([`read_regions`]).
+//! or a configuration restricts the work to ([`read_regions`]). Every whole file is
+//! opened by [`open_location`]: FASTA/FASTQ text, or (cargo feature `htslib`)
+//! SAM/BAM/CRAM files and URLs.
 
 use std::fmt;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use glance_seq::{read_bed, region_name, IndexedFasta, Record, Region, SeqReader};
+use glance_seq::{
+    needs_htslib, read_bed, region_name, IndexedFasta, Record, RecordHeader, Region, SeqError,
+    SeqReader, SequenceSource,
+};
 
 use crate::error::WorkflowError;
 
 /// Whether an input path is `-`, standard input.
 pub(crate) fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
+}
+
+/// A reader of one input: FASTA/FASTQ text, or SAM/BAM/CRAM (a file or a URL) when
+/// glance is built with the `htslib` feature.
+pub enum InputReader {
+    /// FASTA/FASTQ (plain, gzip or BGZF).
+    Text(SeqReader),
+    /// SAM/BAM/CRAM through htslib: one record per primary read.
+    #[cfg(feature = "htslib")]
+    Hts(Box<glance_seq::HtsReader>),
+}
+
+impl InputReader {
+    /// Reads the next whole record into `record`; `Ok(false)` at the end.
+    pub fn read_record(&mut self, record: &mut Record) -> Result<bool, SeqError> {
+        match self {
+            InputReader::Text(r) => r.read_record(record),
+            #[cfg(feature = "htslib")]
+            InputReader::Hts(r) => r.read_record(record),
+        }
+    }
+}
+
+impl SequenceSource for InputReader {
+    fn next_record(&mut self, header: &mut RecordHeader) -> Result<bool, SeqError> {
+        match self {
+            InputReader::Text(r) => r.next_record(header),
+            #[cfg(feature = "htslib")]
+            InputReader::Hts(r) => r.next_record(header),
+        }
+    }
+
+    fn read_bases(&mut self, buf: &mut Vec<u8>, max: usize) -> Result<usize, SeqError> {
+        match self {
+            InputReader::Text(r) => r.read_bases(buf, max),
+            #[cfg(feature = "htslib")]
+            InputReader::Hts(r) => r.read_bases(buf, max),
+        }
+    }
+}
+
+/// Opens the input at `location`: a path (`-`: stdin) of FASTA/FASTQ text, inflating
+/// BGZF with `threads` workers and telling `observer` of the bytes read; or, when
+/// [`needs_htslib`] says so (`.sam`/`.bam`/`.cram`, URLs), an htslib reader (`threads`
+/// decompressing; not observed). Without the `htslib` feature such a
+/// location is an error saying how to build glance with it. Errors name `location`.
+pub fn open_location(
+    location: &Path,
+    threads: usize,
+    observer: Option<&ReadObserver>,
+) -> Result<InputReader, WorkflowError> {
+    let err = |e: SeqError| WorkflowError::Input {
+        path: location.display().to_string(),
+        error: Box::new(e),
+    };
+    let text = location.to_string_lossy();
+    if needs_htslib(&text) {
+        #[cfg(feature = "htslib")]
+        {
+            let options = glance_seq::HtsOptions {
+                // extra threads besides this one
+                threads: threads.saturating_sub(1),
+                ..Default::default()
+            };
+            return glance_seq::HtsReader::open(&text, options)
+                .map(|r| InputReader::Hts(Box::new(r)))
+                .map_err(err);
+        }
+        #[cfg(not(feature = "htslib"))]
+        return Err(WorkflowError::Input {
+            path: text.into_owned(),
+            error: "SAM/BAM/CRAM files and URLs are read through htslib, which this glance \
+                    was built without: rebuild it with `--features htslib` (cargo install \
+                    --path crates/glance-cli --features htslib)"
+                .into(),
+        });
+    }
+    match observer {
+        Some(o) => {
+            let o = o.clone();
+            SeqReader::open_observed(location, threads, move |n| (o.0)(n))
+        }
+        None => SeqReader::open_with_threads(location, threads),
+    }
+    .map(InputReader::Text)
+    .map_err(err)
 }
 
 /// The regions given as samtools strings (`chr:start-end`, 1-based inclusive; `region`)
@@ -155,20 +246,18 @@ impl Input {
         matches!(self, Input::Path(p) | Input::Observed { path: p, .. } if is_stdin(p))
     }
 
-    /// Opens a reader, naming the input in errors.
-    pub fn open(&self) -> Result<SeqReader, WorkflowError> {
+    /// Opens a reader (see [`open_location`]), naming the input in errors.
+    pub fn open(&self) -> Result<InputReader, WorkflowError> {
         match self {
-            Input::Path(p) => SeqReader::open(p),
-            Input::Observed { path, observer } => {
-                let observer = observer.clone();
-                SeqReader::open_observed(path, 1, move |n| (observer.0)(n))
-            }
-            Input::Memory { bytes, .. } => SeqReader::from_reader(Cursor::new(Arc::clone(bytes))),
+            Input::Path(p) => open_location(p, 1, None),
+            Input::Observed { path, observer } => open_location(path, 1, Some(observer)),
+            Input::Memory { bytes, .. } => SeqReader::from_reader(Cursor::new(Arc::clone(bytes)))
+                .map(InputReader::Text)
+                .map_err(|e| WorkflowError::Input {
+                    path: self.to_string(),
+                    error: Box::new(e),
+                }),
         }
-        .map_err(|e| WorkflowError::Input {
-            path: self.to_string(),
-            error: Box::new(e),
-        })
     }
 
     /// The inputs of a command line: every path as an [`Input::Path`].

@@ -5,7 +5,7 @@
 //! glance-seq as they are; this module only wires them to channels and writers.
 
 use std::cell::Cell;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,12 +18,12 @@ use glance_motif::region::{RegionRef, RegionSettings, RegionTables};
 use glance_motif::scan::driver::ScanRun;
 use glance_motif::scan::prep::Prepared;
 use glance_motif::{ScanTally, Scanner};
-use glance_seq::{region_name, IndexedFasta, RecordHeader, Region, SeqReader, SequenceSource};
+use glance_seq::{region_name, IndexedFasta, RecordHeader, Region, SequenceSource};
 use rayon::prelude::*;
 
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
-use crate::input::is_stdin;
+use crate::input::{open_location, ReadObserver};
 use crate::layout::{self, RecordInfo};
 use crate::manifest::StageTiming;
 use crate::priority::StagePools;
@@ -55,21 +55,6 @@ pub fn timing(
         cpu_s: cpu.as_secs_f64(),
         bases,
         bases_per_s: if busy > 0.0 { bases as f64 / busy } else { 0.0 },
-    }
-}
-
-/// A file reader that counts the compressed bytes read (for the ETA).
-/// A reader that counts the bytes read through it (for the progress bar).
-struct Counting<R> {
-    inner: R,
-    counter: Arc<Counter>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.counter.add(n as u64);
-        Ok(n)
     }
 }
 
@@ -110,19 +95,9 @@ pub fn read(
                     .map_err(err)?,
             ),
             None => {
-                let file: Box<dyn Read + Send> = if is_stdin(path) {
-                    Box::new(std::io::stdin())
-                } else {
-                    Box::new(std::fs::File::open(path).map_err(|e| WorkflowError::Input {
-                        path: label.clone(),
-                        error: format!("cannot open: {e}").into(),
-                    })?)
-                };
-                let counted = Counting {
-                    inner: file,
-                    counter: bytes.clone(),
-                };
-                Box::new(SeqReader::from_reader(counted).map_err(err)?)
+                let counter = bytes.clone();
+                let observer = ReadObserver::new(move |n| counter.add(n));
+                Box::new(open_location(path, 1, Some(&observer))?)
             }
         };
         while reader.next_record(&mut header).map_err(err)? {
