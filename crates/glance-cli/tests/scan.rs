@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{data, glance, succeeded};
+use common::{big_fasta, check_progress_bar, data, glance, succeeded};
 
 /// `glance --threads 2 scan FLAGS GENOME --motifs subset10.meme -o OUT`, which must succeed.
 fn scan_subset10(flags: &[&str], genome: &Path, out: &Path) {
@@ -451,4 +451,20 @@ fn region_options_read_only_those_regions() {
             "{cmd}: --region differs from --regions"
         );
     }
+}
+
+#[test]
+fn large_inputs_get_a_progress_bar_on_a_terminal_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let fa = big_fasta(dir.path());
+    let motifs = data("motifs/subset10.meme");
+    let out = dir.path().join("out");
+    check_progress_bar(&[
+        "scan".as_ref(),
+        fa.as_ref(),
+        "--motifs".as_ref(),
+        motifs.as_ref(),
+        "-o".as_ref(),
+        out.as_ref(),
+    ]);
 }
