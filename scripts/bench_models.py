@@ -27,6 +27,12 @@ windows of the model's length, each wrapped in <cls> [... <eos>]; ModernBERT: ea
 8,192-base record), in batches of 1 and of 4 windows; the faster of the two is reported.
 glance runs `glance embed --bin 1000` on the same FASTA. Each side runs in its own
 process under /usr/bin/time -v: wall seconds, CPU seconds (user + sys), peak RSS.
+
+Useful FLOPs per token (no recomputation): per layer 8 d^2 (q, k, v, o) + 4 d f (GELU
+FFN) or 6 d f (gated FFN) + 4 n d for full attention over a window of n tokens, or
+4 (2r + 1) d for a sliding window of radius r. The same invocation measures the sgemm
+rate of numpy (OpenBLAS) and of torch at the same thread count on a [4096, 512] x
+[512, 2048] product, the shape of these models' FFN, as the ceiling to compare with.
 """
 
 from __future__ import annotations
@@ -205,6 +211,7 @@ def torch_run(family: str, directory: str, fasta: str, threads: int, batch: int)
             for s in range(0, len(ids), content):
                 windows.append([CLS] + ids[s : s + content] + ([] if v2 else [EOS]))
         tokens = sum(len(w) for w in windows)
+        lengths = [len(w) for w in windows]
         t0, c0 = time.perf_counter(), time.process_time()
         with torch.no_grad():
             for b in range(0, len(windows), batch):
@@ -222,6 +229,7 @@ def torch_run(family: str, directory: str, fasta: str, threads: int, batch: int)
         model = ModernBertModel.from_pretrained(directory, attn_implementation="sdpa").eval()
         vocab = {"A": 5, "C": 6, "G": 7, "T": 8, "N": 9}
         tokens = 0
+        lengths = [len(r) for r in records]
         t0, c0 = time.perf_counter(), time.process_time()
         with torch.no_grad():
             for b in range(0, len(records), batch):
@@ -235,6 +243,43 @@ def torch_run(family: str, directory: str, fasta: str, threads: int, batch: int)
                 tokens += sum(len(w) for w in group)
                 model(input_ids=ids, attention_mask=mask)
     print(f"tokens {tokens} wall {time.perf_counter() - t0:.3f} cpu {time.process_time() - c0:.3f}")
+    print("windows " + ",".join(str(n) for n in lengths))
+
+
+def useful_flops(family: str, windows: list[int]) -> float:
+    """Useful FLOPs of the run: `windows` are the token counts of the encoded windows."""
+    if family.startswith("nt"):
+        d, f, layers = 512, 2048, 12
+        ffn = 6 * d * f if family == "nt_v2" else 4 * d * f
+        return sum(n * layers * (8 * d * d + ffn + 4 * n * d) for n in windows)
+    d, f, layers, r = 256, 384, 8, 64
+    total = 0.0
+    for n in windows:
+        for i in range(layers):
+            att = 4 * n * d if i % 3 == 0 else 4 * (2 * r + 1) * d
+            total += n * (8 * d * d + 6 * d * f + att)
+    return total
+
+
+def sgemm_rates(threads: int) -> tuple[float, float]:
+    """GFLOP/s of numpy's and torch's float32 matmul on [4096, 512] x [512, 2048]."""
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = np.random.rand(4096, 512).astype(np.float32), np.random.rand(512, 2048).astype(np.float32)
+    flops = 2 * 4096 * 512 * 2048
+
+    def rate(fn):
+        fn()
+        t0, reps = time.perf_counter(), 0
+        while time.perf_counter() - t0 < 2.0:
+            fn()
+            reps += 1
+        return reps * flops / (time.perf_counter() - t0) / 1e9
+
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    return rate(lambda: a @ b), rate(lambda: ta @ tb)
 
 
 def main():
@@ -254,7 +299,11 @@ def main():
         return
     os.makedirs(a.workdir, exist_ok=True)
     genome = read_genome(a.genome, a.bases)
-    print(f"{len(genome):,} bases; {a.threads} threads; load average {os.getloadavg()}")
+    if not a.glance or not a.genome:
+        ap.error("--glance and --genome are required")
+    np_rate, torch_rate = sgemm_rates(a.threads)
+    print(f"{len(genome):,} bases; {a.threads} threads; sgemm [4096,512]x[512,2048]: numpy "
+          f"{np_rate:.0f} GFLOP/s, torch {torch_rate:.0f} GFLOP/s; load average {os.getloadavg()}")
     for family in a.families.split(","):
         directory = os.path.join(a.workdir, family)
         if family == "modernbert":
@@ -273,16 +322,20 @@ def main():
                    "--threads", str(a.threads), "--torch", family, fasta, str(batch)]
             _, _, rss, out = timed(cmd)
             m = re.search(r"tokens (\d+) wall ([\d.]+) cpu ([\d.]+)", out)
+            windows = [int(n) for n in re.search(r"windows ([\d,]+)", out).group(1).split(",")]
             t = (float(m.group(2)), float(m.group(3)), rss, int(m.group(1)))
             if best is None or t[0] < best[0][0]:
                 best = (t, batch)
         (tw, tc, trss, tokens), batch = best
         gw, gc, grss, _ = g
+        gflop = useful_flops(family, windows) / 1e9
         print(f"{family}: {tokens:,} tokens; glance {gw:.1f} s wall / {gc:.1f} s CPU (whole process: "
               f"load, read, tokenize, encode, pool, write), peak RSS {grss:.0f} MiB; transformers "
               f"(batch {batch}) {tw:.1f} s wall / {tc:.1f} s CPU (forward passes only), peak RSS "
               f"{trss:.0f} MiB; speed-up {tw / gw:.2f}x wall, {tc / gc:.2f}x CPU; "
-              f"{tokens / gw:,.0f} vs {tokens / tw:,.0f} tokens/s; load average {os.getloadavg()}")
+              f"{tokens / gw:,.0f} vs {tokens / tw:,.0f} tokens/s; useful {gflop / gw:.0f} vs "
+              f"{gflop / tw:.0f} GFLOP/s ({gflop / gw / np_rate:.2f} vs {gflop / tw / np_rate:.2f} of "
+              f"numpy's sgemm rate); load average {os.getloadavg()}")
 
 
 if __name__ == "__main__":
