@@ -87,7 +87,10 @@ fn sweep(model: &str, input: &Path, windows: &str, bin: &str, prefix: &Path) -> 
                 assert!((-1.0..=1.0).contains(&c), "{l}");
             }
             assert!(row.min <= row.median && row.min <= row.mean, "{l}");
-            assert!(row.max_abs >= 0.0 && row.seconds >= 0.0 && row.per_mb >= 0.0, "{l}");
+            assert!(
+                row.max_abs >= 0.0 && row.seconds >= 0.0 && row.per_mb >= 0.0,
+                "{l}"
+            );
             row
         })
         .collect()
@@ -128,8 +131,14 @@ fn nucleotide_transformer_windows() {
     let windows: Vec<&str> = rows.iter().map(|r| r.window.as_str()).collect();
     assert_eq!(windows, ["full", "10", "39"]);
     assert_eq!(rows[2].bins, 16);
-    assert!(rows[2].min >= 1.0 - 1e-6 && rows[2].max_abs <= 1e-6, "{rows:?}");
-    assert!(rows[1].mean <= rows[2].mean && rows[1].mean < 1.0 - 1e-6, "{rows:?}");
+    assert!(
+        rows[2].min >= 1.0 - 1e-6 && rows[2].max_abs <= 1e-6,
+        "{rows:?}"
+    );
+    assert!(
+        rows[1].mean <= rows[2].mean && rows[1].mean < 1.0 - 1e-6,
+        "{rows:?}"
+    );
 }
 
 #[test]
@@ -147,8 +156,14 @@ fn full_attention_layers_become_sliding() {
     // a window wider than every record sees everything: the same embeddings (another
     // kernel, so equal up to rounding)
     assert_eq!(rows[3].window, "4096");
-    assert!(rows[3].min >= 1.0 - 1e-6 && rows[3].max_abs <= 1e-4, "{rows:?}");
-    assert!(rows[1].mean <= rows[3].mean && rows[1].mean < 1.0 - 1e-6, "{rows:?}");
+    assert!(
+        rows[3].min >= 1.0 - 1e-6 && rows[3].max_abs <= 1e-4,
+        "{rows:?}"
+    );
+    assert!(
+        rows[1].mean <= rows[3].mean && rows[1].mean < 1.0 - 1e-6,
+        "{rows:?}"
+    );
 }
 
 #[test]
@@ -161,8 +176,16 @@ fn bad_windows_are_usage_errors() {
         ("bert_k3", "0", "--windows"),
         ("bert_k3", "64,abc", "--windows"),
         ("bert_k3", "8,,16", "--windows"),
-        ("bert_k3", "63", "larger than the model's window of 62 tokens"),
-        ("nt_v2_k3", "40", "larger than the model's window of 39 tokens"),
+        (
+            "bert_k3",
+            "63",
+            "larger than the model's window of 62 tokens",
+        ),
+        (
+            "nt_v2_k3",
+            "40",
+            "larger than the model's window of 39 tokens",
+        ),
         ("modernbert_mixed", "1", "needs W >= 2"),
     ] {
         let out = glance()
@@ -186,9 +209,11 @@ fn bad_windows_are_usage_errors() {
         .arg(&prefix)
         .assert()
         .code(2);
-    assert!(std::fs::read_dir(dir.path())
+    assert!(std::fs::read_dir(dir.path()).unwrap().all(|e| !e
         .unwrap()
-        .all(|e| !e.unwrap().file_name().to_string_lossy().starts_with("bad")));
+        .file_name()
+        .to_string_lossy()
+        .starts_with("bad")));
 }
 
 #[test]
@@ -262,7 +287,10 @@ fn without_the_plot_feature_one_line_says_so() {
         "",
     );
     let stderr = String::from_utf8(out.stderr).unwrap();
-    let notes: Vec<&str> = stderr.lines().filter(|l| l.contains("--features plot")).collect();
+    let notes: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("--features plot"))
+        .collect();
     assert_eq!(notes.len(), 1, "{stderr}");
     assert!(dir.path().join("noplot.tsv").exists());
     assert!(!dir.path().join("noplot.png").exists());

@@ -54,7 +54,7 @@ pub struct SweepArgs {
     /// `glance model inspect` prints it); for a full-attention model the span of
     /// `sliding:r=W/2` that replaces every `full` layer (W >= 2).
     #[arg(long, required = true, value_name = "W,...", value_delimiter = ',',
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = parse_window)]
     pub windows: Vec<u64>,
 
     /// Bin size in bp: embeddings are mean-pooled per bin, as `glance embed --bin`.
@@ -65,6 +65,15 @@ pub struct SweepArgs {
     /// Output prefix: writes PREFIX.tsv (and PREFIX.png with the `plot` feature).
     #[arg(short, long, value_name = "PREFIX")]
     pub output: PathBuf,
+}
+
+/// One `--windows` value: a whole number of tokens, at least 1.
+fn parse_window(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("a window holds at least 1 token".to_string()),
+        Ok(w) => Ok(w),
+        Err(_) => Err("expected window sizes in tokens, e.g. 64,128,256".to_string()),
+    }
 }
 
 /// How a row's run differs from the model as it is.
@@ -110,7 +119,8 @@ struct Row {
 impl Row {
     /// The `window` column.
     fn window_label(&self) -> String {
-        self.window.map_or_else(|| "full".to_string(), |w| w.to_string())
+        self.window
+            .map_or_else(|| "full".to_string(), |w| w.to_string())
     }
 }
 
@@ -187,6 +197,19 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         Ok((table, start.elapsed().as_secs_f64(), bases))
     };
 
+    // Warm-up (not timed): maps the weights in and starts the worker threads, so that
+    // the reference's time is not the only one to pay for them.
+    let warm_up: Vec<u8> = (0..4096)
+        .map(|i| b"ACGGTCAT"[(i * 7 + i / 5) % 8])
+        .collect();
+    embed_to_memory(
+        &model,
+        &[Input::sequence("warm-up", &warm_up)],
+        &StreamOptions::for_encoder(&model),
+        &rows_spec,
+        &mut |_| {},
+    )
+    .context("warm-up")?;
     let (reference, ref_seconds, bases) = embed(&model)?;
     let per_mb = |seconds: f64| {
         if bases == 0 {

@@ -1,6 +1,6 @@
 //! `glance model sweep`'s PREFIX.png: two panels over the window (log scale), the
 //! cosine similarity to the reference (mean and minimum over bins) and the seconds per
-//! Mb, the reference drawn as a horizontal line. Same machinery as `glance bench
+//! Mb, the reference drawn as a red horizontal line. Same machinery as `glance bench
 //! attention --sweep --plot` (plotters bitmap backend, embedded DejaVu Sans, png crate);
 //! built only with the cargo feature `plot`.
 
@@ -13,7 +13,7 @@ use super::Row;
 
 const BLUE: RGBColor = RGBColor(31, 119, 180);
 const ORANGE: RGBColor = RGBColor(255, 127, 14);
-const GREY: RGBColor = RGBColor(120, 120, 120);
+const RED: RGBColor = RGBColor(214, 39, 40);
 
 /// Draws the plot and writes it to a temporary file beside `path`, returned uncommitted
 /// so that the caller commits it together with the TSV.
@@ -28,9 +28,9 @@ pub(super) fn plot(path: &Path, rows: &[Row], model: &Path) -> anyhow::Result<At
         .ok_or_else(|| anyhow::anyhow!("plot: no reference row"))?;
     let swept: Vec<&Row> = rows.iter().filter(|r| r.window.is_some()).collect();
     let x = |r: &Row| r.window.unwrap_or(1) as f64;
-    let (xmin, xmax) = swept.iter().fold((f64::MAX, f64::MIN), |(a, b), r| {
-        (a.min(x(r)), b.max(x(r)))
-    });
+    let (xmin, xmax) = swept
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), r| (a.min(x(r)), b.max(x(r))));
     let (xmin, xmax) = if swept.is_empty() {
         (1.0, 2.0)
     } else {
@@ -60,7 +60,10 @@ pub(super) fn plot(path: &Path, rows: &[Row], model: &Path) -> anyhow::Result<At
         root.fill(&WHITE).map_err(draw_err)?;
         let root = root
             .titled(
-                &format!("glance model sweep: {name} ({mode}; reference: full, {} bins)", reference.bins),
+                &format!(
+                    "glance model sweep: {name} ({mode}; reference: full, {} bins)",
+                    reference.bins
+                ),
                 ("sans-serif", 20),
             )
             .map_err(draw_err)?;
@@ -83,13 +86,17 @@ pub(super) fn plot(path: &Path, rows: &[Row], model: &Path) -> anyhow::Result<At
             .map_err(draw_err)?;
         cos.draw_series(std::iter::once(PathElement::new(
             vec![(xmin / 1.3, 1.0), (xmax * 1.3, 1.0)],
-            GREY,
+            RED.stroke_width(2),
         )))
         .map_err(draw_err)?
         .label("full (reference)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREY));
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
         for (label, colour, value) in [
-            ("mean over bins", BLUE, (|r: &Row| r.mean) as fn(&Row) -> f64),
+            (
+                "mean over bins",
+                BLUE,
+                (|r: &Row| r.mean) as fn(&Row) -> f64,
+            ),
             ("min over bins", ORANGE, |r: &Row| r.min),
         ] {
             let points: Vec<(f64, f64)> = swept
@@ -134,11 +141,11 @@ pub(super) fn plot(path: &Path, rows: &[Row], model: &Path) -> anyhow::Result<At
             let t = reference.seconds_per_mb;
             time.draw_series(std::iter::once(PathElement::new(
                 vec![(xmin / 1.3, t), (xmax * 1.3, t)],
-                GREY,
+                RED.stroke_width(2),
             )))
             .map_err(draw_err)?
             .label("full (reference)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREY));
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
         }
         let points: Vec<(f64, f64)> = swept
             .iter()
