@@ -249,6 +249,24 @@ fn local_models_and_bad_inputs_fail_without_output() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("broken.fa"), "{stderr}");
+    // a record shorter than one 3-mer: nothing to compare, no TSV
+    let empty = dir.path().join("short.fa");
+    std::fs::write(&empty, ">short\nAC\n").unwrap();
+    let out = glance()
+        .args(["-q", "model", "sweep"])
+        .arg(models().join("bert_k3"))
+        .arg(&empty)
+        .args(["--windows", "8", "-o"])
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("short.fa") && stderr.contains("nothing to compare"),
+        "{stderr}"
+    );
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -210,7 +210,8 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         &mut |_| {},
     )
     .context("warm-up")?;
-    let (reference, ref_seconds, bases) = embed(&model)?;
+    let (reference, ref_seconds, bases) =
+        embed(&model).context("the reference (the model as it is)")?;
     let per_mb = |seconds: f64| {
         if bases == 0 {
             f64::NAN
@@ -226,6 +227,15 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         ref_seconds,
         per_mb(ref_seconds),
     )?];
+    anyhow::ensure!(
+        rows[0].bins > 0,
+        "{}: no sequence long enough for one token: nothing to compare",
+        args.inputs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if !global.quiet {
         eprintln!(
             "swept full ({}): {} bins, {ref_seconds:.3} s",
