@@ -348,9 +348,23 @@ fn scan_score_and_model_help_show_examples_that_parse() {
     // every example line of the help parses with the real grammar (clap), up to its
     // file arguments
     for cmd in [
-        "scan", "score", "model", "variants", "run", "embed", "tokenize",
+        "scan",
+        "score",
+        "model",
+        "model sweep",
+        "variants",
+        "run",
+        "embed",
+        "tokenize",
     ] {
-        let out = succeeded(glance().args([cmd, "--help"]).output().unwrap(), cmd);
+        let out = succeeded(
+            glance()
+                .args(cmd.split(' '))
+                .arg("--help")
+                .output()
+                .unwrap(),
+            cmd,
+        );
         let help = String::from_utf8(out.stdout).unwrap();
         let examples: Vec<&str> = help
             .lines()
