@@ -28,7 +28,8 @@ pub struct ModelArgs {
 pub enum ModelAction {
     /// Print a model's architecture, parameter count, receptive field and tokenizer.
     Inspect {
-        /// Model directory (native glance, or Hugging Face BERT/DNABERT/Longformer).
+        /// Model directory (native glance, or a Hugging Face BERT/DNABERT, Longformer,
+        /// ModernBERT or Nucleotide Transformer checkpoint).
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
