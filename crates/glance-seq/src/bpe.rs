@@ -138,7 +138,9 @@ impl Bpe {
     /// `lookahead` bases of look-ahead (see the module docs); `piece` must be at least 1.
     pub fn with_pieces(mut self, piece: usize, lookahead: usize) -> Result<Bpe, SeqError> {
         if piece == 0 {
-            return Err(SeqError::Options("a BPE piece needs at least 1 base".into()));
+            return Err(SeqError::Options(
+                "a BPE piece needs at least 1 base".into(),
+            ));
         }
         self.piece = piece;
         self.lookahead = lookahead;

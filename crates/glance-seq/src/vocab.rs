@@ -203,7 +203,13 @@ impl Vocab {
     /// used by the k-mer [`crate::Tokenizer`]; its own tokenizer produces the ids.
     pub fn from_opaque_tokens(tokens: Vec<String>, special: SpecialIds) -> Result<Vocab, SeqError> {
         let n = tokens.len();
-        let ids = [Some(special.unk), special.pad, special.cls, special.sep, special.mask];
+        let ids = [
+            Some(special.unk),
+            special.pad,
+            special.cls,
+            special.sep,
+            special.mask,
+        ];
         if ids.iter().flatten().any(|&id| id as usize >= n) {
             return Err(SeqError::Vocab(format!(
                 "a special token id is outside the {n} tokens"
