@@ -148,10 +148,13 @@ fn alibi_extrapolates_past_the_training_window() {
     assert!(max_abs_diff(&near, &matrix(&want, "long.hidden")) > 1e-3);
 }
 
-/// One streamed record: rows and spans.
+/// One streamed record: name, rows, their tokens' spans, length.
+type StreamedRecord = (String, Array2<f32>, Vec<Range<u64>>, u64);
+
+/// Every streamed record.
 #[derive(Default)]
 struct Streamed {
-    records: Vec<(String, Array2<f32>, Vec<Range<u64>>, u64)>,
+    records: Vec<StreamedRecord>,
 }
 
 impl TokenSink for Streamed {
