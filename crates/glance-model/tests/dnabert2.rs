@@ -356,6 +356,33 @@ fn bpe_pieces_change_nothing_beyond_the_documented_rule() {
     );
 }
 
+#[test]
+fn bpe_tokens_stream_in_chunks_with_halos_when_the_stack_is_local() {
+    // Without training windows and with a local pattern (ALiBi is relative), a BPE model
+    // streams in chunks cut from the token stream, with a halo of the summed radii: the
+    // kept rows equal encoding the whole record at once.
+    let mut enc = load(&model_dir(MODEL)).unwrap();
+    enc.window = None;
+    enc.override_patterns(&["sliding:r=3".into()]).unwrap();
+    assert_eq!(enc.run_mode().unwrap(), RunMode::Chunked { halo: 6 });
+    let want = expected();
+    for chunk_tokens in [5, 16, 1000] {
+        let opts = StreamOptions {
+            chunk_tokens,
+            batch: 3,
+            ..StreamOptions::default()
+        };
+        let mut got = Streamed::default();
+        stream(&enc, &opts, &mut got);
+        for (name, rows, sp, _) in &got.records {
+            assert_eq!(sp, &spans(&want, name), "{name}");
+            let whole = enc.forward(&ids(&want, name), 0).unwrap();
+            let err = max_abs_diff(rows, &whole);
+            assert!(err <= 1e-5, "{name}, chunks of {chunk_tokens}: {err}");
+        }
+    }
+}
+
 /// A copy of the fixture directory whose `file` is rewritten by `edit`.
 fn edited(file: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
