@@ -1,6 +1,6 @@
 //! The `glance` binary: parses the command line, sets up the thread pool, dispatches to
 //! one subcommand and turns any error into one line on stderr with exit status 1 (clap
-//! exits with 2 on usage errors).
+//! exits with 2 on usage errors, and so does a [`commands::UsageError`] found later).
 
 mod cli;
 mod commands;
@@ -43,6 +43,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // `glance scan ... | head`: the reader has what it wanted
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if err.chain().any(|c| c.is::<commands::UsageError>()) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
         Err(err) => {
             // `{:#}` joins the context chain with ": ", giving one line such as
             // `error: genome.fa: line 3: FASTA record has no '>' header`.

@@ -1,9 +1,11 @@
 //! Progress bars on stderr: a bar with rate and ETA when the total is known, a spinner
 //! with the rate otherwise; hidden with `-q` or when stderr is not a terminal. Commands
-//! that read whole files show one when their inputs reach [`LARGE_INPUT`] bytes.
+//! that read whole files (tokenize, scan, score) show one when their inputs reach
+//! [`LARGE_INPUT`] bytes.
 
 use std::path::PathBuf;
 
+use glance::workflow::{Input, ReadObserver};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Inputs of at least this many bytes (as stored) get a progress bar; smaller ones are
@@ -37,6 +39,20 @@ pub fn input_bar(quiet: bool, inputs: &[PathBuf]) -> ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+/// The inputs of `paths` (whole files) with [`input_bar`] told of every byte read from
+/// them, and the bar (hidden unless drawn), for commands that read through
+/// glance-workflow's [`Input`].
+pub fn observed_inputs(quiet: bool, paths: &[PathBuf]) -> (ProgressBar, Vec<Input>) {
+    let bar = input_bar(quiet, paths);
+    let inputs = if bar.is_hidden() {
+        Input::paths(paths)
+    } else {
+        let fed = bar.clone();
+        Input::observed(paths, &ReadObserver::new(move |n| fed.inc(n)))
+    };
+    (bar, inputs)
 }
 
 /// A progress bar counting `unit`s; `total` is asked only when the bar is drawn.

@@ -167,6 +167,19 @@ fn binary_bytes_inside_a_sequence_line() {
 }
 
 #[test]
+fn binary_bytes_inside_a_region() {
+    // read through the index (--region), the same error as the streaming reader's
+    let s = Scratch::new();
+    s.write("x.fa", b">a\nACGTACGT\nACG\x00\x07TAC\nACGT\n");
+    tokenize(
+        &s,
+        "x.fa",
+        &["--region", "a:1-20"],
+        "error: x.fa: record 'a' (line 3): byte 0x00 in a sequence line: sequences hold printable letters only (is this a binary file?)",
+    );
+}
+
+#[test]
 fn empty_file() {
     let s = Scratch::new();
     s.write("e.fa", b"\n\n\n");

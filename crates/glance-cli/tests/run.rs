@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 use std::process::Command as StdCommand;
 
-use common::{data_arg, failure_stderr, glance};
+use common::{data, data_arg, failure_stderr, glance};
 
 /// Visible (non-hidden) files of a directory, sorted.
 fn visible(dir: &Path) -> Vec<String> {
@@ -66,6 +66,7 @@ fn config_example_parses_and_names_every_run_option() {
             "pattern" => "patterns".to_string(),
             "variants" => "vcf".to_string(),
             "variant-window" => "window".to_string(),
+            "regions" => "bed".to_string(),
             f => f.replace('-', "_"),
         };
         let needle = format!("{key} =");
@@ -494,4 +495,115 @@ fn a_run_reads_stdin() {
             .arg(dir.path().join("variants")),
     );
     assert!(err.contains("not stdin"), "{err}");
+}
+
+#[test]
+fn region_options_restrict_every_stage() {
+    // `glance run --region`/`--regions`: each region read through the index as a record
+    // named `chr:start-end` (as samtools faidx writes it); hits equal `glance scan
+    // --region`'s, embeddings and bins equal `glance embed` on the same bases extracted
+    // by hand
+    let dir = tempfile::tempdir().unwrap();
+    let fa = data("seq/small.fa");
+    let motifs = data_arg("motifs/subset10.meme");
+    let model = data_arg("models/native_alibi");
+    let regions = ["kp_a:1001-3000", "kp_b:1-500"];
+    let run = |out: &Path, extra: &[&str]| {
+        glance()
+            .arg("run")
+            .arg(&fa)
+            .args(["--motifs", &motifs, "--model", &model, "--bin", "500"])
+            .args(["--thresh", "1e-3", "-q", "--outdir"])
+            .arg(out)
+            .args(extra)
+            .assert()
+            .success();
+    };
+    let by_region = dir.path().join("region");
+    run(
+        &by_region,
+        &["--region", regions[0], "--region", regions[1]],
+    );
+    let bed = dir.path().join("r.bed");
+    std::fs::write(&bed, "kp_a\t1000\t3000\nkp_b\t0\t500\n").unwrap();
+    let by_bed = dir.path().join("bed");
+    run(&by_bed, &["--regions", bed.to_str().unwrap()]);
+    let rows = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let hits = rows(&by_region.join("hits.tsv"));
+    assert!(!hits.is_empty());
+    assert_eq!(hits, rows(&by_bed.join("hits.tsv")));
+    // hits are `glance scan --region`'s, positions within the regions
+    let scan = dir.path().join("scan.tsv");
+    glance()
+        .arg("scan")
+        .arg(&fa)
+        .args(["--motifs", &motifs, "--thresh", "1e-3", "-q"])
+        .args(["--region", regions[0], "--region", regions[1], "-o"])
+        .arg(&scan)
+        .assert()
+        .success();
+    assert_eq!(hits, rows(&scan));
+    for h in &hits[1..] {
+        let f: Vec<&str> = h.split('\t').collect();
+        let (seq, stop) = (f[2], f[4].parse::<u64>().unwrap());
+        assert!(regions.contains(&seq), "{h}");
+        assert!(stop <= if seq == regions[0] { 2000 } else { 500 }, "{h}");
+    }
+    // embeddings and bins are those of the extracted bases
+    let mut reader = glance::seq::SeqReader::open(&fa).unwrap();
+    let mut r = glance::seq::Record::default();
+    let mut part = Vec::new();
+    for (name, range) in [(regions[0], 1000..3000), (regions[1], 0..500)] {
+        reader.read_record(&mut r).unwrap();
+        part.extend_from_slice(format!(">{name}\n").as_bytes());
+        part.extend_from_slice(&r.sequence[range]);
+        part.push(b'\n');
+    }
+    let part_fa = dir.path().join("part.fa");
+    std::fs::write(&part_fa, part).unwrap();
+    let prefix = dir.path().join("emb");
+    glance()
+        .arg("embed")
+        .arg(&part_fa)
+        .args(["--model", &model, "--bin", "500", "-q", "-o"])
+        .arg(&prefix)
+        .assert()
+        .success();
+    let a = std::fs::read(by_region.join("embeddings.npy")).unwrap();
+    let b = std::fs::read(dir.path().join("emb.npy")).unwrap();
+    assert_eq!(a[128..], b[128..], "embedding rows differ");
+    let bed3 = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| l.split('\t').take(3).collect::<Vec<_>>().join("\t"))
+            .collect()
+    };
+    let bins = bed3(&by_region.join("regions.bed"));
+    assert_eq!(bins, bed3(&dir.path().join("emb.bed")));
+    assert_eq!(bins.len(), 5);
+    assert_eq!(bins[0], "kp_a:1001-3000\t0\t500");
+    // a region on a sequence the input lacks: one line naming it, nothing written
+    let bad = dir.path().join("bad");
+    let err = failure_stderr(
+        glance()
+            .arg("run")
+            .arg(&fa)
+            .args(["--motifs", &motifs, "--model", &model, "--outdir"])
+            .arg(&bad)
+            .args(["--region", "chrZ:1-100"]),
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("small.fa") && err.contains("chrZ"),
+        "{err}"
+    );
+    assert!(visible(&bad).is_empty(), "{:?}", visible(&bad));
 }

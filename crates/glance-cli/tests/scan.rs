@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{data, glance, succeeded};
+use common::{big_fasta, check_progress_bar, data, glance, succeeded};
 
 /// `glance --threads 2 scan FLAGS GENOME --motifs subset10.meme -o OUT`, which must succeed.
 fn scan_subset10(flags: &[&str], genome: &Path, out: &Path) {
@@ -348,9 +348,23 @@ fn scan_score_and_model_help_show_examples_that_parse() {
     // every example line of the help parses with the real grammar (clap), up to its
     // file arguments
     for cmd in [
-        "scan", "score", "model", "variants", "run", "embed", "tokenize",
+        "scan",
+        "score",
+        "model",
+        "model sweep",
+        "variants",
+        "run",
+        "embed",
+        "tokenize",
     ] {
-        let out = succeeded(glance().args([cmd, "--help"]).output().unwrap(), cmd);
+        let out = succeeded(
+            glance()
+                .args(cmd.split(' '))
+                .arg("--help")
+                .output()
+                .unwrap(),
+            cmd,
+        );
         let help = String::from_utf8(out.stdout).unwrap();
         let examples: Vec<&str> = help
             .lines()
@@ -451,4 +465,20 @@ fn region_options_read_only_those_regions() {
             "{cmd}: --region differs from --regions"
         );
     }
+}
+
+#[test]
+fn large_inputs_get_a_progress_bar_on_a_terminal_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let fa = big_fasta(dir.path());
+    let motifs = data("motifs/subset10.meme");
+    let out = dir.path().join("out");
+    check_progress_bar(&[
+        "scan".as_ref(),
+        fa.as_ref(),
+        "--motifs".as_ref(),
+        motifs.as_ref(),
+        "-o".as_ref(),
+        out.as_ref(),
+    ]);
 }

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{data, glance, read_npy_scores};
+use common::{big_fasta, check_progress_bar, data, glance, read_npy_scores};
 
 #[test]
 fn bins_write_tsv_npy_and_bed_in_one_order() {
@@ -253,4 +253,20 @@ fn score_equals_the_pipeline_scores_stage() {
     assert_eq!((rows2, cols2), (rows, cols));
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&a), bits(&b));
+}
+
+#[test]
+fn large_inputs_get_a_progress_bar_on_a_terminal_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let fa = big_fasta(dir.path());
+    let motifs = data("motifs/subset10.meme");
+    let out = dir.path().join("out");
+    check_progress_bar(&[
+        "score".as_ref(),
+        fa.as_ref(),
+        "--motifs".as_ref(),
+        motifs.as_ref(),
+        "-o".as_ref(),
+        out.as_ref(),
+    ]);
 }

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{glance, read_npy_u32, seq_data};
+use common::{big_fasta, check_progress_bar, glance, read_npy_u32, seq_data};
 use glance::seq::{IndexedFasta, Record, Region, SeqReader, SoftMask, Tokenizer, TokenizerOptions};
 
 fn read_index(path: &Path) -> Vec<Vec<String>> {
@@ -241,56 +241,13 @@ fn several_inputs_are_concatenated_in_order() {
 
 #[test]
 fn large_inputs_get_a_progress_bar_on_a_terminal_only() {
-    // a 5.5 MB FASTA: over the 4 MiB threshold
     let dir = tempfile::tempdir().unwrap();
-    let fa = dir.path().join("big.fa");
-    let mut text = String::from(">big\n");
-    let mut x = 12345u64;
-    for _ in 0..90_000 {
-        for _ in 0..60 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            text.push(b"ACGT"[(x >> 62) as usize] as char);
-        }
-        text.push('\n');
-    }
-    std::fs::write(&fa, text).unwrap();
+    let fa = big_fasta(dir.path());
     let out = dir.path().join("t.npy");
-    // not a terminal: no bar, one summary line
-    let plain = glance()
-        .arg("tokenize")
-        .arg(&fa)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8(plain.stderr).unwrap();
-    assert!(plain.status.success(), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    // a terminal (util-linux `script` gives the command a pseudo-terminal): a bar with
-    // the bytes, the rate and the ETA
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped the terminal half: no `script` command");
-        return;
-    }
-    let cmd = format!(
-        "{} tokenize {} -o {}",
-        assert_cmd::cargo::cargo_bin("glance").display(),
-        fa.display(),
-        out.display()
-    );
-    let tty = std::process::Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .env_remove("GLANCE_MODEL")
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&tty.stdout);
-    assert!(tty.status.success(), "{shown}");
-    assert!(shown.contains("MiB/5.24 MiB"), "{shown}");
-    assert!(shown.contains("ETA"), "{shown}");
+    check_progress_bar(&[
+        "tokenize".as_ref(),
+        fa.as_ref(),
+        "-o".as_ref(),
+        out.as_ref(),
+    ]);
 }

@@ -976,3 +976,23 @@ fn bcf_record_with_more_samples_than_the_header_fails() {
         "",
     );
 }
+
+#[test]
+fn a_model_without_a_k_mer_grid_is_refused_in_one_line() {
+    // Nucleotide Transformer tokenizes by longest match: variants re-tokenize on a grid
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("nt");
+    let model = data("models/nt_v1_k6");
+    let (code, stderr) = variants(
+        &fixture("valid.vcf"),
+        &["--model", model.to_str().unwrap()],
+        &prefix,
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("longest vocabulary match"), "{stderr}");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "no output"
+    );
+}

@@ -224,6 +224,36 @@ impl Encoder {
         Ok(())
     }
 
+    /// Runs a windowed model ([`RunMode::Windows`]: learned positions, or windows fixed
+    /// by its training) in shorter windows of `tokens` content tokens (special tokens
+    /// not counted, as in [`RunMode::Windows::tokens`]), from 1 up to the model's own
+    /// window. The one place a window is shortened (`glance model sweep`): it sets
+    /// [`Encoder::window`], which [`Encoder::run_mode`] reads first.
+    pub fn limit_window(&mut self, tokens: usize) -> Result<(), ModelError> {
+        let RunMode::Windows {
+            tokens: max,
+            cls,
+            sep,
+        } = self.run_mode()?
+        else {
+            return Err(ModelError::Options(
+                "only a model that runs in windows (learned positions) has a window to shorten"
+                    .into(),
+            ));
+        };
+        if tokens == 0 || tokens > max {
+            return Err(ModelError::Options(format!(
+                "a window of {tokens} tokens: the model's windows hold 1..={max} tokens"
+            )));
+        }
+        self.window = Some(Window {
+            tokens: tokens + 1 + usize::from(sep.is_some()),
+            cls,
+            eos: sep,
+        });
+        Ok(())
+    }
+
     /// Width of the hidden states.
     pub fn d_model(&self) -> usize {
         self.embeddings.tokens.ncols()

@@ -105,11 +105,13 @@ fn hidden_states_and_log_probs_match_the_reference() {
                 continue;
             };
             let err = max_abs_diff(&got, &hidden);
+            eprintln!("{model}/{name}: hidden max abs error {err:e}");
             assert!(err <= 1e-4, "{model}/{name}: hidden max abs error {err}");
             checked += 1;
             if let Some(lp) = matrix(&want, &format!("{name}.log_probs")) {
                 let got = head.log_probs(got.slice(s![..lp.nrows(), ..]));
                 let err = max_abs_diff(&got, &lp);
+                eprintln!("{model}/{name}: log-prob max abs error {err:e}");
                 assert!(err <= 1e-3, "{model}/{name}: log-prob max abs error {err}");
             }
         }
@@ -120,6 +122,7 @@ fn hidden_states_and_log_probs_match_the_reference() {
         let hidden = encode_tokens(&enc, &ids, &StreamOptions::default()).unwrap();
         let got = head.log_probs(hidden.slice(s![..lp.nrows(), ..]));
         let err = max_abs_diff(&got, &lp);
+        eprintln!("{model}/masked: log-prob max abs error {err:e}");
         assert!(err <= 1e-3, "{model}/masked: log-prob max abs error {err}");
     }
 }

@@ -48,6 +48,7 @@ use rust_htslib::bam::{self, Read as _};
 use rust_htslib::htslib;
 
 use crate::error::SeqError;
+use crate::input::is_url;
 use crate::record::{Record, RecordHeader};
 use crate::region::Region;
 use crate::source::SequenceSource;
@@ -100,25 +101,18 @@ impl Default for HtsOptions {
     }
 }
 
-/// True when htslib would open `location` as a URL rather than a local path.
-pub fn is_url(location: &str) -> bool {
-    match location.split_once("://") {
-        Some((scheme, _)) => {
-            !scheme.is_empty()
-                && scheme
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
-        }
-        None => false,
-    }
-}
-
 /// An index and, once a region is fetched, an iterator over it. Freed in that order,
 /// before the file they point into.
 struct Query {
     index: *mut htslib::hts_idx_t,
     iter: *mut htslib::hts_itr_t,
 }
+
+// SAFETY: the index and iterator are heap structures owned by this `Query` alone (never
+// shared or aliased), used only through `&mut HtsReader`; moving them to another thread
+// with their reader is sound, as moving the reader's `htsFile` is (rust-htslib's readers
+// are `Send`).
+unsafe impl Send for Query {}
 
 impl Drop for Query {
     fn drop(&mut self) {

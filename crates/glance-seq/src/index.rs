@@ -14,7 +14,7 @@ use memchr::{memchr, memchr2};
 
 use crate::error::SeqError;
 use crate::input::{Compression, BUFFER_SIZE};
-use crate::reader::MAX_HEADER_LINE;
+use crate::reader::{binary_byte, MAX_HEADER_LINE};
 use crate::record::{Record, RecordHeader};
 use crate::region::Region;
 use crate::source::SequenceSource;
@@ -342,6 +342,8 @@ pub struct IndexedFasta {
     compression: Compression,
     entries: Vec<FaiEntry>,
     by_name: HashMap<String, usize>,
+    /// The 0-based position, in its sequence, of the next base read.
+    pos: u64,
 }
 
 /// `path` with `ext` appended (`genome.fa.gz` -> `genome.fa.gz.fai`).
@@ -436,6 +438,7 @@ impl IndexedFasta {
             compression,
             entries,
             by_name,
+            pos: 0,
         })
     }
 
@@ -504,7 +507,34 @@ impl IndexedFasta {
         self.reader
             .seek(SeekFrom::Start(offset))
             .map_err(|e| SeqError::Index(format!("cannot seek to '{name}' position {pos}: {e}")))?;
+        self.pos = pos;
         Ok(())
+    }
+
+    /// The 1-based line of the file holding base `pos` of sequence `name`, counted from
+    /// the start of the (uncompressed) text, as the streaming reader numbers lines. Only
+    /// errors ask for it: it reads the file up to that base.
+    fn line_of(&mut self, name: &str, pos: u64) -> Result<u64, SeqError> {
+        let offset = self.entry(name)?.byte_offset(pos);
+        let compressed = self.compression != Compression::None;
+        self.reader
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| SeqError::io(1, compressed, e))?;
+        let (mut line, mut left) = (1u64, offset);
+        while left > 0 {
+            let avail = self
+                .reader
+                .fill_buf()
+                .map_err(|e| SeqError::io(line, compressed, e))?;
+            if avail.is_empty() {
+                break;
+            }
+            let n = avail.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            line += memchr::memchr_iter(b'\n', &avail[..n]).count() as u64;
+            self.reader.consume(n);
+            left -= n as u64;
+        }
+        Ok(line)
     }
 
     /// Appends up to `max` (>0) bases at the current position to `buf`, skipping line
@@ -530,6 +560,7 @@ impl IndexedFasta {
                 )));
             }
             let mut used = 0;
+            let mut binary = None;
             while used < avail.len() && added < max {
                 let rest = &avail[used..];
                 match memchr2(b'\n', b'\r', rest) {
@@ -543,11 +574,23 @@ impl IndexedFasta {
                                 "sequence '{name}': met a '>' header inside the region; is the .fai stale?"
                             )));
                         }
+                        if let Some((i, message)) = binary_byte(seg) {
+                            binary = Some((self.pos + i as u64, message));
+                            break;
+                        }
                         buf.extend_from_slice(seg);
                         added += take;
                         used += take;
+                        self.pos += take as u64;
                     }
                 }
+            }
+            if let Some((pos, message)) = binary {
+                return Err(SeqError::Record {
+                    record: name.to_string(),
+                    line: self.line_of(name, pos)?,
+                    message,
+                });
             }
             self.reader.consume(used);
         }
@@ -619,6 +662,50 @@ mod tests {
             fai[..1].to_vec()
         );
         assert_eq!(fai[0].byte_offset(5), 5 + 5 + 1);
+    }
+
+    #[test]
+    fn binary_bytes_in_a_region_are_errors_naming_the_line() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let text = b">a\nACGT\nACGT\n\n>b desc\nACGT\nA\x00GT\nAC\x1bT\n";
+        let plain = dir.path().join("bin.fa");
+        std::fs::write(&plain, text).unwrap();
+        // the same text bgzipped (one BGZF block and the EOF block)
+        let bgzf = dir.path().join("bin.fa.gz");
+        let mut w = noodles_bgzf::io::Writer::new(File::create(&bgzf).unwrap());
+        w.write_all(text).unwrap();
+        w.finish().unwrap();
+        for path in [&plain, &bgzf] {
+            let mut fasta = IndexedFasta::open(path).unwrap();
+            let mut record = Record::default();
+            // bases before the bad line read as usual
+            fasta.fetch(&Region::new("b", 0, 5), &mut record).unwrap();
+            assert_eq!(record.sequence, b"ACGTA");
+            let err = fasta
+                .fetch(&Region::new("b", 2, 8), &mut record)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                err,
+                "record 'b' (line 7): byte 0x00 in a sequence line: sequences hold printable \
+                 letters only (is this a binary file?)"
+            );
+            let err = fasta
+                .fetch(&Region::new("b", 8, 12), &mut record)
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("record 'b' (line 8): byte 0x1b"), "{err}");
+            // and through the region reader
+            let mut source = IndexedFasta::open(path)
+                .unwrap()
+                .regions(vec![Region::new("b", 0, 12)])
+                .unwrap();
+            let mut header = RecordHeader::default();
+            assert!(source.next_record(&mut header).unwrap());
+            let err = source.read_bases(&mut Vec::new(), 100).unwrap_err();
+            assert!(err.to_string().contains("(line 7)"), "{err}");
+        }
     }
 
     #[test]

@@ -11,6 +11,31 @@ use std::path::Path;
 use crate::error::SeqError;
 use crate::threaded::ThreadedReader;
 
+/// True when htslib would open `location` as a URL (`scheme://...`) rather than a local
+/// path.
+pub fn is_url(location: &str) -> bool {
+    match location.split_once("://") {
+        Some((scheme, _)) => {
+            !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
+        }
+        None => false,
+    }
+}
+
+/// Whether `location` is read through htslib (`HtsReader`, cargo feature `htslib`)
+/// rather than as FASTA/FASTQ text: a URL, or a path ending in `.sam`, `.bam` or
+/// `.cram` (any case).
+pub fn needs_htslib(location: &str) -> bool {
+    is_url(location)
+        || Path::new(location)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["sam", "bam", "cram"].contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// Buffer size of the readers glance puts in front of files and decoders.
 pub(crate) const BUFFER_SIZE: usize = 256 * 1024;
 
@@ -144,6 +169,29 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn htslib_locations_are_urls_and_alignment_files() {
+        for yes in [
+            "reads.bam",
+            "x/A.CRAM",
+            "a.sam",
+            "https://h/x.fa",
+            "s3://b/k",
+        ] {
+            assert!(needs_htslib(yes), "{yes}");
+        }
+        for no in [
+            "genome.fa",
+            "reads.bam.fa.gz",
+            "-",
+            "bam",
+            "c:/x.fa",
+            "a.fq.gz",
+        ] {
+            assert!(!needs_htslib(no), "{no}");
+        }
+    }
 
     #[test]
     fn detects_by_magic() {

@@ -63,9 +63,9 @@ pub use bpe::{Bpe, BpeState, BPE_LOOKAHEAD, BPE_PIECE};
 pub use chunk::{Chunk, ChunkOptions, Chunker};
 pub use error::SeqError;
 #[cfg(feature = "htslib")]
-pub use hts::{is_url, HtsOptions, HtsReader, Orientation, DEFAULT_EXCLUDE_FLAGS};
+pub use hts::{HtsOptions, HtsReader, Orientation, DEFAULT_EXCLUDE_FLAGS};
 pub use index::{build_fai, build_gzi, read_fai, write_fai, FaiEntry, IndexedFasta, RegionReader};
-pub use input::Compression;
+pub use input::{is_url, needs_htslib, Compression};
 pub use lines::MAX_TEXT_LINE;
 pub use longest_match::{LongestMatch, LongestMatchState};
 pub use reader::{Format, SeqReader, MAX_HEADER_LINE};

@@ -322,14 +322,8 @@ impl SeqReader {
             if let [head @ .., b'\r'] = seg {
                 seg = head;
             }
-            if let Some(&b) = seg.iter().find(|&&b| !is_sequence_byte(b)) {
-                return Err(self.record_error(
-                    self.line + 1,
-                    format!(
-                        "byte 0x{b:02x} in a sequence line: sequences hold printable letters \
-                         only (is this a binary file?)"
-                    ),
-                ));
+            if let Some((_, message)) = binary_byte(seg) {
+                return Err(self.record_error(self.line + 1, message));
             }
             buf.extend_from_slice(seg);
             added += seg.len();
@@ -494,11 +488,21 @@ pub const MAX_HEADER_LINE: usize = 1 << 20;
 /// How many bases are skipped per step when the rest of a record is discarded.
 const BUFFER_STEP: usize = 1 << 16;
 
-/// Whether `b` may appear in a sequence line: printable ASCII (letters of every
-/// alphabet, `*` and `-` of alignments); control bytes and bytes over 0x7e are binary
-/// data, not bases.
-fn is_sequence_byte(b: u8) -> bool {
-    (0x20..0x7f).contains(&b)
+/// The first byte of the sequence-line piece `seg` that cannot be a base, with its
+/// index in `seg` and the message naming it. Sequence lines hold printable ASCII
+/// (letters of every alphabet, `*` and `-` of alignments); control bytes and bytes over
+/// 0x7e are binary data, not bases. Every reader of sequence lines (streaming and
+/// indexed) checks them here.
+pub(crate) fn binary_byte(seg: &[u8]) -> Option<(usize, String)> {
+    let i = seg.iter().position(|b| !(0x20..0x7f).contains(b))?;
+    Some((
+        i,
+        format!(
+            "byte 0x{:02x} in a sequence line: sequences hold printable letters only (is \
+             this a binary file?)",
+            seg[i]
+        ),
+    ))
 }
 
 /// Removes a trailing `\n` or `\r\n`.

@@ -9,8 +9,10 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use glance_motif::region::{Potential, RegionSettings, DEFAULT_MU_PVALUE, DEFAULT_TAU};
+use glance_seq::Region;
 
 use crate::error::WorkflowError;
+use crate::input::read_regions;
 
 /// Default piece length for sharding: 1 Mb.
 pub const DEFAULT_SHARD_SPAN: u64 = 1_000_000;
@@ -94,7 +96,8 @@ impl Default for ModelConfig {
     }
 }
 
-/// `[regions]`: fixed bins along every sequence.
+/// `[regions]`: fixed bins along every sequence, and which parts of the inputs are
+/// read at all.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RegionsConfig {
@@ -104,6 +107,13 @@ pub struct RegionsConfig {
     pub step: Option<u64>,
     /// Pooling of token states: mean, max, cls or attention.
     pub pool: String,
+    /// Only these regions of every input, `chr:start-end` (1-based inclusive, as
+    /// samtools), each read through the input's index as a record named so, as
+    /// `samtools faidx` writes it (`--region`). Empty: whole inputs.
+    pub region: Vec<String>,
+    /// Only the regions of this BED file (0-based half-open), read as `region`'s are
+    /// (`--regions`).
+    pub bed: Option<PathBuf>,
 }
 
 impl Default for RegionsConfig {
@@ -112,6 +122,8 @@ impl Default for RegionsConfig {
             bin: 1000,
             step: None,
             pool: "mean".to_string(),
+            region: Vec::new(),
+            bed: None,
         }
     }
 }
@@ -120,6 +132,15 @@ impl RegionsConfig {
     /// The step, defaulting to the bin length.
     pub fn step(&self) -> u64 {
         self.step.unwrap_or(self.bin)
+    }
+
+    /// The regions the inputs are restricted to (`region` or `bed`), or `None` for
+    /// whole inputs.
+    pub fn restrict(&self) -> Result<Option<Vec<Region>>, WorkflowError> {
+        read_regions(&self.region, self.bed.as_deref()).map_err(|e| match e {
+            WorkflowError::Config(m) => WorkflowError::Config(format!("regions.region: {m}")),
+            other => other,
+        })
     }
 }
 
@@ -324,6 +345,14 @@ impl Config {
         if let Err(e) = self.regions.pool.parse::<glance_model::Pooling>() {
             return err(format!("regions.pool: {e}"));
         }
+        if !self.regions.region.is_empty() && self.regions.bed.is_some() {
+            return err("regions.region and regions.bed: give one or the other".into());
+        }
+        for r in &self.regions.region {
+            if let Err(e) = r.parse::<Region>() {
+                return err(format!("regions.region: {e}"));
+            }
+        }
         for spec in &self.model.patterns {
             let text = match spec.split_once('=') {
                 Some((layer, text)) if layer.chars().all(|c| c.is_ascii_digit()) => text,
@@ -427,6 +456,13 @@ bin = 1000
 # step = 1000
 # Pooling of token states: mean, max, cls or attention.
 pool = "mean"
+# Only these regions of every input (1-based inclusive, as samtools; the inputs must be
+# plain or bgzipped FASTA, their .fai/.gzi used or built in memory). Each is read as a
+# record named "chr:start-end", as `samtools faidx` writes it: bins, hits and scores
+# are positions within it, and variants outside every region are not scored.
+region = []
+# Or the regions of a BED file (0-based half-open).
+# bed = "peaks.bed"
 
 [motifs]
 # Motif file (MEME, JASPAR, TRANSFAC, HOMER); leave out for the bundled JASPAR 2026

@@ -51,7 +51,7 @@ pub use config::{
 pub use embeddings::{embed_inputs, embed_to_memory, EmbedRows, EmbeddedRegion, EmbeddingTable};
 pub use error::WorkflowError;
 pub use hits::{collect_hits, scan_inputs, HitFormat, ScanHits, ScanSettings, ScanSummary};
-pub use input::Input;
+pub use input::{open_location, read_regions, Input, InputReader, ReadObserver};
 pub use manifest::{Manifest, StageTiming, MANIFEST};
 pub use merge::merge;
 pub use pca::{Pca, PcaAccumulator};

@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 use glance_model::{DefaultModel, Encoder, Pooling, StreamOptions, BUNDLED_FILES, BUNDLED_LABEL};
 use glance_motif::output::{write_tsv_row, TSV_HEADER};
 use glance_motif::{ScanTally, Scanner};
+use glance_seq::Region;
 
 use crate::config::{Config, Shard};
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
-use crate::input::is_stdin;
+use crate::input::{is_stdin, region_bases};
 use crate::layout::{self, owned_bins, RecordInfo};
 use crate::manifest::{previous_run, Manifest, Previous, StageTiming};
 use crate::priority::StagePools;
@@ -48,6 +49,11 @@ struct Plan {
     motifs: Option<MotifSet>,
     workers: Workers,
     inputs: Vec<FileEntry>,
+    /// The regions every input is restricted to (`regions.region` / `regions.bed`).
+    restrict: Option<Vec<Region>>,
+    /// What the read stage's counter reaches at the end: the inputs' bytes, or the
+    /// regions' bases (which are read by index, not as a stream of bytes).
+    read_total: u64,
 }
 
 impl Plan {
@@ -145,6 +151,28 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
             false => FileEntry::of(p, p.display().to_string())?,
         });
     }
+    let restrict = config.regions.restrict()?;
+    let read_total = match &restrict {
+        None => inputs.iter().map(|e| e.bytes).sum(),
+        Some(regions) => {
+            if stdin > 0 {
+                return Err(WorkflowError::Config(
+                    "regions.region/regions.bed (--region/--regions) read the inputs through \
+                     their index: give them as files, not stdin (`-`)"
+                        .into(),
+                ));
+            }
+            // every region on every input, checked before anything is written
+            let mut bases = 0;
+            for p in &config.inputs {
+                bases += region_bases(p, regions)?;
+            }
+            bases
+        }
+    };
+    if let Some(bed) = &config.regions.bed {
+        inputs.push(FileEntry::of(bed, format!("regions:{}", bed.display()))?);
+    }
     // Model.
     let mut encoder = None;
     if config.outputs.embeddings {
@@ -210,6 +238,8 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
         motifs,
         workers,
         inputs,
+        restrict,
+        read_total,
     })
 }
 
@@ -414,8 +444,7 @@ fn run_stages(plan: &Plan, quiet: bool) -> Result<StageResults, WorkflowError> {
     let lags = stage_lags(plan);
     let (tee, sources) = Tee::new(&lags.iter().map(|&(_, lag)| lag).collect::<Vec<_>>());
     let bytes = Counter::new("input");
-    // The data inputs come first in `plan.inputs`.
-    let total: u64 = plan.inputs[..c.inputs.len()].iter().map(|e| e.bytes).sum();
+    let total = plan.read_total;
     let counters: Vec<_> = lags.iter().map(|&(n, _)| Counter::new(n)).collect();
     let mut sources: Vec<_> = sources.into_iter().collect();
     for (s, ctr) in sources.iter_mut().zip(&counters) {
@@ -461,7 +490,8 @@ fn run_stages(plan: &Plan, quiet: bool) -> Result<StageResults, WorkflowError> {
         .and_then(|sc| Some((sc, sources.next()?)));
     let sharding = plan.sharding;
     let result = std::thread::scope(|s| {
-        let reader = s.spawn(|| stages::read(&c.inputs, sharding, tee, bytes));
+        let reader =
+            s.spawn(|| stages::read(&c.inputs, plan.restrict.as_deref(), sharding, tee, bytes));
         let embed = embed_src.map(|(enc, src)| {
             let (stream, p, done) = (&stream, &emb_path, &encoder_done);
             s.spawn(move || {

@@ -5,7 +5,7 @@
 //! glance-seq as they are; this module only wires them to channels and writers.
 
 use std::cell::Cell;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,12 +19,12 @@ use glance_motif::region::{RegionRef, RegionSettings, RegionTables};
 use glance_motif::scan::driver::ScanRun;
 use glance_motif::scan::prep::Prepared;
 use glance_motif::{ScanTally, Scanner};
-use glance_seq::{RecordHeader, SeqReader, SequenceSource};
+use glance_seq::{region_name, IndexedFasta, RecordHeader, Region, SequenceSource};
 use rayon::prelude::*;
 
 use crate::cputime::CpuClock;
 use crate::error::WorkflowError;
-use crate::input::is_stdin;
+use crate::input::{open_location, ReadObserver};
 use crate::layout::{self, RecordInfo};
 use crate::manifest::StageTiming;
 use crate::priority::StagePools;
@@ -59,21 +59,6 @@ pub fn timing(
     }
 }
 
-/// A file reader that counts the compressed bytes read (for the ETA).
-/// A reader that counts the bytes read through it (for the progress bar).
-struct Counting<R> {
-    inner: R,
-    counter: Arc<Counter>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.counter.add(n as u64);
-        Ok(n)
-    }
-}
-
 /// What the reader saw.
 pub struct ReadSummary {
     /// Every record (owned or not) in input order.
@@ -83,9 +68,13 @@ pub struct ReadSummary {
 }
 
 /// Reads every input once, sending every record the shard may own a piece of to every
-/// stage; returns all records. Stops early (without error) if a stage has failed.
+/// stage; returns all records. Stops early (without error) if a stage has failed. With
+/// `restrict`, only those regions of each input are read (through its index), each as
+/// a record named `chr:start-end` as `samtools faidx` writes it, and `bytes` counts
+/// their bases.
 pub fn read(
     inputs: &[PathBuf],
+    restrict: Option<&[Region]>,
     sharding: Sharding,
     mut tee: Tee,
     bytes: Arc<Counter>,
@@ -100,20 +89,25 @@ pub fn read(
             path: label.clone(),
             error: Box::new(e),
         };
-        let file: Box<dyn Read + Send> = if is_stdin(path) {
-            Box::new(std::io::stdin())
-        } else {
-            Box::new(std::fs::File::open(path).map_err(|e| WorkflowError::Input {
-                path: label.clone(),
-                error: format!("cannot open: {e}").into(),
-            })?)
+        let mut reader: Box<dyn SequenceSource> = match restrict {
+            Some(regions) => Box::new(
+                IndexedFasta::open(path)
+                    .and_then(|fasta| fasta.regions(regions.to_vec()))
+                    .map_err(err)?,
+            ),
+            None => {
+                let counter = bytes.clone();
+                let observer = ReadObserver::new(move |n| counter.add(n));
+                Box::new(open_location(path, 1, Some(&observer))?)
+            }
         };
-        let mut reader = SeqReader::from_reader(Counting {
-            inner: file,
-            counter: bytes.clone(),
-        })
-        .map_err(err)?;
         while reader.next_record(&mut header).map_err(err)? {
+            if restrict.is_some() {
+                // positions within the region, as in `samtools faidx`'s output
+                let end = header.offset + header.length.unwrap_or(0);
+                header.name = region_name(&header.name, header.offset, end);
+                header.offset = 0;
+            }
             header.index = index;
             let sent = sharding.may_own(index);
             if sent {
@@ -133,6 +127,9 @@ pub fn read(
                     break;
                 }
                 len += n as u64;
+                if restrict.is_some() {
+                    bytes.add(n as u64);
+                }
                 if sent {
                     let block = Arc::new(std::mem::replace(&mut buf, Vec::with_capacity(BLOCK)));
                     if !tee.send(|| Msg::Bases(block.clone())) {

@@ -93,7 +93,7 @@ impl VariantStage<'_> {
         let job = VariantJob {
             references: c.inputs.clone(),
             vcf: vcf.to_path_buf(),
-            regions: None,
+            regions: c.regions.restrict()?,
             prefix: self.outdir.join(layout::VARIANTS_PREFIX),
             motifs: self.motifs,
             thresh: c.variants.thresh,

@@ -27,9 +27,10 @@ pub struct EmbedArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
-    /// Model directory: a native glance model or a Hugging Face BERT/DNABERT or
-    /// Longformer checkpoint (config.json + model.safetensors + vocab.txt). Default:
-    /// `$GLANCE_MODEL`, else the default model compiled into glance (models/default).
+    /// Model directory: a native glance model or, as downloaded, a Hugging Face
+    /// BERT/DNABERT, Longformer, ModernBERT or Nucleotide Transformer checkpoint
+    /// (docs/models.md). Default: `$GLANCE_MODEL`, else the default model compiled into
+    /// glance (models/default).
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
 

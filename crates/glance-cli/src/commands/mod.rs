@@ -13,6 +13,7 @@ pub mod config;
 pub mod embed;
 pub mod merge;
 pub mod model;
+pub mod model_sweep;
 pub mod motif_args;
 pub mod region_args;
 pub mod run;
@@ -20,6 +21,20 @@ pub mod scan;
 pub mod score;
 pub mod tokenize;
 pub mod variants;
+
+/// A usage error found after parsing (an argument that does not fit the model or the
+/// input): `main` prints it as one line, like any error, and exits with status 2 as clap
+/// does for its own usage errors.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// The model in `dir`, or without one the default model (`$GLANCE_MODEL`, else the one
 /// compiled into the binary).

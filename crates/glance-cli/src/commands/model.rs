@@ -1,5 +1,6 @@
 //! `glance model inspect DIR`: what a model directory holds — architecture, layers and
-//! their attention patterns, parameter count, receptive field, tokenizer.
+//! their attention patterns, parameter count, receptive field, tokenizer; `glance model
+//! sweep` (module `model_sweep`): embedding change and speed per window size.
 
 use std::path::PathBuf;
 
@@ -14,7 +15,8 @@ use crate::global::GlobalArgs;
 #[command(after_help = "Examples:
   glance model inspect models/default      # family, tokenizer, reach, MLM head
   glance model inspect ~/hf/dnabert-6      # a Hugging Face directory, unchanged
-  glance model inspect ~/hf/bert-sharded   # sharded safetensors, pytorch_model.bin")]
+  glance model inspect ~/hf/bert-sharded   # sharded safetensors, pytorch_model.bin
+  glance model sweep ~/hf/nt-v2-50m regions.fa --windows 64,128,256,512 -o nt_sweep")]
 pub struct ModelArgs {
     /// What to do with a model.
     #[command(subcommand)]
@@ -26,14 +28,18 @@ pub struct ModelArgs {
 pub enum ModelAction {
     /// Print a model's architecture, parameter count, receptive field and tokenizer.
     Inspect {
-        /// Model directory (native glance, or Hugging Face BERT/DNABERT/Longformer).
+        /// Model directory (native glance, or a Hugging Face BERT/DNABERT, Longformer,
+        /// ModernBERT or Nucleotide Transformer checkpoint).
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Measure how region embeddings change with less context, and how fast, per window
+    /// size: writes a TSV (and a PNG plot with the `plot` feature).
+    Sweep(super::model_sweep::SweepArgs),
 }
 
 /// Runs `glance model`.
-pub fn run(args: &ModelArgs, _global: &GlobalArgs) -> anyhow::Result<()> {
+pub fn run(args: &ModelArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     match &args.action {
         ModelAction::Inspect { dir } => {
             let encoder =
@@ -41,6 +47,7 @@ pub fn run(args: &ModelArgs, _global: &GlobalArgs) -> anyhow::Result<()> {
             print!("{}", describe(&encoder)?);
             Ok(())
         }
+        ModelAction::Sweep(sweep) => super::model_sweep::run(sweep, global),
     }
 }
 

@@ -1,12 +1,12 @@
 //! `--region chr:start-end` (repeatable, 1-based inclusive as in samtools) and
 //! `--regions BED` (0-based half-open), shared by the commands that read part of an
-//! input.
+//! input (`glance run`: keys `regions.region` and `regions.bed`).
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
-use glance::seq::{read_bed, Region};
+use glance::seq::Region;
+use glance::workflow::{read_regions, WorkflowError};
 
 /// Which parts of the input to read.
 #[derive(Debug, Args)]
@@ -23,22 +23,9 @@ pub struct RegionArgs {
 impl RegionArgs {
     /// The regions asked for, or `None` for the whole input.
     pub fn parse(&self) -> anyhow::Result<Option<Vec<Region>>> {
-        if let Some(bed) = &self.regions {
-            let file = std::fs::File::open(bed)
-                .with_context(|| format!("{}: cannot open", bed.display()))?;
-            let regions = read_bed(std::io::BufReader::new(file))
-                .with_context(|| bed.display().to_string())?;
-            return Ok(Some(regions));
-        }
-        if self.region.is_empty() {
-            return Ok(None);
-        }
-        let regions = self
-            .region
-            .iter()
-            .map(|r| r.parse::<Region>())
-            .collect::<Result<Vec<_>, _>>()
-            .context("--region")?;
-        Ok(Some(regions))
+        read_regions(&self.region, self.regions.as_deref()).map_err(|e| match e {
+            WorkflowError::Config(m) => anyhow::anyhow!("--region: {m}"),
+            other => other.into(),
+        })
     }
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::Args;
 use glance::workflow::{Config, Shard};
 
+use super::region_args::RegionArgs;
 use crate::global::GlobalArgs;
 
 /// Arguments of `glance run`.
@@ -20,6 +21,7 @@ use crate::global::GlobalArgs;
   glance run genome.fa.gz --shard 2/8 --outdir shard2   # then: glance merge shard*/ --outdir all
   glance run genome.fa.gz --variants calls.vcf.gz --outdir out   # + variant effects
   glance run genome.fa.gz --tracks --track-motifs MA0139.2,MA0079.5 --outdir out   # bigWig
+  glance run genome.fa.gz --regions peaks.bed --outdir out   # only those regions
 
 Without --model, GLANCE_MODEL or else the default model compiled into glance is used
 (models/default; card: docs/models/default.md).")]
@@ -65,6 +67,11 @@ pub struct RunArgs {
     /// Pooling: mean, max, cls or attention; key `regions.pool`.
     #[arg(long, value_name = "HOW")]
     pub pool: Option<String>,
+    // --region/--regions: only those regions of each (indexed) input, as records named
+    // `chr:start-end` (as `samtools faidx` writes them); keys `regions.region` and
+    // `regions.bed`
+    #[command(flatten)]
+    pub regions: RegionArgs,
     /// Motif file; key `motifs.file` (default: bundled JASPAR 2026 CORE vertebrates).
     #[arg(long, value_name = "FILE")]
     pub motifs: Option<PathBuf>,
@@ -176,6 +183,14 @@ pub fn resolve_config(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Con
         c.regions.step = args.step;
     }
     set!(c.regions.pool, args.pool);
+    if !args.regions.region.is_empty() {
+        c.regions.region = args.regions.region.clone();
+        c.regions.bed = None;
+    }
+    if args.regions.regions.is_some() {
+        c.regions.bed = args.regions.regions.clone();
+        c.regions.region.clear();
+    }
     if args.motifs.is_some() {
         c.motifs.file = args.motifs.clone();
     }

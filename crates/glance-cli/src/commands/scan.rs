@@ -87,13 +87,16 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         chunk_size: args.chunk_size,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
     };
-    let inputs = match args.regions.parse()? {
-        Some(regions) => args
-            .inputs
-            .iter()
-            .map(|p| Input::regions(p, &regions))
-            .collect::<Result<Vec<_>, _>>()?,
-        None => Input::paths(&args.inputs),
+    // regions are read by index, a small part of each file: no bar
+    let (bar, inputs) = match args.regions.parse()? {
+        Some(regions) => (
+            indicatif::ProgressBar::hidden(),
+            args.inputs
+                .iter()
+                .map(|p| Input::regions(p, &regions))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => crate::progress::observed_inputs(global.quiet, &args.inputs),
     };
     let summary = match &args.output {
         Some(p) => {
@@ -109,6 +112,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             scan_inputs(&motifs, &inputs, &settings, &mut w, "stdout")?
         }
     };
+    bar.finish_and_clear();
     if !global.quiet {
         let out_name = args
             .output

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use glance::motif::region::{
     Potential, RegionSettings, RegionTables, DEFAULT_MU_PVALUE, DEFAULT_TAU,
 };
-use glance::workflow::{score_inputs, write_score_outputs, Input, ScoreRegions, ScoreTracks};
+use glance::workflow::{score_inputs, write_score_outputs, ScoreRegions, ScoreTracks};
 
 use super::motif_args::MotifArgs;
 use super::region_args::RegionArgs;
@@ -116,7 +116,9 @@ pub fn run(args: &ScoreArgs, global: &GlobalArgs) -> anyhow::Result<()> {
             ScoreRegions::List(_) => None,
         },
     };
-    let rows = score_inputs(&scanner, &tables, &Input::paths(&args.inputs), &regions)?;
+    let (bar, inputs) = crate::progress::observed_inputs(global.quiet, &args.inputs);
+    let rows = score_inputs(&scanner, &tables, &inputs, &regions)?;
+    bar.finish_and_clear();
     let written = write_score_outputs(&args.output, &scanner, &rows, &tracks)?;
     if !global.quiet {
         eprintln!(

@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use glance::seq::{
-    Chunk, ChunkOptions, Chunker, IndexedFasta, SeqReader, SequenceSource, SoftMask, Tokenizer,
+    Chunk, ChunkOptions, Chunker, IndexedFasta, SequenceSource, SoftMask, Tokenizer,
     TokenizerOptions, Vocab,
 };
+use glance::workflow::{open_location, ReadObserver};
 
 use super::region_args::RegionArgs;
 use crate::global::GlobalArgs;
@@ -131,8 +132,8 @@ pub fn run(args: &TokenizeArgs, global: &GlobalArgs) -> anyhow::Result<()> {
                 }
                 None => {
                     let bar = progress.clone();
-                    let reader = SeqReader::open_observed(input, threads, move |n| bar.inc(n))
-                        .with_context(in_ctx)?;
+                    let observer = ReadObserver::new(move |n| bar.inc(n));
+                    let reader = open_location(input, threads, Some(&observer))?;
                     sink.tokenize(&tokenizer, reader, input, &args.output, &index_path)?;
                 }
             }

@@ -172,3 +172,55 @@ pub fn merge(shards: &[PathBuf], out: &Path) {
         .assert()
         .success();
 }
+
+/// Writes `dir/big.fa`: one record of 5.4 Mb of seeded random bases (5.24 MiB of text,
+/// over the 4 MiB at which commands draw a progress bar).
+pub fn big_fasta(dir: &Path) -> PathBuf {
+    let fa = dir.join("big.fa");
+    let mut text = String::from(">big\n");
+    let mut x = 12345u64;
+    for _ in 0..90_000 {
+        for _ in 0..60 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push(b"ACGT"[(x >> 62) as usize] as char);
+        }
+        text.push('\n');
+    }
+    std::fs::write(&fa, text).unwrap();
+    fa
+}
+
+/// Checks the progress bar of `glance ARGS` on a big input (see [`big_fasta`]): off a
+/// terminal, stderr holds the one summary line; on a terminal (util-linux `script`
+/// gives the command a pseudo-terminal) it shows the bytes read of the total, the rate
+/// and the ETA. The terminal half is skipped where there is no `script`.
+pub fn check_progress_bar(args: &[&std::ffi::OsStr]) {
+    let plain = glance().args(args).output().unwrap();
+    let stderr = String::from_utf8(plain.stderr).unwrap();
+    assert!(plain.status.success(), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped the terminal half: no `script` command");
+        return;
+    }
+    let mut cmd = assert_cmd::cargo::cargo_bin("glance").display().to_string();
+    for a in args {
+        cmd.push(' ');
+        cmd.push_str(&a.to_string_lossy());
+    }
+    let tty = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("GLANCE_MODEL")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{shown}");
+    assert!(shown.contains("MiB/5.24 MiB"), "{shown}");
+    assert!(shown.contains("ETA"), "{shown}");
+}
