@@ -93,6 +93,44 @@ fn per_token_nucleotide_transformer_matches_the_reference_with_token_spans() {
     }
 }
 
+#[test]
+fn per_token_dnabert2_matches_the_reference_with_token_spans() {
+    // BPE tokens of varying length (scripts/dnabert2_fixtures.py), [UNK] for N and IUPAC
+    // codes, lower-case runs upper-cased
+    let seqs = ["short", "with_n", "long", "tiny"];
+    per_token_matches("dnabert2_bpe", "dnabert2_sequences.fa", &seqs, 1e-4);
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("out");
+    glance()
+        .args(["embed", "--per-token", "-q", "--model"])
+        .arg(models().join("dnabert2_bpe"))
+        .arg(models().join("dnabert2_sequences.fa"))
+        .arg("-o")
+        .arg(&prefix)
+        .assert()
+        .success();
+    let bed = read_bed(&prefix.with_extension("bed"));
+    let want = Weights::open(&models().join("dnabert2_bpe").join("expected.safetensors")).unwrap();
+    for seq in seqs {
+        for (column, field) in [(1, "starts"), (2, "ends")] {
+            let got: Vec<String> = bed
+                .iter()
+                .filter(|l| l[0] == seq)
+                .map(|l| l[column].clone())
+                .collect();
+            let name = format!("{seq}.{field}");
+            let n = want.shape(&name).unwrap()[0];
+            let expected: Vec<String> = want
+                .tensor(&name, &[n])
+                .unwrap()
+                .iter()
+                .map(|&v| (v as u64).to_string())
+                .collect();
+            assert_eq!(got, expected, "{seq}: token {field}");
+        }
+    }
+}
+
 /// `glance embed --per-token` of `fasta` with `model` equals the fixture's
 /// `<seq>.hidden` rows within `tol`, in order.
 fn per_token_matches(model: &str, fasta: &str, seqs: &[&str], tol: f32) {

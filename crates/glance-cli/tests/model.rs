@@ -83,6 +83,21 @@ fn inspect_nucleotide_transformer() {
 }
 
 #[test]
+fn inspect_dnabert2_names_its_bpe_tokenizer() {
+    glance()
+        .args(["model", "inspect"])
+        .arg(models().join("dnabert2_bpe"))
+        .assert()
+        .success()
+        .stdout(contains("architecture: DNABERT-2 (MosaicBERT, ALiBi)"))
+        .stdout(contains("runs as:      windows of 30 tokens wrapped in [CLS] ... [SEP]"))
+        .stdout(contains("MLM head:     yes"))
+        .stdout(contains(
+            "tokenizer:    tokenizer.json BPE: BPE, tokens of varying length, records cut in pieces of 65536 bases + 512 look-ahead vocab=96 tokens",
+        ));
+}
+
+#[test]
 fn inspect_modernbert() {
     glance()
         .args(["model", "inspect"])

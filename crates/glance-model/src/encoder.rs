@@ -1,7 +1,7 @@
 //! [`Encoder`]: a loaded model (native or imported) — embeddings, layers, final norm —
 //! and how its tokens must be grouped to run ([`RunMode`]).
 
-use glance_seq::{LongestMatch, Tokenizer, TokenizerOptions, Vocab};
+use glance_seq::{Bpe, LongestMatch, SpanTokenizer, Tokenizer, TokenizerOptions, Vocab};
 use ndarray::{Array1, Array2};
 
 use crate::error::ModelError;
@@ -23,6 +23,9 @@ pub enum Architecture {
     NucleotideTransformer,
     /// A transformers `ModernBertModel` / `ModernBertForMaskedLM` checkpoint.
     ModernBert,
+    /// DNABERT-2 (`zhihan1996/DNABERT-2-117M`): its own `bert_layers.py` (MosaicBERT:
+    /// ALiBi, gated GELU, fused `Wqkv`) with a BPE `tokenizer.json`.
+    Dnabert2,
 }
 
 impl Architecture {
@@ -34,6 +37,7 @@ impl Architecture {
             Architecture::Longformer => "Hugging Face Longformer",
             Architecture::NucleotideTransformer => "Nucleotide Transformer (ESM)",
             Architecture::ModernBert => "Hugging Face ModernBERT",
+            Architecture::Dnabert2 => "DNABERT-2 (MosaicBERT, ALiBi)",
         }
     }
 }
@@ -45,8 +49,8 @@ pub enum TokenizerSource {
     Builtin,
     /// A k-mer `vocab.txt` (DNABERT layout: special tokens, then k-mers).
     VocabTxt,
-    /// A Hugging Face `tokenizer.json` whose model has this type (`WordLevel`,
-    /// `WordPiece`) over single nucleotides.
+    /// A Hugging Face `tokenizer.json` whose model has this type: `WordLevel` or
+    /// `WordPiece` over single nucleotides, or `BPE` ([`Segmentation::Bpe`]).
     TokenizerJson {
         /// The `model.type` of the file.
         model: String,
@@ -96,7 +100,7 @@ pub enum RunMode {
 }
 
 /// How a model's tokenizer cuts DNA into tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Segmentation {
     /// k-mers on a fixed grid ([`TokenizerOptions`]): token `i` covers bases
     /// `[i * stride, i * stride + k)`.
@@ -104,6 +108,26 @@ pub enum Segmentation {
     /// The longest vocabulary match at each position ([`LongestMatch`], Nucleotide
     /// Transformer): tokens of varying length, each with its base span.
     LongestMatch,
+    /// Byte-pair encoding from a `tokenizer.json` ([`Bpe`], DNABERT-2): tokens of
+    /// varying length, each with its base span; long records are tokenized in pieces
+    /// with look-ahead as [`Bpe`] documents.
+    Bpe(Bpe),
+}
+
+impl Segmentation {
+    /// Whether tokens lie on a fixed k-mer grid.
+    pub fn is_grid(&self) -> bool {
+        matches!(self, Segmentation::Grid)
+    }
+
+    /// A short name for `glance model inspect`: `k-mer grid`, `longest match`, `BPE`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Segmentation::Grid => "k-mer grid",
+            Segmentation::LongestMatch => "longest match",
+            Segmentation::Bpe(_) => "BPE",
+        }
+    }
 }
 
 /// The windows a model runs in when they are fixed by its training rather than by a
@@ -295,15 +319,29 @@ impl Encoder {
     /// A tokenizer for this model's input, for models whose tokens lie on a fixed
     /// k-mer grid ([`Segmentation::Grid`]).
     pub fn make_tokenizer(&self) -> Result<Tokenizer, ModelError> {
-        if self.segmentation != Segmentation::Grid {
+        if !self.segmentation.is_grid() {
             return Err(ModelError::Options(format!(
-                "the {} tokenizes by longest vocabulary match (tokens of varying length); \
-                 this operation needs a model whose k-mers lie on a fixed grid",
-                self.architecture.name()
+                "the {} tokenizes by {} (tokens of varying length); this operation needs a \
+                 model whose k-mers lie on a fixed grid",
+                self.architecture.name(),
+                self.segmentation.name()
             )));
         }
         Tokenizer::with_vocab(self.tokenizer, self.vocab.clone())
             .map_err(|e| ModelError::Options(format!("tokenizer: {e}")))
+    }
+
+    /// The tokenizer of a model whose tokens are not on a grid ([`Segmentation::LongestMatch`],
+    /// [`Segmentation::Bpe`]), ready for a record's first base.
+    pub fn span_tokenizer(&self) -> Result<SpanTokenizer, ModelError> {
+        match &self.segmentation {
+            Segmentation::Grid => Err(ModelError::Options(format!(
+                "the {} tokenizes on a k-mer grid; its tokens have no separate spans",
+                self.architecture.name()
+            ))),
+            Segmentation::LongestMatch => Ok(self.longest_match_tokenizer()?.into()),
+            Segmentation::Bpe(bpe) => Ok(bpe.clone().into()),
+        }
     }
 
     /// The longest-match tokenizer of a [`Segmentation::LongestMatch`] model.

@@ -6,13 +6,13 @@ use std::path::Path;
 use crate::config::{ModelConfig, FORMAT};
 use crate::encoder::Encoder;
 use crate::error::ModelError;
-use crate::import::{bert, esm, longformer, modernbert};
+use crate::import::{bert, dnabert2, esm, longformer, modernbert};
 use crate::native;
 
 /// Loads the model in `dir`: a native glance directory (`"format": "glance-encoder"`)
 /// or a Hugging Face BERT/DNABERT, Longformer, ModernBERT or Nucleotide Transformer
-/// checkpoint (told apart by
-/// `model_type`, or else the first of `architectures`).
+/// checkpoint (told apart by `model_type`, or else the first of `architectures`), or a
+/// DNABERT-2 checkpoint (its MosaicBERT config keys, [`dnabert2::is_dnabert2`]).
 pub fn load(dir: &Path) -> Result<Encoder, ModelError> {
     let config_path = dir.join("config.json");
     if !dir.is_dir() {
@@ -31,6 +31,9 @@ pub fn load(dir: &Path) -> Result<Encoder, ModelError> {
         let config = ModelConfig::read(&config_path)?;
         return native::load(dir, &config);
     }
+    if dnabert2::is_dnabert2(&value) {
+        return dnabert2::load(dir, &value);
+    }
     match family(&value).as_deref() {
         Some("modernbert") => modernbert::load(dir, &text),
         Some("bert") => bert::load(dir, &crate::import::hf::read_config(&config_path)?),
@@ -44,7 +47,7 @@ pub fn load(dir: &Path) -> Result<Encoder, ModelError> {
                 path: config_path,
                 message: format!(
                     "model_type {:?} (architectures {architectures}); glance reads native glance \
-                     models, BERT, Longformer, ModernBERT and Nucleotide Transformer (ESM)",
+                     models, BERT, Longformer, ModernBERT, Nucleotide Transformer (ESM) and DNABERT-2",
                     other.unwrap_or("missing"),
                 ),
             })

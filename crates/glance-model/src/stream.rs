@@ -12,20 +12,25 @@
 //!   tokens; tokens covered by two windows get the mean of both.
 //! - [`RunMode::Whole`]: one job per record (unbounded receptive field).
 //!
-//! Models that tokenize by longest vocabulary match ([`Segmentation::LongestMatch`],
-//! Nucleotide Transformer) run in windows too, but their tokens are not on a base grid:
-//! each record is tokenized as one sequence, piece by piece, keeping each token's base
-//! span, and windows are cut from the token stream (never from fixed base intervals).
+//! Models whose tokens are not on a base grid (longest vocabulary match,
+//! [`Segmentation::LongestMatch`], Nucleotide Transformer; byte-pair encoding,
+//! [`Segmentation::Bpe`], DNABERT-2) share one path: each record is streamed through the
+//! model's [`SpanTokenizer`], piece by piece, keeping each token's base span, and jobs
+//! (windows, or chunks with halos) are cut from the token stream, never from fixed base
+//! intervals. How a BPE tokenizer cuts long records is documented on [`glance_seq::Bpe`].
+//!
+//! [`Segmentation::LongestMatch`]: crate::Segmentation::LongestMatch
+//! [`Segmentation::Bpe`]: crate::Segmentation::Bpe
 //!
 //! Every job runs single-threaded, so results are bit-identical for any thread count.
 
 use std::ops::Range;
 
-use glance_seq::{Chunk, ChunkOptions, Chunker, LongestMatchState, SequenceSource, Tokenizer};
+use glance_seq::{Chunk, ChunkOptions, Chunker, SequenceSource, SpanTokenizer, Tokenizer};
 use ndarray::{s, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
-use crate::encoder::{Encoder, RunMode, Segmentation};
+use crate::encoder::{Encoder, RunMode};
 use crate::error::ModelError;
 
 /// How sequences are cut into jobs.
@@ -483,8 +488,8 @@ pub fn encode_source_where<S: SequenceSource>(
     progress: &mut dyn FnMut(u64),
     wanted: &dyn Fn(u64, Range<u64>) -> bool,
 ) -> Result<(), ModelError> {
-    if enc.segmentation == Segmentation::LongestMatch {
-        return encode_longest_match(enc, source, opts, sink, progress, wanted);
+    if !enc.segmentation.is_grid() {
+        return encode_spans(enc, source, opts, sink, progress, wanted);
     }
     let tokenizer = enc.make_tokenizer()?;
     let mode = enc.run_mode()?;
@@ -565,10 +570,10 @@ pub fn encode_source_where<S: SequenceSource>(
     Ok(())
 }
 
-/// Bases read per piece of a record by [`encode_longest_match`].
-const LONGEST_MATCH_PIECE: usize = 1 << 20;
+/// Bases read per piece of a record by [`encode_spans`].
+const SPAN_PIECE: usize = 1 << 20;
 
-/// The tokens of the record being read by [`encode_longest_match`] that windows still
+/// The tokens of the record being read by [`encode_spans`] that jobs still
 /// need: tokens `first..first + ids.len()`, with their spans.
 #[derive(Default)]
 struct TokenBuffer {
@@ -592,11 +597,16 @@ impl TokenBuffer {
     }
 }
 
-/// [`encode_source_where`] for a [`Segmentation::LongestMatch`] model: each record is
-/// tokenized piece by piece as one sequence (its tokens keep their base spans) and cut
-/// into the model's windows in token space, `core` tokens apart; a window runs once all
-/// its tokens are known.
-fn encode_longest_match<S: SequenceSource>(
+/// [`encode_source_where`] for a model whose tokens are not on a grid
+/// ([`Segmentation::LongestMatch`], [`Segmentation::Bpe`]): each record is tokenized
+/// piece by piece as one sequence by the model's [`SpanTokenizer`] (its tokens keep their
+/// base spans) and cut into jobs in token space, `core` tokens apart: windows (the core
+/// plus the overlap, kept) or chunks (the core plus a halo each side, the core kept); a
+/// job runs once all its tokens are known.
+///
+/// [`Segmentation::LongestMatch`]: crate::Segmentation::LongestMatch
+/// [`Segmentation::Bpe`]: crate::Segmentation::Bpe
+fn encode_spans<S: SequenceSource>(
     enc: &Encoder,
     source: S,
     opts: &StreamOptions,
@@ -604,76 +614,87 @@ fn encode_longest_match<S: SequenceSource>(
     progress: &mut dyn FnMut(u64),
     wanted: &dyn Fn(u64, Range<u64>) -> bool,
 ) -> Result<(), ModelError> {
-    let tokenizer = enc.longest_match_tokenizer()?;
+    let mut tokenizer: SpanTokenizer = enc.span_tokenizer()?;
     let mode = enc.run_mode()?;
-    if !matches!(mode, RunMode::Windows { .. }) {
-        return Err(ModelError::Options(
-            "a model that tokenizes by longest vocabulary match must run in fixed windows".into(),
-        ));
-    }
     let plan = Plan::new(mode, opts)?;
-    let (core, span) = (plan.core as u64, (plan.core + plan.right) as u64);
-    let mut chunker = Chunker::new(source, ChunkOptions::symmetric(LONGEST_MATCH_PIECE, 0))?;
+    let windows = plan.wrap.is_some();
+    let (core, left, right) = (plan.core as u64, plan.left as u64, plan.right as u64);
+    let tokenize_error = |name: &str, e: glance_seq::SeqError| {
+        ModelError::Options(format!("{name}: tokenizer: {e}"))
+    };
+    let mut chunker = Chunker::new(source, ChunkOptions::symmetric(SPAN_PIECE, 0))?;
     let mut chunk = Chunk::default();
-    let mut state = LongestMatchState::default();
     let mut buffer = TokenBuffer::default();
-    let mut next_window = 0u64;
+    let mut next_job = 0u64;
     let mut merger = Merger::new();
     let batch = opts.batch.max(1);
     while chunker.next_chunk(&mut chunk)? {
         if chunk.first {
             sink.begin_indexed_record(chunk.record_index, &chunk.name, chunk.origin)?;
             buffer = TokenBuffer::default();
-            next_window = 0;
+            next_job = 0;
         }
         let from = buffer.spans.len();
-        tokenizer.push(
-            &mut state,
-            chunk.core_bases(),
-            &mut buffer.ids,
-            &mut buffer.spans,
-        );
+        tokenizer
+            .push(chunk.core_bases(), &mut buffer.ids, &mut buffer.spans)
+            .map_err(|e| tokenize_error(&chunk.name, e))?;
         if chunk.last {
-            tokenizer.finish(&mut state, &mut buffer.ids, &mut buffer.spans);
+            tokenizer
+                .finish(&mut buffer.ids, &mut buffer.spans)
+                .map_err(|e| tokenize_error(&chunk.name, e))?;
         }
         for sp in &mut buffer.spans[from..] {
             *sp = sp.start + chunk.origin..sp.end + chunk.origin;
         }
         let end = buffer.end();
+        if matches!(mode, RunMode::Whole) && end > core {
+            return Err(whole_too_long(opts));
+        }
         loop {
-            // The windows whose tokens are all known (all of them at the record's end).
+            // The jobs whose tokens are all known (all of them at the record's end).
             let starts: Vec<u64> = (0..batch as u64)
-                .map(|j| next_window + j * core)
-                .take_while(|&c0| c0 < end && (chunk.last || c0 + span <= end))
+                .map(|j| next_job + j * core)
+                .take_while(|&c0| c0 < end && (chunk.last || c0 + core + right <= end))
                 .collect();
             let Some(&last_start) = starts.last() else {
                 break;
             };
             let index = |t: u64| (t - buffer.first) as usize;
-            let jobs: Vec<(u64, u64, bool)> = starts
+            // (first context token, one past the last, kept range)
+            let jobs: Vec<(u64, u64, Range<u64>, bool)> = starts
                 .iter()
                 .map(|&c0| {
-                    let hi = (c0 + span).min(end);
-                    let bases = buffer.spans[index(c0)].start..buffer.spans[index(hi) - 1].end;
-                    (c0, hi, wanted(chunk.record_index, bases))
+                    let lo = c0.saturating_sub(left);
+                    let hi = (c0 + core + right).min(end);
+                    let keep = c0..if windows { hi } else { (c0 + core).min(end) };
+                    let bases = buffer.spans[index(keep.start)].start
+                        ..buffer.spans[index(keep.end) - 1].end;
+                    (lo, hi, keep, wanted(chunk.record_index, bases))
                 })
                 .collect();
             let results: Vec<Option<Array2<f32>>> = jobs
                 .par_iter()
-                .map(|&(c0, hi, wanted)| {
-                    let ids = &buffer.ids[index(c0)..index(hi)];
-                    wanted.then(|| plan.run(enc, ids, c0, c0..hi)).transpose()
+                .map(|(lo, hi, keep, wanted)| {
+                    let ids = &buffer.ids[index(*lo)..index(*hi)];
+                    wanted
+                        .then(|| plan.run(enc, ids, *lo, keep.clone()))
+                        .transpose()
                 })
                 .collect::<Result<_, _>>()?;
-            for (&c0, rows) in starts.iter().zip(results) {
+            for ((_, _, keep, _), rows) in jobs.iter().zip(results) {
                 if let Some(rows) = rows {
-                    let a = (c0 - buffer.first) as usize;
+                    let a = index(keep.start);
                     let spans = buffer.spans[a..a + rows.nrows()].to_vec();
-                    merger.push(c0, (rows, spans), (c0 + core).min(end), sink)?;
+                    merger.push(
+                        keep.start,
+                        (rows, spans),
+                        (keep.start + core).min(end),
+                        sink,
+                    )?;
                 }
             }
-            next_window = last_start + core;
-            buffer.drop_before(next_window);
+            next_job = last_start + core;
+            buffer.drop_before(next_job.saturating_sub(left));
         }
         progress(chunk.core_bases().len() as u64);
         if chunk.last {

@@ -255,8 +255,8 @@ fn unsupported_tokenizer_json_is_refused() {
     let cases: [(&str, &str, &str); 4] = [
         (
             "\"type\": \"WordLevel\"",
-            "\"type\": \"BPE\"",
-            "model type `BPE`",
+            "\"type\": \"Unigram\"",
+            "model type `Unigram`",
         ),
         ("\"N\": 9", "\"AC\": 9", "token `AC`"),
         (

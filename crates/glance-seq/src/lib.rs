@@ -17,6 +17,9 @@
 //!   (and .gzi for bgzipped FASTA), reading or building the index.
 //! - [`Tokenizer`] maps bases to k-mer ids of a [`Vocab`] (built in, DNABERT layout, or
 //!   read from a vocab.txt) with a rolling 2-bit encoder.
+//! - [`SpanTokenizer`] streams a record through a tokenizer whose tokens are not on a
+//!   base grid, every token with its base span: [`LongestMatch`] (Nucleotide Transformer)
+//!   or [`Bpe`] (a Hugging Face `tokenizer.json`, DNABERT-2).
 //!
 //! # Coordinates
 //!
@@ -38,6 +41,7 @@
 //! Functions return [`SeqError`], whose message names the line, record or region but
 //! not the file: callers prefix the path.
 
+mod bpe;
 mod chunk;
 mod error;
 #[cfg(feature = "htslib")]
@@ -50,10 +54,12 @@ mod reader;
 mod record;
 mod region;
 mod source;
+mod span;
 mod threaded;
 mod tokenizer;
 mod vocab;
 
+pub use bpe::{Bpe, BpeState, BPE_LOOKAHEAD, BPE_PIECE};
 pub use chunk::{Chunk, ChunkOptions, Chunker};
 pub use error::SeqError;
 #[cfg(feature = "htslib")]
@@ -66,5 +72,6 @@ pub use reader::{Format, SeqReader, MAX_HEADER_LINE};
 pub use record::{Record, RecordHeader};
 pub use region::{bin_end, bins, read_bed, region_name, Region};
 pub use source::SequenceSource;
+pub use span::SpanTokenizer;
 pub use tokenizer::{SoftMask, TokenSpan, Tokenizer, TokenizerOptions};
 pub use vocab::{check_k, kmer_string, SpecialIds, Vocab, BASES, MAX_K, SPECIAL_TOKENS};

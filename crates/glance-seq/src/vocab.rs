@@ -196,6 +196,43 @@ impl Vocab {
         })
     }
 
+    /// A vocabulary whose tokens are not k-mers of one length (a byte-pair-encoding
+    /// vocabulary, [`crate::Bpe`]): the tokens (id = index) and special ids are kept for
+    /// names, sizes and special tokens, and the k-mer table is that of k = 1 (the ids of
+    /// `A`, `C`, `G`, `T` where listed, else `special.unk`). Such a vocabulary is never
+    /// used by the k-mer [`crate::Tokenizer`]; its own tokenizer produces the ids.
+    pub fn from_opaque_tokens(tokens: Vec<String>, special: SpecialIds) -> Result<Vocab, SeqError> {
+        let n = tokens.len();
+        let ids = [
+            Some(special.unk),
+            special.pad,
+            special.cls,
+            special.sep,
+            special.mask,
+        ];
+        if ids.iter().flatten().any(|&id| id as usize >= n) {
+            return Err(SeqError::Vocab(format!(
+                "a special token id is outside the {n} tokens"
+            )));
+        }
+        let table = BASES
+            .iter()
+            .map(|&b| {
+                tokens
+                    .iter()
+                    .position(|t| t.as_bytes() == [b])
+                    .map_or(special.unk, |p| p as u32)
+            })
+            .collect();
+        Ok(Vocab {
+            k: 1,
+            special,
+            kmers: Kmers::Table(table),
+            singles: None,
+            tokens: Some(tokens),
+        })
+    }
+
     /// The ids of the single nucleotides A, T, C, G (vocabulary digit order) when the
     /// vocabulary lists them beside longer k-mers, as Nucleotide Transformer's does.
     pub fn singles(&self) -> Option<[u32; 4]> {

@@ -143,15 +143,18 @@ fn describe(e: &Encoder) -> anyhow::Result<String> {
         .vocab
         .token(sp.unk)
         .map_or(String::new(), |name| format!(" ({name})"));
-    let grid = match e.segmentation {
-        Segmentation::Grid => format!("stride={} canonical={}", t.stride, t.canonical),
-        Segmentation::LongestMatch => "plus single nucleotides, no grid".to_string(),
+    let kind = match &e.segmentation {
+        Segmentation::Grid => format!("k={} stride={} canonical={}", t.k, t.stride, t.canonical),
+        Segmentation::LongestMatch => format!("k={} plus single nucleotides, no grid", t.k),
+        Segmentation::Bpe(bpe) => {
+            let (piece, lookahead) = bpe.pieces();
+            format!("BPE, tokens of varying length, records cut in pieces of {piece} bases + {lookahead} look-ahead")
+        }
     };
     writeln!(
         s,
-        "tokenizer:    {}: k={} {grid} vocab={} tokens ([PAD]={} non-ACGT={}{unknown} [CLS]={} [SEP]={} [MASK]={})",
+        "tokenizer:    {}: {kind} vocab={} tokens ([PAD]={} non-ACGT={}{unknown} [CLS]={} [SEP]={} [MASK]={})",
         e.tokenizer_source,
-        t.k,
         e.vocab.len(),
         id(sp.pad),
         sp.unk,

@@ -2,11 +2,12 @@
 //! (config.json + a checkpoint in any layout `weights` reads + the tokenizer file),
 //! read unchanged: [`bert`] (BertModel / BertForMaskedLM, DNABERT included),
 //! [`longformer`] (LongformerModel / LongformerForMaskedLM), [`modernbert`]
-//! (ModernBertModel / ModernBertForMaskedLM) and [`esm`] (Nucleotide Transformer v1 and
-//! v2). Tokenizers: a DNABERT-layout vocab.txt, a single-nucleotide `tokenizer.json`
-//! ([`tokenizer_json`]), or Nucleotide Transformer's EsmTokenizer vocab.txt.
+//! (ModernBertModel / ModernBertForMaskedLM), [`esm`] (Nucleotide Transformer v1 and
+//! v2) and [`dnabert2`] (DNABERT-2's MosaicBERT). Tokenizers: a DNABERT-layout vocab.txt, a `tokenizer.json` ([`tokenizer_json`]:
+//! single nucleotides, or BPE through the `tokenizers` crate), or Nucleotide Transformer's EsmTokenizer vocab.txt.
 
 pub mod bert;
+pub mod dnabert2;
 pub mod esm;
 pub(crate) mod hf;
 pub mod longformer;

@@ -12,7 +12,8 @@
 //! every layer is local streams exactly in chunks; one with a global layer runs over
 //! whole records.
 //!
-//! The tokenizer is the directory's `tokenizer.json` (see [`super::tokenizer_json`]) or,
+//! The tokenizer is the directory's `tokenizer.json` (see [`super::tokenizer_json`]; a BPE
+//! file streams through [`crate::Segmentation::Bpe`]) or,
 //! failing that, a DNABERT-layout vocab.txt. No `[CLS]` / `[SEP]` is added: positions are
 //! rotary, so the bases are encoded alone.
 
@@ -20,7 +21,6 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use glance_attn::{Local, Pattern};
-use glance_seq::{TokenizerOptions, Vocab};
 use ndarray::{s, Array1, Array2};
 use serde::Deserialize;
 
@@ -251,7 +251,7 @@ pub fn load(dir: &Path, text: &str) -> Result<Encoder, ModelError> {
         &config.classifier_activation,
         &config_path,
     )?;
-    let (vocab, tokenizer, source) = read_tokenizer(dir, config.vocab_size)?;
+    let tok = read_tokenizer(dir, config.vocab_size)?;
     let w = Weights::open_dir(dir)?;
     let prefix = if w.contains("model.embeddings.tok_embeddings.weight") {
         "model."
@@ -316,30 +316,35 @@ pub fn load(dir: &Path, text: &str) -> Result<Encoder, ModelError> {
         layers,
         final_norm,
         pool_query: None,
-        tokenizer,
-        vocab,
-        segmentation: Segmentation::Grid,
+        tokenizer: tok.options,
+        vocab: tok.vocab,
+        segmentation: tok.segmentation,
         window: None,
-        tokenizer_source: source,
+        tokenizer_source: tok.source,
         mlm_head,
     })
 }
 
-/// The directory's tokenizer: tokenizer.json, else a DNABERT-layout vocab.txt; either
-/// may hold at most `vocab_size` tokens.
+/// The directory's tokenizer: tokenizer.json (single nucleotides or BPE), else a
+/// DNABERT-layout vocab.txt; either may hold at most `vocab_size` tokens.
 fn read_tokenizer(
     dir: &Path,
     vocab_size: usize,
-) -> Result<(Vocab, TokenizerOptions, TokenizerSource), ModelError> {
+) -> Result<tokenizer_json::TokenizerJson, ModelError> {
     let json = dir.join(tokenizer_json::FILE);
     if json.is_file() {
-        let (vocab, options, source) = tokenizer_json::read(&json)?;
-        hf::check_vocab_size(&json, &vocab, vocab_size)?;
-        return Ok((vocab, options, source));
+        let t = tokenizer_json::read_any(&json)?;
+        hf::check_vocab_size(&json, &t.vocab, vocab_size)?;
+        return Ok(t);
     }
     if dir.join("vocab.txt").is_file() {
         let (vocab, options) = hf::read_vocab(dir, vocab_size)?;
-        return Ok((vocab, options, TokenizerSource::VocabTxt));
+        return Ok(tokenizer_json::TokenizerJson {
+            vocab,
+            options,
+            source: TokenizerSource::VocabTxt,
+            segmentation: Segmentation::Grid,
+        });
     }
     Err(ModelError::config(
         dir,

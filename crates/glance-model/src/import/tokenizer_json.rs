@@ -11,8 +11,12 @@
 //! - a vocabulary whose non-special tokens are exactly `A`, `C`, `G`, `T`, optionally
 //!   plus `N`.
 //!
-//! Anything else (BPE, Unigram, other pre-tokenizers or normalizers, longer k-mers,
-//! other tokens) is refused with [`ModelError::Tokenizer`]. The post-processor (which
+//! A `BPE` model is read whole by the `tokenizers` crate instead ([`read_any`],
+//! [`glance_seq::Bpe`], [`Segmentation::Bpe`]): any normalizer, pre-tokenizer and
+//! vocabulary, tokens with their base spans.
+//!
+//! Anything else (Unigram, other pre-tokenizers or normalizers of WordLevel / WordPiece,
+//! longer k-mers, other tokens) is refused with [`ModelError::Tokenizer`]. The post-processor (which
 //! adds `[CLS]` / `[SEP]`) is not applied: glance encodes the bases alone.
 //!
 //! Differences from running the file in `tokenizers`, both documented in docs/models.md:
@@ -23,10 +27,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use glance_seq::{SoftMask, SpecialIds, TokenizerOptions, Vocab};
+use glance_seq::{Bpe, SoftMask, SpecialIds, TokenizerOptions, Vocab};
 use serde::Deserialize;
 
-use crate::encoder::TokenizerSource;
+use crate::encoder::{Segmentation, TokenizerSource};
 use crate::error::ModelError;
 
 /// The file name.
@@ -62,6 +66,69 @@ struct VocabModel {
     unk_token: Option<String>,
 }
 
+/// What a tokenizer.json gives a model.
+pub(crate) struct TokenizerJson {
+    /// The vocabulary (for a BPE file, its tokens by id and special ids).
+    pub vocab: Vocab,
+    /// k = 1, stride 1, soft-masked bases upper-cased.
+    pub options: TokenizerOptions,
+    /// `tokenizer.json` and its model type.
+    pub source: TokenizerSource,
+    /// [`Segmentation::Grid`] for single nucleotides, [`Segmentation::Bpe`] for BPE.
+    pub segmentation: Segmentation,
+}
+
+/// Reads `path`, a `BPE` (through the `tokenizers` crate), `WordLevel` or `WordPiece`
+/// (single nucleotides, [`read`]) tokenizer.json; any other model type is refused.
+pub(crate) fn read_any(path: &Path) -> Result<TokenizerJson, ModelError> {
+    let bad = |message: String| ModelError::Tokenizer {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("invalid tokenizer.json: {e}")))?;
+    let kind = value
+        .get("model")
+        .and_then(|m| m.get("type"))
+        .and_then(|t| t.as_str())
+        .unwrap_or("missing");
+    match kind {
+        "BPE" => {
+            let bpe = Bpe::from_json(&text, SoftMask::Upper).map_err(|e| bad(e.to_string()))?;
+            Ok(TokenizerJson {
+                vocab: bpe.vocab().clone(),
+                options: TokenizerOptions {
+                    k: 1,
+                    stride: 1,
+                    canonical: false,
+                    soft_mask: SoftMask::Upper,
+                },
+                source: TokenizerSource::TokenizerJson {
+                    model: "BPE".into(),
+                },
+                segmentation: Segmentation::Bpe(bpe),
+            })
+        }
+        "WordLevel" | "WordPiece" => {
+            let (vocab, options, source) = read(path)?;
+            Ok(TokenizerJson {
+                vocab,
+                options,
+                source,
+                segmentation: Segmentation::Grid,
+            })
+        }
+        other => Err(bad(format!(
+            "model type `{other}`: glance reads BPE tokenizers and WordLevel / WordPiece \
+             vocabularies of single nucleotides"
+        ))),
+    }
+}
+
 /// Reads `path` and returns the vocabulary, the tokenizer options (k = 1, stride 1,
 /// soft-masked bases upper-cased) and which kind of file it was.
 pub(crate) fn read(path: &Path) -> Result<(Vocab, TokenizerOptions, TokenizerSource), ModelError> {
@@ -84,7 +151,7 @@ pub(crate) fn read(path: &Path) -> Result<(Vocab, TokenizerOptions, TokenizerSou
     if kind != "WordLevel" && kind != "WordPiece" {
         return Err(bad(format!(
             "model type `{kind}`: glance reads WordLevel and WordPiece vocabularies of \
-             single nucleotides (BPE and Unigram are not supported yet)"
+             single nucleotides (BPE files are read by the BPE tokenizer)"
         )));
     }
     let model: VocabModel =

@@ -17,4 +17,4 @@ pub use ffn::FeedForward;
 pub use layer::EncoderLayer;
 pub use linear::Linear;
 pub use norm::LayerNorm;
-pub use position::{alibi_slopes, Rope};
+pub use position::{alibi_slopes, alibi_slopes_interleaved, Rope};

@@ -57,6 +57,28 @@ pub fn alibi_slopes(heads: usize) -> Vec<f32> {
         .collect()
 }
 
+/// ALiBi slopes as Press et al.'s code and DNABERT-2's `bert_layers.py`
+/// (`_get_alibi_head_slopes`) compute them for any head count: for a power of two they
+/// are [`alibi_slopes`]; otherwise the slopes of the largest power of two `p` below
+/// `heads`, then every other slope of `2p` (its 1st, 3rd, ...) until there are `heads`.
+pub fn alibi_slopes_interleaved(heads: usize) -> Vec<f32> {
+    fn slopes(heads: usize) -> Vec<f64> {
+        if heads == 0 {
+            return Vec::new();
+        }
+        if heads.is_power_of_two() {
+            return (0..heads)
+                .map(|h| 2f64.powf(-8.0 * (h + 1) as f64 / heads as f64))
+                .collect();
+        }
+        let p = 1usize << heads.ilog2();
+        let mut out = slopes(p);
+        out.extend(slopes(2 * p).into_iter().step_by(2).take(heads - p));
+        out
+    }
+    slopes(heads).into_iter().map(|s| s as f32).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +96,20 @@ mod tests {
         let n1: f32 = a.iter().map(|v| v * v).sum();
         assert!((n0 - n1).abs() < 1e-5);
         assert_eq!(alibi_slopes(8)[0], 0.5);
+    }
+
+    #[test]
+    fn interleaved_slopes_follow_press_et_al_for_any_head_count() {
+        for heads in [1, 2, 4, 8, 16] {
+            assert_eq!(alibi_slopes_interleaved(heads), alibi_slopes(heads));
+        }
+        // 6 heads: 2^-2, 2^-4, 2^-6, 2^-8 (four heads), then 2^-1, 2^-3 (of eight)
+        let six: Vec<f32> = [2, 4, 6, 8, 1, 3].iter().map(|&e| 0.5f32.powi(e)).collect();
+        assert_eq!(alibi_slopes_interleaved(6), six);
+        // DNABERT-2's 12 heads: 2^-1 .. 2^-8, then 2^-0.5, 2^-1.5, 2^-2.5, 2^-3.5
+        let twelve = alibi_slopes_interleaved(12);
+        assert_eq!(twelve[7], 0.5f32.powi(8));
+        assert!((twelve[8] - 0.5f32.sqrt()).abs() < 1e-7);
+        assert!((twelve[11] - 2f32.powf(-3.5)).abs() < 1e-7);
     }
 }

@@ -1,0 +1,452 @@
+//! DNABERT-2 parity with the fixtures of scripts/dnabert2_fixtures.py (a BPE
+//! tokenizer.json trained with the `tokenizers` package, a random-init checkpoint in
+//! DNABERT-2's config shape, a PyTorch reference of bert_layers.py): token ids and base
+//! spans as the Python tokenizer gives them, last hidden states within 1e-4, MLM
+//! log-probabilities within 1e-3, the streamed path and region embeddings equal to the
+//! reference pooled by base span, the BPE chunking rule, and one clear error per bad input.
+
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::ops::Range;
+
+use common::{max_abs_diff, model_dir};
+use glance_model::{
+    encode_source, encode_tokens, load, Architecture, Encoder, ModelError, PooledRegion, Pooler,
+    Pooling, Regions, RowSink, RunMode, Segmentation, StreamOptions, TokenSink, Weights,
+};
+use glance_seq::{Record, SeqReader};
+use ndarray::{concatenate, s, Array2, ArrayView2, Axis};
+
+const MODEL: &str = "dnabert2_bpe";
+
+fn sequences() -> Vec<(String, Vec<u8>)> {
+    let mut reader = SeqReader::open(model_dir("dnabert2_sequences.fa")).unwrap();
+    let mut rec = Record::default();
+    let mut out = Vec::new();
+    while reader.read_record(&mut rec).unwrap() {
+        out.push((rec.name.clone(), rec.sequence.clone()));
+    }
+    out
+}
+
+fn expected() -> Weights {
+    Weights::open(&model_dir(MODEL).join("expected.safetensors")).unwrap()
+}
+
+fn vector(w: &Weights, name: &str) -> Vec<u64> {
+    let n = w.shape(name).unwrap()[0];
+    w.tensor(name, &[n])
+        .unwrap()
+        .into_iter()
+        .map(|v| v as u64)
+        .collect()
+}
+
+fn matrix(w: &Weights, name: &str) -> Array2<f32> {
+    let shape = w.shape(name).unwrap().to_vec();
+    w.matrix(name, shape[0], shape[1]).unwrap()
+}
+
+fn ids(w: &Weights, name: &str) -> Vec<u32> {
+    vector(w, &format!("{name}.ids"))
+        .into_iter()
+        .map(|v| v as u32)
+        .collect()
+}
+
+fn spans(w: &Weights, name: &str) -> Vec<Range<u64>> {
+    let starts = vector(w, &format!("{name}.starts"));
+    let ends = vector(w, &format!("{name}.ends"));
+    starts.into_iter().zip(ends).map(|(s, e)| s..e).collect()
+}
+
+#[test]
+fn checkpoint_loads_as_dnabert2_in_windows() {
+    let enc = load(&model_dir(MODEL)).unwrap();
+    assert_eq!(enc.architecture, Architecture::Dnabert2);
+    assert_eq!(enc.segmentation.name(), "BPE");
+    assert_eq!(enc.vocab.len(), 96);
+    assert_eq!(enc.tokenizer_source.to_string(), "tokenizer.json BPE");
+    assert!(enc.mlm_head.is_some(), "BertForMaskedLM has a head");
+    assert!(enc.final_norm.is_none());
+    assert!(
+        enc.embeddings.positions.is_none(),
+        "ALiBi: no position table"
+    );
+    // [CLS] = 1, [SEP] = 2 in DNABERT-2's order; 32 - 2 content tokens
+    assert_eq!(
+        enc.run_mode().unwrap(),
+        RunMode::Windows {
+            tokens: 30,
+            cls: 1,
+            sep: Some(2)
+        }
+    );
+    // 6 heads: the slopes of bert_layers.py's _get_alibi_head_slopes
+    let slopes = enc.layers[0].attention.alibi.clone().unwrap();
+    assert_eq!(slopes, [0.25, 0.0625, 0.015625, 0.00390625, 0.5, 0.125]);
+    assert!(
+        enc.make_tokenizer().is_err(),
+        "BPE tokens are not on a grid"
+    );
+}
+
+#[test]
+fn token_ids_and_spans_match_the_python_tokenizer() {
+    let enc = load(&model_dir(MODEL)).unwrap();
+    let want = expected();
+    for (name, bases) in sequences() {
+        let (got_ids, got_spans) = enc.span_tokenizer().unwrap().tokenize(&bases).unwrap();
+        assert_eq!(got_ids, ids(&want, &name), "{name}");
+        assert_eq!(got_spans, spans(&want, &name), "{name}");
+    }
+}
+
+#[test]
+fn hidden_states_and_log_probs_match_the_reference() {
+    let enc = load(&model_dir(MODEL)).unwrap();
+    let want = expected();
+    let mut worst = 0f32;
+    for (name, _) in sequences() {
+        let got = encode_tokens(&enc, &ids(&want, &name), &StreamOptions::default()).unwrap();
+        let err = max_abs_diff(&got, &matrix(&want, &format!("{name}.hidden")));
+        assert!(err <= 1e-4, "{name}: hidden max abs error {err}");
+        worst = worst.max(err);
+        if name == "short" {
+            let lp = matrix(&want, "short.log_probs");
+            let got = enc
+                .mlm_head
+                .as_ref()
+                .unwrap()
+                .log_probs(got.slice(s![..lp.nrows(), ..]));
+            let err = max_abs_diff(&got, &lp);
+            assert!(err <= 1e-3, "log-prob max abs error {err}");
+        }
+    }
+    eprintln!("DNABERT-2 hidden states: max abs error {worst:e}");
+}
+
+#[test]
+fn alibi_extrapolates_past_the_training_window() {
+    // one window holding the whole `long` record (305 tokens, trained on 30)
+    let mut enc = load(&model_dir(MODEL)).unwrap();
+    if let Some(w) = enc.window.as_mut() {
+        w.tokens = 400;
+    }
+    let want = expected();
+    let got = encode_tokens(&enc, &ids(&want, "long"), &StreamOptions::default()).unwrap();
+    let err = max_abs_diff(&got, &matrix(&want, "whole.long.hidden"));
+    assert!(err <= 1e-4, "whole-record window: {err}");
+    // a sliding pattern inside the windows runs (and changes the result)
+    let mut sliding = load(&model_dir(MODEL)).unwrap();
+    sliding.override_patterns(&["sliding:r=4".into()]).unwrap();
+    let near = encode_tokens(&sliding, &ids(&want, "long"), &StreamOptions::default()).unwrap();
+    assert!(max_abs_diff(&near, &matrix(&want, "long.hidden")) > 1e-3);
+}
+
+/// One streamed record: name, rows, their tokens' spans, length.
+type StreamedRecord = (String, Array2<f32>, Vec<Range<u64>>, u64);
+
+/// Every streamed record.
+#[derive(Default)]
+struct Streamed {
+    records: Vec<StreamedRecord>,
+}
+
+impl TokenSink for Streamed {
+    fn begin_record(&mut self, name: &str, _origin: u64) -> Result<(), ModelError> {
+        self.records
+            .push((name.to_string(), Array2::zeros((0, 0)), Vec::new(), 0));
+        Ok(())
+    }
+
+    fn tokens(
+        &mut self,
+        first: u64,
+        spans: &[Range<u64>],
+        rows: ArrayView2<f32>,
+    ) -> Result<(), ModelError> {
+        let rec = self.records.last_mut().unwrap();
+        assert_eq!(first, rec.2.len() as u64, "tokens arrive in order, once");
+        rec.1 = if rec.1.nrows() == 0 {
+            rows.to_owned()
+        } else {
+            concatenate(Axis(0), &[rec.1.view(), rows]).unwrap()
+        };
+        rec.2.extend_from_slice(spans);
+        Ok(())
+    }
+
+    fn end_record(&mut self, len: u64) -> Result<(), ModelError> {
+        self.records.last_mut().unwrap().3 = len;
+        Ok(())
+    }
+}
+
+fn stream(enc: &Encoder, opts: &StreamOptions, sink: &mut dyn TokenSink) {
+    let reader = SeqReader::open(model_dir("dnabert2_sequences.fa")).unwrap();
+    let mut bases = 0;
+    encode_source(enc, reader, opts, sink, &mut |n| bases += n).unwrap();
+    let total: usize = sequences().iter().map(|(_, s)| s.len()).sum();
+    assert_eq!(bases, total as u64, "progress counts every base");
+}
+
+/// `enc` with its BPE tokenizer cutting records into pieces of `piece` bases with
+/// `lookahead` bases of look-ahead.
+fn with_pieces(enc: &Encoder, piece: usize, lookahead: usize) -> Encoder {
+    let mut enc = enc.clone();
+    let Segmentation::Bpe(bpe) = &enc.segmentation else {
+        panic!("not BPE")
+    };
+    enc.segmentation = Segmentation::Bpe(bpe.clone().with_pieces(piece, lookahead).unwrap());
+    enc
+}
+
+#[test]
+fn streaming_matches_the_reference_with_token_spans() {
+    let enc = load(&model_dir(MODEL)).unwrap();
+    let want = expected();
+    for batch in [1, 4] {
+        let opts = StreamOptions {
+            batch,
+            ..StreamOptions::default()
+        };
+        let mut got = Streamed::default();
+        stream(&enc, &opts, &mut got);
+        for ((name, bases), (rec, rows, sp, len)) in sequences().iter().zip(&got.records) {
+            assert_eq!(name, rec);
+            assert_eq!(*len, bases.len() as u64);
+            assert_eq!(sp, &spans(&want, name), "{name}");
+            let err = max_abs_diff(rows, &matrix(&want, &format!("{name}.hidden")));
+            assert!(err <= 1e-4, "{name}: streamed error {err}");
+        }
+    }
+}
+
+/// Collects pooled rows.
+#[derive(Default)]
+struct Rows(Vec<(PooledRegion, Vec<f32>)>);
+
+impl RowSink for &mut Rows {
+    fn row(&mut self, region: &PooledRegion, values: &[f32]) -> Result<(), ModelError> {
+        self.0.push((region.clone(), values.to_vec()));
+        Ok(())
+    }
+}
+
+#[test]
+fn bins_equal_the_reference_pooled_by_base_span() {
+    let enc = load(&model_dir(MODEL)).unwrap();
+    let want = expected();
+    let size = 50u64;
+    let mut rows = Rows::default();
+    {
+        let regions = Regions::Bins { size, step: size };
+        let mut pooler =
+            Pooler::new(Pooling::Mean, regions, None, enc.d_model(), &mut rows).unwrap();
+        stream(&enc, &StreamOptions::default(), &mut pooler);
+        pooler.finish().unwrap();
+    }
+    let mut checked = 0;
+    for (name, bases) in sequences() {
+        let hidden = matrix(&want, &format!("{name}.hidden"));
+        let sp = spans(&want, &name);
+        for (region, values) in rows.0.iter().filter(|(r, _)| r.chrom == name) {
+            // a token belongs to the bin holding its first base
+            let members: Vec<usize> = (0..sp.len())
+                .filter(|&t| (region.start..region.end).contains(&sp[t].start))
+                .collect();
+            assert_eq!(
+                region.tokens,
+                members.len() as u64,
+                "{name} {}",
+                region.start
+            );
+            if members.is_empty() {
+                continue;
+            }
+            let mut mean = vec![0f32; enc.d_model()];
+            for &t in &members {
+                for (m, v) in mean.iter_mut().zip(hidden.row(t)) {
+                    *m += v / members.len() as f32;
+                }
+            }
+            let err = mean
+                .iter()
+                .zip(values)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(err <= 1e-4, "{name} bin {}: {err}", region.start);
+            checked += 1;
+        }
+        assert!(
+            bases.len() as u64
+                <= rows
+                    .0
+                    .iter()
+                    .filter(|(r, _)| r.chrom == name)
+                    .map(|(r, _)| r.end)
+                    .max()
+                    .unwrap()
+        );
+    }
+    assert!(checked >= 20, "{checked} bins");
+}
+
+#[test]
+fn bpe_pieces_change_nothing_beyond_the_documented_rule() {
+    let enc = load(&model_dir(MODEL)).unwrap();
+    let want = expected();
+    let (_, long) = sequences().into_iter().find(|(n, _)| n == "long").unwrap();
+    let whole_ids = ids(&want, "long");
+    let whole_spans = spans(&want, "long");
+    // pieces larger than the record: exactly the whole record's tokens and states
+    let big = with_pieces(&enc, long.len(), 0);
+    let mut got = Streamed::default();
+    stream(&big, &StreamOptions::default(), &mut got);
+    let rec = got.records.iter().find(|r| r.0 == "long").unwrap();
+    assert_eq!(rec.2, whole_spans);
+    let tokens = encode_tokens(&enc, &whole_ids, &StreamOptions::default()).unwrap();
+    assert_eq!(
+        max_abs_diff(&rec.1, &tokens),
+        0.0,
+        "bit-identical to the whole record"
+    );
+    // small pieces with look-ahead: the same tokens (this vocabulary's tokens are short)
+    for piece in [17, 64, 200] {
+        let small = with_pieces(&enc, piece, 32);
+        let (i, s) = small.span_tokenizer().unwrap().tokenize(&long).unwrap();
+        assert_eq!((&i, &s), (&whole_ids, &whole_spans), "piece {piece}");
+    }
+    // without look-ahead, tokens still tile the record, and only tokens near a piece's
+    // end differ from the whole record's
+    let piece = 40u64;
+    let bare = with_pieces(&enc, piece as usize, 0);
+    let (i, s) = bare.span_tokenizer().unwrap().tokenize(&long).unwrap();
+    assert!(s.windows(2).all(|w| w[0].end == w[1].start));
+    assert_eq!(s.last().unwrap().end, long.len() as u64);
+    let longest = whole_spans.iter().map(|r| r.end - r.start).max().unwrap();
+    let mut differ = 0;
+    for (t, span) in s.iter().enumerate() {
+        let same = whole_spans.iter().position(|w| w == span);
+        if same.is_none_or(|u| whole_ids[u] != i[t]) {
+            differ += 1;
+            // within a few tokens' length before a cut (the piece ends at the last kept
+            // token's end, so cuts drift right by less than a token)
+            let cut_distance = (0..)
+                .map(|c| c * piece)
+                .take_while(|&c| c <= long.len() as u64 + piece)
+                .map(|c| span.start.abs_diff(c))
+                .min()
+                .unwrap();
+            assert!(
+                cut_distance <= 4 * longest + piece / 2,
+                "token {span:?} differs far from any cut"
+            );
+        }
+    }
+    assert!(
+        differ < s.len() / 2,
+        "{differ} of {} tokens differ",
+        s.len()
+    );
+}
+
+#[test]
+fn bpe_tokens_stream_in_chunks_with_halos_when_the_stack_is_local() {
+    // Without training windows and with a local pattern (ALiBi is relative), a BPE model
+    // streams in chunks cut from the token stream, with a halo of the summed radii: the
+    // kept rows equal encoding the whole record at once.
+    let mut enc = load(&model_dir(MODEL)).unwrap();
+    enc.window = None;
+    enc.override_patterns(&["sliding:r=3".into()]).unwrap();
+    assert_eq!(enc.run_mode().unwrap(), RunMode::Chunked { halo: 6 });
+    let want = expected();
+    for chunk_tokens in [5, 16, 1000] {
+        let opts = StreamOptions {
+            chunk_tokens,
+            batch: 3,
+            ..StreamOptions::default()
+        };
+        let mut got = Streamed::default();
+        stream(&enc, &opts, &mut got);
+        for (name, rows, sp, _) in &got.records {
+            assert_eq!(sp, &spans(&want, name), "{name}");
+            let whole = enc.forward(&ids(&want, name), 0).unwrap();
+            let err = max_abs_diff(rows, &whole);
+            assert!(err <= 1e-5, "{name}, chunks of {chunk_tokens}: {err}");
+        }
+    }
+}
+
+/// A copy of the fixture directory whose `file` is rewritten by `edit`.
+fn edited(file: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(model_dir(MODEL)).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let path = dir.path().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let new = edit(text.clone());
+    assert_ne!(new, text, "{file}: the edit changed nothing");
+    std::fs::write(&path, new).unwrap();
+    dir
+}
+
+#[test]
+fn bad_inputs_give_one_clear_error_each() {
+    // a tokenizer.json that is neither BPE nor WordPiece / WordLevel
+    let dir = edited("tokenizer.json", |t| {
+        t.replacen("\"type\": \"BPE\"", "\"type\": \"Unigram\"", 1)
+    });
+    let e = load(dir.path()).unwrap_err();
+    assert!(
+        matches!(&e, ModelError::Tokenizer { path, .. } if path.ends_with("tokenizer.json")),
+        "{e}"
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains("model type `Unigram`") && !msg.contains('\n'),
+        "{msg}"
+    );
+    // a vocabulary larger than the embedding table
+    let dir = edited("config.json", |t| {
+        t.replace("\"vocab_size\": 96", "\"vocab_size\": 90")
+    });
+    let e = load(dir.path()).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            ModelError::VocabSize {
+                tokens: 96,
+                vocab_size: 90,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("tokenizer.json"), "{e}");
+    // an architecture bert_layers.py does not define
+    let dir = edited("config.json", |t| {
+        t.replace("\"BertForMaskedLM\"", "\"BertForQuestionAnswering\"")
+    });
+    let e = load(dir.path()).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(&e, ModelError::Unsupported { .. })
+            && msg.contains("BertForQuestionAnswering")
+            && msg.contains("config.json"),
+        "{msg}"
+    );
+    // a BPE file that does not parse
+    let dir = edited("tokenizer.json", |t| {
+        t.replacen("\"merges\"", "\"merged\"", 1)
+    });
+    let e = load(dir.path()).unwrap_err();
+    assert!(matches!(&e, ModelError::Tokenizer { .. }), "{e}");
+}
