@@ -990,7 +990,7 @@ fn a_model_without_a_k_mer_grid_is_refused_in_one_line() {
     );
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("longest vocabulary match"), "{stderr}");
+    assert!(stderr.contains("tokenizes by longest match"), "{stderr}");
     assert!(
         std::fs::read_dir(dir.path()).unwrap().next().is_none(),
         "no output"
