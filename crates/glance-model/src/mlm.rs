@@ -89,24 +89,8 @@ impl MlmHead {
         eps: f32,
         word_embeddings: &Array2<f32>,
     ) -> Result<Option<MlmHead>, ModelError> {
-        let p = "cls.predictions";
-        if !w.contains(&format!("{p}.transform.dense.weight")) {
-            return Ok(None);
-        }
-        let (vocab, d) = word_embeddings.dim();
-        let weight = tied(w, &format!("{p}.decoder.weight"), word_embeddings)?;
-        let bias_name = if w.contains(&format!("{p}.bias")) {
-            format!("{p}.bias")
-        } else {
-            format!("{p}.decoder.bias")
-        };
-        Ok(Some(MlmHead {
-            dense: Linear::load(w, &format!("{p}.transform.dense"), d, d, true)?,
-            activation,
-            norm: LayerNorm::load(w, &format!("{p}.transform.LayerNorm"), d, eps)?,
-            decoder: Decoder::Vocab(Linear::new(weight, Some(w.vector(&bias_name, vocab)?))),
-            vocab_size: vocab,
-        }))
+        let names = ("cls.predictions", "transform.dense", "transform.LayerNorm");
+        MlmHead::dense_norm_decoder(w, names, activation, eps, word_embeddings)
     }
 
     /// The `lm_head.*` layout shared by transformers' `LongformerLMHead` and
@@ -118,21 +102,35 @@ impl MlmHead {
         eps: f32,
         word_embeddings: &Array2<f32>,
     ) -> Result<Option<MlmHead>, ModelError> {
-        let p = "lm_head";
-        if !w.contains(&format!("{p}.dense.weight")) {
+        let names = ("lm_head", "dense", "layer_norm");
+        MlmHead::dense_norm_decoder(w, names, Activation::Gelu, eps, word_embeddings)
+    }
+
+    /// A head `{prefix}.{dense}` -> `activation` -> `{prefix}.{norm}` -> decoder to every
+    /// vocabulary id (`{prefix}.decoder.weight`, or the tied `word_embeddings`) plus
+    /// `{prefix}.bias` (or `{prefix}.decoder.bias`); `None` when `{prefix}.{dense}` is
+    /// absent.
+    fn dense_norm_decoder(
+        w: &Weights,
+        (prefix, dense, norm): (&str, &str, &str),
+        activation: Activation,
+        eps: f32,
+        word_embeddings: &Array2<f32>,
+    ) -> Result<Option<MlmHead>, ModelError> {
+        if !w.contains(&format!("{prefix}.{dense}.weight")) {
             return Ok(None);
         }
         let (vocab, d) = word_embeddings.dim();
-        let weight = tied(w, &format!("{p}.decoder.weight"), word_embeddings)?;
-        let bias_name = if w.contains(&format!("{p}.bias")) {
-            format!("{p}.bias")
+        let weight = tied(w, &format!("{prefix}.decoder.weight"), word_embeddings)?;
+        let bias_name = if w.contains(&format!("{prefix}.bias")) {
+            format!("{prefix}.bias")
         } else {
-            format!("{p}.decoder.bias")
+            format!("{prefix}.decoder.bias")
         };
         Ok(Some(MlmHead {
-            dense: Linear::load(w, &format!("{p}.dense"), d, d, true)?,
-            activation: Activation::Gelu,
-            norm: LayerNorm::load(w, &format!("{p}.layer_norm"), d, eps)?,
+            dense: Linear::load(w, &format!("{prefix}.{dense}"), d, d, true)?,
+            activation,
+            norm: LayerNorm::load(w, &format!("{prefix}.{norm}"), d, eps)?,
             decoder: Decoder::Vocab(Linear::new(weight, Some(w.vector(&bias_name, vocab)?))),
             vocab_size: vocab,
         }))

@@ -13,24 +13,18 @@ mod common;
 
 use std::ops::Range;
 
-use common::{max_abs_diff, model_dir};
+use common::{column, max_abs_diff, model_dir, records, table};
 use glance_model::{
     encode_source, encode_tokens, load, Architecture, Encoder, ModelError, PooledRegion, Pooler,
     Pooling, Regions, RowSink, RunMode, Segmentation, StreamOptions, TokenSink, Weights,
 };
-use glance_seq::{Record, SeqReader};
+use glance_seq::SeqReader;
 use ndarray::{concatenate, s, Array2, ArrayView2, Axis};
 
 const MODEL: &str = "dnabert2_bpe";
 
 fn sequences() -> Vec<(String, Vec<u8>)> {
-    let mut reader = SeqReader::open(model_dir("dnabert2_sequences.fa")).unwrap();
-    let mut rec = Record::default();
-    let mut out = Vec::new();
-    while reader.read_record(&mut rec).unwrap() {
-        out.push((rec.name.clone(), rec.sequence.clone()));
-    }
-    out
+    records("dnabert2_sequences.fa")
 }
 
 fn expected() -> Weights {
@@ -38,17 +32,11 @@ fn expected() -> Weights {
 }
 
 fn vector(w: &Weights, name: &str) -> Vec<u64> {
-    let n = w.shape(name).unwrap()[0];
-    w.tensor(name, &[n])
-        .unwrap()
-        .into_iter()
-        .map(|v| v as u64)
-        .collect()
+    column(w, name).into_iter().map(|v| v as u64).collect()
 }
 
 fn matrix(w: &Weights, name: &str) -> Array2<f32> {
-    let shape = w.shape(name).unwrap().to_vec();
-    w.matrix(name, shape[0], shape[1]).unwrap()
+    table(w, name).unwrap()
 }
 
 fn ids(w: &Weights, name: &str) -> Vec<u32> {

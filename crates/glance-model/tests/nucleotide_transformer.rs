@@ -13,25 +13,19 @@ mod common;
 
 use std::ops::Range;
 
-use common::{max_abs_diff, model_dir};
+use common::{column, max_abs_diff, model_dir, records, table};
 use glance_model::{
     encode_source, encode_tokens, load, Architecture, Encoder, ModelError, RunMode, StreamOptions,
     TokenSink, Weights,
 };
-use glance_seq::{Record, SeqReader};
+use glance_seq::SeqReader;
 use ndarray::{concatenate, s, Array2, ArrayView2, Axis};
 
 const MODELS: [&str; 2] = ["nt_v1_k6", "nt_v2_k3"];
 
 /// The fixture sequences (name, bases).
 fn sequences() -> Vec<(String, Vec<u8>)> {
-    let mut reader = SeqReader::open(model_dir("nt_sequences.fa")).unwrap();
-    let mut rec = Record::default();
-    let mut out = Vec::new();
-    while reader.read_record(&mut rec).unwrap() {
-        out.push((rec.name.clone(), rec.sequence.clone()));
-    }
-    out
+    records("nt_sequences.fa")
 }
 
 fn expected(model: &str) -> Weights {
@@ -39,17 +33,7 @@ fn expected(model: &str) -> Weights {
 }
 
 fn vector(w: &Weights, name: &str) -> Vec<u32> {
-    let n = w.shape(name).unwrap()[0];
-    w.tensor(name, &[n])
-        .unwrap()
-        .into_iter()
-        .map(|v| v as u32)
-        .collect()
-}
-
-fn matrix(w: &Weights, name: &str) -> Option<Array2<f32>> {
-    let shape = w.shape(name)?.to_vec();
-    Some(w.matrix(name, shape[0], shape[1]).unwrap())
+    column(w, name).into_iter().map(|v| v as u32).collect()
 }
 
 #[test]
@@ -100,7 +84,7 @@ fn hidden_states_and_log_probs_match_the_reference() {
         for (name, bases) in sequences() {
             let (ids, _) = tokenizer.tokenize(&bases);
             let got = encode_tokens(&enc, &ids, &StreamOptions::default()).unwrap();
-            let Some(hidden) = matrix(&want, &format!("{name}.hidden")) else {
+            let Some(hidden) = table(&want, &format!("{name}.hidden")) else {
                 assert_eq!(got.nrows(), 0);
                 continue;
             };
@@ -108,7 +92,7 @@ fn hidden_states_and_log_probs_match_the_reference() {
             eprintln!("{model}/{name}: hidden max abs error {err:e}");
             assert!(err <= 1e-4, "{model}/{name}: hidden max abs error {err}");
             checked += 1;
-            if let Some(lp) = matrix(&want, &format!("{name}.log_probs")) {
+            if let Some(lp) = table(&want, &format!("{name}.log_probs")) {
                 let got = head.log_probs(got.slice(s![..lp.nrows(), ..]));
                 let err = max_abs_diff(&got, &lp);
                 eprintln!("{model}/{name}: log-prob max abs error {err:e}");
@@ -118,7 +102,7 @@ fn hidden_states_and_log_probs_match_the_reference() {
         assert_eq!(checked, 4, "{model}");
         // `<mask>` tokens: with token_dropout (v1) they also rescale every embedding.
         let ids = vector(&want, "masked.ids");
-        let lp = matrix(&want, "masked.log_probs").unwrap();
+        let lp = table(&want, "masked.log_probs").unwrap();
         let hidden = encode_tokens(&enc, &ids, &StreamOptions::default()).unwrap();
         let got = head.log_probs(hidden.slice(s![..lp.nrows(), ..]));
         let err = max_abs_diff(&got, &lp);
@@ -213,7 +197,7 @@ fn streaming_cuts_windows_from_the_token_stream() {
                 // spans tile the record
                 assert!(spans.windows(2).all(|w| w[0].end == w[1].start));
                 assert_eq!(spans.last().map_or(0, |s| s.end), bases.len() as u64);
-                match matrix(&want, &format!("{name}.hidden")) {
+                match table(&want, &format!("{name}.hidden")) {
                     Some(hidden) => {
                         let err = max_abs_diff(rows, &hidden);
                         assert!(err <= 1e-4, "{model}/{name}: streamed error {err}");

@@ -16,9 +16,14 @@ pub fn model_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The fixture sequences (name, bases).
+/// The fixture sequences of scripts/model_fixtures.py (name, bases).
 pub fn sequences() -> Vec<(String, Vec<u8>)> {
-    let mut reader = SeqReader::open(model_dir("sequences.fa")).unwrap();
+    records("sequences.fa")
+}
+
+/// The records (name, bases) of the FASTA file test-data/models/<file>.
+pub fn records(file: &str) -> Vec<(String, Vec<u8>)> {
+    let mut reader = SeqReader::open(model_dir(file)).unwrap();
     let mut rec = Record::default();
     let mut out = Vec::new();
     while reader.read_record(&mut rec).unwrap() {
@@ -77,4 +82,16 @@ pub fn max_abs_diff(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
+}
+
+/// The 1-d tensor `name` of a fixture file, as f32.
+pub fn column(w: &Weights, name: &str) -> Vec<f32> {
+    let n = w.shape(name).unwrap()[0];
+    w.tensor(name, &[n]).unwrap()
+}
+
+/// The 2-d tensor `name` of a fixture file, if it has one.
+pub fn table(w: &Weights, name: &str) -> Option<Array2<f32>> {
+    let shape = w.shape(name)?.to_vec();
+    Some(w.matrix(name, shape[0], shape[1]).unwrap())
 }
