@@ -33,10 +33,10 @@ pub struct Config {
     pub quiet: bool,
     /// Seconds between plain log lines when stderr is not a terminal.
     pub log_interval: f64,
-    /// Process only shard `I/N` (1-based) of the input; see [`crate::sharding`].
+    /// Process only shard `I/N` (1-based) of the input; see the `sharding` module.
     pub shard: Option<Shard>,
     /// Records are cut into pieces of this many bases for sharding (0: whole records),
-    /// so that one long chromosome spreads over every shard; see [`crate::sharding`].
+    /// so that one long chromosome spreads over every shard; see the `sharding` module.
     pub shard_span: u64,
     /// The encoder.
     pub model: ModelConfig,
@@ -263,7 +263,7 @@ impl Default for VariantsConfig {
 }
 
 /// Shard `index/count` (1-based index); which records and pieces of records it owns is
-/// [`crate::sharding::Sharding`]'s business.
+/// the `sharding` module's business.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     /// 1-based shard number.

@@ -11,7 +11,7 @@
 //! - a vocabulary whose non-special tokens are exactly `A`, `C`, `G`, `T`, optionally
 //!   plus `N`.
 //!
-//! A `BPE` model is read whole by the `tokenizers` crate instead ([`read_any`],
+//! A `BPE` model is read whole by the `tokenizers` crate instead (`read_any`,
 //! [`glance_seq::Bpe`], [`Segmentation::Bpe`]): any normalizer, pre-tokenizer and
 //! vocabulary, tokens with their base spans.
 //!

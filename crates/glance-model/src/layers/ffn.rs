@@ -34,7 +34,7 @@ impl FeedForward {
             + self.gate.as_ref().map_or(0, Linear::parameters)
     }
 
-    /// `x` is `[n, d]`; returns `[n, d]`. Rows go through in blocks of [`ROW_BLOCK`]
+    /// `x` is `[n, d]`; returns `[n, d]`. Rows go through in blocks of `ROW_BLOCK` rows
     /// so that the hidden activations stay small and hot in cache.
     pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
         let (n, d) = x.dim();
