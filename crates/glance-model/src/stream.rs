@@ -558,12 +558,7 @@ pub fn encode_source_where<S: SequenceSource>(
             }
             progress((job.core.end - job.core.start) * s as u64);
             if job.last_chunk {
-                merger.finish(sink)?;
-                merger = Merger::new();
-                let len = job.record_len.ok_or_else(|| {
-                    ModelError::Options(format!("{}: record length unknown at its end", job.name))
-                })?;
-                sink.end_record(len)?;
+                end_record(&mut merger, sink, &job.name, job.record_len)?;
             }
         }
     }
@@ -698,15 +693,25 @@ fn encode_spans<S: SequenceSource>(
         }
         progress(chunk.core_bases().len() as u64);
         if chunk.last {
-            merger.finish(sink)?;
-            merger = Merger::new();
-            let len = chunk.record_len.ok_or_else(|| {
-                ModelError::Options(format!("{}: record length unknown at its end", chunk.name))
-            })?;
-            sink.end_record(len)?;
+            end_record(&mut merger, sink, &chunk.name, chunk.record_len)?;
         }
     }
     Ok(())
+}
+
+/// Ends the record `name` of `record_len` bases: emits the merger's pending rows, resets
+/// it for the next record and tells the sink.
+fn end_record(
+    merger: &mut Merger,
+    sink: &mut dyn TokenSink,
+    name: &str,
+    record_len: Option<u64>,
+) -> Result<(), ModelError> {
+    merger.finish(sink)?;
+    *merger = Merger::new();
+    let len = record_len
+        .ok_or_else(|| ModelError::Options(format!("{name}: record length unknown at its end")))?;
+    sink.end_record(len)
 }
 
 /// Tokenizes a chunk (halo included) and works out its core and kept token ranges.
