@@ -216,53 +216,40 @@ fn bad_windows_are_usage_errors() {
         .starts_with("bad")));
 }
 
+/// `glance -q model sweep MODEL INPUT --windows 8 -o PREFIX`, which must exit 1 with one
+/// line on stderr; returns that line.
+fn sweep_fails(model: &str, input: &std::path::Path, prefix: &std::path::Path) -> String {
+    let out = glance()
+        .args(["-q", "model", "sweep"])
+        .arg(models().join(model))
+        .arg(input)
+        .args(["--windows", "8", "-o"])
+        .arg(prefix)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    stderr
+}
+
 #[test]
 fn local_models_and_bad_inputs_fail_without_output() {
     let dir = tempfile::tempdir().unwrap();
     let input = random_fasta(dir.path(), 1, 200);
     let prefix = dir.path().join("out");
     // native_mixed: every layer local, nothing to shorten
-    let out = glance()
-        .args(["model", "sweep"])
-        .arg(models().join("native_mixed"))
-        .arg(&input)
-        .args(["--windows", "8", "-o"])
-        .arg(&prefix)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = sweep_fails("native_mixed", &input, &prefix);
     assert!(stderr.contains("local attention already"), "{stderr}");
     // a broken input: one line naming it, no TSV
     let broken = dir.path().join("broken.fa");
     std::fs::write(&broken, "ACGT\n").unwrap();
-    let out = glance()
-        .args(["-q", "model", "sweep"])
-        .arg(models().join("bert_k3"))
-        .arg(&broken)
-        .args(["--windows", "8", "-o"])
-        .arg(&prefix)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = sweep_fails("bert_k3", &broken, &prefix);
     assert!(stderr.contains("broken.fa"), "{stderr}");
     // a record shorter than one 3-mer: nothing to compare, no TSV
     let empty = dir.path().join("short.fa");
     std::fs::write(&empty, ">short\nAC\n").unwrap();
-    let out = glance()
-        .args(["-q", "model", "sweep"])
-        .arg(models().join("bert_k3"))
-        .arg(&empty)
-        .args(["--windows", "8", "-o"])
-        .arg(&prefix)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = sweep_fails("bert_k3", &empty, &prefix);
     assert!(
         stderr.contains("short.fa") && stderr.contains("nothing to compare"),
         "{stderr}"
