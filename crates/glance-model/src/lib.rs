@@ -18,6 +18,7 @@ mod native;
 pub mod pool;
 pub mod stream;
 pub mod torch_pickle;
+mod vectorized;
 pub mod weights;
 
 pub use ndarray;

@@ -95,19 +95,23 @@ impl SelfAttention {
     }
 }
 
-/// `[n, heads * dh]` to `[heads, n, dh]` (standard layout).
+/// `[n, heads * dh]` to `[heads, n, dh]` (standard layout), written once in order.
 fn split_heads(x: Array2<f32>, heads: usize) -> Array3<f32> {
     let (n, d) = x.dim();
     let dh = d / heads;
-    let mut out = Array3::<f32>::zeros((heads, n, dh));
-    for (t, row) in x.rows().into_iter().enumerate() {
-        let row = row.as_slice().unwrap_or(&[]);
-        for (h, part) in row.chunks_exact(dh).enumerate() {
-            out.slice_mut(ndarray::s![h, t, ..])
-                .as_slice_mut()
-                .unwrap_or(&mut [])
-                .copy_from_slice(part);
+    let mut out = Vec::with_capacity(heads * n * dh);
+    for h in 0..heads {
+        let part = h * dh..(h + 1) * dh;
+        match x.as_slice() {
+            Some(flat) => flat
+                .chunks_exact(d)
+                .for_each(|row| out.extend_from_slice(&row[part.clone()])),
+            None => x
+                .rows()
+                .into_iter()
+                .for_each(|row| out.extend(row.slice(ndarray::s![part.clone()]).iter())),
         }
     }
-    out
+    Array3::from_shape_vec((heads, n, dh), out)
+        .unwrap_or_else(|_| unreachable!("heads * n * dh values for [heads, n, dh]"))
 }

@@ -5,6 +5,7 @@ use ndarray::Array2;
 use crate::config::NormPlacement;
 use crate::error::ModelError;
 use crate::layers::{FeedForward, LayerNorm, SelfAttention};
+use crate::vectorized;
 
 /// One transformer encoder layer. With post-LN it mirrors Hugging Face's `BertLayer` /
 /// `LongformerLayer` (`norm1` = `attention.output.LayerNorm`, `norm2` =
@@ -37,11 +38,11 @@ impl EncoderLayer {
     pub fn forward(&self, x: Array2<f32>, offset: usize) -> Result<Array2<f32>, ModelError> {
         match self.placement {
             NormPlacement::Post => {
-                let mut h = self.attention.forward(x.view(), offset)? + &x;
+                let mut h = residual(self.attention.forward(x.view(), offset)?, &x);
                 if let Some(norm) = &self.norm1 {
                     norm.forward_inplace(&mut h);
                 }
-                let mut out = self.ffn.forward(h.view()) + &h;
+                let mut out = residual(self.ffn.forward(h.view()), &h);
                 self.norm2.forward_inplace(&mut out);
                 Ok(out)
             }
@@ -50,14 +51,23 @@ impl EncoderLayer {
                     Some(norm) => {
                         let mut n1 = x.clone();
                         norm.forward_inplace(&mut n1);
-                        self.attention.forward(n1.view(), offset)? + &x
+                        residual(self.attention.forward(n1.view(), offset)?, &x)
                     }
-                    None => self.attention.forward(x.view(), offset)? + &x,
+                    None => residual(self.attention.forward(x.view(), offset)?, &x),
                 };
                 let mut n2 = h.clone();
                 self.norm2.forward_inplace(&mut n2);
-                Ok(self.ffn.forward(n2.view()) + &h)
+                Ok(residual(self.ffn.forward(n2.view()), &h))
             }
         }
     }
+}
+
+/// `sublayer + skip`, in place in `sublayer`'s buffer.
+fn residual(mut sublayer: Array2<f32>, skip: &Array2<f32>) -> Array2<f32> {
+    match (sublayer.as_slice_mut(), skip.as_slice()) {
+        (Some(a), Some(b)) if a.len() == b.len() => vectorized::add_assign(a, b),
+        _ => sublayer += skip,
+    }
+    sublayer
 }

@@ -73,10 +73,18 @@ impl Linear {
         let (n, input) = x.dim();
         let out = self.output();
         assert_eq!(input, self.input(), "Linear input width");
+        // the product's starting value: the bias in every row (written once, not zeroed
+        // first)
         let mut y = match &self.bias {
-            Some(b) => b
-                .broadcast((n, out))
-                .map_or_else(|| Array2::zeros((n, out)), |v| v.to_owned()),
+            Some(b) => {
+                let row = b.to_vec();
+                let mut start = Vec::with_capacity(n * out);
+                for _ in 0..n {
+                    start.extend_from_slice(&row);
+                }
+                Array2::from_shape_vec((n, out), start)
+                    .unwrap_or_else(|_| unreachable!("n * out values for [n, out]"))
+            }
             None => Array2::zeros((n, out)),
         };
         if n == 0 || out == 0 || input == 0 {

@@ -3,6 +3,7 @@
 use ndarray::{Array1, Array2, Axis};
 
 use crate::error::ModelError;
+use crate::vectorized;
 use crate::weights::Weights;
 
 /// Layer normalisation with a learned scale and an optional shift; mirrors PyTorch's
@@ -66,21 +67,16 @@ impl LayerNorm {
 
     /// Normalises every row of `x` in place.
     pub fn forward_inplace(&self, x: &mut Array2<f32>) {
-        let d = x.ncols() as f32;
-        for mut row in x.axis_iter_mut(Axis(0)) {
-            let mean = row.sum() / d;
-            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d;
-            let inv = 1.0 / (var + self.eps).sqrt();
-            match &self.bias {
-                Some(bias) => {
-                    for ((v, g), b) in row.iter_mut().zip(&self.weight).zip(bias) {
-                        *v = (*v - mean) * inv * g + b;
-                    }
-                }
-                None => {
-                    for (v, g) in row.iter_mut().zip(&self.weight) {
-                        *v = (*v - mean) * inv * g;
-                    }
+        let weight = self.weight.as_slice().unwrap_or(&[]);
+        let bias = self.bias.as_ref().map(|b| b.as_slice().unwrap_or(&[]));
+        debug_assert_eq!(x.ncols(), weight.len(), "LayerNorm width");
+        match x.as_slice_mut() {
+            Some(all) => vectorized::layer_norm_rows(all, weight, bias, self.eps),
+            None => {
+                for mut row in x.axis_iter_mut(Axis(0)) {
+                    let mut owned = row.to_vec();
+                    vectorized::layer_norm_rows(&mut owned, weight, bias, self.eps);
+                    row.assign(&ndarray::ArrayView1::from(&owned[..]));
                 }
             }
         }
