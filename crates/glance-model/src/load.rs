@@ -66,7 +66,7 @@ pub fn load(dir: &Path) -> Result<Encoder, ModelError> {
 
 /// The family of a Hugging Face config.json: `model_type`, or else the one its first
 /// `architectures` entry starts with (`ModernBert...`, `Longformer...`, `BigBird...`,
-/// `Bert...`, `Esm...`; `BigBird...` gives `big_bird` as its `model_type` is spelled),
+/// `Bert...`, `Esm...`; `BigBirdModel` / `BigBirdFor...` give `big_bird` as its `model_type` is spelled),
 /// lower-cased.
 fn family(config: &serde_json::Value) -> Option<String> {
     if let Some(t) = config.get("model_type").and_then(|t| t.as_str()) {
@@ -77,7 +77,7 @@ fn family(config: &serde_json::Value) -> Option<String> {
         .get(0)?
         .as_str()?
         .to_ascii_lowercase();
-    if arch.starts_with("bigbird") {
+    if arch == "bigbirdmodel" || arch.starts_with("bigbirdfor") {
         return Some("big_bird".into());
     }
     ["modernbert", "longformer", "bert", "esm"]
