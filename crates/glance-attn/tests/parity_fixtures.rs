@@ -66,6 +66,7 @@ fn check_case(root: &Path, case: &Value) -> Vec<String> {
             .zip(want.iter())
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
+        eprintln!("{name} ({pattern}, {isa:?}): max abs error {err:e}");
         if err > 1e-5 {
             failures.push(format!(
                 "{name} ({pattern}, {isa:?}): max abs error {err:e}"

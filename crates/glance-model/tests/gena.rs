@@ -325,6 +325,16 @@ fn bad_configs_give_one_clear_error_each() {
         )
     });
     unsupported(&dir, "sparse_config_cls");
+    // without pre_layer_norm, GENA-LM's layers are transformers' post-LN BertLayer:
+    // the pre-LN fixture then lacks the post-LN norms, and the error names the tensor
+    let dir = edited_config(BERT, |t| {
+        t.replace("\"pre_layer_norm\": true", "\"pre_layer_norm\": false")
+    });
+    let msg = load(dir.path()).unwrap_err().to_string();
+    assert!(
+        msg.contains("attention.output.LayerNorm") && !msg.contains('\n'),
+        "{msg}"
+    );
     // BigBird's full-attention variant loads, with full attention in every layer
     let dir = edited_config(BIGBIRD, |t| {
         t.replace("\"block_sparse\"", "\"original_full\"")
