@@ -1,6 +1,8 @@
 //! [`SelfAttention`]: multi-head self-attention whose score pattern, positions and
 //! global projections are delegated to glance-attn's `attend`.
 
+use std::borrow::Cow;
+
 use glance_attn::{attend, AttendOptions, GlobalQkv, Local, Pattern, PositionBias};
 use ndarray::{Array2, Array3, ArrayView2};
 
@@ -100,7 +102,7 @@ impl SelfAttention {
     /// `bigbird` pattern over at most `(5 + 2 * random) * block` rows is full attention,
     /// as transformers' `BigBirdModel.forward` switches to `original_full` for such
     /// lengths.
-    fn pattern_for(&self, n: usize) -> Pattern {
+    fn pattern_for(&self, n: usize) -> Cow<'_, Pattern> {
         match self.pattern.local {
             Local::BigBird { block, random }
                 if n <= random
@@ -108,9 +110,9 @@ impl SelfAttention {
                     .saturating_add(5)
                     .saturating_mul(block) =>
             {
-                Pattern::local(Local::Full { causal: false })
+                Cow::Owned(Pattern::local(Local::Full { causal: false }))
             }
-            _ => self.pattern.clone(),
+            _ => Cow::Borrowed(&self.pattern),
         }
     }
 }
