@@ -9,7 +9,7 @@ pub enum PatternError {
     #[error("empty attention pattern spec")]
     Empty,
     /// The pattern name is not one of the exact patterns.
-    #[error("unknown attention pattern `{0}` (expected full, sliding, dilated or block)")]
+    #[error("unknown attention pattern `{0}` (expected full, sliding, dilated, block or bigbird)")]
     UnknownKind(String),
     /// The name is an approximate pattern (`linformer`, `performer`, `lsh`): it is not a
     /// [`crate::Pattern`]; parse it as a [`crate::Spec`] and run it with
@@ -48,6 +48,9 @@ pub enum PatternError {
     /// The `+global:` part is malformed.
     #[error("invalid global spec `{0}` (expected global:first, global:every=K or global:tokens=I,J,...)")]
     BadGlobal(String),
+    /// A `+global:...` part after a pattern that has its own global blocks (`bigbird`).
+    #[error("pattern `{0}` has its own global blocks and takes no `+global` part")]
+    GlobalNotAllowed(String),
 }
 
 /// Why [`crate::attend`] rejected its inputs.

@@ -1,9 +1,11 @@
 //! Attention kernels for glance: the exact local patterns (full, sliding, dilated,
-//! block-wise, each with optional global tokens) over `[heads, n, d_head]` f32 arrays.
-//! Kernels know nothing of DNA.
+//! block-wise, each with optional global tokens, and BigBird's block-sparse attention as
+//! transformers computes it in eval mode) over `[heads, n, d_head]` f32 arrays. Kernels
+//! know nothing of DNA.
 //!
 //! - [`Pattern`] parses the spec grammar (`sliding:r=128`, `dilated:r=64,d=4`,
-//!   `block:b=512,n=1`, `full`, each optionally `+global:first|every=K|tokens=...`).
+//!   `block:b=512,n=1`, `full`, each optionally `+global:first|every=K|tokens=...`, and
+//!   `bigbird:b=64,random=3`, see [`Local::BigBird`]).
 //! - [`attend`] computes `softmax(scale * q k^T + bias, masked) v` for the pattern.
 //! - [`Spec`] also parses the approximate patterns (`linformer:k=256`,
 //!   `performer:m=256`, `lsh:bucket=64,hashes=4`), computed by [`attend_approx`].

@@ -8,8 +8,13 @@
 //!         | "sliding:r=" R [ ",causal" ]
 //!         | "dilated:r=" R ",d=" D [ ",causal" ]
 //!         | "block:b=" B ",n=" N
+//!         | "bigbird:b=" B ",random=" R
 //! global  = "global:first" | "global:every=" K | "global:tokens=" I { "," I }
 //! ```
+//!
+//! `bigbird` is BigBird's block-sparse attention as transformers' `BigBirdModel`
+//! computes it in eval mode; it carries its own global blocks, so it takes no
+//! `+global` part (see [`Local::BigBird`]).
 //!
 //! Options of a local pattern may come in any order; [`Pattern`]'s `Display` writes the
 //! canonical form above, and parsing it gives the same pattern back. Positions
@@ -52,6 +57,25 @@ pub enum Local {
         size: usize,
         /// Blocks seen on each side.
         neighbours: usize,
+    },
+    /// BigBird block-sparse attention (`bigbird:b=B,random=R`) as transformers'
+    /// `BigBirdBlockSparseAttention` computes it in eval mode, over blocks of `block`
+    /// rows counted from row 0 of the call (the last block may be short: transformers
+    /// pads it with masked keys):
+    ///
+    /// - queries of the first and the last block see every key;
+    /// - every other query sees its own block and one block each side, the first block
+    ///   and the last block;
+    /// - the `random` blocks: in eval mode transformers' random adjacency is all zeros,
+    ///   so each "random" block is block 0 again, and block 0's keys enter the softmax
+    ///   of every non-global query `1 + random` times (a weight of `1 + random`).
+    ///
+    /// Not translation invariant: needs [`crate::AttendOptions::offset`] 0.
+    BigBird {
+        /// Block length (>= 1).
+        block: usize,
+        /// Random blocks per query block (`num_random_blocks`).
+        random: usize,
     },
 }
 
@@ -127,7 +151,7 @@ impl Pattern {
             return None;
         }
         match self.local {
-            Local::Full { .. } => None,
+            Local::Full { .. } | Local::BigBird { .. } => None,
             Local::Sliding { radius, .. } => Some(radius),
             Local::Dilated {
                 radius, dilation, ..
@@ -163,6 +187,7 @@ impl fmt::Display for Local {
                 causal: c,
             } => write!(f, "dilated:r={radius},d={dilation}{}", causal(c)),
             Local::Block { size, neighbours } => write!(f, "block:b={size},n={neighbours}"),
+            Local::BigBird { block, random } => write!(f, "bigbird:b={block},random={random}"),
         }
     }
 }
@@ -354,6 +379,14 @@ impl FromStr for Local {
                 }
                 .finished(o)?
             }
+            "bigbird" => {
+                let mut o = opts.only(&["b", "random"])?;
+                Local::BigBird {
+                    block: o.required("bigbird", "b", 1)?,
+                    random: o.required("bigbird", "random", 0)?,
+                }
+                .finished(o)?
+            }
             "linformer" | "performer" | "lsh" => {
                 return Err(PatternError::Approximate(kind.to_string()))
             }
@@ -404,10 +437,11 @@ impl FromStr for Pattern {
             Some((l, g)) => (l, Some(g.parse::<Global>()?)),
             None => (s, None),
         };
-        Ok(Pattern {
-            local: local.parse()?,
-            global,
-        })
+        let local: Local = local.parse()?;
+        if matches!(local, Local::BigBird { .. }) && global.is_some() {
+            return Err(PatternError::GlobalNotAllowed(local.to_string()));
+        }
+        Ok(Pattern { local, global })
     }
 }
 
@@ -462,6 +496,17 @@ mod tests {
             roundtrip("dilated:r=2,d=3+global:first").global,
             Some(Global::First)
         );
+        assert_eq!(
+            roundtrip("bigbird:random=3,b=64").local,
+            Local::BigBird {
+                block: 64,
+                random: 3
+            }
+        );
+        assert_eq!(
+            roundtrip("bigbird:b=16,random=0").to_string(),
+            "bigbird:b=16,random=0"
+        );
     }
 
     #[test]
@@ -487,6 +532,22 @@ mod tests {
         assert!(matches!(
             err("block:b=4,n=1,causal"),
             PatternError::UnknownOption { .. }
+        ));
+        assert!(matches!(
+            err("bigbird:b=0,random=3"),
+            PatternError::BadValue { .. }
+        ));
+        assert!(matches!(
+            err("bigbird:b=64"),
+            PatternError::MissingOption { .. }
+        ));
+        assert!(matches!(
+            err("bigbird:b=64,random=3,global=2"),
+            PatternError::UnknownOption { .. }
+        ));
+        assert!(matches!(
+            err("bigbird:b=64,random=3+global:first"),
+            PatternError::GlobalNotAllowed(_)
         ));
         assert!(matches!(err("sliding:r=1,r=2"), PatternError::Duplicate(_)));
         assert!(matches!(

@@ -9,7 +9,9 @@
 //!   Frobenius error `||out[S] - full[S]||_F / ||full[S]||_F` of any output over those
 //!   rows `S`: affordable at `n = 65,536`, where the whole of full attention is not.
 //!
-//! Both take each row's softmax with one function (`softmax_row`).
+//! Both take each row's softmax with one function (`softmax_row`). A key that enters a
+//! row's softmax `m` times ([`Visibility::multiplicity`], BigBird's block 0) scores
+//! `ln m` more: `m e^s = e^(s + ln m)`.
 
 use ndarray::{Array2, Array3, ArrayView3, ArrayViewMut1, Axis};
 use rayon::prelude::*;
@@ -55,7 +57,8 @@ pub fn attend_f64(
                         .bias
                         .as_ref()
                         .map_or(0.0, |b| f64::from(b.value(h, i as i64 - j as i64)));
-                    scores.push((j, scale * dot + bias));
+                    let weight = (vis.multiplicity(i, j) as f64).ln();
+                    scores.push((j, scale * dot + bias + weight));
                 }
                 softmax_row(&scores, vs, h, out_h.row_mut(i));
             }

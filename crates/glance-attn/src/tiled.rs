@@ -15,6 +15,9 @@
 //!   `log2(e)`) and the softmax uses `exp2`.
 //! - Non-global rows then see the global keys outside their neighbourhood (one extra
 //!   pass); global rows are recomputed over all keys with the global projections.
+//! - `bigbird` runs as `block:b=B,n=1` with its first and last blocks global; the keys
+//!   of block 0 that a non-global row sees (locally or as global keys) score
+//!   `log2(1 + random)` more, their multiplicity ([`Visibility::multiplicity`]).
 //!
 //! Memory: per worker thread a few tile buffers (`O(MQ * d + NK * d)`), never an
 //! `n x n` or `n x window` score matrix.
@@ -146,12 +149,21 @@ struct Inputs<'a> {
     gv: &'a [f32],
 }
 
+/// A base-2 score added to the keys `0..end` of every non-global row.
+#[derive(Debug, Clone, Copy)]
+struct Boost {
+    end: usize,
+    add: f32,
+}
+
 /// Everything the workers share.
 struct Ctx<'a, 'v> {
     x: Inputs<'a>,
     vis: &'a Visibility<'v>,
     bias: Option<&'a PositionBias>,
     rule: Rule,
+    /// Keys `0..end` score `add` more (base 2) for non-global rows: BigBird's block 0.
+    boost: Option<Boost>,
     lanes: Vec<Lane>,
     dims: Dims,
     scale: f32,
@@ -280,6 +292,20 @@ pub(crate) fn attend(
         Local::Sliding { radius, causal } => (Rule::Sliding { radius, causal }, false),
         Local::Dilated { radius, causal, .. } => (Rule::Sliding { radius, causal }, true),
         Local::Block { size, neighbours } => (Rule::Block { size, neighbours }, false),
+        Local::BigBird { block, .. } => (
+            Rule::Block {
+                size: block,
+                neighbours: 1,
+            },
+            false,
+        ),
+    };
+    let boost = match vis.local_pattern() {
+        Local::BigBird { block, random } if random > 0 => Some(Boost {
+            end: block,
+            add: (random.saturating_add(1) as f32).log2(),
+        }),
+        _ => None,
     };
     let (heads, n, d) = (dims.heads, dims.n, dims.d);
     let mut lanes = Vec::new();
@@ -324,6 +350,7 @@ pub(crate) fn attend(
         vis,
         bias: opts.bias.as_ref(),
         rule,
+        boost,
         lanes,
         dims,
         scale,
@@ -579,7 +606,8 @@ unsafe fn local_tile<S: Simd, const J: usize, const DD: usize>(
         seen_by_all[c] = if has_padding || ctx.bias.is_some() {
             (0, 0)
         } else {
-            (la.0, fi.1)
+            // Boosted keys go through the mask step.
+            (la.0.max(ctx.boost.map_or(0, |b| b.end)), fi.1)
         };
     }
     let klo = reach[..vectors].iter().map(|r| r.0).min().unwrap_or(0);
@@ -630,6 +658,10 @@ unsafe fn local_tile<S: Simd, const J: usize, const DD: usize>(
                                 *sv += bias.value(h, delta) * LOG2E;
                             }
                         }
+                        // Global rows of the tile are boosted too, but not written.
+                        if let Some(b) = ctx.boost.filter(|b| lane.row(u, offset) < b.end) {
+                            row.iter_mut().for_each(|sv| *sv += b.add);
+                        }
                     },
                 );
             }
@@ -654,8 +686,13 @@ unsafe fn local_tile<S: Simd, const J: usize, const DD: usize>(
                         let i = lane.row(ua + x0 + x, offset);
                         if ctx.vis.is_local(h, i, g) {
                             *sv = f32::NEG_INFINITY;
-                        } else if let Some(bias) = ctx.bias {
+                            continue;
+                        }
+                        if let Some(bias) = ctx.bias {
                             *sv += bias.value(h, i as i64 - g as i64) * LOG2E;
+                        }
+                        if let Some(b) = ctx.boost.filter(|b| g < b.end) {
+                            *sv += b.add;
                         }
                     }
                 });
@@ -747,10 +784,13 @@ mod tests {
                 "block:b=24,n=1",
                 "full:causal",
                 "sliding:r=20+global:every=50",
+                "bigbird:b=16,random=3",
+                "bigbird:b=8,random=0",
             ] {
                 let pattern: Pattern = spec.parse().unwrap();
                 let base = AttendOptions {
-                    offset: 7,
+                    // BigBird's blocks count from row 0.
+                    offset: if spec.starts_with("bigbird") { 0 } else { 7 },
                     ..Default::default()
                 };
                 let want =

@@ -57,6 +57,21 @@ impl<'a> Visibility<'a> {
             (Local::Block { size: 0, .. }, _) => {
                 return Err(AttnError::Option("block size must be at least 1".into()))
             }
+            (Local::BigBird { block: 0, .. }, _) => {
+                return Err(AttnError::Option(
+                    "bigbird block size must be at least 1".into(),
+                ))
+            }
+            (Local::BigBird { .. }, Some(_)) => {
+                return Err(AttnError::Option(
+                    "bigbird has its own global blocks and takes no global tokens".into(),
+                ))
+            }
+            (Local::BigBird { .. }, None) if opts.offset != 0 => {
+                return Err(AttnError::Option(
+                    "bigbird blocks are counted from row 0: offset must be 0".into(),
+                ))
+            }
             (Local::Dilated { dilation: 0, .. }, _) => {
                 return Err(AttnError::Option("dilation must be at least 1".into()))
             }
@@ -73,11 +88,19 @@ impl<'a> Visibility<'a> {
                 )));
             }
         }
-        let globals = pattern
-            .global
-            .as_ref()
-            .map(|g| g.positions(opts.offset, n))
-            .unwrap_or_default();
+        let globals = match pattern.local {
+            // The first and the last block (transformers pads the last one with masked
+            // keys to a whole block).
+            Local::BigBird { block, .. } => {
+                let last = n.saturating_sub(1) / block * block;
+                (0..block.min(n)).chain(last.max(block)..n).collect()
+            }
+            _ => pattern
+                .global
+                .as_ref()
+                .map(|g| g.positions(opts.offset, n))
+                .unwrap_or_default(),
+        };
         let mut is_global = vec![false; if globals.is_empty() { 0 } else { n }];
         for &g in &globals {
             is_global[g] = true;
@@ -140,6 +163,19 @@ impl<'a> Visibility<'a> {
         self.padding
     }
 
+    /// How many times key `j` enters the softmax of query `i` when `i` sees `j`: 1,
+    /// except for a `bigbird` pattern, whose non-global queries count the keys of block 0
+    /// `1 + random` times (transformers' eval-mode "random" blocks are all block 0).
+    #[inline]
+    pub fn multiplicity(&self, i: usize, j: usize) -> usize {
+        match self.local {
+            Local::BigBird { block, random } if j < block && !self.is_global(i) => {
+                random.saturating_add(1)
+            }
+            _ => 1,
+        }
+    }
+
     /// Whether key `j` is in the local neighbourhood of query `i` for head `h`.
     #[inline]
     pub fn is_local(&self, h: usize, i: usize, j: usize) -> bool {
@@ -160,6 +196,8 @@ impl<'a> Visibility<'a> {
                 let bj = (self.offset + j) / size;
                 bi.abs_diff(bj) <= neighbours
             }
+            // Its own block and one each side (offset is 0).
+            Local::BigBird { block, .. } => (i / block).abs_diff(j / block) <= 1,
         }
     }
 
@@ -203,6 +241,11 @@ impl<'a> Visibility<'a> {
                 let lo = lo_abs.saturating_sub(self.offset);
                 let hi = hi_abs.saturating_sub(self.offset).min(n);
                 (lo, hi, 1)
+            }
+            Local::BigBird { block, .. } => {
+                let b = i / block;
+                let hi = b.saturating_add(2).saturating_mul(block).min(n);
+                (b.saturating_sub(1) * block, hi, 1)
             }
         }
     }

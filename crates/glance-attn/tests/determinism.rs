@@ -41,6 +41,7 @@ fn identical_for_any_thread_count() {
     for spec in PATTERNS.iter().chain(&[
         "sliding:r=20+global:every=97",
         "dilated:r=5,d=2+global:first",
+        "bigbird:b=16,random=3",
     ]) {
         let p: Pattern = spec.parse().unwrap();
         let opts = AttendOptions::default();

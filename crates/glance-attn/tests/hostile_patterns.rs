@@ -33,3 +33,23 @@ fn dilation_of_usize_max() {
     let own = run("sliding:r=0", 5);
     assert_eq!(out, own);
 }
+
+#[test]
+fn bigbird_with_usize_max_random_blocks() {
+    // Block 0's weight 1 + random saturates at usize::MAX (2^64 in the softmax): the
+    // rows outside the first and last block then average block 0's values alone, with
+    // no overflow; the first and last rows are plain full attention.
+    let out = run("bigbird:b=1,random=18446744073709551615", 5);
+    let full = run("full", 5);
+    let v0 = run("sliding:r=0", 5);
+    for h in 0..2 {
+        for d in 0..4 {
+            for i in [0, 4] {
+                assert_eq!(out[[h, i, d]], full[[h, i, d]]);
+            }
+            for i in 1..4 {
+                assert!((out[[h, i, d]] - v0[[h, 0, d]]).abs() <= 1e-6, "row {i}");
+            }
+        }
+    }
+}

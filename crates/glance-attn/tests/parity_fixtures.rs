@@ -1,7 +1,9 @@
 //! Parity with published implementations: Hugging Face LongformerSelfAttention (local
 //! and with global tokens) and lucidrains' local-attention (block-wise and exact
-//! windows, causal, key padding). Fixtures come from scripts/attention_fixtures.py;
-//! provenance.json names each case's glance pattern.
+//! windows, causal, key padding), and transformers' BigBirdBlockSparseAttention in eval
+//! mode (`bigbird:b=B,random=R`, with a short last block). Fixtures come from
+//! scripts/attention_fixtures.py and scripts/bigbird_fixtures.py; each provenance.json
+//! names each case's glance pattern.
 
 // Tests may unwrap: a failed unwrap is a failed test (library code may not:
 // [workspace.lints] in Cargo.toml).
@@ -9,7 +11,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use common::load3;
 use glance_attn::{attend, AttendOptions, GlobalQkv, Isa, Pattern};
@@ -21,9 +23,9 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../test-data/attention")
 }
 
-fn check_case(case: &Value) -> Vec<String> {
+fn check_case(root: &Path, case: &Value) -> Vec<String> {
     let name = case["case"].as_str().unwrap();
-    let dir = fixtures().join(name);
+    let dir = root.join(name);
     let pattern: Pattern = case["pattern"].as_str().unwrap().parse().unwrap();
     let (q, k, v, want) = (
         load3(&dir, "q"),
@@ -64,6 +66,7 @@ fn check_case(case: &Value) -> Vec<String> {
             .zip(want.iter())
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
+        eprintln!("{name} ({pattern}, {isa:?}): max abs error {err:e}");
         if err > 1e-5 {
             failures.push(format!(
                 "{name} ({pattern}, {isa:?}): max abs error {err:e}"
@@ -75,8 +78,8 @@ fn check_case(case: &Value) -> Vec<String> {
 
 #[test]
 fn matches_longformer_and_local_attention_fixtures() {
-    let text = std::fs::read_to_string(fixtures().join("provenance.json")).unwrap();
-    let provenance: Value = serde_json::from_str(&text).unwrap();
+    let root = fixtures();
+    let provenance = read_provenance(&root);
     let cases = provenance["cases"].as_array().unwrap();
     let references: Vec<&str> = cases
         .iter()
@@ -84,6 +87,22 @@ fn matches_longformer_and_local_attention_fixtures() {
         .collect();
     assert!(references.contains(&"transformers.LongformerSelfAttention"));
     assert!(references.contains(&"local_attention.LocalAttention"));
-    let failures: Vec<String> = cases.iter().flat_map(check_case).collect();
+    let failures: Vec<String> = cases.iter().flat_map(|c| check_case(&root, c)).collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+fn read_provenance(root: &Path) -> Value {
+    let text = std::fs::read_to_string(root.join("provenance.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn matches_transformers_bigbird_block_sparse_attention_in_eval_mode() {
+    let root = fixtures().join("bigbird");
+    let provenance = read_provenance(&root);
+    let cases = provenance["cases"].as_array().unwrap();
+    // Both random-adjacency helpers (n = 1024 and otherwise) and a padded last block.
+    assert_eq!(cases.len(), 3);
+    let failures: Vec<String> = cases.iter().flat_map(|c| check_case(&root, c)).collect();
     assert!(failures.is_empty(), "{failures:#?}");
 }

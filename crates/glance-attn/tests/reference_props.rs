@@ -1,6 +1,6 @@
 //! Property tests: `attend` equals the dense f64 reference (max abs error <= 1e-5) for
-//! random shapes, every pattern, global tokens, padding, biases and per-head dilation,
-//! on every instruction set this CPU has.
+//! random shapes, every pattern (BigBird's block-0 multiplicity included), global tokens,
+//! padding, biases and per-head dilation, on every instruction set this CPU has.
 
 // Tests may unwrap: a failed unwrap is a failed test (library code may not:
 // [workspace.lints] in Cargo.toml).
@@ -27,6 +27,7 @@ fn local_strategy() -> impl Strategy<Value = Local> {
             }
         }),
         (1usize..70, 0usize..3).prop_map(|(size, neighbours)| Local::Block { size, neighbours }),
+        (1usize..40, 0usize..4).prop_map(|(block, random)| Local::BigBird { block, random }),
     ]
 }
 
@@ -66,12 +67,17 @@ fn case_strategy() -> impl Strategy<Value = Case> {
     )
         .prop_map(
             |((heads, n, d, offset), (local, global), (seed, padding_percent), (bias, phd, gp))| {
+                // BigBird counts blocks from row 0 and has its own global blocks.
+                let bigbird = matches!(local, Local::BigBird { .. });
                 Case {
                     heads,
                     n,
                     d,
-                    offset,
-                    pattern: Pattern { local, global },
+                    offset: if bigbird { 0 } else { offset },
+                    pattern: Pattern {
+                        local,
+                        global: if bigbird { None } else { global },
+                    },
                     seed,
                     padding_percent,
                     bias,
@@ -193,6 +199,11 @@ fn extreme_or_invalid_patterns_error_or_work_without_panicking() {
             size: 1,
             neighbours: usize::MAX,
         },
+        // One block, every row global.
+        Local::BigBird {
+            block: usize::MAX,
+            random: usize::MAX,
+        },
     ];
     for local in huge {
         let out = attend(
@@ -221,6 +232,17 @@ fn extreme_or_invalid_patterns_error_or_work_without_panicking() {
         Pattern {
             local: Local::Full { causal: false },
             global: Some(Global::Every(0)),
+        },
+        Pattern::local(Local::BigBird {
+            block: 0,
+            random: 1,
+        }),
+        Pattern {
+            local: Local::BigBird {
+                block: 4,
+                random: 1,
+            },
+            global: Some(Global::First),
         },
     ];
     for p in invalid {
@@ -255,4 +277,37 @@ fn extreme_or_invalid_patterns_error_or_work_without_panicking() {
         &AttendOptions::default()
     )
     .is_err());
+}
+
+#[test]
+fn bigbird_without_random_blocks_is_block_attention_with_global_end_blocks() {
+    let mut rng = Rng::new(21);
+    let (q, k, v) = random_qkv(&mut rng, 2, 100, 8);
+    let bigbird: Pattern = "bigbird:b=16,random=0".parse().unwrap();
+    // Blocks 0..16 and 96..100 (the short last block) are global.
+    let tokens: Vec<usize> = (0..16).chain(96..100).collect();
+    let block = Pattern {
+        local: Local::Block {
+            size: 16,
+            neighbours: 1,
+        },
+        global: Some(Global::Tokens(tokens)),
+    };
+    let opts = AttendOptions::default();
+    let a = attend(q.view(), k.view(), v.view(), &bigbird, &opts).unwrap();
+    let b = reference::attend_f64(q.view(), k.view(), v.view(), &block, &opts).unwrap();
+    assert!(max_abs_err(a.view(), b.view()) <= 1e-5);
+    // With random blocks, only the non-global rows that see block 0 change.
+    let r3: Pattern = "bigbird:b=16,random=3".parse().unwrap();
+    let c = attend(q.view(), k.view(), v.view(), &r3, &opts).unwrap();
+    for i in 0..100 {
+        let same = (0..2).all(|h| (0..8).all(|x| a[[h, i, x]] == c[[h, i, x]]));
+        assert_eq!(same, !(16..96).contains(&i), "row {i}");
+    }
+    let shifted = AttendOptions {
+        offset: 16,
+        ..Default::default()
+    };
+    let err = attend(q.view(), k.view(), v.view(), &r3, &shifted).unwrap_err();
+    assert!(err.to_string().contains("offset must be 0"), "{err}");
 }

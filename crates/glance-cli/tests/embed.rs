@@ -69,6 +69,16 @@ fn per_token_dnabert2_matches_the_reference_with_token_spans() {
     per_token_matches("dnabert2_bpe", "dnabert2_sequences.fa", &seqs, 1e-4);
 }
 
+#[test]
+fn per_token_gena_bert_and_bigbird_match_the_references_with_token_spans() {
+    // scripts/gena_fixtures.py: a pre-LN GENA-LM BERT and a block-sparse BigBird
+    // (windows of 128 tokens, padded and full-attention windows too)
+    let seqs = ["short", "with_n", "long", "tiny"];
+    for model in ["gena_bert_bpe", "gena_bigbird_bpe"] {
+        per_token_matches(model, "gena_sequences.fa", &seqs, 1e-4);
+    }
+}
+
 /// `glance embed --per-token` of `fasta` with `model` equals the fixture's
 /// `<seq>.hidden` rows within `tol`, in order, and its BED rows give each token's first
 /// and last base as the fixture's `<seq>.starts` / `<seq>.ends` when it has them (models

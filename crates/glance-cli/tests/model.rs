@@ -98,6 +98,38 @@ fn inspect_dnabert2_names_its_bpe_tokenizer() {
 }
 
 #[test]
+fn inspect_gena_bert_and_bigbird() {
+    for (dir, architecture, window, layer) in [
+        (
+            "gena_bert_bpe",
+            "GENA-LM BERT",
+            46,
+            "  0: full (reach unbounded)",
+        ),
+        (
+            "gena_bigbird_bpe",
+            "Hugging Face BigBird (block-sparse)",
+            126,
+            "  0: bigbird:b=8,random=2 (reach unbounded)",
+        ),
+    ] {
+        glance()
+            .args(["model", "inspect"])
+            .arg(models().join(dir))
+            .assert()
+            .success()
+            .stdout(contains(format!("architecture: {architecture}")))
+            .stdout(contains(format!(
+                "runs as:      windows of {window} tokens wrapped in [CLS] ... [SEP]"
+            )))
+            .stdout(contains(layer))
+            .stdout(contains("MLM head:     yes"))
+            .stdout(contains("tokenizer:    tokenizer.json BPE: BPE"))
+            .stdout(contains("vocab=128 tokens"));
+    }
+}
+
+#[test]
 fn inspect_modernbert() {
     glance()
         .args(["model", "inspect"])

@@ -26,6 +26,12 @@ pub enum Architecture {
     /// DNABERT-2 (`zhihan1996/DNABERT-2-117M`): its own `bert_layers.py` (MosaicBERT:
     /// ALiBi, gated GELU, fused `Wqkv`) with a BPE `tokenizer.json`.
     Dnabert2,
+    /// GENA-LM's BERT (its own `modeling_bert.py`: pre-LN layers, a final norm) with a
+    /// BPE `tokenizer.json`.
+    GenaLm,
+    /// A transformers `BigBirdModel` / `BigBirdForMaskedLM` checkpoint (GENA-LM's
+    /// long-context models): block-sparse attention as in eval mode.
+    BigBird,
 }
 
 impl Architecture {
@@ -38,6 +44,8 @@ impl Architecture {
             Architecture::NucleotideTransformer => "Nucleotide Transformer (ESM)",
             Architecture::ModernBert => "Hugging Face ModernBERT",
             Architecture::Dnabert2 => "DNABERT-2 (MosaicBERT, ALiBi)",
+            Architecture::GenaLm => "GENA-LM BERT",
+            Architecture::BigBird => "Hugging Face BigBird (block-sparse)",
         }
     }
 }

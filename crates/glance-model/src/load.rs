@@ -6,12 +6,12 @@ use std::path::Path;
 use crate::config::{ModelConfig, FORMAT};
 use crate::encoder::Encoder;
 use crate::error::ModelError;
-use crate::import::{bert, dnabert2, esm, longformer, modernbert};
+use crate::import::{bert, bigbird, dnabert2, esm, gena, longformer, modernbert};
 use crate::native;
 
 /// Loads the model in `dir`: a native glance directory (`"format": "glance-encoder"`)
-/// or a Hugging Face BERT/DNABERT, Longformer, ModernBERT or Nucleotide Transformer
-/// checkpoint (told apart by `model_type`, or else the first of `architectures`), or a
+/// or a Hugging Face BERT/DNABERT, GENA-LM BERT ([`gena::is_gena`]), BigBird, Longformer,
+/// ModernBERT or Nucleotide Transformer checkpoint (told apart by `model_type`, or else the first of `architectures`), or a
 /// DNABERT-2 checkpoint (its MosaicBERT config keys, [`dnabert2::is_dnabert2`]).
 pub fn load(dir: &Path) -> Result<Encoder, ModelError> {
     let config_path = dir.join("config.json");
@@ -36,7 +36,15 @@ pub fn load(dir: &Path) -> Result<Encoder, ModelError> {
     }
     match family(&value).as_deref() {
         Some("modernbert") => modernbert::load(dir, &text),
-        Some("bert") => bert::load(dir, &crate::import::hf::read_config(&config_path)?),
+        Some("bert") => {
+            let config = crate::import::hf::read_config(&config_path)?;
+            if gena::is_gena(dir, &config) {
+                gena::load(dir, &config)
+            } else {
+                bert::load(dir, &config)
+            }
+        }
+        Some("big_bird") => bigbird::load(dir, &crate::import::hf::read_config(&config_path)?),
         Some("longformer") => longformer::load(dir, &crate::import::hf::read_config(&config_path)?),
         Some("esm") => esm::load(dir, &crate::import::hf::read_config(&config_path)?),
         other => {
@@ -47,7 +55,8 @@ pub fn load(dir: &Path) -> Result<Encoder, ModelError> {
                 path: config_path,
                 message: format!(
                     "model_type {:?} (architectures {architectures}); glance reads native glance \
-                     models, BERT, Longformer, ModernBERT, Nucleotide Transformer (ESM) and DNABERT-2",
+                     models, BERT, Longformer, ModernBERT, Nucleotide Transformer (ESM), DNABERT-2, \
+                     GENA-LM and BigBird",
                     other.unwrap_or("missing"),
                 ),
             })
@@ -56,8 +65,8 @@ pub fn load(dir: &Path) -> Result<Encoder, ModelError> {
 }
 
 /// The family of a Hugging Face config.json: `model_type`, or else the one its first
-/// `architectures` entry starts with (`ModernBert...`, `Longformer...`, `Bert...`,
-/// `Esm...`),
+/// `architectures` entry starts with (`ModernBert...`, `Longformer...`, `BigBird...`,
+/// `Bert...`, `Esm...`; `BigBirdModel` / `BigBirdFor...` give `big_bird` as its `model_type` is spelled),
 /// lower-cased.
 fn family(config: &serde_json::Value) -> Option<String> {
     if let Some(t) = config.get("model_type").and_then(|t| t.as_str()) {
@@ -68,6 +77,9 @@ fn family(config: &serde_json::Value) -> Option<String> {
         .get(0)?
         .as_str()?
         .to_ascii_lowercase();
+    if arch == "bigbirdmodel" || arch.starts_with("bigbirdfor") {
+        return Some("big_bird".into());
+    }
     ["modernbert", "longformer", "bert", "esm"]
         .into_iter()
         .find(|f| arch.starts_with(f))

@@ -63,7 +63,8 @@ pub enum IsaArg {
 #[derive(Debug, Args)]
 pub struct AttentionArgs {
     /// Attention pattern, e.g. `sliding:r=128`, `dilated:r=64,d=4`, `block:b=128,n=1`,
-    /// `full`, optionally `+global:first|every=K|tokens=I,J`; or an approximation:
+    /// `full`, optionally `+global:first|every=K|tokens=I,J`, or `bigbird:b=64,random=3`;
+    /// or an approximation:
     /// `linformer:k=256[,b=B]`, `performer:m=256[,causal]`, `lsh:bucket=64,hashes=4`.
     /// With --sweep it may be repeated (default: a built-in table).
     #[arg(long, value_name = "SPEC", required_unless_present = "sweep")]

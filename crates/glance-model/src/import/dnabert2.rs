@@ -45,7 +45,7 @@ use glance_attn::{Local, Pattern};
 use serde_json::Value;
 
 use crate::config::{Activation, NormPlacement};
-use crate::encoder::{Architecture, Encoder, Window};
+use crate::encoder::{Architecture, Encoder};
 use crate::error::ModelError;
 use crate::import::hf::{self, HfConfig};
 use crate::import::tokenizer_json;
@@ -115,28 +115,12 @@ pub fn load(dir: &Path, value: &Value) -> Result<Encoder, ModelError> {
         ));
     }
     let head_activation = config.activation(&config_path)?;
-    let json = dir.join(tokenizer_json::FILE);
-    if !json.is_file() {
-        return Err(ModelError::config(
-            &json,
-            "missing: a DNABERT-2 checkpoint needs its tokenizer.json",
-        ));
-    }
-    let tok = tokenizer_json::read_any(&json)?;
-    hf::check_vocab_size(&json, &tok.vocab, config.vocab_size)?;
-    let special = tok.vocab.special();
-    let (cls, sep) = special
-        .cls
-        .zip(special.sep)
-        .ok_or_else(|| ModelError::Tokenizer {
-            path: json.clone(),
-            message: "DNABERT-2 windows need [CLS] and [SEP] in the vocabulary".into(),
-        })?;
-    let window = Window {
-        tokens: config.max_position_embeddings,
-        cls,
-        eos: Some(sep),
-    };
+    let (tok, window) = tokenizer_json::read_windowed(
+        dir,
+        "DNABERT-2",
+        config.vocab_size,
+        config.max_position_embeddings,
+    )?;
 
     let w = Weights::open_dir(dir)?;
     let prefix = hf::prefix(&w, "bert");

@@ -55,6 +55,23 @@ pub struct HfConfig {
     pub emb_layer_norm_before: Option<bool>,
     /// Nucleotide Transformer v2 (its own config class): biases in the SwiGLU FFN.
     pub add_bias_fnn: Option<bool>,
+    /// GENA-LM's `modeling_bert.py`: pre-LN layers (`pre_attention_ln`,
+    /// `post_attention_ln`).
+    pub pre_layer_norm: Option<bool>,
+    /// GENA-LM: a final `encoder.last_layer_ln` (defaults to `pre_layer_norm`).
+    pub last_layer_norm: Option<bool>,
+    /// GENA-LM: DeepSpeed sparse attention (not supported).
+    pub sparse_config_cls: Option<String>,
+    /// BigBird: `block_sparse` or `original_full`.
+    pub attention_type: Option<String>,
+    /// BigBird: block length of the block-sparse attention.
+    pub block_size: Option<usize>,
+    /// BigBird: random blocks per query block.
+    pub num_random_blocks: Option<usize>,
+    /// BigBird: biases on query, key and value (default true).
+    pub use_bias: Option<bool>,
+    /// BigBird: word embeddings scaled by `sqrt(hidden_size)` (default false).
+    pub rescale_embeddings: Option<bool>,
 }
 
 /// One value for every layer, or one per layer.
@@ -191,6 +208,9 @@ pub(crate) struct LayerShape {
     pub hidden: usize,
     pub activation: Activation,
     pub eps: f32,
+    /// Post-LN (`attention.output.LayerNorm`, `output.LayerNorm`) or GENA-LM's pre-LN
+    /// (`pre_attention_ln`, `post_attention_ln`).
+    pub placement: NormPlacement,
 }
 
 impl LayerShape {
@@ -202,6 +222,7 @@ impl LayerShape {
             hidden: config.intermediate_size,
             activation: config.activation(config_path)?,
             eps,
+            placement: NormPlacement::Post,
         })
     }
 }
@@ -271,8 +292,10 @@ pub(crate) fn layers(
         .collect()
 }
 
-/// Loads layer `i` (Hugging Face `BertLayer` / `LongformerLayer` names under
-/// `{prefix}encoder.layer.{i}`); `global` also loads Longformer's global projections.
+/// Loads layer `i` (Hugging Face `BertLayer` / `LongformerLayer` / `BigBirdLayer` names
+/// under `{prefix}encoder.layer.{i}`, or with pre-LN placement GENA-LM's `BertLayer`,
+/// whose norms are `pre_attention_ln` and `post_attention_ln`); `global` also loads
+/// Longformer's global projections.
 fn layer(
     w: &Weights,
     prefix: &str,
@@ -283,6 +306,10 @@ fn layer(
 ) -> Result<EncoderLayer, ModelError> {
     let p = format!("{prefix}encoder.layer.{i}");
     let d = s.d;
+    let (norm1, norm2) = match s.placement {
+        NormPlacement::Post => ("attention.output.LayerNorm", "output.LayerNorm"),
+        NormPlacement::Pre => ("pre_attention_ln", "post_attention_ln"),
+    };
     let lin =
         |name: &str, input, output| Linear::load(w, &format!("{p}.{name}"), input, output, true);
     let global = if global {
@@ -312,14 +339,9 @@ fn layer(
             down: lin("output.dense", s.hidden, d)?,
             activation: s.activation,
         },
-        norm1: Some(LayerNorm::load(
-            w,
-            &format!("{p}.attention.output.LayerNorm"),
-            d,
-            s.eps,
-        )?),
-        norm2: LayerNorm::load(w, &format!("{p}.output.LayerNorm"), d, s.eps)?,
-        placement: NormPlacement::Post,
+        norm1: Some(LayerNorm::load(w, &format!("{p}.{norm1}"), d, s.eps)?),
+        norm2: LayerNorm::load(w, &format!("{p}.{norm2}"), d, s.eps)?,
+        placement: s.placement,
     })
 }
 

@@ -30,8 +30,9 @@ use std::path::Path;
 use glance_seq::{Bpe, SoftMask, SpecialIds, TokenizerOptions, Vocab};
 use serde::Deserialize;
 
-use crate::encoder::{Segmentation, TokenizerSource};
+use crate::encoder::{Segmentation, TokenizerSource, Window};
 use crate::error::ModelError;
+use crate::import::hf;
 
 /// The file name.
 pub const FILE: &str = "tokenizer.json";
@@ -76,6 +77,41 @@ pub(crate) struct TokenizerJson {
     pub source: TokenizerSource,
     /// [`Segmentation::Grid`] for single nucleotides, [`Segmentation::Bpe`] for BPE.
     pub segmentation: Segmentation,
+}
+
+/// The `tokenizer.json` of a checkpoint in `dir` that runs in `[CLS] ... [SEP]` windows of
+/// `window_tokens` tokens (special tokens included), as DNABERT-2's and GENA-LM's
+/// post-processors wrap a sequence: the file must exist (`family` names the model in
+/// the error), hold at most `vocab_size` tokens and have `[CLS]` and `[SEP]`.
+pub(crate) fn read_windowed(
+    dir: &Path,
+    family: &str,
+    vocab_size: usize,
+    window_tokens: usize,
+) -> Result<(TokenizerJson, Window), ModelError> {
+    let json = dir.join(FILE);
+    if !json.is_file() {
+        return Err(ModelError::config(
+            &json,
+            format!("missing: a {family} checkpoint needs its tokenizer.json"),
+        ));
+    }
+    let tok = read_any(&json)?;
+    hf::check_vocab_size(&json, &tok.vocab, vocab_size)?;
+    let special = tok.vocab.special();
+    let (cls, sep) = special
+        .cls
+        .zip(special.sep)
+        .ok_or_else(|| ModelError::Tokenizer {
+            path: json.clone(),
+            message: format!("{family} windows need [CLS] and [SEP] in the vocabulary"),
+        })?;
+    let window = Window {
+        tokens: window_tokens,
+        cls,
+        eos: Some(sep),
+    };
+    Ok((tok, window))
 }
 
 /// Reads `path`, a `BPE` (through the `tokenizers` crate), `WordLevel` or `WordPiece`

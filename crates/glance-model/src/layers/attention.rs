@@ -1,7 +1,9 @@
 //! [`SelfAttention`]: multi-head self-attention whose score pattern, positions and
 //! global projections are delegated to glance-attn's `attend`.
 
-use glance_attn::{attend, AttendOptions, GlobalQkv, Pattern, PositionBias};
+use std::borrow::Cow;
+
+use glance_attn::{attend, AttendOptions, GlobalQkv, Local, Pattern, PositionBias};
 use ndarray::{Array2, Array3, ArrayView2};
 
 use crate::error::ModelError;
@@ -84,7 +86,7 @@ impl SelfAttention {
             }),
             ..Default::default()
         };
-        let ctx = attend(q.view(), k.view(), v.view(), &self.pattern, &opts)?;
+        let ctx = attend(q.view(), k.view(), v.view(), &self.pattern_for(n), &opts)?;
         let merged = ctx
             .permuted_axes([1, 0, 2])
             .as_standard_layout()
@@ -92,6 +94,26 @@ impl SelfAttention {
             .into_shape_with_order((n, d))
             .map_err(|e| ModelError::Options(format!("attention output shape: {e}")))?;
         Ok(self.o.forward(merged.view()))
+    }
+}
+
+impl SelfAttention {
+    /// The pattern a call over `n` rows uses: [`SelfAttention::pattern`], except that a
+    /// `bigbird` pattern over at most `(5 + 2 * random) * block` rows is full attention,
+    /// as transformers' `BigBirdModel.forward` switches to `original_full` for such
+    /// lengths.
+    fn pattern_for(&self, n: usize) -> Cow<'_, Pattern> {
+        match self.pattern.local {
+            Local::BigBird { block, random }
+                if n <= random
+                    .saturating_mul(2)
+                    .saturating_add(5)
+                    .saturating_mul(block) =>
+            {
+                Cow::Owned(Pattern::local(Local::Full { causal: false }))
+            }
+            _ => Cow::Borrowed(&self.pattern),
+        }
     }
 }
 
