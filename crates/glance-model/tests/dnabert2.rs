@@ -11,45 +11,20 @@
 
 mod common;
 
-use std::ops::Range;
-
-use common::{column, max_abs_diff, model_dir, records, table};
+use common::{
+    edited, ids, matrix, max_abs_diff, model_dir, records, reference, spans, PooledRows, Streamed,
+};
 use glance_model::{
-    encode_source, encode_tokens, load, Architecture, Encoder, ModelError, PooledRegion, Pooler,
-    Pooling, Regions, RowSink, RunMode, Segmentation, StreamOptions, TokenSink, Weights,
+    encode_source, encode_tokens, load, Architecture, Encoder, ModelError, Pooler, Pooling,
+    Regions, RunMode, Segmentation, StreamOptions, TokenSink,
 };
 use glance_seq::SeqReader;
-use ndarray::{concatenate, s, Array2, ArrayView2, Axis};
+use ndarray::s;
 
 const MODEL: &str = "dnabert2_bpe";
 
 fn sequences() -> Vec<(String, Vec<u8>)> {
     records("dnabert2_sequences.fa")
-}
-
-fn expected() -> Weights {
-    Weights::open(&model_dir(MODEL).join("expected.safetensors")).unwrap()
-}
-
-fn vector(w: &Weights, name: &str) -> Vec<u64> {
-    column(w, name).into_iter().map(|v| v as u64).collect()
-}
-
-fn matrix(w: &Weights, name: &str) -> Array2<f32> {
-    table(w, name).unwrap()
-}
-
-fn ids(w: &Weights, name: &str) -> Vec<u32> {
-    vector(w, &format!("{name}.ids"))
-        .into_iter()
-        .map(|v| v as u32)
-        .collect()
-}
-
-fn spans(w: &Weights, name: &str) -> Vec<Range<u64>> {
-    let starts = vector(w, &format!("{name}.starts"));
-    let ends = vector(w, &format!("{name}.ends"));
-    starts.into_iter().zip(ends).map(|(s, e)| s..e).collect()
 }
 
 #[test]
@@ -86,7 +61,7 @@ fn checkpoint_loads_as_dnabert2_in_windows() {
 #[test]
 fn token_ids_and_spans_match_the_python_tokenizer() {
     let enc = load(&model_dir(MODEL)).unwrap();
-    let want = expected();
+    let want = reference(MODEL);
     for (name, bases) in sequences() {
         let (got_ids, got_spans) = enc.span_tokenizer().unwrap().tokenize(&bases).unwrap();
         assert_eq!(got_ids, ids(&want, &name), "{name}");
@@ -97,7 +72,7 @@ fn token_ids_and_spans_match_the_python_tokenizer() {
 #[test]
 fn hidden_states_and_log_probs_match_the_reference() {
     let enc = load(&model_dir(MODEL)).unwrap();
-    let want = expected();
+    let want = reference(MODEL);
     let mut worst = 0f32;
     for (name, _) in sequences() {
         let got = encode_tokens(&enc, &ids(&want, &name), &StreamOptions::default()).unwrap();
@@ -125,7 +100,7 @@ fn alibi_extrapolates_past_the_training_window() {
     if let Some(w) = enc.window.as_mut() {
         w.tokens = 400;
     }
-    let want = expected();
+    let want = reference(MODEL);
     let got = encode_tokens(&enc, &ids(&want, "long"), &StreamOptions::default()).unwrap();
     let err = max_abs_diff(&got, &matrix(&want, "whole.long.hidden"));
     assert!(err <= 1e-4, "whole-record window: {err}");
@@ -137,44 +112,6 @@ fn alibi_extrapolates_past_the_training_window() {
 }
 
 /// One streamed record: name, rows, their tokens' spans, length.
-type StreamedRecord = (String, Array2<f32>, Vec<Range<u64>>, u64);
-
-/// Every streamed record.
-#[derive(Default)]
-struct Streamed {
-    records: Vec<StreamedRecord>,
-}
-
-impl TokenSink for Streamed {
-    fn begin_record(&mut self, name: &str, _origin: u64) -> Result<(), ModelError> {
-        self.records
-            .push((name.to_string(), Array2::zeros((0, 0)), Vec::new(), 0));
-        Ok(())
-    }
-
-    fn tokens(
-        &mut self,
-        first: u64,
-        spans: &[Range<u64>],
-        rows: ArrayView2<f32>,
-    ) -> Result<(), ModelError> {
-        let rec = self.records.last_mut().unwrap();
-        assert_eq!(first, rec.2.len() as u64, "tokens arrive in order, once");
-        rec.1 = if rec.1.nrows() == 0 {
-            rows.to_owned()
-        } else {
-            concatenate(Axis(0), &[rec.1.view(), rows]).unwrap()
-        };
-        rec.2.extend_from_slice(spans);
-        Ok(())
-    }
-
-    fn end_record(&mut self, len: u64) -> Result<(), ModelError> {
-        self.records.last_mut().unwrap().3 = len;
-        Ok(())
-    }
-}
-
 fn stream(enc: &Encoder, opts: &StreamOptions, sink: &mut dyn TokenSink) {
     let reader = SeqReader::open(model_dir("dnabert2_sequences.fa")).unwrap();
     let mut bases = 0;
@@ -197,7 +134,7 @@ fn with_pieces(enc: &Encoder, piece: usize, lookahead: usize) -> Encoder {
 #[test]
 fn streaming_matches_the_reference_with_token_spans() {
     let enc = load(&model_dir(MODEL)).unwrap();
-    let want = expected();
+    let want = reference(MODEL);
     for batch in [1, 4] {
         let opts = StreamOptions {
             batch,
@@ -205,33 +142,22 @@ fn streaming_matches_the_reference_with_token_spans() {
         };
         let mut got = Streamed::default();
         stream(&enc, &opts, &mut got);
-        for ((name, bases), (rec, rows, sp, len)) in sequences().iter().zip(&got.records) {
-            assert_eq!(name, rec);
-            assert_eq!(*len, bases.len() as u64);
-            assert_eq!(sp, &spans(&want, name), "{name}");
-            let err = max_abs_diff(rows, &matrix(&want, &format!("{name}.hidden")));
+        for ((name, bases), rec) in sequences().iter().zip(&got.records) {
+            assert_eq!(name, &rec.name);
+            assert_eq!(rec.len, bases.len() as u64);
+            assert_eq!(rec.spans, spans(&want, name), "{name}");
+            let err = max_abs_diff(&rec.rows, &matrix(&want, &format!("{name}.hidden")));
             assert!(err <= 1e-4, "{name}: streamed error {err}");
         }
-    }
-}
-
-/// Collects pooled rows.
-#[derive(Default)]
-struct Rows(Vec<(PooledRegion, Vec<f32>)>);
-
-impl RowSink for &mut Rows {
-    fn row(&mut self, region: &PooledRegion, values: &[f32]) -> Result<(), ModelError> {
-        self.0.push((region.clone(), values.to_vec()));
-        Ok(())
     }
 }
 
 #[test]
 fn bins_equal_the_reference_pooled_by_base_span() {
     let enc = load(&model_dir(MODEL)).unwrap();
-    let want = expected();
+    let want = reference(MODEL);
     let size = 50u64;
-    let mut rows = Rows::default();
+    let mut rows = PooledRows::default();
     {
         let regions = Regions::Bins { size, step: size };
         let mut pooler =
@@ -288,7 +214,7 @@ fn bins_equal_the_reference_pooled_by_base_span() {
 #[test]
 fn bpe_pieces_change_nothing_beyond_the_documented_rule() {
     let enc = load(&model_dir(MODEL)).unwrap();
-    let want = expected();
+    let want = reference(MODEL);
     let (_, long) = sequences().into_iter().find(|(n, _)| n == "long").unwrap();
     let whole_ids = ids(&want, "long");
     let whole_spans = spans(&want, "long");
@@ -296,11 +222,11 @@ fn bpe_pieces_change_nothing_beyond_the_documented_rule() {
     let big = with_pieces(&enc, long.len(), 0);
     let mut got = Streamed::default();
     stream(&big, &StreamOptions::default(), &mut got);
-    let rec = got.records.iter().find(|r| r.0 == "long").unwrap();
-    assert_eq!(rec.2, whole_spans);
+    let rec = got.records.iter().find(|r| r.name == "long").unwrap();
+    assert_eq!(rec.spans, whole_spans);
     let tokens = encode_tokens(&enc, &whole_ids, &StreamOptions::default()).unwrap();
     assert_eq!(
-        max_abs_diff(&rec.1, &tokens),
+        max_abs_diff(&rec.rows, &tokens),
         0.0,
         "bit-identical to the whole record"
     );
@@ -353,7 +279,7 @@ fn bpe_tokens_stream_in_chunks_with_halos_when_the_stack_is_local() {
     enc.window = None;
     enc.override_patterns(&["sliding:r=3".into()]).unwrap();
     assert_eq!(enc.run_mode().unwrap(), RunMode::Chunked { halo: 6 });
-    let want = expected();
+    let want = reference(MODEL);
     for chunk_tokens in [5, 16, 1000] {
         let opts = StreamOptions {
             chunk_tokens,
@@ -362,34 +288,20 @@ fn bpe_tokens_stream_in_chunks_with_halos_when_the_stack_is_local() {
         };
         let mut got = Streamed::default();
         stream(&enc, &opts, &mut got);
-        for (name, rows, sp, _) in &got.records {
-            assert_eq!(sp, &spans(&want, name), "{name}");
+        for rec in &got.records {
+            let name = &rec.name;
+            assert_eq!(rec.spans, spans(&want, name), "{name}");
             let whole = enc.forward(&ids(&want, name), 0).unwrap();
-            let err = max_abs_diff(rows, &whole);
+            let err = max_abs_diff(&rec.rows, &whole);
             assert!(err <= 1e-5, "{name}, chunks of {chunk_tokens}: {err}");
         }
     }
 }
 
-/// A copy of the fixture directory whose `file` is rewritten by `edit`.
-fn edited(file: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(model_dir(MODEL)).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
-    let path = dir.path().join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let new = edit(text.clone());
-    assert_ne!(new, text, "{file}: the edit changed nothing");
-    std::fs::write(&path, new).unwrap();
-    dir
-}
-
 #[test]
 fn bad_inputs_give_one_clear_error_each() {
     // a tokenizer.json that is neither BPE nor WordPiece / WordLevel
-    let dir = edited("tokenizer.json", |t| {
+    let dir = edited(MODEL, "tokenizer.json", |t| {
         t.replacen("\"type\": \"BPE\"", "\"type\": \"Unigram\"", 1)
     });
     let e = load(dir.path()).unwrap_err();
@@ -403,7 +315,7 @@ fn bad_inputs_give_one_clear_error_each() {
         "{msg}"
     );
     // a vocabulary larger than the embedding table
-    let dir = edited("config.json", |t| {
+    let dir = edited(MODEL, "config.json", |t| {
         t.replace("\"vocab_size\": 96", "\"vocab_size\": 90")
     });
     let e = load(dir.path()).unwrap_err();
@@ -420,7 +332,7 @@ fn bad_inputs_give_one_clear_error_each() {
     );
     assert!(e.to_string().contains("tokenizer.json"), "{e}");
     // an architecture bert_layers.py does not define
-    let dir = edited("config.json", |t| {
+    let dir = edited(MODEL, "config.json", |t| {
         t.replace("\"BertForMaskedLM\"", "\"BertForQuestionAnswering\"")
     });
     let e = load(dir.path()).unwrap_err();
@@ -432,7 +344,7 @@ fn bad_inputs_give_one_clear_error_each() {
         "{msg}"
     );
     // a BPE file that does not parse
-    let dir = edited("tokenizer.json", |t| {
+    let dir = edited(MODEL, "tokenizer.json", |t| {
         t.replacen("\"merges\"", "\"merged\"", 1)
     });
     let e = load(dir.path()).unwrap_err();

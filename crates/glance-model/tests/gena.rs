@@ -14,47 +14,22 @@
 
 mod common;
 
-use std::ops::Range;
-
-use common::{column, max_abs_diff, model_dir, records, table};
+use common::{
+    edited, ids, matrix, max_abs_diff, model_dir, records, reference, spans, PooledRows, Streamed,
+};
 use glance_attn::{Local, Pattern};
 use glance_model::{
-    encode_source, encode_tokens, load, Architecture, ModelError, PooledRegion, Pooler, Pooling,
-    Regions, RowSink, RunMode, StreamOptions, TokenSink, Weights,
+    encode_source, encode_tokens, load, Architecture, ModelError, Pooler, Pooling, Regions,
+    RunMode, StreamOptions, TokenSink,
 };
 use glance_seq::SeqReader;
-use ndarray::{concatenate, s, Array2, ArrayView2, Axis};
+use ndarray::s;
 
 const BERT: &str = "gena_bert_bpe";
 const BIGBIRD: &str = "gena_bigbird_bpe";
 
 fn sequences() -> Vec<(String, Vec<u8>)> {
     records("gena_sequences.fa")
-}
-
-fn expected(model: &str) -> Weights {
-    Weights::open(&model_dir(model).join("expected.safetensors")).unwrap()
-}
-
-fn vector(w: &Weights, name: &str) -> Vec<u64> {
-    column(w, name).into_iter().map(|v| v as u64).collect()
-}
-
-fn matrix(w: &Weights, name: &str) -> Array2<f32> {
-    table(w, name).unwrap()
-}
-
-fn ids(w: &Weights, name: &str) -> Vec<u32> {
-    vector(w, &format!("{name}.ids"))
-        .into_iter()
-        .map(|v| v as u32)
-        .collect()
-}
-
-fn spans(w: &Weights, name: &str) -> Vec<Range<u64>> {
-    let starts = vector(w, &format!("{name}.starts"));
-    let ends = vector(w, &format!("{name}.ends"));
-    starts.into_iter().zip(ends).map(|(s, e)| s..e).collect()
 }
 
 #[test]
@@ -93,7 +68,7 @@ fn checkpoints_load_as_gena_bert_and_bigbird_in_windows() {
 fn token_ids_and_spans_match_the_python_tokenizer() {
     for model in [BERT, BIGBIRD] {
         let enc = load(&model_dir(model)).unwrap();
-        let want = expected(model);
+        let want = reference(model);
         for (name, bases) in sequences() {
             let (got_ids, got_spans) = enc.span_tokenizer().unwrap().tokenize(&bases).unwrap();
             assert_eq!(got_ids, ids(&want, &name), "{model} {name}");
@@ -106,7 +81,7 @@ fn token_ids_and_spans_match_the_python_tokenizer() {
 fn every_layer_matches_the_reference_on_a_block_sparse_window() {
     for model in [BERT, BIGBIRD] {
         let enc = load(&model_dir(model)).unwrap();
-        let want = expected(model);
+        let want = reference(model);
         let RunMode::Windows { tokens, cls, sep } = enc.run_mode().unwrap() else {
             panic!("windows")
         };
@@ -136,7 +111,7 @@ fn every_layer_matches_the_reference_on_a_block_sparse_window() {
 fn hidden_states_and_log_probs_match_the_reference() {
     for model in [BERT, BIGBIRD] {
         let enc = load(&model_dir(model)).unwrap();
-        let want = expected(model);
+        let want = reference(model);
         let mut worst = 0f32;
         for (name, _) in sequences() {
             let got = encode_tokens(&enc, &ids(&want, &name), &StreamOptions::default()).unwrap();
@@ -158,39 +133,6 @@ fn hidden_states_and_log_probs_match_the_reference() {
     }
 }
 
-/// Every streamed record: name, rows, spans.
-#[derive(Default)]
-struct Streamed(Vec<(String, Array2<f32>, Vec<Range<u64>>)>);
-
-impl TokenSink for Streamed {
-    fn begin_record(&mut self, name: &str, _origin: u64) -> Result<(), ModelError> {
-        self.0
-            .push((name.to_string(), Array2::zeros((0, 0)), Vec::new()));
-        Ok(())
-    }
-
-    fn tokens(
-        &mut self,
-        first: u64,
-        spans: &[Range<u64>],
-        rows: ArrayView2<f32>,
-    ) -> Result<(), ModelError> {
-        let rec = self.0.last_mut().unwrap();
-        assert_eq!(first, rec.2.len() as u64, "tokens arrive in order, once");
-        rec.1 = if rec.1.nrows() == 0 {
-            rows.to_owned()
-        } else {
-            concatenate(Axis(0), &[rec.1.view(), rows]).unwrap()
-        };
-        rec.2.extend_from_slice(spans);
-        Ok(())
-    }
-
-    fn end_record(&mut self, _len: u64) -> Result<(), ModelError> {
-        Ok(())
-    }
-}
-
 fn stream(model: &str, opts: &StreamOptions, sink: &mut dyn TokenSink) {
     let enc = load(&model_dir(model)).unwrap();
     let reader = SeqReader::open(model_dir("gena_sequences.fa")).unwrap();
@@ -200,39 +142,29 @@ fn stream(model: &str, opts: &StreamOptions, sink: &mut dyn TokenSink) {
 #[test]
 fn streaming_matches_the_reference_with_token_spans() {
     for model in [BERT, BIGBIRD] {
-        let want = expected(model);
+        let want = reference(model);
         let opts = StreamOptions {
             batch: 3,
             ..StreamOptions::default()
         };
         let mut got = Streamed::default();
         stream(model, &opts, &mut got);
-        assert_eq!(got.0.len(), sequences().len());
-        for (name, rows, sp) in &got.0 {
-            assert_eq!(sp, &spans(&want, name), "{model} {name}");
-            let err = max_abs_diff(rows, &matrix(&want, &format!("{name}.hidden")));
+        assert_eq!(got.records.len(), sequences().len());
+        for rec in &got.records {
+            let name = &rec.name;
+            assert_eq!(rec.spans, spans(&want, name), "{model} {name}");
+            let err = max_abs_diff(&rec.rows, &matrix(&want, &format!("{name}.hidden")));
             assert!(err <= 1e-4, "{model} {name}: streamed error {err}");
         }
-    }
-}
-
-/// Collects pooled rows.
-#[derive(Default)]
-struct Rows(Vec<(PooledRegion, Vec<f32>)>);
-
-impl RowSink for &mut Rows {
-    fn row(&mut self, region: &PooledRegion, values: &[f32]) -> Result<(), ModelError> {
-        self.0.push((region.clone(), values.to_vec()));
-        Ok(())
     }
 }
 
 #[test]
 fn bins_equal_the_reference_pooled_by_base_span() {
     for model in [BERT, BIGBIRD] {
-        let want = expected(model);
+        let want = reference(model);
         let size = 100u64;
-        let mut rows = Rows::default();
+        let mut rows = PooledRows::default();
         {
             let d = load(&model_dir(model)).unwrap().d_model();
             let regions = Regions::Bins { size, step: size };
@@ -272,21 +204,6 @@ fn bins_equal_the_reference_pooled_by_base_span() {
     }
 }
 
-/// A copy of fixture directory `model` whose config.json is rewritten by `edit`.
-fn edited_config(model: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(model_dir(model)).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
-    let path = dir.path().join("config.json");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let new = edit(text.clone());
-    assert_ne!(new, text, "the edit changed nothing");
-    std::fs::write(&path, new).unwrap();
-    dir
-}
-
 fn unsupported(dir: &tempfile::TempDir, needle: &str) {
     let e = load(dir.path()).unwrap_err();
     let msg = e.to_string();
@@ -299,26 +216,26 @@ fn unsupported(dir: &tempfile::TempDir, needle: &str) {
 
 #[test]
 fn bad_configs_give_one_clear_error_each() {
-    let dir = edited_config(BIGBIRD, |t| {
+    let dir = edited(BIGBIRD, "config.json", |t| {
         t.replace("\"block_sparse\"", "\"sliding_window\"")
     });
     unsupported(&dir, "attention_type `sliding_window`");
-    let dir = edited_config(BIGBIRD, |t| {
+    let dir = edited(BIGBIRD, "config.json", |t| {
         t.replace("\"block_size\": 8", "\"block_size\": 0")
     });
     unsupported(&dir, "block_size 0");
-    let dir = edited_config(BIGBIRD, |t| {
+    let dir = edited(BIGBIRD, "config.json", |t| {
         t.replace("\"num_random_blocks\": 2", "\"num_random_blocks\": 0")
     });
     unsupported(&dir, "num_random_blocks 0");
-    let dir = edited_config(BIGBIRD, |t| {
+    let dir = edited(BIGBIRD, "config.json", |t| {
         t.replace(
             "\"rescale_embeddings\": false",
             "\"rescale_embeddings\": true",
         )
     });
     unsupported(&dir, "rescale_embeddings");
-    let dir = edited_config(BERT, |t| {
+    let dir = edited(BERT, "config.json", |t| {
         t.replace(
             "\"pre_layer_norm\": true",
             "\"pre_layer_norm\": true, \"sparse_config_cls\": \"deepspeed:SparsityConfig\"",
@@ -327,7 +244,7 @@ fn bad_configs_give_one_clear_error_each() {
     unsupported(&dir, "sparse_config_cls");
     // without pre_layer_norm, GENA-LM's layers are transformers' post-LN BertLayer:
     // the pre-LN fixture then lacks the post-LN norms, and the error names the tensor
-    let dir = edited_config(BERT, |t| {
+    let dir = edited(BERT, "config.json", |t| {
         t.replace("\"pre_layer_norm\": true", "\"pre_layer_norm\": false")
     });
     let msg = load(dir.path()).unwrap_err().to_string();
@@ -336,7 +253,7 @@ fn bad_configs_give_one_clear_error_each() {
         "{msg}"
     );
     // BigBird's full-attention variant loads, with full attention in every layer
-    let dir = edited_config(BIGBIRD, |t| {
+    let dir = edited(BIGBIRD, "config.json", |t| {
         t.replace("\"block_sparse\"", "\"original_full\"")
     });
     let enc = load(dir.path()).unwrap();
@@ -353,7 +270,7 @@ fn bigbird_windows_really_are_block_sparse() {
     // `short` (57 tokens <= 72: transformers runs full attention).
     let mut full = load(&model_dir(BIGBIRD)).unwrap();
     full.override_patterns(&["full".into()]).unwrap();
-    let want = expected(BIGBIRD);
+    let want = reference(BIGBIRD);
     let err = |name: &str| {
         let got = encode_tokens(&full, &ids(&want, name), &StreamOptions::default()).unwrap();
         max_abs_diff(&got, &matrix(&want, &format!("{name}.hidden")))

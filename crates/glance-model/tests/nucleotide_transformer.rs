@@ -11,15 +11,12 @@
 
 mod common;
 
-use std::ops::Range;
-
-use common::{column, max_abs_diff, model_dir, records, table};
+use common::{column, edited, ids, max_abs_diff, model_dir, records, reference, table, Streamed};
 use glance_model::{
-    encode_source, encode_tokens, load, Architecture, Encoder, ModelError, RunMode, StreamOptions,
-    TokenSink, Weights,
+    encode_source, encode_tokens, load, Architecture, Encoder, RunMode, StreamOptions, Weights,
 };
 use glance_seq::SeqReader;
-use ndarray::{concatenate, s, Array2, ArrayView2, Axis};
+use ndarray::s;
 
 const MODELS: [&str; 2] = ["nt_v1_k6", "nt_v2_k3"];
 
@@ -28,12 +25,12 @@ fn sequences() -> Vec<(String, Vec<u8>)> {
     records("nt_sequences.fa")
 }
 
-fn expected(model: &str) -> Weights {
-    Weights::open(&model_dir(model).join("expected.safetensors")).unwrap()
-}
-
-fn vector(w: &Weights, name: &str) -> Vec<u32> {
-    column(w, name).into_iter().map(|v| v as u32).collect()
+/// The first base of each token, `{name}.starts` (the NT fixtures keep no ends).
+fn token_starts(w: &Weights, name: &str) -> Vec<u64> {
+    column(w, &format!("{name}.starts"))
+        .into_iter()
+        .map(|v| v as u64)
+        .collect()
 }
 
 #[test]
@@ -58,16 +55,12 @@ fn tokens_and_spans_match_esm_tokenizer() {
     for model in MODELS {
         let enc = load(&model_dir(model)).unwrap();
         let tokenizer = enc.longest_match_tokenizer().unwrap();
-        let want = expected(model);
+        let want = reference(model);
         for (name, bases) in sequences() {
-            let (ids, spans) = tokenizer.tokenize(&bases);
-            assert_eq!(ids, vector(&want, &format!("{name}.ids")), "{model}/{name}");
-            let starts: Vec<u32> = spans.iter().map(|s| s.start as u32).collect();
-            assert_eq!(
-                starts,
-                vector(&want, &format!("{name}.starts")),
-                "{model}/{name}"
-            );
+            let (got, spans) = tokenizer.tokenize(&bases);
+            assert_eq!(got, ids(&want, &name), "{model}/{name}");
+            let starts: Vec<u64> = spans.iter().map(|s| s.start).collect();
+            assert_eq!(starts, token_starts(&want, &name), "{model}/{name}");
         }
         assert!(enc.make_tokenizer().is_err(), "no k-mer grid for {model}");
     }
@@ -79,11 +72,11 @@ fn hidden_states_and_log_probs_match_the_reference() {
         let enc = load(&model_dir(model)).unwrap();
         let head = enc.mlm_head.as_ref().unwrap();
         let tokenizer = enc.longest_match_tokenizer().unwrap();
-        let want = expected(model);
+        let want = reference(model);
         let mut checked = 0;
         for (name, bases) in sequences() {
-            let (ids, _) = tokenizer.tokenize(&bases);
-            let got = encode_tokens(&enc, &ids, &StreamOptions::default()).unwrap();
+            let (tokens, _) = tokenizer.tokenize(&bases);
+            let got = encode_tokens(&enc, &tokens, &StreamOptions::default()).unwrap();
             let Some(hidden) = table(&want, &format!("{name}.hidden")) else {
                 assert_eq!(got.nrows(), 0);
                 continue;
@@ -101,65 +94,13 @@ fn hidden_states_and_log_probs_match_the_reference() {
         }
         assert_eq!(checked, 4, "{model}");
         // `<mask>` tokens: with token_dropout (v1) they also rescale every embedding.
-        let ids = vector(&want, "masked.ids");
+        let masked = ids(&want, "masked");
         let lp = table(&want, "masked.log_probs").unwrap();
-        let hidden = encode_tokens(&enc, &ids, &StreamOptions::default()).unwrap();
+        let hidden = encode_tokens(&enc, &masked, &StreamOptions::default()).unwrap();
         let got = head.log_probs(hidden.slice(s![..lp.nrows(), ..]));
         let err = max_abs_diff(&got, &lp);
         eprintln!("{model}/masked: log-prob max abs error {err:e}");
         assert!(err <= 1e-3, "{model}/masked: log-prob max abs error {err}");
-    }
-}
-
-/// One streamed record: its rows, their tokens' spans and its length.
-struct StreamedRecord {
-    name: String,
-    rows: Array2<f32>,
-    spans: Vec<Range<u64>>,
-    len: u64,
-}
-
-/// Every streamed record.
-#[derive(Default)]
-struct Streamed {
-    records: Vec<StreamedRecord>,
-}
-
-impl TokenSink for Streamed {
-    fn begin_record(&mut self, name: &str, _origin: u64) -> Result<(), ModelError> {
-        self.records.push(StreamedRecord {
-            name: name.to_string(),
-            rows: Array2::zeros((0, 0)),
-            spans: Vec::new(),
-            len: 0,
-        });
-        Ok(())
-    }
-
-    fn tokens(
-        &mut self,
-        first: u64,
-        spans: &[Range<u64>],
-        rows: ArrayView2<f32>,
-    ) -> Result<(), ModelError> {
-        let rec = self.records.last_mut().unwrap();
-        assert_eq!(
-            first,
-            rec.spans.len() as u64,
-            "tokens arrive in order, once"
-        );
-        rec.rows = if rec.rows.nrows() == 0 {
-            rows.to_owned()
-        } else {
-            concatenate(Axis(0), &[rec.rows.view(), rows]).unwrap()
-        };
-        rec.spans.extend_from_slice(spans);
-        Ok(())
-    }
-
-    fn end_record(&mut self, len: u64) -> Result<(), ModelError> {
-        self.records.last_mut().unwrap().len = len;
-        Ok(())
     }
 }
 
@@ -177,7 +118,7 @@ fn stream(enc: &Encoder, opts: &StreamOptions) -> Streamed {
 fn streaming_cuts_windows_from_the_token_stream() {
     for model in MODELS {
         let enc = load(&model_dir(model)).unwrap();
-        let want = expected(model);
+        let want = reference(model);
         for batch in [1, 3] {
             let opts = StreamOptions {
                 batch,
@@ -188,12 +129,8 @@ fn streaming_cuts_windows_from_the_token_stream() {
                 let (rows, spans) = (&rec.rows, &rec.spans);
                 assert_eq!(name, &rec.name);
                 assert_eq!(rec.len, bases.len() as u64);
-                let starts: Vec<u32> = spans.iter().map(|s| s.start as u32).collect();
-                assert_eq!(
-                    starts,
-                    vector(&want, &format!("{name}.starts")),
-                    "{model}/{name}"
-                );
+                let starts: Vec<u64> = spans.iter().map(|s| s.start).collect();
+                assert_eq!(starts, token_starts(&want, name), "{model}/{name}");
                 // spans tile the record
                 assert!(spans.windows(2).all(|w| w[0].end == w[1].start));
                 assert_eq!(spans.last().map_or(0, |s| s.end), bases.len() as u64);
@@ -226,19 +163,6 @@ fn overlapping_windows_average_their_shared_tokens() {
     // reference of non-overlapping windows
     let plain = encode_tokens(&enc, &ids, &StreamOptions::default()).unwrap();
     assert!(max_abs_diff(&whole, &plain) > 1e-3);
-}
-
-/// A copy of a fixture directory whose `file` is rewritten by `edit`.
-fn edited(model: &str, file: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(model_dir(model)).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
-    let path = dir.path().join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, edit(text)).unwrap();
-    dir
 }
 
 fn load_error(dir: &tempfile::TempDir) -> String {

@@ -3,11 +3,12 @@
 
 #![allow(dead_code)]
 
+use std::ops::Range;
 use std::path::PathBuf;
 
-use glance_model::{Encoder, Weights};
+use glance_model::{Encoder, ModelError, PooledRegion, RowSink, TokenSink, Weights};
 use glance_seq::{Record, SeqReader};
-use ndarray::Array2;
+use ndarray::{concatenate, Array2, ArrayView2, Axis};
 
 /// test-data/models/<name>.
 pub fn model_dir(name: &str) -> PathBuf {
@@ -94,4 +95,114 @@ pub fn column(w: &Weights, name: &str) -> Vec<f32> {
 pub fn table(w: &Weights, name: &str) -> Option<Array2<f32>> {
     let shape = w.shape(name)?.to_vec();
     Some(w.matrix(name, shape[0], shape[1]).unwrap())
+}
+
+/// The reference outputs a fixture script wrote beside model `model`
+/// (`expected.safetensors`).
+pub fn reference(model: &str) -> Weights {
+    Weights::open(&model_dir(model).join("expected.safetensors")).unwrap()
+}
+
+/// The 2-d tensor `name` of a fixture file.
+pub fn matrix(w: &Weights, name: &str) -> Array2<f32> {
+    table(w, name).unwrap()
+}
+
+/// The token ids `{name}.ids` of a fixture file.
+pub fn ids(w: &Weights, name: &str) -> Vec<u32> {
+    column(w, &format!("{name}.ids"))
+        .into_iter()
+        .map(|v| v as u32)
+        .collect()
+}
+
+/// The tokens' base spans `{name}.starts` .. `{name}.ends` of a fixture file.
+pub fn spans(w: &Weights, name: &str) -> Vec<Range<u64>> {
+    let starts = column(w, &format!("{name}.starts"));
+    let ends = column(w, &format!("{name}.ends"));
+    starts
+        .into_iter()
+        .zip(ends)
+        .map(|(s, e)| s as u64..e as u64)
+        .collect()
+}
+
+/// A copy of fixture directory `model` whose `file` is rewritten by `edit` (which must
+/// change it).
+pub fn edited(model: &str, file: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(model_dir(model)).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let path = dir.path().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let new = edit(text.clone());
+    assert_ne!(new, text, "{model}/{file}: the edit changed nothing");
+    std::fs::write(&path, new).unwrap();
+    dir
+}
+
+/// One streamed record: its rows, their tokens' spans and its length.
+pub struct StreamedRecord {
+    pub name: String,
+    pub rows: Array2<f32>,
+    pub spans: Vec<Range<u64>>,
+    pub len: u64,
+}
+
+/// A [`TokenSink`] that keeps every streamed record, checking that tokens arrive in
+/// order, once.
+#[derive(Default)]
+pub struct Streamed {
+    pub records: Vec<StreamedRecord>,
+}
+
+impl TokenSink for Streamed {
+    fn begin_record(&mut self, name: &str, _origin: u64) -> Result<(), ModelError> {
+        self.records.push(StreamedRecord {
+            name: name.to_string(),
+            rows: Array2::zeros((0, 0)),
+            spans: Vec::new(),
+            len: 0,
+        });
+        Ok(())
+    }
+
+    fn tokens(
+        &mut self,
+        first: u64,
+        spans: &[Range<u64>],
+        rows: ArrayView2<f32>,
+    ) -> Result<(), ModelError> {
+        let rec = self.records.last_mut().unwrap();
+        assert_eq!(
+            first,
+            rec.spans.len() as u64,
+            "tokens arrive in order, once"
+        );
+        rec.rows = if rec.rows.nrows() == 0 {
+            rows.to_owned()
+        } else {
+            concatenate(Axis(0), &[rec.rows.view(), rows]).unwrap()
+        };
+        rec.spans.extend_from_slice(spans);
+        Ok(())
+    }
+
+    fn end_record(&mut self, len: u64) -> Result<(), ModelError> {
+        self.records.last_mut().unwrap().len = len;
+        Ok(())
+    }
+}
+
+/// A [`RowSink`] that keeps every pooled row.
+#[derive(Default)]
+pub struct PooledRows(pub Vec<(PooledRegion, Vec<f32>)>);
+
+impl RowSink for &mut PooledRows {
+    fn row(&mut self, region: &PooledRegion, values: &[f32]) -> Result<(), ModelError> {
+        self.0.push((region.clone(), values.to_vec()));
+        Ok(())
+    }
 }
