@@ -23,12 +23,11 @@ use std::path::Path;
 
 use glance_attn::{Local, Pattern};
 
+use crate::config::NormPlacement;
 use crate::encoder::{Architecture, Encoder};
 use crate::error::ModelError;
-use crate::import::hf::{self, HfConfig, LayerShape};
-use crate::import::{bert, tokenizer_json};
-use crate::mlm::MlmHead;
-use crate::weights::Weights;
+use crate::import::bert;
+use crate::import::hf::HfConfig;
 
 /// `BigBirdConfig`'s defaults for the block-sparse keys a config may leave out.
 const DEFAULT_BLOCK: usize = 64;
@@ -75,41 +74,12 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
             });
         }
     }
-    let (tok, window) = tokenizer_json::read_windowed(
-        dir,
-        "BigBird",
-        config.vocab_size,
-        config.max_position_embeddings,
-    )?;
-    let w = Weights::open_dir(dir)?;
-    let prefix = hf::prefix(&w, "bert");
-    let eps = config.layer_norm_eps.unwrap_or(bert::DEFAULT_EPS);
-    let embeddings = hf::embeddings(&w, &prefix, config, eps, 0)?;
-    let mlm_head = MlmHead::bert(
-        &w,
-        config.activation(&config_path)?,
-        eps,
-        &embeddings.tokens,
-    )?;
-    let shape = LayerShape::of(config, &config_path, eps)?;
-    let layers = hf::layers(
-        &w,
-        &prefix,
-        &shape,
-        std::iter::repeat_n(pattern, config.num_hidden_layers),
-        false,
-    )?;
-    Ok(Encoder {
+    let variant = bert::WindowedVariant {
+        family: "BigBird",
         architecture: Architecture::BigBird,
-        embeddings,
-        layers,
+        pattern,
+        placement: NormPlacement::Post,
         final_norm: None,
-        pool_query: None,
-        tokenizer: tok.options,
-        vocab: tok.vocab,
-        segmentation: tok.segmentation,
-        window: Some(window),
-        tokenizer_source: tok.source,
-        mlm_head,
-    })
+    };
+    bert::load_windowed(dir, config, variant)
 }

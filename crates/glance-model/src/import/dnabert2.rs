@@ -48,7 +48,7 @@ use crate::config::{Activation, NormPlacement};
 use crate::encoder::{Architecture, Encoder};
 use crate::error::ModelError;
 use crate::import::hf::{self, HfConfig};
-use crate::import::tokenizer_json;
+use crate::import::tokenizer_json::{self, EncoderParts};
 use crate::layers::{
     alibi_slopes_interleaved, Embeddings, EncoderLayer, FeedForward, LayerNorm, Linear,
     SelfAttention,
@@ -148,19 +148,14 @@ pub fn load(dir: &Path, value: &Value) -> Result<Encoder, ModelError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mlm_head = MlmHead::bert(&w, head_activation, HEAD_EPS, &embeddings.tokens)?;
-    Ok(Encoder {
+    let parts = EncoderParts {
         architecture: Architecture::Dnabert2,
         embeddings,
         layers,
         final_norm: None,
-        pool_query: None,
-        tokenizer: tok.options,
-        vocab: tok.vocab,
-        segmentation: tok.segmentation,
-        window: Some(window),
-        tokenizer_source: tok.source,
         mlm_head,
-    })
+    };
+    Ok(tok.encoder(parts, Some(window)))
 }
 
 /// Layer `p` (`bert_layers.py`'s `BertLayer`): ALiBi attention with a fused `Wqkv`,

@@ -31,11 +31,8 @@ use glance_attn::{Local, Pattern};
 use crate::config::NormPlacement;
 use crate::encoder::{Architecture, Encoder};
 use crate::error::ModelError;
-use crate::import::hf::{self, HfConfig, LayerShape};
+use crate::import::hf::HfConfig;
 use crate::import::{bert, tokenizer_json};
-use crate::layers::LayerNorm;
-use crate::mlm::MlmHead;
-use crate::weights::Weights;
 
 /// Whether a BERT checkpoint in `dir` with `config` is GENA-LM's (see the module docs).
 pub fn is_gena(dir: &Path, config: &HfConfig) -> bool {
@@ -64,55 +61,16 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
             "last_layer_norm needs pre_layer_norm (GENA-LM's BertEncoder refuses it too)",
         ));
     }
-    let (tok, window) = tokenizer_json::read_windowed(
-        dir,
-        "GENA-LM",
-        config.vocab_size,
-        config.max_position_embeddings,
-    )?;
-    let w = Weights::open_dir(dir)?;
-    let prefix = hf::prefix(&w, "bert");
-    let eps = config.layer_norm_eps.unwrap_or(bert::DEFAULT_EPS);
-    let embeddings = hf::embeddings(&w, &prefix, config, eps, 0)?;
-    let mlm_head = MlmHead::bert(
-        &w,
-        config.activation(&config_path)?,
-        eps,
-        &embeddings.tokens,
-    )?;
-    let mut shape = LayerShape::of(config, &config_path, eps)?;
-    if pre {
-        shape.placement = NormPlacement::Pre;
-    }
-    let full = Pattern::local(Local::Full { causal: false });
-    let layers = hf::layers(
-        &w,
-        &prefix,
-        &shape,
-        std::iter::repeat_n(full, config.num_hidden_layers),
-        false,
-    )?;
-    let final_norm = if last {
-        Some(LayerNorm::load(
-            &w,
-            &format!("{prefix}encoder.last_layer_ln"),
-            config.hidden_size,
-            eps,
-        )?)
-    } else {
-        None
-    };
-    Ok(Encoder {
+    let variant = bert::WindowedVariant {
+        family: "GENA-LM",
         architecture: Architecture::GenaLm,
-        embeddings,
-        layers,
-        final_norm,
-        pool_query: None,
-        tokenizer: tok.options,
-        vocab: tok.vocab,
-        segmentation: tok.segmentation,
-        window: Some(window),
-        tokenizer_source: tok.source,
-        mlm_head,
-    })
+        pattern: Pattern::local(Local::Full { causal: false }),
+        placement: if pre {
+            NormPlacement::Pre
+        } else {
+            NormPlacement::Post
+        },
+        final_norm: last.then_some("encoder.last_layer_ln"),
+    };
+    bert::load_windowed(dir, config, variant)
 }

@@ -27,7 +27,8 @@ use serde::Deserialize;
 use crate::config::{Activation, NormPlacement};
 use crate::encoder::{Architecture, Encoder, Segmentation, TokenizerSource};
 use crate::error::ModelError;
-use crate::import::{hf, tokenizer_json};
+use crate::import::hf;
+use crate::import::tokenizer_json::{self, EncoderParts};
 use crate::layers::{
     Embeddings, EncoderLayer, FeedForward, LayerNorm, Linear, Rope, SelfAttention,
 };
@@ -310,19 +311,14 @@ pub fn load(dir: &Path, text: &str) -> Result<Encoder, ModelError> {
         },
         &embeddings.tokens,
     )?;
-    Ok(Encoder {
+    let parts = EncoderParts {
         architecture: Architecture::ModernBert,
         embeddings,
         layers,
         final_norm,
-        pool_query: None,
-        tokenizer: tok.options,
-        vocab: tok.vocab,
-        segmentation: tok.segmentation,
-        window: None,
-        tokenizer_source: tok.source,
         mlm_head,
-    })
+    };
+    Ok(tok.encoder(parts, None))
 }
 
 /// The directory's tokenizer: tokenizer.json (single nucleotides or BPE), else a

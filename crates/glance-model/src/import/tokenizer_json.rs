@@ -30,9 +30,11 @@ use std::path::Path;
 use glance_seq::{Bpe, SoftMask, SpecialIds, TokenizerOptions, Vocab};
 use serde::Deserialize;
 
-use crate::encoder::{Segmentation, TokenizerSource, Window};
+use crate::encoder::{Architecture, Encoder, Segmentation, TokenizerSource, Window};
 use crate::error::ModelError;
 use crate::import::hf;
+use crate::layers::{Embeddings, EncoderLayer, LayerNorm};
+use crate::mlm::MlmHead;
 
 /// The file name.
 pub const FILE: &str = "tokenizer.json";
@@ -77,6 +79,40 @@ pub(crate) struct TokenizerJson {
     pub source: TokenizerSource,
     /// [`Segmentation::Grid`] for single nucleotides, [`Segmentation::Bpe`] for BPE.
     pub segmentation: Segmentation,
+}
+
+/// The layers of an encoder; [`TokenizerJson::encoder`] adds the tokenizer.
+pub(crate) struct EncoderParts {
+    /// Which family's layout the weights follow.
+    pub architecture: Architecture,
+    /// Token (and position) embeddings.
+    pub embeddings: Embeddings,
+    /// The encoder layers, in order.
+    pub layers: Vec<EncoderLayer>,
+    /// A LayerNorm after the last layer, if the family has one.
+    pub final_norm: Option<LayerNorm>,
+    /// The masked-LM head, when the checkpoint has one.
+    pub mlm_head: Option<MlmHead>,
+}
+
+impl TokenizerJson {
+    /// The encoder of `parts` tokenized by this file, in `window`s when given (whole
+    /// records otherwise).
+    pub(crate) fn encoder(self, parts: EncoderParts, window: Option<Window>) -> Encoder {
+        Encoder {
+            architecture: parts.architecture,
+            embeddings: parts.embeddings,
+            layers: parts.layers,
+            final_norm: parts.final_norm,
+            pool_query: None,
+            tokenizer: self.options,
+            vocab: self.vocab,
+            segmentation: self.segmentation,
+            window,
+            tokenizer_source: self.source,
+            mlm_head: parts.mlm_head,
+        }
+    }
 }
 
 /// The `tokenizer.json` of a checkpoint in `dir` that runs in `[CLS] ... [SEP]` windows of
