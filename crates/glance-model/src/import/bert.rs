@@ -20,30 +20,28 @@ pub const DEFAULT_EPS: f32 = 1e-12;
 
 /// Loads a BERT checkpoint from `dir` with its parsed `config`.
 pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
-    let config_path = dir.join("config.json");
-    config.check(&config_path)?;
-    let w = Weights::open_dir(dir)?;
+    config.check(&dir.join("config.json"))?;
     let vocab = hf::read_vocab(dir, config.vocab_size)?;
-    let prefix = hf::prefix(&w, "bert");
-    let eps = config.layer_norm_eps.unwrap_or(DEFAULT_EPS);
-    let embeddings = hf::embeddings(&w, &prefix, config, eps, 0)?;
-    let mlm_head = MlmHead::bert(
-        &w,
-        config.activation(&config_path)?,
-        eps,
-        &embeddings.tokens,
-    )?;
-    let shape = LayerShape::of(config, &config_path, eps)?;
-    let full = Pattern::local(Local::Full { causal: false });
-    let patterns = std::iter::repeat_n(full, config.num_hidden_layers);
-    let layers = hf::layers(&w, &prefix, &shape, patterns, false)?;
-    let encoder = hf::encoder(Architecture::Bert, embeddings, layers, vocab, mlm_head);
+    let bert = Variant {
+        family: "BERT",
+        architecture: Architecture::Bert,
+        pattern: Pattern::local(Local::Full { causal: false }),
+        placement: NormPlacement::Post,
+        final_norm: None,
+    };
+    let parts = parts(dir, config, bert)?;
+    let encoder = hf::encoder(
+        parts.architecture,
+        parts.embeddings,
+        parts.layers,
+        vocab,
+        parts.mlm_head,
+    );
     Ok(encoder)
 }
 
-/// What a BERT-layout checkpoint tokenized by its tokenizer.json (GENA-LM, BigBird)
-/// changes from BERT.
-pub(crate) struct WindowedVariant {
+/// What a BERT-layout checkpoint (GENA-LM, BigBird, BERT itself) has of its own.
+pub(crate) struct Variant {
     /// The family, for error messages.
     pub family: &'static str,
     /// Which family the encoder reports.
@@ -56,21 +54,26 @@ pub(crate) struct WindowedVariant {
     pub final_norm: Option<&'static str>,
 }
 
-/// Loads a BERT-layout checkpoint (BERT's embeddings, layers and `cls.predictions` head
-/// when present) from `dir`, changed as `variant` says, run in `[CLS] ... [SEP]` windows
-/// of `max_position_embeddings` tokens of its tokenizer.json.
+/// Loads a BERT-layout checkpoint changed as `variant` says from `dir`, run in
+/// `[CLS] ... [SEP]` windows of `max_position_embeddings` tokens of its tokenizer.json.
 pub(crate) fn load_windowed(
     dir: &Path,
     config: &HfConfig,
-    variant: WindowedVariant,
+    variant: Variant,
 ) -> Result<Encoder, ModelError> {
-    let config_path = dir.join("config.json");
     let (tok, window) = tokenizer_json::read_windowed(
         dir,
         variant.family,
         config.vocab_size,
         config.max_position_embeddings,
     )?;
+    Ok(tok.encoder(parts(dir, config, variant)?, Some(window)))
+}
+
+/// The weights of a BERT-layout checkpoint in `dir`: BERT's embeddings, layers and
+/// `cls.predictions` head when present, changed as `variant` says.
+fn parts(dir: &Path, config: &HfConfig, variant: Variant) -> Result<EncoderParts, ModelError> {
+    let config_path = dir.join("config.json");
     let w = Weights::open_dir(dir)?;
     let prefix = hf::prefix(&w, "bert");
     let eps = config.layer_norm_eps.unwrap_or(DEFAULT_EPS);
@@ -89,12 +92,11 @@ pub(crate) fn load_windowed(
         .final_norm
         .map(|name| LayerNorm::load(&w, &format!("{prefix}{name}"), config.hidden_size, eps))
         .transpose()?;
-    let parts = EncoderParts {
+    Ok(EncoderParts {
         architecture: variant.architecture,
         embeddings,
         layers,
         final_norm,
         mlm_head,
-    };
-    Ok(tok.encoder(parts, Some(window)))
+    })
 }

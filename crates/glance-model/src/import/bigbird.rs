@@ -74,7 +74,7 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
             });
         }
     }
-    let variant = bert::WindowedVariant {
+    let variant = bert::Variant {
         family: "BigBird",
         architecture: Architecture::BigBird,
         pattern,

@@ -61,7 +61,7 @@ pub fn load(dir: &Path, config: &HfConfig) -> Result<Encoder, ModelError> {
             "last_layer_norm needs pre_layer_norm (GENA-LM's BertEncoder refuses it too)",
         ));
     }
-    let variant = bert::WindowedVariant {
+    let variant = bert::Variant {
         family: "GENA-LM",
         architecture: Architecture::GenaLm,
         pattern: Pattern::local(Local::Full { causal: false }),
