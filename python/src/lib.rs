@@ -3,11 +3,11 @@
 //! strings or files, with numpy arrays out. It adds no logic beyond argument
 //! conversion: every call is a glance library call, run with the GIL released.
 //!
-//! - [`sequences`]: `read`, `tokenize`;
-//! - [`motifs`]: `Motifs` (`load`, `scan`, `score`);
-//! - [`model`]: `Model` (`load`, `embed`, `hidden_states`, `log_probs`);
-//! - [`run`]: `run` (the whole pipeline);
-//! - [`inputs`], [`tables`], [`errors`]: argument conversion, returned tables, exceptions.
+//! - `sequences.rs`: `read`, `tokenize`;
+//! - `motifs.rs`: `Motifs` (`load`, `scan`, `score`);
+//! - `model.rs`: `Model` (`load`, `embed`, `hidden_states`, `log_probs`);
+//! - `run.rs`: `run` (the whole pipeline);
+//! - `inputs.rs`, `tables.rs`, `errors.rs`: argument conversion, returned tables, exceptions.
 
 mod errors;
 mod inputs;

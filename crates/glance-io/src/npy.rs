@@ -92,7 +92,7 @@ impl NpyWriter {
 }
 
 /// The .npy v1.0 header for a C-order array of NumPy type `descr` (`"<f4"`, `"<u4"`) and
-/// shape `[rows, inner...]`, padded to a fixed [`HEADER`] bytes so that a streamed file
+/// shape `[rows, inner...]`, padded to a fixed 128 bytes so that a streamed file
 /// can rewrite it with the final row count.
 pub fn header(descr: &str, rows: u64, inner: &[usize]) -> Vec<u8> {
     let mut shape = rows.to_string();

@@ -58,7 +58,7 @@ pub struct TokenizeArgs {
     #[arg(long)]
     pub canonical: bool,
 
-    /// Lower-case (soft-masked) bases: read as upper case, or make their k-mers [UNK].
+    /// Lower-case (soft-masked) bases: read as upper case, or make their k-mers `[UNK]`.
     #[arg(long, value_enum, default_value_t = SoftMaskArg::Upper)]
     pub soft_mask: SoftMaskArg,
 
