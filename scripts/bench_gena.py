@@ -260,6 +260,8 @@ def main():
     ap.add_argument("--vocab", type=int, default=4096)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--parts", default="attention,bigbird,dnabert2,gena_bert")
+    ap.add_argument("--precision", default="f32",
+                    help="comma-separated `glance embed --precision` values to time (f32, bf16)")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes: checks that it runs")
     ap.add_argument("--torch", nargs=2, metavar=("FAMILY", "WINDOWS_JSON"), help="internal")
     ap.add_argument("--torch-attention", action="store_true", help="internal")
@@ -311,15 +313,18 @@ def main():
         ws_path = os.path.join(a.workdir, f"{family}.windows.json")
         with open(ws_path, "w") as f:
             json.dump(ws, f)
-        gw, gc, grss, _ = timed([a.glance, "embed", "-q", "-t", str(a.threads), "--model", directory, fasta,
-                                 "--bin", "1000", "-o", os.path.join(a.workdir, f"{family}_out")])
         _, _, trss, out = timed(me + ["--torch", family, ws_path])
         m = re.search(r"tokens (\d+) wall ([\d.]+) cpu ([\d.]+)", out)
         tokens, tw, tc = int(m.group(1)), float(m.group(2)), float(m.group(3))
-        print(f"{family}: {len(seq):,} bases, {len(ws)} windows, {tokens:,} tokens; glance {gw:.2f} s wall / "
-              f"{gc:.2f} s CPU (whole process), peak RSS {grss:.0f} MiB; reference {tw:.2f} s wall / "
-              f"{tc:.2f} s CPU (forward passes only), peak RSS {trss:.0f} MiB; speed-up {tw / gw:.2f}x wall, "
-              f"{tc / max(gc, 1e-3):.2f}x CPU; load average {os.getloadavg()}")
+        for precision in a.precision.split(","):
+            gw, gc, grss, _ = timed([a.glance, "embed", "-q", "-t", str(a.threads), "--model", directory, fasta,
+                                     "--precision", precision, "--bin", "1000",
+                                     "-o", os.path.join(a.workdir, f"{family}_{precision}_out")])
+            print(f"{family}: {len(seq):,} bases, {len(ws)} windows, {tokens:,} tokens; glance --precision "
+                  f"{precision} {gw:.2f} s wall / {gc:.2f} s CPU (whole process), peak RSS {grss:.0f} MiB; "
+                  f"reference (float32) {tw:.2f} s wall / {tc:.2f} s CPU (forward passes only), peak RSS "
+                  f"{trss:.0f} MiB; speed-up {tw / gw:.2f}x wall, {tc / max(gc, 1e-3):.2f}x CPU; "
+                  f"load average {os.getloadavg()}")
 
 
 if __name__ == "__main__":
