@@ -1,9 +1,12 @@
 //! The packed bf16 GEMM: the scalar definition against an f64 product (bf16-sized
-//! error), and the AVX512_BF16 kernel against the scalar definition, bit for bit, on
-//! random shapes with odd depth, partial register blocks and partial panels. The SIMD
-//! assertions are skipped (with a note) on a CPU without AVX512_BF16.
+//! error); the AVX512_BF16 kernel against the scalar definition, bit for bit, and the
+//! AMX kernel within f32 rounding of it, on random shapes with odd depth, partial
+//! register blocks and tiles and partial panels. The SIMD assertions are skipped (with a
+//! note) on a CPU without the kernel's instructions.
 
-use glance_model::kernels::bf16::{self, gemm, gemm_reference, GemmError, PackedBf16};
+use glance_model::kernels::bf16::{
+    self, gemm, gemm_reference, gemm_with, GemmError, Kernel, PackedBf16,
+};
 use glance_model::layers::Linear;
 use glance_model::ndarray::{Array1, Array2};
 use glance_model::Precision;
@@ -71,40 +74,88 @@ fn shapes_are_checked() {
     assert!(gemm(&[0.0; 6], 2, &b, &mut c[..3]).is_err());
 }
 
-#[test]
-fn simd_kernel_equals_the_scalar_definition() {
-    if !bf16::available() {
-        eprintln!("skipped: this CPU has no AVX512_BF16");
+/// Rows around MR (6), 32-row tiles and the packing blocks (96, 128); columns around
+/// the 16-wide panels, 4-panel and 2-panel blocks; odd and even depths, 1 included.
+const SHAPES: [(usize, usize, usize); 10] = [
+    (1, 1, 1),
+    (5, 17, 3),
+    (6, 64, 256),
+    (7, 63, 31),
+    (13, 80, 64),
+    (97, 100, 33),
+    (200, 48, 130),
+    (12, 256, 1024),
+    (3, 15, 1000),
+    (161, 33, 64),
+];
+
+/// Runs `kernel` and the definition on every shape; `check(got, want, scale)` with
+/// `scale` the element's initial value plus its sum of absolute products. Also checks
+/// that a row's result does not depend on the rows around it.
+fn against_reference(kernel: Kernel, check: impl Fn(f32, f32, f32) -> bool) {
+    if !kernel.is_available() {
+        eprintln!("skipped: this CPU cannot run the {} kernel", kernel.name());
         return;
     }
     let mut seed = 0x9e37_79b9_7f4a_7c15;
-    // Rows around MR (6) and MC (96) blocks; columns around the 16-wide panels and
-    // 4-panel blocks; odd and even depths, 1 included.
-    let shapes = [
-        (1, 1, 1),
-        (5, 17, 3),
-        (6, 64, 256),
-        (7, 63, 31),
-        (13, 80, 64),
-        (97, 100, 33),
-        (200, 48, 130),
-        (12, 256, 1024),
-        (3, 15, 1000),
-    ];
-    for (m, n, k) in shapes {
+    for (m, n, k) in SHAPES {
         let (a, w) = (random(&mut seed, m * k), random(&mut seed, n * k));
         let c0 = random(&mut seed, m * n);
         let b = PackedBf16::pack(&w, n, k).unwrap();
-        let (mut want, mut got) = (c0.clone(), c0);
+        let (mut want, mut got) = (c0.clone(), c0.clone());
         gemm_reference(&a, m, &b, &mut want).unwrap();
-        gemm(&a, m, &b, &mut got).unwrap();
-        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert_eq!(
-                g.to_bits(),
-                w.to_bits(),
-                "[{m}, {n}, {k}] element {i}: {g} vs {w}"
+        gemm_with(kernel, &a, m, &b, &mut got).unwrap();
+        for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+            let (r, j) = (i / n, i % n);
+            let scale = c0[i].abs()
+                + (0..k)
+                    .map(|x| (a[r * k + x] * w[j * k + x]).abs())
+                    .sum::<f32>();
+            assert!(
+                check(*g, *e, scale),
+                "{kernel:?} [{m}, {n}, {k}] element {i}: {g} vs {e}"
             );
         }
+        let r = m - 1;
+        let mut alone = c0[r * n..].to_vec();
+        gemm_with(kernel, &a[r * k..], 1, &b, &mut alone).unwrap();
+        assert_eq!(
+            &alone[..],
+            &got[r * n..],
+            "{kernel:?} [{m}, {n}, {k}] last row alone"
+        );
+    }
+}
+
+#[test]
+fn avx512_kernel_equals_the_scalar_definition_bit_for_bit() {
+    against_reference(Kernel::Avx512, |g, e, _| g.to_bits() == e.to_bits());
+}
+
+#[test]
+fn amx_kernel_equals_the_scalar_definition_within_f32_rounding() {
+    // Another summation order: within a few f32 ulps of the sum of absolute terms.
+    against_reference(Kernel::Amx, |g, e, scale| {
+        (g - e).abs() <= scale * 4.0 * f32::EPSILON
+    });
+}
+
+#[test]
+fn the_best_kernel_is_detected_and_runs() {
+    let best = Kernel::detect();
+    assert_eq!(best.is_some(), bf16::available());
+    let b = PackedBf16::pack(&[1.0, 2.0], 1, 2).unwrap();
+    let mut c = [0.5];
+    match best {
+        Some(kernel) => {
+            assert!(kernel.is_available());
+            gemm(&[3.0, 4.0], 1, &b, &mut c).unwrap();
+            assert_eq!(c, [11.5]);
+        }
+        None => assert!(matches!(
+            gemm(&[3.0, 4.0], 1, &b, &mut c),
+            Err(GemmError::Unavailable(_))
+        )),
     }
 }
 
@@ -124,10 +175,10 @@ fn bf16_linear_runs_the_kernel_and_falls_back_to_f32() {
         assert_eq!(out, f32_out, "the fallback is the f32 path");
         return;
     }
-    // Exactly the kernel's definition with the bias as the initial accumulator.
+    // Exactly the best kernel with the bias as the initial accumulator.
     let b = PackedBf16::pack(w.as_slice().unwrap(), n_out, n_in).unwrap();
     let mut want: Vec<f32> = (0..rows).flat_map(|_| bias.iter().copied()).collect();
-    gemm_reference(x.as_slice().unwrap(), rows, &b, &mut want).unwrap();
+    gemm(x.as_slice().unwrap(), rows, &b, &mut want).unwrap();
     assert_eq!(out.as_slice().unwrap(), &want[..]);
     let err = (&out - &f32_out).iter().fold(0f32, |e, v| e.max(v.abs()));
     assert!(err > 0.0 && err < 0.05, "bf16 vs f32: {err}");

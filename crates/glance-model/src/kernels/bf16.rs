@@ -10,6 +10,13 @@
 //! (`MR * NB` = 24 accumulators). Odd `k` and partial panels are zero-padded when packed;
 //! the columns beyond `n` are masked when `C` is read and written.
 //!
+//! Where the CPU has AMX (Sapphire Rapids and later), [`Kernel::Amx`] runs the same
+//! packed `B` through `tdpbf16ps` tiles (2 x 2 tiles of 16 x 16 outputs, `k` in steps of
+//! 32), which on those CPUs has many times the throughput of `vdpbf16ps` (that one runs
+//! at half the f32 FMA rate there). Its sums are ordered differently (each tile starts
+//! from zero and is added to `C` at the end), so it equals the definition within f32
+//! rounding, not bit for bit.
+//!
 //! [`gemm_reference`] is the scalar definition the SIMD path is tested against: f32 to
 //! bf16 by round-to-nearest-even, then per pair `acc += a1 * b1; acc += a0 * b0` in f32
 //! (the products of two bf16 values are exact in f32), which is the order `vdpbf16ps`
@@ -45,27 +52,68 @@ fn pair(lo: f32, hi: f32) -> u32 {
     u32::from(to_bf16(lo)) | (u32::from(to_bf16(hi)) << 16)
 }
 
-/// Whether this CPU runs the AVX512_BF16 kernel (checked at run time).
+/// A bf16 GEMM implementation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// AVX-512 `vdpbf16ps` register blocks (AVX512_BF16).
+    Avx512,
+    /// AMX `tdpbf16ps` tiles (AMX-TILE + AMX-BF16, with AVX512_BF16 for packing; Linux,
+    /// which must grant the process the tile state).
+    Amx,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU runs, `None` without AVX512_BF16.
+    pub fn detect() -> Option<Kernel> {
+        [Kernel::Amx, Kernel::Avx512]
+            .into_iter()
+            .find(|k| k.is_available())
+    }
+
+    /// Whether this CPU (and OS) runs `self` (checked at run time, once per process).
+    pub fn is_available(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx = std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512bf16");
+            match self {
+                Kernel::Avx512 => avx,
+                Kernel::Amx => avx && amx::enabled(),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// A short lower-case name (`avx512bf16`, `amx`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Avx512 => "avx512bf16",
+            Kernel::Amx => "amx",
+        }
+    }
+}
+
+/// Whether this CPU runs a bf16 kernel (AVX512_BF16, checked at run time).
 pub fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bf16")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    Kernel::detect().is_some()
 }
 
 /// A weight matrix `[n, k]` (PyTorch's `Linear` layout) in bf16, packed for the kernel:
 /// panel `p` (columns `16p..16p + 16`), pair `q` (`k = 2q, 2q + 1`) is the 16 words at
-/// `((p * pairs) + q) * 16`, column `c` of the panel in word `c`. Padding is zero.
+/// `((p * stride) + q) * 16`, column `c` of the panel in word `c`, where `stride` is the
+/// number of pairs rounded up to 16 (an AMX tile of `k`). There is an even number of
+/// panels. Padding is zero.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PackedBf16 {
     n: usize,
     k: usize,
     pairs: usize,
+    /// Words between panels / 16: `pairs` rounded up to a multiple of 16.
+    stride: usize,
     data: Vec<u32>,
 }
 
@@ -77,16 +125,23 @@ impl PackedBf16 {
             return None;
         }
         let pairs = k.div_ceil(2);
-        let panels = n.div_ceil(PANEL);
-        let mut data = vec![0u32; panels * pairs * PANEL];
+        let stride = pairs.next_multiple_of(PANEL);
+        let panels = n.div_ceil(PANEL).next_multiple_of(2);
+        let mut data = vec![0u32; panels * stride * PANEL];
         let at = |j: usize, i: usize| if i < k { w[j * k + i] } else { 0.0 };
         for j in 0..n {
             let (p, c) = (j / PANEL, j % PANEL);
             for q in 0..pairs {
-                data[(p * pairs + q) * PANEL + c] = pair(at(j, 2 * q), at(j, 2 * q + 1));
+                data[(p * stride + q) * PANEL + c] = pair(at(j, 2 * q), at(j, 2 * q + 1));
             }
         }
-        Some(PackedBf16 { n, k, pairs, data })
+        Some(PackedBf16 {
+            n,
+            k,
+            pairs,
+            stride,
+            data,
+        })
     }
 
     /// Output columns `n`.
@@ -101,7 +156,7 @@ impl PackedBf16 {
 
     /// Weight `(j, i)` as the kernel sees it (rounded to bf16).
     fn weight(&self, j: usize, i: usize) -> f32 {
-        let word = self.data[((j / PANEL) * self.pairs + i / 2) * PANEL + j % PANEL];
+        let word = self.data[((j / PANEL) * self.stride + i / 2) * PANEL + j % PANEL];
         from_bf16(if i % 2 == 0 {
             word as u16
         } else {
@@ -127,9 +182,9 @@ pub enum GemmError {
         /// Elements of `c`.
         c: usize,
     },
-    /// The CPU lacks AVX512_BF16.
-    #[error("this CPU has no AVX512_BF16")]
-    Unavailable,
+    /// The CPU lacks the kernel's instructions.
+    #[error("this CPU cannot run the {0} bf16 kernel")]
+    Unavailable(&'static str),
 }
 
 fn check(a: &[f32], m: usize, b: &PackedBf16, c: &[f32]) -> Result<(), GemmError> {
@@ -171,19 +226,34 @@ pub fn gemm_reference(a: &[f32], m: usize, b: &PackedBf16, c: &mut [f32]) -> Res
     Ok(())
 }
 
-/// `c += a b^T` on the AVX512_BF16 kernel: `a` is `[m, k]`, `c` `[m, n]`, row-major.
-/// Single-threaded; the result does not depend on `m` or on how rows are blocked.
+/// `c += a b^T` on the fastest kernel ([`Kernel::detect`]): `a` is `[m, k]`, `c`
+/// `[m, n]`, row-major. Single-threaded; a row's result does not depend on `m` or on how
+/// rows are blocked.
 pub fn gemm(a: &[f32], m: usize, b: &PackedBf16, c: &mut [f32]) -> Result<(), GemmError> {
+    let kernel = Kernel::detect().ok_or(GemmError::Unavailable(Kernel::Avx512.name()))?;
+    gemm_with(kernel, a, m, b, c)
+}
+
+/// [`gemm`] on a given kernel (an error when this CPU cannot run it).
+pub fn gemm_with(
+    kernel: Kernel,
+    a: &[f32],
+    m: usize,
+    b: &PackedBf16,
+    c: &mut [f32],
+) -> Result<(), GemmError> {
     check(a, m, b, c)?;
-    if !available() {
-        return Err(GemmError::Unavailable);
+    if !kernel.is_available() {
+        return Err(GemmError::Unavailable(kernel.name()));
     }
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: the CPU has AVX-512F and AVX512_BF16 (checked above), and `check` confirmed
-    // that `a` holds `m * k` and `c` holds `m * n` elements.
-    unsafe {
-        avx512::gemm(a, m, b, c)
-    };
+    match kernel {
+        // SAFETY: the CPU has AVX-512F/BW and AVX512_BF16 (checked above), and `check`
+        // confirmed that `a` holds `m * k` and `c` holds `m * n` elements.
+        Kernel::Avx512 => unsafe { avx512::gemm(a, m, b, c) },
+        // SAFETY: as above, and the OS granted this process the AMX tile state.
+        Kernel::Amx => unsafe { amx::gemm(a, m, b, c) },
+    }
     Ok(())
 }
 
@@ -198,7 +268,7 @@ mod avx512 {
     /// Packs rows `r0..r0 + rows` of `a` (`[_, k]`) into `out` as bf16 pairs (`pairs`
     /// words per row, the odd tail padded with zero).
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-    unsafe fn pack_rows(
+    pub(super) unsafe fn pack_rows(
         a: &[f32],
         k: usize,
         r0: usize,
@@ -242,12 +312,12 @@ mod avx512 {
     }
 
     /// One register block: rows `ap` (`R` rows of `pairs` words), panels `bp` (`P`
-    /// panels `pairs * 16` words apart), into `c` (rows `ldc` floats apart; `mask` the
+    /// panels `stride * 16` words apart, `pairs` used), into `c` (rows `ldc` floats apart; `mask` the
     /// live columns of the last panel).
     #[inline(always)]
     unsafe fn block<const R: usize, const P: usize>(
         ap: *const u32,
-        bp: *const u32,
+        (bp, stride): (*const u32, usize),
         pairs: usize,
         c: *mut f32,
         ldc: usize,
@@ -265,8 +335,9 @@ mod avx512 {
         let mut b = [zero; P];
         for q in 0..pairs {
             for (p, v) in b.iter_mut().enumerate() {
-                *v =
-                    std::mem::transmute(_mm512_loadu_si512(bp.add((p * pairs + q) * PANEL).cast()));
+                *v = std::mem::transmute(_mm512_loadu_si512(
+                    bp.add((p * stride + q) * PANEL).cast(),
+                ));
             }
             for (r, row) in acc.iter_mut().enumerate() {
                 let a: __m512bh =
@@ -289,7 +360,7 @@ mod avx512 {
         rows: usize,
         panels: usize,
         ap: *const u32,
-        bp: *const u32,
+        bp: (*const u32, usize),
         pairs: usize,
         c: *mut f32,
         ldc: usize,
@@ -334,7 +405,7 @@ mod avx512 {
             for p0 in (0..panels).step_by(NB) {
                 let nb = NB.min(panels - p0);
                 let mask = if p0 + nb == panels { last_mask } else { 0xffff };
-                let bp = b.data[p0 * pairs * PANEL..].as_ptr();
+                let bp = (b.data[p0 * b.stride * PANEL..].as_ptr(), b.stride);
                 for r0 in (0..mc).step_by(MR) {
                     let rows = MR.min(mc - r0);
                     let cp = c[(m0 + r0) * n + p0 * PANEL..].as_mut_ptr();
@@ -342,5 +413,144 @@ mod avx512 {
                 }
             }
         }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod amx {
+    //! The AMX kernel: `tdpbf16ps` on 2 x 2 tiles of 16 x 16 f32 outputs (tiles 4-7),
+    //! two tiles of `A` rows (0, 1) and two of `B` panels (2, 3), `k` 32 at a time.
+
+    use std::arch::asm;
+    use std::sync::OnceLock;
+
+    use super::{avx512::pack_rows, PackedBf16, PANEL};
+
+    /// Rows of `A` packed at a time (a multiple of 32).
+    const MC: usize = 128;
+
+    /// Whether the CPU has AMX-TILE and AMX-BF16 and Linux let this process use the tile
+    /// data (`arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)`, asked once).
+    pub(super) fn enabled() -> bool {
+        static ENABLED: OnceLock<bool> = OnceLock::new();
+        *ENABLED.get_or_init(|| {
+            // CPUID leaf 7: structured extended features (AMX bits in EDX).
+            let leaf = std::arch::x86_64::__cpuid_count(7, 0);
+            let (amx_bf16, amx_tile) = (leaf.edx >> 22 & 1 == 1, leaf.edx >> 24 & 1 == 1);
+            amx_bf16 && amx_tile && request_tile_state()
+        })
+    }
+
+    #[cfg(target_os = "linux")]
+    fn request_tile_state() -> bool {
+        const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
+        const XFEATURE_XTILEDATA: libc::c_long = 18;
+        // SAFETY: arch_prctl with ARCH_REQ_XCOMP_PERM only changes the process's
+        // permission to use an extended state component; it touches no memory of ours.
+        unsafe {
+            libc::syscall(
+                libc::SYS_arch_prctl,
+                ARCH_REQ_XCOMP_PERM,
+                XFEATURE_XTILEDATA,
+            ) == 0
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn request_tile_state() -> bool {
+        false
+    }
+
+    /// Palette 1, every tile 16 rows x 64 bytes.
+    #[repr(C, align(64))]
+    struct TileConfig([u8; 64]);
+
+    impl TileConfig {
+        fn all_full() -> TileConfig {
+            let mut cfg = [0u8; 64];
+            cfg[0] = 1;
+            for t in 0..8 {
+                cfg[16 + 2 * t] = 64;
+                cfg[48 + t] = 16;
+            }
+            TileConfig(cfg)
+        }
+    }
+
+    /// See [`super::gemm`]. Caller: AVX-512F/BW + AVX512_BF16 present and AMX enabled
+    /// ([`enabled`]), `a` is `[m, k]` and `c` is `[m, n]`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    pub(super) unsafe fn gemm(a: &[f32], m: usize, b: &PackedBf16, c: &mut [f32]) {
+        let (n, k, stride) = (b.n, b.k, b.stride);
+        if m == 0 || n == 0 {
+            return;
+        }
+        let blocks = n.div_ceil(2 * PANEL);
+        let row_bytes = stride * 4;
+        // Rows rounded up to whole tiles; rows beyond `m` hold stale or zero data whose
+        // outputs are never written back (rows are independent).
+        let mut ap = vec![0u32; MC.min(m).next_multiple_of(32) * stride];
+        let mut tile = [0f32; 32 * 32];
+        let cfg = TileConfig::all_full();
+        asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack, readonly));
+        for m0 in (0..m).step_by(MC) {
+            let mc = MC.min(m - m0);
+            pack_rows(a, k, m0, mc, stride, &mut ap);
+            for nb in 0..blocks {
+                let b0 = b.data[2 * nb * stride * PANEL..].as_ptr();
+                let b1 = b0.add(stride * PANEL);
+                let cols = (n - nb * 2 * PANEL).min(2 * PANEL);
+                for r0 in (0..mc).step_by(32) {
+                    let a0 = ap[r0 * stride..].as_ptr();
+                    let a1 = a0.add(16 * stride);
+                    asm!(
+                        "tilezero tmm4",
+                        "tilezero tmm5",
+                        "tilezero tmm6",
+                        "tilezero tmm7",
+                        options(nostack, nomem)
+                    );
+                    for q0 in (0..stride).step_by(16) {
+                        asm!(
+                            "tileloadd tmm0, [{a0} + {ra}*1]",
+                            "tileloadd tmm1, [{a1} + {ra}*1]",
+                            "tileloadd tmm2, [{b0} + {rb}*1]",
+                            "tileloadd tmm3, [{b1} + {rb}*1]",
+                            "tdpbf16ps tmm4, tmm0, tmm2",
+                            "tdpbf16ps tmm5, tmm0, tmm3",
+                            "tdpbf16ps tmm6, tmm1, tmm2",
+                            "tdpbf16ps tmm7, tmm1, tmm3",
+                            a0 = in(reg) a0.add(q0),
+                            a1 = in(reg) a1.add(q0),
+                            b0 = in(reg) b0.add(q0 * PANEL),
+                            b1 = in(reg) b1.add(q0 * PANEL),
+                            ra = in(reg) row_bytes,
+                            rb = in(reg) 64usize,
+                            options(nostack, readonly)
+                        );
+                    }
+                    let t = tile.as_mut_ptr();
+                    asm!(
+                        "tilestored [{t00} + {s}*1], tmm4",
+                        "tilestored [{t01} + {s}*1], tmm5",
+                        "tilestored [{t10} + {s}*1], tmm6",
+                        "tilestored [{t11} + {s}*1], tmm7",
+                        t00 = in(reg) t,
+                        t01 = in(reg) t.add(16),
+                        t10 = in(reg) t.add(16 * 32),
+                        t11 = in(reg) t.add(16 * 32 + 16),
+                        s = in(reg) 128usize,
+                        options(nostack)
+                    );
+                    for r in 0..32.min(mc - r0) {
+                        let row = (m0 + r0 + r) * n + nb * 2 * PANEL;
+                        for (o, t) in c[row..row + cols].iter_mut().zip(&tile[r * 32..]) {
+                            *o += *t;
+                        }
+                    }
+                }
+            }
+        }
+        asm!("tilerelease", options(nostack, nomem));
     }
 }
