@@ -13,9 +13,8 @@
 //! Where the CPU has AMX (Sapphire Rapids and later), [`Kernel::Amx`] runs the same
 //! packed `B` through `tdpbf16ps` tiles (2 x 2 tiles of 16 x 16 outputs, `k` in steps of
 //! 32), which on those CPUs has many times the throughput of `vdpbf16ps` (that one runs
-//! at half the f32 FMA rate there). Its sums are ordered differently (each tile starts
-//! from zero and is added to `C` at the end), so it equals the definition within f32
-//! rounding, not bit for bit.
+//! at half the f32 FMA rate there). It orders each 32-wide step of `k` its own way, so it
+//! equals the definition within f32 rounding, not bit for bit.
 //!
 //! [`gemm_reference`] is the scalar definition the SIMD path is tested against: f32 to
 //! bf16 by round-to-nearest-even, then per pair `acc += a1 * b1; acc += a0 * b0` in f32
@@ -477,6 +476,66 @@ mod amx {
         }
     }
 
+    /// `C += A B` for one 32 x 32 block: `a0` the first of 32 packed rows (`stride`
+    /// words each), `b0`/`b1` two panels, `c` 32 rows of 32 floats `ldc` floats apart.
+    /// Caller: the tile configuration of [`gemm`] is loaded; all pointers cover those
+    /// shapes.
+    #[inline(always)]
+    unsafe fn block(
+        a0: *const u32,
+        stride: usize,
+        (b0, b1): (*const u32, *const u32),
+        (c, ldc): (*mut f32, usize),
+    ) {
+        let a1 = a0.add(16 * stride);
+        let (c00, c01, c10, c11) = (c, c.add(16), c.add(16 * ldc), c.add(16 * ldc + 16));
+        let ldc_bytes = ldc * 4;
+        asm!(
+            "tileloadd tmm4, [{c00} + {s}*1]",
+            "tileloadd tmm5, [{c01} + {s}*1]",
+            "tileloadd tmm6, [{c10} + {s}*1]",
+            "tileloadd tmm7, [{c11} + {s}*1]",
+            c00 = in(reg) c00,
+            c01 = in(reg) c01,
+            c10 = in(reg) c10,
+            c11 = in(reg) c11,
+            s = in(reg) ldc_bytes,
+            options(nostack, readonly)
+        );
+        let row_bytes = stride * 4;
+        for q0 in (0..stride).step_by(16) {
+            asm!(
+                "tileloadd tmm0, [{a0} + {ra}*1]",
+                "tileloadd tmm1, [{a1} + {ra}*1]",
+                "tileloadd tmm2, [{b0} + {rb}*1]",
+                "tileloadd tmm3, [{b1} + {rb}*1]",
+                "tdpbf16ps tmm4, tmm0, tmm2",
+                "tdpbf16ps tmm5, tmm0, tmm3",
+                "tdpbf16ps tmm6, tmm1, tmm2",
+                "tdpbf16ps tmm7, tmm1, tmm3",
+                a0 = in(reg) a0.add(q0),
+                a1 = in(reg) a1.add(q0),
+                b0 = in(reg) b0.add(q0 * PANEL),
+                b1 = in(reg) b1.add(q0 * PANEL),
+                ra = in(reg) row_bytes,
+                rb = in(reg) 64usize,
+                options(nostack, readonly)
+            );
+        }
+        asm!(
+            "tilestored [{c00} + {s}*1], tmm4",
+            "tilestored [{c01} + {s}*1], tmm5",
+            "tilestored [{c10} + {s}*1], tmm6",
+            "tilestored [{c11} + {s}*1], tmm7",
+            c00 = in(reg) c00,
+            c01 = in(reg) c01,
+            c10 = in(reg) c10,
+            c11 = in(reg) c11,
+            s = in(reg) ldc_bytes,
+            options(nostack)
+        );
+    }
+
     /// See [`super::gemm`]. Caller: AVX-512F/BW + AVX512_BF16 present and AMX enabled
     /// ([`enabled`]), `a` is `[m, k]` and `c` is `[m, n]`.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
@@ -486,7 +545,6 @@ mod amx {
             return;
         }
         let blocks = n.div_ceil(2 * PANEL);
-        let row_bytes = stride * 4;
         // Rows rounded up to whole tiles; rows beyond `m` hold stale or zero data whose
         // outputs are never written back (rows are independent).
         let mut ap = vec![0u32; MC.min(m).next_multiple_of(32) * stride];
@@ -500,52 +558,30 @@ mod amx {
                 let b0 = b.data[2 * nb * stride * PANEL..].as_ptr();
                 let b1 = b0.add(stride * PANEL);
                 let cols = (n - nb * 2 * PANEL).min(2 * PANEL);
+                let b = (b0, b1);
                 for r0 in (0..mc).step_by(32) {
                     let a0 = ap[r0 * stride..].as_ptr();
-                    let a1 = a0.add(16 * stride);
-                    asm!(
-                        "tilezero tmm4",
-                        "tilezero tmm5",
-                        "tilezero tmm6",
-                        "tilezero tmm7",
-                        options(nostack, nomem)
-                    );
-                    for q0 in (0..stride).step_by(16) {
-                        asm!(
-                            "tileloadd tmm0, [{a0} + {ra}*1]",
-                            "tileloadd tmm1, [{a1} + {ra}*1]",
-                            "tileloadd tmm2, [{b0} + {rb}*1]",
-                            "tileloadd tmm3, [{b1} + {rb}*1]",
-                            "tdpbf16ps tmm4, tmm0, tmm2",
-                            "tdpbf16ps tmm5, tmm0, tmm3",
-                            "tdpbf16ps tmm6, tmm1, tmm2",
-                            "tdpbf16ps tmm7, tmm1, tmm3",
-                            a0 = in(reg) a0.add(q0),
-                            a1 = in(reg) a1.add(q0),
-                            b0 = in(reg) b0.add(q0 * PANEL),
-                            b1 = in(reg) b1.add(q0 * PANEL),
-                            ra = in(reg) row_bytes,
-                            rb = in(reg) 64usize,
-                            options(nostack, readonly)
-                        );
-                    }
-                    let t = tile.as_mut_ptr();
-                    asm!(
-                        "tilestored [{t00} + {s}*1], tmm4",
-                        "tilestored [{t01} + {s}*1], tmm5",
-                        "tilestored [{t10} + {s}*1], tmm6",
-                        "tilestored [{t11} + {s}*1], tmm7",
-                        t00 = in(reg) t,
-                        t01 = in(reg) t.add(16),
-                        t10 = in(reg) t.add(16 * 32),
-                        t11 = in(reg) t.add(16 * 32 + 16),
-                        s = in(reg) 128usize,
-                        options(nostack)
-                    );
-                    for r in 0..32.min(mc - r0) {
-                        let row = (m0 + r0 + r) * n + nb * 2 * PANEL;
-                        for (o, t) in c[row..row + cols].iter_mut().zip(&tile[r * 32..]) {
-                            *o += *t;
+                    let rows = 32.min(mc - r0);
+                    let first = (m0 + r0) * n + nb * 2 * PANEL;
+                    // A whole 32 x 32 block of `c` is accumulated in place; an edge
+                    // block goes through `tile` (zero beyond `c`). Either way every
+                    // element starts from its value in `c`, so a row's result does not
+                    // depend on the block it falls in.
+                    let (dst, ld) = if rows == 32 && cols == 2 * PANEL {
+                        (c[first..].as_mut_ptr(), n)
+                    } else {
+                        tile.fill(0.0);
+                        for r in 0..rows {
+                            let row = first + r * n;
+                            tile[r * 32..r * 32 + cols].copy_from_slice(&c[row..row + cols]);
+                        }
+                        (tile.as_mut_ptr(), 32)
+                    };
+                    block(a0, stride, b, (dst, ld));
+                    if dst == tile.as_mut_ptr() {
+                        for r in 0..rows {
+                            let row = first + r * n;
+                            c[row..row + cols].copy_from_slice(&tile[r * 32..r * 32 + cols]);
                         }
                     }
                 }
