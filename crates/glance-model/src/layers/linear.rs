@@ -116,10 +116,19 @@ impl Linear {
         let (n, input) = x.dim();
         let out = self.output();
         assert_eq!(input, self.input(), "Linear input width");
+        // Every row starts as the bias (copied row by row: a broadcast's `to_owned`
+        // walks it element by element).
         let mut y = match &self.bias {
-            Some(b) => b
-                .broadcast((n, out))
-                .map_or_else(|| Array2::zeros((n, out)), |v| v.to_owned()),
+            Some(b) => {
+                let mut data = Vec::with_capacity(n * out);
+                for _ in 0..n {
+                    match b.as_slice() {
+                        Some(b) => data.extend_from_slice(b),
+                        None => data.extend(b.iter().copied()),
+                    }
+                }
+                Array2::from_shape_vec((n, out), data).unwrap_or_else(|_| Array2::zeros((n, out)))
+            }
             None => Array2::zeros((n, out)),
         };
         if n == 0 || out == 0 || input == 0 {
