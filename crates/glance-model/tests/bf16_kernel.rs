@@ -4,6 +4,10 @@
 //! register blocks and tiles and partial panels. The SIMD assertions are skipped (with a
 //! note) on a CPU without the kernel's instructions.
 
+// Tests may unwrap: a failed unwrap is a failed test (library code may not:
+// [workspace.lints] in Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use glance_model::kernels::bf16::{
     self, gemm, gemm_reference, gemm_with, GemmError, Kernel, PackedBf16,
 };

@@ -156,7 +156,7 @@ impl PackedBf16 {
     /// Weight `(j, i)` as the kernel sees it (rounded to bf16).
     fn weight(&self, j: usize, i: usize) -> f32 {
         let word = self.data[((j / PANEL) * self.stride + i / 2) * PANEL + j % PANEL];
-        from_bf16(if i % 2 == 0 {
+        from_bf16(if i.is_multiple_of(2) {
             word as u16
         } else {
             (word >> 16) as u16
@@ -282,7 +282,7 @@ mod avx512 {
             while i + 32 <= k {
                 let lo = _mm512_loadu_ps(src.add(i));
                 let hi = _mm512_loadu_ps(src.add(i + 16));
-                let v: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(hi, lo));
+                let v = std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(hi, lo));
                 _mm512_storeu_si512(dst.add(i / 2).cast(), v);
                 i += 32;
             }
@@ -298,7 +298,7 @@ mod avx512 {
                 };
                 let lo = _mm512_maskz_loadu_ps(m_lo, src.add(i));
                 let hi = _mm512_maskz_loadu_ps(m_hi, src.add(i + 16));
-                let v: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(hi, lo));
+                let v = std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(hi, lo));
                 let words = t.div_ceil(2);
                 let m_out: __mmask16 = if words >= 16 {
                     0xffff
@@ -330,17 +330,18 @@ mod avx512 {
                 *v = _mm512_maskz_loadu_ps(masks[p], c.add(r * ldc + p * PANEL));
             }
         }
-        let zero: __m512bh = std::mem::transmute(_mm512_setzero_si512());
+        let zero = std::mem::transmute::<__m512i, __m512bh>(_mm512_setzero_si512());
         let mut b = [zero; P];
         for q in 0..pairs {
             for (p, v) in b.iter_mut().enumerate() {
-                *v = std::mem::transmute(_mm512_loadu_si512(
+                *v = std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(
                     bp.add((p * stride + q) * PANEL).cast(),
                 ));
             }
             for (r, row) in acc.iter_mut().enumerate() {
-                let a: __m512bh =
-                    std::mem::transmute(_mm512_set1_epi32(*ap.add(r * pairs + q) as i32));
+                let a = std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(
+                    *ap.add(r * pairs + q) as i32,
+                ));
                 for (p, v) in row.iter_mut().enumerate() {
                     *v = _mm512_dpbf16_ps(*v, a, b[p]);
                 }
@@ -356,14 +357,11 @@ mod avx512 {
     /// Picks the block instance for `rows <= MR` rows and `panels <= NB` panels.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     unsafe fn dispatch(
-        rows: usize,
-        panels: usize,
+        (rows, panels): (usize, usize),
         ap: *const u32,
         bp: (*const u32, usize),
         pairs: usize,
-        c: *mut f32,
-        ldc: usize,
-        mask: __mmask16,
+        (c, ldc, mask): (*mut f32, usize, __mmask16),
     ) {
         macro_rules! go {
             ($($r:literal),*; $p:literal) => {
@@ -408,7 +406,13 @@ mod avx512 {
                 for r0 in (0..mc).step_by(MR) {
                     let rows = MR.min(mc - r0);
                     let cp = c[(m0 + r0) * n + p0 * PANEL..].as_mut_ptr();
-                    dispatch(rows, nb, ap[r0 * pairs..].as_ptr(), bp, pairs, cp, n, mask);
+                    dispatch(
+                        (rows, nb),
+                        ap[r0 * pairs..].as_ptr(),
+                        bp,
+                        pairs,
+                        (cp, n, mask),
+                    );
                 }
             }
         }
