@@ -42,7 +42,7 @@ def report(name, f32, bf16):
     cos = dot / norms
     rel = np.linalg.norm(bf16 - f32, axis=1) / np.linalg.norm(f32, axis=1)
     p = np.percentile(cos, [0.1, 1, 50])
-    print(f"| {name} | {len(cos):,} | {cos.min():.6f} | {p[0]:.6f} | {p[1]:.6f} | "
+    print(f"| {name} | {len(cos):,} | {cos.min():.7f} | {p[0]:.7f} | {p[1]:.7f} | "
           f"{p[2]:.7f} | {100 * (cos >= 0.999).mean():.2f}% | {rel.max():.2e} | "
           f"{np.abs(bf16 - f32).max():.2e} |")
 
