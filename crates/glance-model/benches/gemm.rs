@@ -1,7 +1,8 @@
 //! The encoder's GEMMs (criterion, one thread): [`Linear::forward`] in f32 (the `gemm`
 //! crate) against [`Precision::Bf16`] (the packed `vdpbf16ps` kernel) on the shapes of a
 //! d_model 256 / FFN 1024 layer, 2048 rows (`FeedForward`'s row block). Throughput is
-//! in elements = FLOP (2 m n k), so `elem/s` reads as FLOP/s.
+//! in elements = FLOP (2 m n k), so `elem/s` reads as FLOP/s. Group `kernel`: the bf16
+//! kernel alone (`kernels::bf16::gemm` into a preallocated output, weights packed).
 //! `cargo bench -p glance-model --bench gemm`. Without AVX512_BF16 the bf16 cases run
 //! the f32 fallback.
 
@@ -9,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use glance_model::kernels::bf16::{self, PackedBf16};
 use glance_model::layers::Linear;
 use glance_model::ndarray::{Array1, Array2};
 use glance_model::Precision;
@@ -34,6 +36,21 @@ fn bench(c: &mut Criterion) {
             let id = format!("{}/{ROWS}x{n_in}x{n_out}", precision.name());
             group.bench_function(id, |bench| bench.iter(|| lin.forward(x.view())));
         }
+    }
+    group.finish();
+    if !bf16::available() {
+        return;
+    }
+    let mut group = c.benchmark_group("kernel");
+    for (n_in, n_out) in SHAPES {
+        let w: Vec<f32> = (0..n_out * n_in).map(unit).collect();
+        let x: Vec<f32> = (0..ROWS * n_in).map(|i| unit(i + 3)).collect();
+        let packed = PackedBf16::pack(&w, n_out, n_in).unwrap();
+        let mut y = vec![0f32; ROWS * n_out];
+        group.throughput(Throughput::Elements((2 * ROWS * n_in * n_out) as u64));
+        group.bench_function(format!("bf16/{ROWS}x{n_in}x{n_out}"), |bench| {
+            bench.iter(|| bf16::gemm(&x, ROWS, &packed, &mut y).unwrap())
+        });
     }
     group.finish();
 }
