@@ -558,14 +558,14 @@ mod amx {
         for m0 in (0..m).step_by(MC) {
             let mc = MC.min(m - m0);
             pack_rows(a, k, m0, mc, stride, &mut ap);
-            for nb in 0..blocks {
-                let b0 = b.data[2 * nb * stride * PANEL..].as_ptr();
-                let b1 = b0.add(stride * PANEL);
-                let cols = (n - nb * 2 * PANEL).min(2 * PANEL);
-                let b = (b0, b1);
-                for r0 in (0..mc).step_by(32) {
-                    let a0 = ap[r0 * stride..].as_ptr();
-                    let rows = 32.min(mc - r0);
+            for r0 in (0..mc).step_by(32) {
+                let a0 = ap[r0 * stride..].as_ptr();
+                let rows = 32.min(mc - r0);
+                for nb in 0..blocks {
+                    let b0 = b.data[2 * nb * stride * PANEL..].as_ptr();
+                    let b1 = b0.add(stride * PANEL);
+                    let cols = (n - nb * 2 * PANEL).min(2 * PANEL);
+                    let b = (b0, b1);
                     let first = (m0 + r0) * n + nb * 2 * PANEL;
                     // A whole 32 x 32 block of `c` is accumulated in place; an edge
                     // block goes through `tile` (zero beyond `c`). Either way every
