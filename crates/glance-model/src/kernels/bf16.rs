@@ -233,7 +233,7 @@ pub fn gemm(a: &[f32], m: usize, b: &PackedBf16, c: &mut [f32]) -> Result<(), Ge
     gemm_with(kernel, a, m, b, c)
 }
 
-/// [`gemm`] on a given kernel (an error when this CPU cannot run it).
+/// [`gemm()`] on a given kernel (an error when this CPU cannot run it).
 pub fn gemm_with(
     kernel: Kernel,
     a: &[f32],
