@@ -274,3 +274,48 @@ fn failures_print_one_line_and_leave_no_output() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn precision_bf16_gives_embeddings_close_to_f32_and_bad_names_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |precision: &str| {
+        let out = dir.path().join(precision);
+        glance()
+            .args([
+                "embed",
+                "-q",
+                "--bin",
+                "50",
+                "--precision",
+                precision,
+                "--model",
+            ])
+            .arg(models().join("native_mixed"))
+            .arg(models().join("sequences.fa"))
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .success();
+        read_npy_f32(&out.with_extension("npy"))
+    };
+    let (rows, d, f32_rows) = run("f32");
+    let (rows_bf16, _, bf16_rows) = run("bf16");
+    assert_eq!(rows, rows_bf16);
+    for (a, b) in f32_rows.chunks(d).zip(bf16_rows.chunks(d)) {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm(a) > 0.0 {
+            let cosine = dot / (norm(a) * norm(b));
+            assert!(cosine >= 0.999, "cosine {cosine}");
+        }
+    }
+    glance()
+        .args(["embed", "--precision", "fp8", "--model"])
+        .arg(models().join("native_mixed"))
+        .arg(models().join("sequences.fa"))
+        .arg("-o")
+        .arg(dir.path().join("x"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("fp8"));
+}

@@ -5,8 +5,9 @@ use glance_seq::{Bpe, LongestMatch, SpanTokenizer, Tokenizer, TokenizerOptions, 
 use ndarray::{Array1, Array2};
 
 use crate::error::ModelError;
-use crate::layers::{Embeddings, EncoderLayer, LayerNorm};
+use crate::layers::{Embeddings, EncoderLayer, LayerNorm, Linear};
 use crate::mlm::MlmHead;
+use crate::precision::Precision;
 use glance_attn::{Pattern, PatternError};
 
 /// Where a model came from.
@@ -260,6 +261,39 @@ impl Encoder {
             eos: sep,
         });
         Ok(())
+    }
+
+    /// Runs every projection (attention q, k, v, output, global projections, the
+    /// feed-forward layers and the MLM head) in `precision` from now on, converting and
+    /// packing the weights once. Returns the precision in effect: `Bf16` falls back to
+    /// `F32` on a CPU without AVX512_BF16 ([`Precision::effective`]).
+    pub fn set_precision(&mut self, precision: Precision) -> Precision {
+        let effective = precision.effective();
+        let mut linears: Vec<&mut Linear> = Vec::new();
+        for layer in &mut self.layers {
+            let a = &mut layer.attention;
+            linears.extend([&mut a.q, &mut a.k, &mut a.v, &mut a.o]);
+            if let Some(g) = &mut a.global {
+                linears.extend([&mut g.q, &mut g.k, &mut g.v]);
+            }
+            let f = &mut layer.ffn;
+            linears.extend([&mut f.up, &mut f.down]);
+            linears.extend(f.gate.as_mut());
+        }
+        if let Some(head) = &mut self.mlm_head {
+            linears.extend(head.linears_mut());
+        }
+        for l in linears {
+            l.set_precision(effective);
+        }
+        effective
+    }
+
+    /// The precision the projections run in (see [`Encoder::set_precision`]).
+    pub fn precision(&self) -> Precision {
+        self.layers
+            .first()
+            .map_or(Precision::F32, |l| l.attention.q.precision())
     }
 
     /// Width of the hidden states.

@@ -11,14 +11,15 @@ mod edit;
 pub mod encoder;
 pub mod error;
 pub mod import;
+pub mod kernels;
 pub mod layers;
 mod load;
 mod mlm;
 mod native;
 pub mod pool;
+mod precision;
 pub mod stream;
 pub mod torch_pickle;
-mod vectorized;
 pub mod weights;
 
 pub use ndarray;
@@ -31,6 +32,7 @@ pub use error::ModelError;
 pub use load::load;
 pub use mlm::{MlmHead, NATIVE_HEAD_FILE};
 pub use pool::{PooledRegion, Pooler, Pooling, RegionSpec, Regions, RowSink};
+pub use precision::{Precision, PrecisionError};
 pub use stream::{
     encode_range, encode_source, encode_source_where, encode_tokens, range_context, StreamOptions,
     TokenSink,

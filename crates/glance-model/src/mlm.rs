@@ -80,6 +80,16 @@ enum Decoder {
 }
 
 impl MlmHead {
+    /// Every projection of the head, for [`crate::Encoder::set_precision`].
+    pub(crate) fn linears_mut(&mut self) -> Vec<&mut Linear> {
+        let mut all = vec![&mut self.dense];
+        match &mut self.decoder {
+            Decoder::Vocab(l) => all.push(l),
+            Decoder::Kmer { out, base, .. } => all.extend([out, base]),
+        }
+        all
+    }
+
     /// transformers' `BertOnlyMLMHead` from `w` (tensors `cls.predictions.*`), with
     /// `word_embeddings` (`[vocab, d]`) as the decoder weight when the checkpoint ties
     /// them. `None` when the checkpoint has no head.

@@ -79,6 +79,9 @@ pub struct ModelConfig {
     pub path: Option<PathBuf>,
     /// Attention pattern overrides: `SPEC` for every layer or `LAYER=SPEC`.
     pub patterns: Vec<String>,
+    /// Encoder arithmetic: `f32`, or `bf16` (bf16 GEMM inputs with f32 accumulation,
+    /// where the CPU has AVX512_BF16; f32 elsewhere, with a warning).
+    pub precision: String,
     /// Core tokens per parallel job (models with relative or no positions).
     pub chunk_tokens: usize,
     /// Tokens shared by consecutive windows of learned-position models.
@@ -90,6 +93,7 @@ impl Default for ModelConfig {
         ModelConfig {
             path: None,
             patterns: Vec::new(),
+            precision: "f32".into(),
             chunk_tokens: 2048,
             overlap: 0,
         }
@@ -362,6 +366,9 @@ impl Config {
                 return err(format!("model.patterns: `{spec}`: {e}"));
             }
         }
+        if let Err(e) = self.model.precision.parse::<glance_model::Precision>() {
+            return err(format!("model.precision: {e}"));
+        }
         if self.model.chunk_tokens == 0 {
             return err("model.chunk_tokens must be at least 1".into());
         }
@@ -445,6 +452,9 @@ shard_span = 1000000
 # path = "models/default"
 # Attention pattern overrides: "SPEC" for every layer or "LAYER=SPEC" (0-based).
 patterns = []
+# Encoder arithmetic: "f32", or "bf16" (bf16 GEMM inputs, f32 accumulation; CPUs with
+# AVX512_BF16, others run f32 with a warning).
+precision = "f32"
 # Core tokens per parallel job (relative/no positions).
 chunk_tokens = 2048
 # Tokens shared by consecutive windows (learned positions: BERT/DNABERT, Longformer).
@@ -564,6 +574,15 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("regions.pool"));
+        let mut c = Config::default();
+        c.model.precision = "fp8".into();
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("model.precision"));
+        let c = Config::from_toml("[model]\nprecision = \"bf16\"").unwrap();
+        assert_eq!(c.model.precision, "bf16");
         let mut c = Config::default();
         c.model.patterns = vec!["sliding:q=3".into()];
         assert!(c

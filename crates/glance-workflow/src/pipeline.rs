@@ -205,6 +205,12 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
         };
         enc.override_patterns(&config.model.patterns)
             .map_err(|e| WorkflowError::Config(format!("model.patterns: {e}")))?;
+        let precision = config
+            .model
+            .precision
+            .parse()
+            .map_err(|e| WorkflowError::Config(format!("model.precision: {e}")))?;
+        enc.set_precision(precision);
         encoder = Some(enc);
     }
     // Motifs.

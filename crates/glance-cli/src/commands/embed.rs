@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 use glance::io::with_suffix;
-use glance::model::{Pooling, RegionSpec, Regions, RunMode, StreamOptions};
+use glance::model::{Pooling, Precision, RegionSpec, Regions, RunMode, StreamOptions};
 use glance::seq::read_fai;
 use glance::workflow::{embed_inputs, EmbedRows, Input};
 
@@ -38,6 +38,11 @@ pub struct EmbedArgs {
     /// for one, e.g. `sliding:r=64` or `2=block:b=512,n=1`. Repeatable.
     #[arg(long, value_name = "SPEC")]
     pub pattern: Vec<String>,
+
+    /// Encoder arithmetic: f32, or bf16 (bf16 GEMM inputs with f32 accumulation, on
+    /// CPUs with AVX512_BF16; others run f32 with a warning). docs/precision.md.
+    #[arg(long, value_name = "P", default_value = "f32")]
+    pub precision: Precision,
 
     /// Bin size in bp (default 1000 unless --region/--regions or --per-token).
     #[arg(long, value_name = "BP", conflicts_with_all = ["regions", "region", "per_token"])]
@@ -82,7 +87,7 @@ pub struct EmbedArgs {
 
 /// Runs `glance embed`.
 pub fn run(args: &EmbedArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    let mut encoder = super::load_model(args.model.as_deref())?;
+    let mut encoder = super::load_model(args.model.as_deref(), args.precision)?;
     encoder
         .override_patterns(&args.pattern)
         .context("--pattern")?;

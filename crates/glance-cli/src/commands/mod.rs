@@ -1,10 +1,10 @@
 //! One module per subcommand (dispatched by `cli::Command::run`), and [`load_model`],
-//! shared by the subcommands that take `--model`.
+//! shared by the subcommands that take `--model` and `--precision`.
 
 use std::path::Path;
 
 use anyhow::Context;
-use glance::model::{DefaultModel, Encoder};
+use glance::model::{DefaultModel, Encoder, Precision};
 
 pub mod bench;
 pub mod bench_sweep;
@@ -37,9 +37,9 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// The model in `dir`, or without one the default model (`$GLANCE_MODEL`, else the one
-/// compiled into the binary).
-pub fn load_model(dir: Option<&Path>) -> anyhow::Result<Encoder> {
-    match dir {
+/// compiled into the binary), set to run in `precision` ([`use_precision`]).
+pub fn load_model(dir: Option<&Path>, precision: Precision) -> anyhow::Result<Encoder> {
+    let mut encoder = match dir {
         Some(dir) => glance::model::load(dir)
             .with_context(|| format!("{}: cannot load model", dir.display())),
         None => {
@@ -48,5 +48,16 @@ pub fn load_model(dir: Option<&Path>) -> anyhow::Result<Encoder> {
                 .load()
                 .with_context(|| format!("{model}: cannot load the default model"))
         }
+    }?;
+    use_precision(&mut encoder, precision);
+    Ok(encoder)
+}
+
+/// Sets `--precision` on a loaded encoder; bf16 on a CPU without AVX512_BF16 runs f32
+/// with one warning (glance-model logs it).
+pub fn use_precision(encoder: &mut Encoder, precision: Precision) {
+    let effective = encoder.set_precision(precision);
+    if effective == Precision::Bf16 {
+        log::info!("encoder precision bf16 (bf16 GEMM inputs, f32 accumulation)");
     }
 }

@@ -25,7 +25,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use glance::io::{with_suffix, AtomicFile};
-use glance::model::{Encoder, Pooling, Regions, RunMode, StreamOptions};
+use glance::model::{Encoder, Pooling, Precision, Regions, RunMode, StreamOptions};
 use glance::workflow::{embed_to_memory, EmbedRows, EmbeddingTable, Input};
 
 use super::UsageError;
@@ -56,6 +56,12 @@ pub struct SweepArgs {
     #[arg(long, required = true, value_name = "W,...", value_delimiter = ',',
           value_parser = parse_window)]
     pub windows: Vec<u64>,
+
+    /// Encoder arithmetic of every run, the reference included: f32, or bf16 (bf16
+    /// GEMM inputs with f32 accumulation, on CPUs with AVX512_BF16; others run f32 with
+    /// a warning). docs/precision.md.
+    #[arg(long, value_name = "P", default_value = "f32")]
+    pub precision: Precision,
 
     /// Bin size in bp: embeddings are mean-pooled per bin, as `glance embed --bin`.
     #[arg(long, value_name = "BP", default_value_t = 1000,
@@ -137,8 +143,9 @@ pub fn run(args: &SweepArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         .into());
     }
     let dir = &args.dir;
-    let model = glance::model::load(dir)
+    let mut model = glance::model::load(dir)
         .with_context(|| format!("{}: cannot load model", dir.display()))?;
+    super::use_precision(&mut model, args.precision);
     let reference_mode = match model.run_mode()? {
         RunMode::Windows { tokens, .. } => {
             if let Some(&w) = args.windows.iter().find(|&&w| w > tokens as u64) {

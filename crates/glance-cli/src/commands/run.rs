@@ -52,6 +52,9 @@ pub struct RunArgs {
     /// Attention override `SPEC` or `LAYER=SPEC` (repeatable); key `model.patterns`.
     #[arg(long, value_name = "SPEC")]
     pub pattern: Vec<String>,
+    /// Encoder arithmetic, f32 or bf16 (docs/precision.md); key `model.precision`.
+    #[arg(long, value_name = "P")]
+    pub precision: Option<String>,
     /// Core tokens per parallel job; key `model.chunk_tokens`.
     #[arg(long, value_name = "N")]
     pub chunk_tokens: Option<usize>,
@@ -176,6 +179,7 @@ pub fn resolve_config(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Con
     if !args.pattern.is_empty() {
         c.model.patterns = args.pattern.clone();
     }
+    set!(c.model.precision, args.precision);
     set!(c.model.chunk_tokens, args.chunk_tokens);
     set!(c.model.overlap, args.overlap);
     set!(c.regions.bin, args.bin);

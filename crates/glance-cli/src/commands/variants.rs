@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use clap::Args;
-use glance::model::StreamOptions;
+use glance::model::{Precision, StreamOptions};
 use glance::seq::Region;
 use glance::variant::noodles_vcf::variant::RecordBuf;
 use glance::variant::VcfReader;
@@ -54,6 +54,11 @@ pub struct VariantsArgs {
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
 
+    /// Encoder arithmetic: f32, or bf16 (bf16 GEMM inputs with f32 accumulation, on
+    /// CPUs with AVX512_BF16; others run f32 with a warning). docs/precision.md.
+    #[arg(long, value_name = "P", default_value = "f32")]
+    pub precision: Precision,
+
     /// No embedding or likelihood effects.
     #[arg(long, conflicts_with = "model")]
     pub no_model: bool,
@@ -86,7 +91,7 @@ pub fn run(args: &VariantsArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     let encoder = if args.no_model {
         None
     } else {
-        Some(super::load_model(args.model.as_deref())?)
+        Some(super::load_model(args.model.as_deref(), args.precision)?)
     };
     let job = VariantJob {
         references: vec![args.reference.clone()],

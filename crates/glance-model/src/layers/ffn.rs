@@ -3,8 +3,8 @@
 use ndarray::{s, Array2, ArrayView2, Zip};
 
 use crate::config::Activation;
+use crate::kernels::elementwise::{self, gelu};
 use crate::layers::Linear;
-use crate::vectorized::{self, gelu};
 
 /// Rows per block in [`FeedForward::forward`].
 pub const ROW_BLOCK: usize = 2048;
@@ -62,7 +62,7 @@ impl FeedForward {
             (Activation::Gelu, Some(gate)) => {
                 let g = gate.forward(x);
                 match (h.as_slice_mut(), g.as_slice()) {
-                    (Some(h), Some(g)) => vectorized::mul_gelu(h, g),
+                    (Some(h), Some(g)) => elementwise::mul_gelu(h, g),
                     _ => Zip::from(&mut h).and(&g).for_each(|h, &g| *h *= gelu(g)),
                 }
             }
@@ -73,7 +73,7 @@ impl FeedForward {
                     .for_each(|h, &g| *h *= activate(act, g));
             }
             (Activation::Gelu, _) => match h.as_slice_mut() {
-                Some(all) => vectorized::gelu_inplace(all),
+                Some(all) => elementwise::gelu_inplace(all),
                 None => h.mapv_inplace(gelu),
             },
             (act, _) => h.mapv_inplace(|v| activate(act, v)),

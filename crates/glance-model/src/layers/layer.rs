@@ -4,8 +4,8 @@ use ndarray::Array2;
 
 use crate::config::NormPlacement;
 use crate::error::ModelError;
+use crate::kernels::elementwise;
 use crate::layers::{FeedForward, LayerNorm, SelfAttention};
-use crate::vectorized;
 
 /// One transformer encoder layer. With post-LN it mirrors Hugging Face's `BertLayer` /
 /// `LongformerLayer` (`norm1` = `attention.output.LayerNorm`, `norm2` =
@@ -66,7 +66,7 @@ impl EncoderLayer {
 /// `sublayer + skip`, in place in `sublayer`'s buffer.
 fn residual(mut sublayer: Array2<f32>, skip: &Array2<f32>) -> Array2<f32> {
     match (sublayer.as_slice_mut(), skip.as_slice()) {
-        (Some(a), Some(b)) if a.len() == b.len() => vectorized::add_assign(a, b),
+        (Some(a), Some(b)) if a.len() == b.len() => elementwise::add_assign(a, b),
         _ => sublayer += skip,
     }
     sublayer

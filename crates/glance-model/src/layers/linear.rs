@@ -1,9 +1,14 @@
 //! [`Linear`]: `y = x W^T + b` on the `gemm` crate's f32 kernels (AVX-512/AVX2/FMA picked
-//! at run time).
+//! at run time), or in [`Precision::Bf16`] on the packed bf16 kernel
+//! ([`crate::kernels::bf16`]) with the weight converted once when the precision is set.
+
+use std::sync::Arc;
 
 use ndarray::{Array1, Array2, ArrayView2};
 
 use crate::error::ModelError;
+use crate::kernels::bf16::{self, PackedBf16};
+use crate::precision::Precision;
 use crate::weights::Weights;
 
 /// A dense layer; mirrors PyTorch's `torch.nn.Linear` (weight `[out, in]`, bias `[out]`).
@@ -12,13 +17,20 @@ pub struct Linear {
     /// `[out, in]`, row-major as in the checkpoint.
     weight: Array2<f32>,
     bias: Option<Array1<f32>>,
+    /// The weight in bf16, packed for the kernel, when the layer runs in bf16 (shared
+    /// by clones).
+    packed: Option<Arc<PackedBf16>>,
 }
 
 impl Linear {
     /// A layer from its parts; `bias` must have `weight.nrows()` entries.
     pub fn new(weight: Array2<f32>, bias: Option<Array1<f32>>) -> Self {
         debug_assert!(bias.as_ref().is_none_or(|b| b.len() == weight.nrows()));
-        Linear { weight, bias }
+        Linear {
+            weight,
+            bias,
+            packed: None,
+        }
     }
 
     /// Loads `{prefix}.weight` (`[out, in]`) and, when `bias`, `{prefix}.bias`.
@@ -35,7 +47,7 @@ impl Linear {
         } else {
             None
         };
-        Ok(Linear { weight, bias })
+        Ok(Linear::new(weight, bias))
     }
 
     /// Splits a fused projection by output rows: the first `n` outputs, then the rest.
@@ -49,7 +61,38 @@ impl Linear {
                     .map(|b| b.slice(ndarray::s![rows]).to_owned()),
             )
         };
-        (part(0..n), part(n..self.output()))
+        let precision = self.precision();
+        let (mut a, mut b) = (part(0..n), part(n..self.output()));
+        a.set_precision(precision);
+        b.set_precision(precision);
+        (a, b)
+    }
+
+    /// Runs the layer in `precision` from now on. `Bf16` converts and packs the weight
+    /// (once; the f32 weight is kept as the reference) and takes effect only where
+    /// [`Precision::effective`] allows it.
+    pub fn set_precision(&mut self, precision: Precision) {
+        match precision.effective() {
+            Precision::F32 => self.packed = None,
+            Precision::Bf16 => {
+                if self.packed.is_none() {
+                    let w = self.weight.as_standard_layout();
+                    self.packed = w
+                        .as_slice()
+                        .and_then(|w| PackedBf16::pack(w, self.output(), self.input()))
+                        .map(Arc::new);
+                }
+            }
+        }
+    }
+
+    /// The precision the layer runs in.
+    pub fn precision(&self) -> Precision {
+        if self.packed.is_some() {
+            Precision::Bf16
+        } else {
+            Precision::F32
+        }
     }
 
     /// Input width.
@@ -91,6 +134,14 @@ impl Linear {
             return y;
         }
         let x = x.as_standard_layout();
+        if let (Some(packed), Some(xs)) = (&self.packed, x.as_slice()) {
+            let ys = y.as_slice_mut().unwrap_or(&mut []);
+            // Only fails on shapes (checked above) or a CPU without AVX512_BF16 (checked
+            // when packed); then y is untouched and the f32 path below runs.
+            if bf16::gemm(xs, n, packed, ys).is_ok() {
+                return y;
+            }
+        }
         // SAFETY: all three matrices are live for the call, their strides describe
         // in-bounds layouts of the given sizes (x: [n, in] row-major, W^T read from the
         // row-major [out, in] weight, y: [n, out] row-major), and y does not alias.

@@ -3,7 +3,7 @@
 use ndarray::{Array1, Array2, Axis};
 
 use crate::error::ModelError;
-use crate::vectorized;
+use crate::kernels::elementwise;
 use crate::weights::Weights;
 
 /// Layer normalisation with a learned scale and an optional shift; mirrors PyTorch's
@@ -71,11 +71,11 @@ impl LayerNorm {
         let bias = self.bias.as_ref().map(|b| b.as_slice().unwrap_or(&[]));
         debug_assert_eq!(x.ncols(), weight.len(), "LayerNorm width");
         match x.as_slice_mut() {
-            Some(all) => vectorized::layer_norm_rows(all, weight, bias, self.eps),
+            Some(all) => elementwise::layer_norm_rows(all, weight, bias, self.eps),
             None => {
                 for mut row in x.axis_iter_mut(Axis(0)) {
                     let mut owned = row.to_vec();
-                    vectorized::layer_norm_rows(&mut owned, weight, bias, self.eps);
+                    elementwise::layer_norm_rows(&mut owned, weight, bias, self.eps);
                     row.assign(&ndarray::ArrayView1::from(&owned[..]));
                 }
             }
