@@ -348,18 +348,30 @@ impl Scanner {
             self.sample_base,
             &mut samples,
         );
-        // Copy the sampled windows side by side (each max_width long, N-padded past the
-        // chunk) so every motif reads them from one small, contiguous buffer.
+        // Where each sampled window's k-mer codes and valid run are read: sparse samples
+        // are copied side by side (each max_width long, N-padded past the chunk) so every
+        // motif reads them from one small, contiguous buffer; dense ones (a copy at least
+        // as large as the chunk, e.g. every window of the first chunks with few motifs)
+        // are read in place from the chunk's own arrays, which are padded for it.
         let mw = self.max_width;
-        let mut sample_bases = Vec::with_capacity(samples.len() * mw);
-        for &(g, _) in &samples {
-            let i = (g - meta.global) as usize;
-            let end = (i + mw).min(bases.len());
-            sample_bases.extend_from_slice(&bases[i..end]);
-            sample_bases.resize(sample_bases.len() + (i + mw - end), b'N');
-        }
         let mut sample_prep = Prepared::default();
-        self.prepare(&sample_bases, &mut sample_prep);
+        let (src, starts): (&Prepared, Vec<usize>) = if samples.len() * mw >= n {
+            let starts = samples
+                .iter()
+                .map(|&(g, _)| (g - meta.global) as usize)
+                .collect();
+            (prep, starts)
+        } else {
+            let mut sample_bases = Vec::with_capacity(samples.len() * mw);
+            for &(g, _) in &samples {
+                let i = (g - meta.global) as usize;
+                let end = (i + mw).min(bases.len());
+                sample_bases.extend_from_slice(&bases[i..end]);
+                sample_bases.resize(sample_bases.len() + (i + mw - end), b'N');
+            }
+            self.prepare(&sample_bases, &mut sample_prep);
+            (&sample_prep, (0..samples.len()).map(|k| k * mw).collect())
+        };
         let strands = if self.options.both_strands { 2 } else { 1 };
         self.motifs
             .par_iter()
@@ -380,13 +392,14 @@ impl Scanner {
                         sums.clear();
                         sums.resize(samples.len(), 0i32);
                         for blk in &t.blocks {
-                            let codes = &sample_prep.kmers[blk.k];
-                            for (k, acc) in sums.iter_mut().enumerate() {
-                                *acc += blk.table[usize::from(codes[k * mw + blk.offset])];
+                            let codes = &src.kmers[blk.k];
+                            for (acc, &start) in sums.iter_mut().zip(&starts) {
+                                *acc += blk.table[usize::from(codes[start + blk.offset])];
                             }
                         }
-                        for (k, (&s, &(_, weight))) in sums.iter().zip(&samples).enumerate() {
-                            if usize::from(sample_prep.valid_run[k * mw]) < w || s < 0 {
+                        let windows = sums.iter().zip(&samples).zip(&starts).enumerate();
+                        for (k, ((&s, &(_, weight)), &start)) in windows {
+                            if usize::from(src.valid_run[start]) < w || s < 0 {
                                 continue;
                             }
                             let b = usize::from(m.bucket[s as usize]);
