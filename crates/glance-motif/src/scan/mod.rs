@@ -501,7 +501,9 @@ impl Scanner {
                     .and_then(|p| p.get(mi).copied())
                     .unwrap_or_else(|| qvalue::estimate_pi0(&tally.bins, tally.samples));
                 let mut hits: Vec<Hit> = tally.hits.into_iter().map(|h| m.to_hit(mi, h)).collect();
-                hits.sort_by(|a, b| {
+                // (record, start, strand) is unique within a motif: the order is total, so
+                // the in-place unstable sort gives the stable sort's order
+                hits.sort_unstable_by(|a, b| {
                     a.pvalue
                         .total_cmp(&b.pvalue)
                         .then(a.record.cmp(&b.record))
