@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod global;
 mod progress;
+mod thp;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -204,3 +204,112 @@ fn hits_and_qvalues_do_not_depend_on_chunk_size_or_threads() {
         assert_eq!(a, b, "chunk {chunk}, threads {threads}");
     }
 }
+
+#[test]
+fn owned_parts_add_up_to_the_whole_run() {
+    let mut seed = 11;
+    let motifs: Vec<Motif> = [3usize, 8, 12, 19]
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| random_motif(i, w, &mut seed))
+        .collect();
+    let records = [
+        random_sequence(9_000, &mut seed),
+        random_sequence(40, &mut seed),
+    ];
+    let mut fasta = Vec::new();
+    for (i, s) in records.iter().enumerate() {
+        fasta.extend_from_slice(format!(">r{i}\n").as_bytes());
+        fasta.extend_from_slice(s);
+        fasta.push(b'\n');
+    }
+    let bg = BackgroundSource::Uniform.resolve(true).unwrap();
+    let opts = ScanOptions {
+        thresh: 1e-3,
+        ..ScanOptions::default()
+    };
+    let scanner = Scanner::new(&motifs, bg, opts).unwrap();
+    let reader = || SeqReader::from_reader(std::io::Cursor::new(fasta.clone())).unwrap();
+    let mut whole = ScanRun::new(&scanner, 700);
+    whole.scan_source(&scanner, reader()).unwrap();
+    // window starts below `cut` of record 0 (none of record 1), then the rest: the
+    // chunks past the cut are not owned by the first run and not prepared
+    let cut = 2_345u64;
+    let mut first = ScanRun::new(&scanner, 700);
+    first
+        .scan_owned(
+            &scanner,
+            reader(),
+            |r, starts, out: &mut Vec<std::ops::Range<u64>>| {
+                if r == 0 && starts.start < cut {
+                    out.push(starts.start..starts.end.min(cut));
+                }
+            },
+            |_, _| Ok(()),
+        )
+        .unwrap();
+    let mut rest = ScanRun::new(&scanner, 700);
+    rest.scan_owned(
+        &scanner,
+        reader(),
+        |r, starts, out: &mut Vec<std::ops::Range<u64>>| {
+            let from = if r == 0 {
+                starts.start.max(cut)
+            } else {
+                starts.start
+            };
+            if from < starts.end {
+                out.push(from..starts.end);
+            }
+        },
+        |_, _| Ok(()),
+    )
+    .unwrap();
+    for (m, w) in whole.tallies.iter().enumerate() {
+        let (a, b) = (&first.tallies[m], &rest.tallies[m]);
+        assert_eq!(w.tests, a.tests + b.tests, "motif {m}");
+        assert_eq!(w.samples, a.samples + b.samples, "motif {m}");
+        for (i, &v) in w.bins.iter().enumerate() {
+            assert_eq!(v, a.bins[i] + b.bins[i], "motif {m} bin {i}");
+        }
+        let mut split: Vec<_> = a.hits.iter().chain(&b.hits).cloned().collect();
+        split.sort_by_key(|h| (h.record, h.start, h.reverse));
+        let mut all = w.hits.clone();
+        all.sort_by_key(|h| (h.record, h.start, h.reverse));
+        assert_eq!(all, split, "motif {m}");
+    }
+    assert!(whole.tallies.iter().map(|t| t.hits.len()).sum::<usize>() > 10);
+}
+
+#[test]
+fn sparse_and_dense_pvalue_samples_give_the_same_tallies() {
+    // 520 motifs: sampling base 1024, so past ~16,000 windows the stride (16) exceeds
+    // the widest motif (8) and small chunks gather their samples, while one whole-input
+    // chunk reads them in place
+    let mut seed = 5;
+    let motifs: Vec<Motif> = (0..520)
+        .map(|i| random_motif(i, 4 + i % 5, &mut seed))
+        .collect();
+    let sequence = random_sequence(40_000, &mut seed);
+    let mut fasta = b">r0\n".to_vec();
+    fasta.extend_from_slice(&sequence);
+    fasta.push(b'\n');
+    let bg = BackgroundSource::Uniform.resolve(true).unwrap();
+    let scanner = Scanner::new(&motifs, bg, ScanOptions::default()).unwrap();
+    let run = |chunk: usize| {
+        let reader = SeqReader::from_reader(std::io::Cursor::new(fasta.clone())).unwrap();
+        let mut r = ScanRun::new(&scanner, chunk);
+        r.scan_source(&scanner, reader).unwrap();
+        r.tallies
+    };
+    let whole = run(1 << 20);
+    let small = run(3_000);
+    assert!(whole.iter().all(|t| t.samples > 0));
+    for (m, (a, b)) in whole.iter().zip(&small).enumerate() {
+        assert_eq!(
+            (a.tests, a.samples, a.bins, a.hits.len()),
+            (b.tests, b.samples, b.bins, b.hits.len()),
+            "motif {m}"
+        );
+    }
+}

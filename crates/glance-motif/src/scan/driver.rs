@@ -1,6 +1,7 @@
 //! Streams sequences through a [`Scanner`]: glance-seq's [`Chunker`] cuts each record into
-//! chunks whose right halo is the widest motif minus one, the next chunk is read while
-//! the current one is scanned, and the tallies accumulate over every input of a run.
+//! chunks whose right halo is the widest motif minus one, the next chunk is read and
+//! prepared while the current one is scanned, and the tallies accumulate over every
+//! input of a run.
 
 use std::ops::Range;
 
@@ -81,32 +82,46 @@ impl ScanRun {
     ) -> Result<(), MotifError>
     where
         S: SequenceSource + Send,
-        O: Fn(u64, Range<u64>, &mut Vec<Range<u64>>),
+        O: Fn(u64, Range<u64>, &mut Vec<Range<u64>>) + Sync,
         F: FnMut(&[String], &mut [ScanTally]) -> Result<(), MotifError>,
     {
         let mut chunker = Chunker::new(source, scanner.chunk_options(self.chunk_size))?;
         let mut current = Chunk::default();
         let mut next = Chunk::default();
         let mut prep = Prepared::default();
-        let mut have = chunker.next_chunk(&mut current)?;
+        let mut next_prep = Prepared::default();
+        let mut parts = Vec::new();
+        let mut next_parts = Vec::new();
+        // Reads the next chunk and finds and prepares the windows it owns.
+        let read_next = |chunker: &mut Chunker<S>,
+                         chunk: &mut Chunk,
+                         prep: &mut Prepared,
+                         parts: &mut Vec<Range<u64>>|
+         -> Result<bool, MotifError> {
+            let more = chunker.next_chunk(chunk)?;
+            parts.clear();
+            if more {
+                owned(chunk.record_index, chunk.core.clone(), parts);
+                if !parts.is_empty() {
+                    scanner.prepare(&chunk.bases, prep);
+                }
+            }
+            Ok(more)
+        };
+        let mut have = read_next(&mut chunker, &mut current, &mut prep, &mut parts)?;
         let mut record_base_index = self.names.len() as u32;
         let mut last_record_index = u64::MAX;
-        let mut parts = Vec::new();
         while have {
             if current.record_index != last_record_index {
                 last_record_index = current.record_index;
                 record_base_index = self.names.len() as u32;
                 self.names.push(current.name.clone());
             }
-            parts.clear();
-            owned(current.record_index, current.core.clone(), &mut parts);
-            if !parts.is_empty() {
-                scanner.prepare(&current.bases, &mut prep);
-            }
             let tallies = &mut self.tallies;
             let global = self.global + (current.start - current.origin);
+            // the next chunk is read and prepared while this one is scanned
             let (read, ()) = rayon::join(
-                || chunker.next_chunk(&mut next),
+                || read_next(&mut chunker, &mut next, &mut next_prep, &mut next_parts),
                 || {
                     for part in &parts {
                         let meta = ChunkMeta {
@@ -126,6 +141,8 @@ impl ScanRun {
             after_chunk(&self.names, &mut self.tallies)?;
             have = read?;
             std::mem::swap(&mut current, &mut next);
+            std::mem::swap(&mut prep, &mut next_prep);
+            std::mem::swap(&mut parts, &mut next_parts);
         }
         Ok(())
     }

@@ -348,18 +348,44 @@ impl Scanner {
             self.sample_base,
             &mut samples,
         );
-        // Copy the sampled windows side by side (each max_width long, N-padded past the
-        // chunk) so every motif reads them from one small, contiguous buffer.
+        // Where each sampled window's k-mer codes and valid run are read: the code at
+        // offset `o` of window `j` is `kmers[k][starts[j] + o * stride]`, its valid run
+        // `valid[starts[j]]`. Dense samples (a copy at least as large as the chunk, e.g.
+        // every window of the first chunks with few motifs) are read in place from the
+        // chunk's own arrays, which are padded for it; sparse ones are gathered offset by
+        // offset into one small buffer, so each block of a motif reads its codes of all
+        // samples contiguously.
         let mw = self.max_width;
-        let mut sample_bases = Vec::with_capacity(samples.len() * mw);
-        for &(g, _) in &samples {
-            let i = (g - meta.global) as usize;
-            let end = (i + mw).min(bases.len());
-            sample_bases.extend_from_slice(&bases[i..end]);
-            sample_bases.resize(sample_bases.len() + (i + mw - end), b'N');
-        }
-        let mut sample_prep = Prepared::default();
-        self.prepare(&sample_bases, &mut sample_prep);
+        let positions = samples.iter().map(|&(g, _)| (g - meta.global) as usize);
+        let gathered: Vec<Vec<u16>>;
+        let gathered_valid: Vec<u16>;
+        let (kmers, valid, starts, stride): (&[Vec<u16>], &[u16], Vec<usize>, usize) =
+            if samples.len() * mw >= n {
+                (&prep.kmers, &prep.valid_run, positions.collect(), 1)
+            } else {
+                let pos: Vec<usize> = positions.collect();
+                gathered = prep
+                    .kmers
+                    .iter()
+                    .map(|codes| {
+                        if codes.is_empty() {
+                            return Vec::new();
+                        }
+                        let mut v = Vec::with_capacity(mw * pos.len());
+                        for o in 0..mw {
+                            v.extend(pos.iter().map(|&p| codes[p + o]));
+                        }
+                        v
+                    })
+                    .collect();
+                gathered_valid = pos.iter().map(|&p| prep.valid_run[p]).collect();
+                (
+                    &gathered,
+                    &gathered_valid,
+                    (0..pos.len()).collect(),
+                    pos.len(),
+                )
+            };
         let strands = if self.options.both_strands { 2 } else { 1 };
         self.motifs
             .par_iter()
@@ -380,13 +406,14 @@ impl Scanner {
                         sums.clear();
                         sums.resize(samples.len(), 0i32);
                         for blk in &t.blocks {
-                            let codes = &sample_prep.kmers[blk.k];
-                            for (k, acc) in sums.iter_mut().enumerate() {
-                                *acc += blk.table[usize::from(codes[k * mw + blk.offset])];
+                            let codes = &kmers[blk.k][blk.offset * stride..];
+                            for (acc, &start) in sums.iter_mut().zip(&starts) {
+                                *acc += blk.table[usize::from(codes[start])];
                             }
                         }
-                        for (k, (&s, &(_, weight))) in sums.iter().zip(&samples).enumerate() {
-                            if usize::from(sample_prep.valid_run[k * mw]) < w || s < 0 {
+                        let windows = sums.iter().zip(&samples).zip(&starts).enumerate();
+                        for (k, ((&s, &(_, weight)), &start)) in windows {
+                            if usize::from(valid[start]) < w || s < 0 {
                                 continue;
                             }
                             let b = usize::from(m.bucket[s as usize]);
@@ -488,7 +515,9 @@ impl Scanner {
                     .and_then(|p| p.get(mi).copied())
                     .unwrap_or_else(|| qvalue::estimate_pi0(&tally.bins, tally.samples));
                 let mut hits: Vec<Hit> = tally.hits.into_iter().map(|h| m.to_hit(mi, h)).collect();
-                hits.sort_by(|a, b| {
+                // (record, start, strand) is unique within a motif: the order is total, so
+                // the in-place unstable sort gives the stable sort's order
+                hits.sort_unstable_by(|a, b| {
                     a.pvalue
                         .total_cmp(&b.pvalue)
                         .then(a.record.cmp(&b.record))

@@ -29,7 +29,8 @@ pub struct Prepared {
     /// padded like `dinuc`.
     pub trinuc: Vec<u8>,
     /// `kmers[k][i]`: code of the k-mer at i (or `4^k` if it holds a non-ACGT base), for
-    /// each k in use (empty vectors for the others).
+    /// each k in use (empty vectors for the others); padded with `4^k` to `len +
+    /// max_width` entries, so any window start `i < len` reads in bounds.
     pub kmers: Vec<Vec<u16>>,
     /// `valid_run[i]`: number of consecutive ACGT bases starting at i (capped at u16::MAX).
     pub valid_run: Vec<u16>,
@@ -75,7 +76,7 @@ impl Prepared {
         for (k, &used) in ks.iter().enumerate() {
             let v = &mut self.kmers[k];
             v.clear();
-            if !used || k == 0 || n < k {
+            if !used || k == 0 {
                 continue;
             }
             let sentinel = 1u32 << (2 * k);
@@ -89,6 +90,7 @@ impl Prepared {
                     v.push(if valid { code as u16 } else { sentinel as u16 });
                 }
             }
+            v.resize(n + max_width, sentinel as u16);
         }
     }
 
@@ -100,5 +102,58 @@ impl Prepared {
     /// True when the chunk is empty.
     pub fn is_empty(&self) -> bool {
         self.codes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition of `kmers[k][i]`: the k-mer's code, or `4^k` when it holds a
+    /// non-ACGT base or runs past the end.
+    fn kmer_code(bases: &[u8], k: usize, i: usize) -> u16 {
+        let sentinel = 1u16 << (2 * k);
+        if i + k > bases.len() {
+            return sentinel;
+        }
+        let mut code = 0u16;
+        for &b in &bases[i..i + k] {
+            let c = base_code(b);
+            if c > 3 {
+                return sentinel;
+            }
+            code = (code << 2) | u16::from(c);
+        }
+        code
+    }
+
+    #[test]
+    fn kmers_follow_the_definition_and_are_padded() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let alphabet = b"ACGTacgtNnRx";
+        let max_width = 12;
+        let ks = [false, true, true, false, true, true];
+        let mut p = Prepared::default();
+        for n in [0usize, 1, 2, 3, 4, 5, 7, 11, 64, 300] {
+            let bases: Vec<u8> = (0..n)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    alphabet[(state % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            p.fill(&bases, &ks, max_width);
+            for (k, &used) in ks.iter().enumerate() {
+                if !used || k == 0 {
+                    assert!(p.kmers[k].is_empty());
+                    continue;
+                }
+                assert_eq!(p.kmers[k].len(), n + max_width, "n {n} k {k}");
+                for (i, &c) in p.kmers[k].iter().enumerate() {
+                    assert_eq!(c, kmer_code(&bases, k, i), "n {n} k {k} i {i}");
+                }
+            }
+        }
     }
 }
