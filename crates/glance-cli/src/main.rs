@@ -34,6 +34,7 @@ fn keep_freed_pages() {
 
 fn main() -> ExitCode {
     keep_freed_pages();
+    thp::disable_for_process();
     let cli = cli::Cli::parse();
     init_logger(cli.global.quiet);
     if let Err(err) = cli.global.init_threads() {

@@ -1,12 +1,12 @@
-//! Transparent huge pages off for short, allocation-heavy commands (`glance scan`).
+//! Transparent huge pages off for the whole process, every command.
 //!
 //! mimalloc advises its arenas for huge pages (`MADV_HUGEPAGE`), so with the common
 //! `madvise` THP setting every first touch of a 2 MiB region makes the kernel clear the
-//! whole region. A scan touches its buffers sparsely (per-thread pages, hit vectors
-//! that grow and move) and runs for about a second, so clearing huge pages cost it up to
-//! 0.8 s of system time on a 1.3 s user-time run, varying with the host's memory
-//! pressure (docs/benchmarks.md, "Scan speed, 2026-12-03"); with 4 KiB pages it is
-//! about 0.15 s and peak RSS falls by about 12%.
+//! whole region. glance's commands touch their buffers sparsely (per-thread pages, hit
+//! vectors that grow and move, per-chunk activations), and clearing huge pages cost up
+//! to 0.8 s of system time on a 1.3 s user-time `glance scan` and 0.5 s on a 1.1 s
+//! user-time `glance embed --precision bf16` (docs/benchmarks.md), varying with the
+//! host's memory pressure; with 4 KiB pages it is about 0.1 s and peak RSS is lower.
 
 /// Disables transparent huge pages for this process's future page faults (Linux:
 /// `prctl(PR_SET_THP_DISABLE)`; a no-op elsewhere or when the kernel refuses).

@@ -71,7 +71,6 @@ pub struct ScanArgs {
 
 /// Runs `glance scan`.
 pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<()> {
-    crate::thp::disable_for_process();
     let motifs = args.motif.load(args.thresh, false)?;
     let format = if args.bed {
         HitFormat::Bed
