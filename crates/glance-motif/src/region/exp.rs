@@ -28,7 +28,7 @@ pub trait Weights {
     fn last(&self) -> u32;
 
     /// Every weight, `d = 0..=last()`, when they are stored as one table (lets
-    /// [`sums`] gather them with SIMD).
+    /// `sums` gather them with SIMD).
     fn dense(&self) -> Option<&[f64]> {
         None
     }
@@ -158,7 +158,7 @@ impl ExpTable {
     }
 }
 
-/// The sums of a run of windows of one strand (see [`sums`]).
+/// The sums of a run of windows of one strand (see `sums`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Sums {
     /// `sum_j e_j`, `e_j = w(max - s_j)`.

@@ -3,8 +3,8 @@
 //! lookahead for the survivors; or the lookahead scorer alone on other CPUs. Both give
 //! exactly the plain column-sum hits.
 //!
-//! The prefilter is written once ([`filter`]), generic over a small lane trait
-//! ([`Lanes`]) with one implementation per instruction set: AVX2 (dinucleotide tables,
+//! The prefilter is written once (`filter`), generic over a small lane trait
+//! (`Lanes`) with one implementation per instruction set: AVX2 (dinucleotide tables,
 //! `pshufb`, 32 windows per step), AVX-512BW (dinucleotide tables, 64 windows) and
 //! AVX-512VBMI (trinucleotide tables, `vpermb`, 64 windows); the `#[target_feature]`
 //! entry points only instantiate it.

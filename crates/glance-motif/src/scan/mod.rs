@@ -1,7 +1,7 @@
 //! Multi-motif scanning with FIMO's scores and p-values: a [`Scanner`] compiles every
 //! motif once, then scans prepared chunks of sequence for all motifs (rayon over motifs),
 //! accumulating per-motif hits, test counts and the p-value sample for q-values in
-//! [`ScanTally`]s; [`ScanTally::finish`] turns them into [`Hit`]s with q-values.
+//! [`ScanTally`]s; [`Scanner::finish`] turns them into [`Hit`]s with q-values.
 
 pub mod driver;
 pub mod fimo_pi0;
