@@ -12,14 +12,14 @@
 mod common;
 
 use common::{
-    edited, ids, matrix, max_abs_diff, model_dir, records, reference, spans, PooledRows, Streamed,
+    check_hidden_states_and_log_probs, edited, ids, matrix, max_abs_diff, model_dir, records,
+    reference, spans, PooledRows, Streamed,
 };
 use glance_model::{
     encode_source, encode_tokens, load, Architecture, Encoder, ModelError, Pooler, Pooling,
     Regions, RunMode, Segmentation, StreamOptions, TokenSink,
 };
 use glance_seq::SeqReader;
-use ndarray::s;
 
 const MODEL: &str = "dnabert2_bpe";
 
@@ -71,26 +71,8 @@ fn token_ids_and_spans_match_the_python_tokenizer() {
 
 #[test]
 fn hidden_states_and_log_probs_match_the_reference() {
-    let enc = load(&model_dir(MODEL)).unwrap();
-    let want = reference(MODEL);
-    let mut worst = 0f32;
-    for (name, _) in sequences() {
-        let got = encode_tokens(&enc, &ids(&want, &name), &StreamOptions::default()).unwrap();
-        let err = max_abs_diff(&got, &matrix(&want, &format!("{name}.hidden")));
-        assert!(err <= 1e-4, "{name}: hidden max abs error {err}");
-        worst = worst.max(err);
-        if name == "short" {
-            let lp = matrix(&want, "short.log_probs");
-            let got = enc
-                .mlm_head
-                .as_ref()
-                .unwrap()
-                .log_probs(got.slice(s![..lp.nrows(), ..]));
-            let err = max_abs_diff(&got, &lp);
-            assert!(err <= 1e-3, "log-prob max abs error {err}");
-        }
-    }
-    eprintln!("DNABERT-2 hidden states: max abs error {worst:e}");
+    let names: Vec<String> = sequences().into_iter().map(|(name, _)| name).collect();
+    check_hidden_states_and_log_probs(MODEL, &names);
 }
 
 #[test]

@@ -15,7 +15,8 @@
 mod common;
 
 use common::{
-    edited, ids, matrix, max_abs_diff, model_dir, records, reference, spans, PooledRows, Streamed,
+    check_hidden_states_and_log_probs, edited, ids, matrix, max_abs_diff, model_dir, records,
+    reference, spans, PooledRows, Streamed,
 };
 use glance_attn::{Local, Pattern};
 use glance_model::{
@@ -23,7 +24,6 @@ use glance_model::{
     RunMode, StreamOptions, TokenSink,
 };
 use glance_seq::SeqReader;
-use ndarray::s;
 
 const BERT: &str = "gena_bert_bpe";
 const BIGBIRD: &str = "gena_bigbird_bpe";
@@ -109,27 +109,9 @@ fn every_layer_matches_the_reference_on_a_block_sparse_window() {
 
 #[test]
 fn hidden_states_and_log_probs_match_the_reference() {
+    let names: Vec<String> = sequences().into_iter().map(|(name, _)| name).collect();
     for model in [BERT, BIGBIRD] {
-        let enc = load(&model_dir(model)).unwrap();
-        let want = reference(model);
-        let mut worst = 0f32;
-        for (name, _) in sequences() {
-            let got = encode_tokens(&enc, &ids(&want, &name), &StreamOptions::default()).unwrap();
-            let err = max_abs_diff(&got, &matrix(&want, &format!("{name}.hidden")));
-            assert!(err <= 1e-4, "{model} {name}: hidden max abs error {err}");
-            worst = worst.max(err);
-            if name == "short" {
-                let lp = matrix(&want, "short.log_probs");
-                let got = enc
-                    .mlm_head
-                    .as_ref()
-                    .unwrap()
-                    .log_probs(got.slice(s![..lp.nrows(), ..]));
-                let err = max_abs_diff(&got, &lp);
-                assert!(err <= 1e-3, "{model}: log-prob max abs error {err}");
-            }
-        }
-        eprintln!("{model}: last hidden states max abs error {worst:e}");
+        check_hidden_states_and_log_probs(model, &names);
     }
 }
 

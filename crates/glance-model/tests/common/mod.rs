@@ -6,9 +6,12 @@
 use std::ops::Range;
 use std::path::PathBuf;
 
-use glance_model::{Encoder, ModelError, PooledRegion, RowSink, TokenSink, Weights};
+use glance_model::{
+    encode_tokens, load, Encoder, ModelError, PooledRegion, RowSink, StreamOptions, TokenSink,
+    Weights,
+};
 use glance_seq::{Record, SeqReader};
-use ndarray::{concatenate, Array2, ArrayView2, Axis};
+use ndarray::{concatenate, s, Array2, ArrayView2, Axis};
 
 /// test-data/models/<name>.
 pub fn model_dir(name: &str) -> PathBuf {
@@ -205,4 +208,26 @@ impl RowSink for &mut PooledRows {
         self.0.push((region.clone(), values.to_vec()));
         Ok(())
     }
+}
+
+/// Asserts that fixture model `model` gives the reference's last hidden states (within
+/// 1e-4) for the token ids of every record in `names`, and the reference's MLM
+/// log-probabilities (within 1e-3) for record `short`.
+pub fn check_hidden_states_and_log_probs(model: &str, names: &[String]) {
+    let enc = load(&model_dir(model)).unwrap();
+    let want = reference(model);
+    let mut worst = 0f32;
+    for name in names {
+        let got = encode_tokens(&enc, &ids(&want, name), &StreamOptions::default()).unwrap();
+        let err = max_abs_diff(&got, &matrix(&want, &format!("{name}.hidden")));
+        assert!(err <= 1e-4, "{model} {name}: hidden max abs error {err}");
+        worst = worst.max(err);
+        if name == "short" {
+            let lp = matrix(&want, "short.log_probs");
+            let head = enc.mlm_head.as_ref().unwrap();
+            let err = max_abs_diff(&head.log_probs(got.slice(s![..lp.nrows(), ..])), &lp);
+            assert!(err <= 1e-3, "{model}: log-prob max abs error {err}");
+        }
+    }
+    eprintln!("{model}: last hidden states max abs error {worst:e}");
 }
