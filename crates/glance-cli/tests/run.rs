@@ -103,6 +103,20 @@ fn config_errors_name_the_file_and_key_and_write_nothing() {
     std::fs::write(&file, "[regions]\npool = \"median\"\n").unwrap();
     let err = failure_stderr(glance().args(["config", "--check"]).arg(&file));
     assert!(err.contains("regions.pool"), "{err}");
+    // A bad --precision is a usage error (exit 2), as in `glance embed`.
+    glance()
+        .args([
+            "run",
+            &data_arg("workflow/multi.fa.gz"),
+            "--precision",
+            "fp8",
+            "--outdir",
+        ])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("fp8"));
+    assert!(!out.exists());
 }
 
 #[test]

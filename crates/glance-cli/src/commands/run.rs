@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use glance::model::Precision;
 use glance::workflow::{Config, Shard};
 
 use super::region_args::RegionArgs;
@@ -54,7 +55,7 @@ pub struct RunArgs {
     pub pattern: Vec<String>,
     /// Encoder arithmetic, f32 or bf16 (docs/precision.md); key `model.precision`.
     #[arg(long, value_name = "P")]
-    pub precision: Option<String>,
+    pub precision: Option<Precision>,
     /// Core tokens per parallel job; key `model.chunk_tokens`.
     #[arg(long, value_name = "N")]
     pub chunk_tokens: Option<usize>,
@@ -179,7 +180,10 @@ pub fn resolve_config(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<Con
     if !args.pattern.is_empty() {
         c.model.patterns = args.pattern.clone();
     }
-    set!(c.model.precision, args.precision);
+    set!(
+        c.model.precision,
+        args.precision.map(|p| p.name().to_string())
+    );
     set!(c.model.chunk_tokens, args.chunk_tokens);
     set!(c.model.overlap, args.overlap);
     set!(c.regions.bin, args.bin);
