@@ -12,8 +12,8 @@
 mod common;
 
 use common::{
-    check_hidden_states_and_log_probs, edited, ids, matrix, max_abs_diff, model_dir, records,
-    reference, spans, PooledRows, Streamed,
+    check_bins_pool_the_reference_by_span, check_hidden_states_and_log_probs, edited, ids, matrix,
+    max_abs_diff, model_dir, records, reference, spans, PooledRows, Streamed,
 };
 use glance_model::{
     encode_source, encode_tokens, load, Architecture, Encoder, ModelError, Pooler, Pooling,
@@ -149,36 +149,7 @@ fn bins_equal_the_reference_pooled_by_base_span() {
     }
     let mut checked = 0;
     for (name, bases) in sequences() {
-        let hidden = matrix(&want, &format!("{name}.hidden"));
-        let sp = spans(&want, &name);
-        for (region, values) in rows.0.iter().filter(|(r, _)| r.chrom == name) {
-            // a token belongs to the bin holding its first base
-            let members: Vec<usize> = (0..sp.len())
-                .filter(|&t| (region.start..region.end).contains(&sp[t].start))
-                .collect();
-            assert_eq!(
-                region.tokens,
-                members.len() as u64,
-                "{name} {}",
-                region.start
-            );
-            if members.is_empty() {
-                continue;
-            }
-            let mut mean = vec![0f32; enc.d_model()];
-            for &t in &members {
-                for (m, v) in mean.iter_mut().zip(hidden.row(t)) {
-                    *m += v / members.len() as f32;
-                }
-            }
-            let err = mean
-                .iter()
-                .zip(values)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
-            assert!(err <= 1e-4, "{name} bin {}: {err}", region.start);
-            checked += 1;
-        }
+        checked += check_bins_pool_the_reference_by_span(&rows, &want, &name);
         assert!(
             bases.len() as u64
                 <= rows

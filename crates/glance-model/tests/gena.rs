@@ -15,8 +15,8 @@
 mod common;
 
 use common::{
-    check_hidden_states_and_log_probs, edited, ids, matrix, max_abs_diff, model_dir, records,
-    reference, spans, PooledRows, Streamed,
+    check_bins_pool_the_reference_by_span, check_hidden_states_and_log_probs, edited, ids, matrix,
+    max_abs_diff, model_dir, records, reference, spans, PooledRows, Streamed,
 };
 use glance_attn::{Local, Pattern};
 use glance_model::{
@@ -154,34 +154,10 @@ fn bins_equal_the_reference_pooled_by_base_span() {
             stream(model, &StreamOptions::default(), &mut pooler);
             pooler.finish().unwrap();
         }
-        let mut checked = 0;
-        for (name, _) in sequences() {
-            let hidden = matrix(&want, &format!("{name}.hidden"));
-            let sp = spans(&want, &name);
-            for (region, values) in rows.0.iter().filter(|(r, _)| r.chrom == name) {
-                // a token belongs to the bin holding its first base
-                let members: Vec<usize> = (0..sp.len())
-                    .filter(|&t| (region.start..region.end).contains(&sp[t].start))
-                    .collect();
-                assert_eq!(region.tokens, members.len() as u64, "{model} {name}");
-                if members.is_empty() {
-                    continue;
-                }
-                let mut mean = vec![0f32; hidden.ncols()];
-                for &t in &members {
-                    for (m, v) in mean.iter_mut().zip(hidden.row(t)) {
-                        *m += v / members.len() as f32;
-                    }
-                }
-                let err = mean
-                    .iter()
-                    .zip(values)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0f32, f32::max);
-                assert!(err <= 1e-4, "{model} {name} bin {}: {err}", region.start);
-                checked += 1;
-            }
-        }
+        let checked: usize = sequences()
+            .iter()
+            .map(|(name, _)| check_bins_pool_the_reference_by_span(&rows, &want, name))
+            .sum();
         assert!(checked >= 20, "{model}: {checked} bins");
     }
 }

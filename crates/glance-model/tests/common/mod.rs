@@ -231,3 +231,45 @@ pub fn check_hidden_states_and_log_probs(model: &str, names: &[String]) {
     }
     eprintln!("{model}: last hidden states max abs error {worst:e}");
 }
+
+/// Asserts that every pooled row of record `name` in `rows` is the mean of the
+/// reference's hidden states of the tokens whose first base lies in its region (within
+/// 1e-4), with the right token count; returns how many non-empty bins were checked.
+pub fn check_bins_pool_the_reference_by_span(
+    rows: &PooledRows,
+    want: &Weights,
+    name: &str,
+) -> usize {
+    let hidden = matrix(want, &format!("{name}.hidden"));
+    let sp = spans(want, name);
+    let mut checked = 0;
+    for (region, values) in rows.0.iter().filter(|(r, _)| r.chrom == name) {
+        // a token belongs to the bin holding its first base
+        let members: Vec<usize> = (0..sp.len())
+            .filter(|&t| (region.start..region.end).contains(&sp[t].start))
+            .collect();
+        assert_eq!(
+            region.tokens,
+            members.len() as u64,
+            "{name} {}",
+            region.start
+        );
+        if members.is_empty() {
+            continue;
+        }
+        let mut mean = vec![0f32; hidden.ncols()];
+        for &t in &members {
+            for (m, v) in mean.iter_mut().zip(hidden.row(t)) {
+                *m += v / members.len() as f32;
+            }
+        }
+        let err = mean
+            .iter()
+            .zip(values)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(err <= 1e-4, "{name} bin {}: {err}", region.start);
+        checked += 1;
+    }
+    checked
+}
