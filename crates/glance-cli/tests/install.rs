@@ -14,13 +14,30 @@ use std::process::Command;
 
 use common::{data, models, read_npy_f32, read_npy_scores, succeeded};
 
-/// A copy of the binary under test in `dir/bin/glance`.
+/// A copy of the binary under test in `dir/bin/glance`, proven executable.
+///
+/// Tests run on parallel threads: a child forked by another test while this copy's write
+/// descriptor is open holds it until that child execs, and an exec of the copy in that
+/// moment fails with ETXTBSY ("Text file busy"). Once one exec of the copy has succeeded
+/// no process holds it open for writing any more, so the probe retries only that case.
 fn copied_binary(dir: &Path) -> PathBuf {
     let bin = dir.join("bin");
     std::fs::create_dir(&bin).unwrap();
     let copy = bin.join("glance");
     std::fs::copy(assert_cmd::cargo::cargo_bin("glance"), &copy).unwrap();
-    copy
+    for _ in 0..100 {
+        match Command::new(&copy).arg("--version").output() {
+            Ok(out) => {
+                succeeded(out, "the copied binary's --version: ");
+                return copy;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("running {}: {e}", copy.display()),
+        }
+    }
+    panic!("{} stayed busy for 2 s", copy.display());
 }
 
 /// The copied binary with an empty environment, in `cwd`.
