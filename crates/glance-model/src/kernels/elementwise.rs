@@ -68,6 +68,23 @@ per_isa!(
 );
 
 per_isa!(
+    /// Writes the LayerNorm of each `weight.len()`-wide row of `src` to the same row of
+    /// `dst` (the formula of [`layer_norm_rows`], without a copy first).
+    layer_norm_rows_into => layer_norm_rows_into_body(src: &[f32], dst: &mut [f32], weight: &[f32], bias: Option<&[f32]>, eps: f32)
+);
+
+per_isa!(
+    /// `v = gelu(v + bias[column])` for every element of the `bias.len()`-wide rows of
+    /// `x` (a layer's bias folded into its activation).
+    bias_gelu_rows => bias_gelu_rows_body(x: &mut [f32], bias: &[f32])
+);
+
+per_isa!(
+    /// `v += bias[column]` for every element of the `bias.len()`-wide rows of `x`.
+    add_bias_rows => add_bias_rows_body(x: &mut [f32], bias: &[f32])
+);
+
+per_isa!(
     /// `v = gelu(v)` (exact, erf-based) for every element.
     gelu_inplace => gelu_inplace_body(x: &mut [f32])
 );
@@ -75,11 +92,6 @@ per_isa!(
 per_isa!(
     /// `h = h * gelu(g)` element-wise (the gated GELU of GeGLU / DNABERT-2's FFN).
     mul_gelu => mul_gelu_body(h: &mut [f32], g: &[f32])
-);
-
-per_isa!(
-    /// `a += b` element-wise (residual connections).
-    add_assign => add_assign_body(a: &mut [f32], b: &[f32])
 );
 
 #[inline(always)]
@@ -95,17 +107,23 @@ fn lane_sum(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// The mean of `row` and `1 / sqrt(biased variance + eps)`.
+#[inline(always)]
+fn row_moments(row: &[f32], eps: f32) -> (f32, f32) {
+    let inv_d = 1.0 / row.len() as f32;
+    let mean = lane_sum(row, |v| v) * inv_d;
+    let var = lane_sum(row, |v| (v - mean) * (v - mean)) * inv_d;
+    (mean, 1.0 / (var + eps).sqrt())
+}
+
 #[inline(always)]
 fn layer_norm_rows_body(x: &mut [f32], weight: &[f32], bias: Option<&[f32]>, eps: f32) {
     let d = weight.len();
     if d == 0 {
         return;
     }
-    let inv_d = 1.0 / d as f32;
     for row in x.chunks_exact_mut(d) {
-        let mean = lane_sum(row, |v| v) * inv_d;
-        let var = lane_sum(row, |v| (v - mean) * (v - mean)) * inv_d;
-        let inv = 1.0 / (var + eps).sqrt();
+        let (mean, inv) = row_moments(row, eps);
         match bias {
             Some(bias) => {
                 for ((v, &g), &b) in row.iter_mut().zip(weight).zip(bias) {
@@ -122,6 +140,59 @@ fn layer_norm_rows_body(x: &mut [f32], weight: &[f32], bias: Option<&[f32]>, eps
 }
 
 #[inline(always)]
+fn layer_norm_rows_into_body(
+    src: &[f32],
+    dst: &mut [f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    eps: f32,
+) {
+    let d = weight.len();
+    if d == 0 {
+        return;
+    }
+    for (row, out) in src.chunks_exact(d).zip(dst.chunks_exact_mut(d)) {
+        let (mean, inv) = row_moments(row, eps);
+        match bias {
+            Some(bias) => {
+                for (((o, &v), &g), &b) in out.iter_mut().zip(row).zip(weight).zip(bias) {
+                    *o = (v - mean) * inv * g + b;
+                }
+            }
+            None => {
+                for ((o, &v), &g) in out.iter_mut().zip(row).zip(weight) {
+                    *o = (v - mean) * inv * g;
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn bias_gelu_rows_body(x: &mut [f32], bias: &[f32]) {
+    if bias.is_empty() {
+        return;
+    }
+    for row in x.chunks_exact_mut(bias.len()) {
+        for (v, &b) in row.iter_mut().zip(bias) {
+            *v = gelu(*v + b);
+        }
+    }
+}
+
+#[inline(always)]
+fn add_bias_rows_body(x: &mut [f32], bias: &[f32]) {
+    if bias.is_empty() {
+        return;
+    }
+    for row in x.chunks_exact_mut(bias.len()) {
+        for (v, &b) in row.iter_mut().zip(bias) {
+            *v += b;
+        }
+    }
+}
+
+#[inline(always)]
 fn gelu_inplace_body(x: &mut [f32]) {
     for v in x {
         *v = gelu(*v);
@@ -132,13 +203,6 @@ fn gelu_inplace_body(x: &mut [f32]) {
 fn mul_gelu_body(h: &mut [f32], g: &[f32]) {
     for (h, &g) in h.iter_mut().zip(g) {
         *h *= gelu(g);
-    }
-}
-
-#[inline(always)]
-fn add_assign_body(a: &mut [f32], b: &[f32]) {
-    for (a, &b) in a.iter_mut().zip(b) {
-        *a += b;
     }
 }
 
@@ -229,9 +293,34 @@ mod tests {
         let want: Vec<f32> = h.iter().zip(&x).map(|(h, &v)| h * gelu(v)).collect();
         mul_gelu(&mut h, &x);
         assert_eq!(h, want);
-        let mut a = x.clone();
-        add_assign(&mut a, &g);
-        let sum: Vec<f32> = x.iter().zip(&g).map(|(a, b)| a + b).collect();
-        assert_eq!(a, sum);
+        // rows of 7 (not a lane multiple): the bias repeats per row
+        let x = &x[..1596];
+        let bias: Vec<f32> = (0..7).map(|i| i as f32 * 0.25 - 0.75).collect();
+        let biased: Vec<f32> = x.iter().enumerate().map(|(i, v)| v + bias[i % 7]).collect();
+        let mut a = x.to_vec();
+        add_bias_rows(&mut a, &bias);
+        assert_eq!(a, biased);
+        let mut a = x.to_vec();
+        bias_gelu_rows(&mut a, &bias);
+        let want: Vec<f32> = biased.iter().map(|&v| gelu(v)).collect();
+        assert_eq!(a, want);
+    }
+
+    /// The out-of-place LayerNorm writes exactly what the in-place one computes.
+    #[test]
+    fn layer_norm_into_equals_in_place() {
+        let (rows, d) = (5, 33);
+        let x: Vec<f32> = (0..rows * d)
+            .map(|i| ((i * 13 % 29) as f32).sin() * 3.0)
+            .collect();
+        let w: Vec<f32> = (0..d).map(|i| 1.0 + i as f32 * 0.03).collect();
+        let b: Vec<f32> = (0..d).map(|i| i as f32 * 0.01).collect();
+        for bias in [Some(&b[..]), None] {
+            let mut in_place = x.clone();
+            layer_norm_rows(&mut in_place, &w, bias, 1e-12);
+            let mut out = vec![f32::NAN; x.len()];
+            layer_norm_rows_into(&x, &mut out, &w, bias, 1e-12);
+            assert_eq!(out, in_place);
+        }
     }
 }

@@ -58,22 +58,27 @@ impl SelfAttention {
 
     /// `x` is `[n, d]` whose row 0 sits at absolute position `offset`; returns `[n, d]`.
     pub fn forward(&self, x: ArrayView2<f32>, offset: usize) -> Result<Array2<f32>, ModelError> {
+        Ok(self.o.forward(self.context(x, offset)?.view()))
+    }
+
+    /// The heads' attention outputs merged back to `[n, d]` (what Hugging Face's
+    /// `BertSelfAttention` returns): the input of the output projection `o`, which an
+    /// encoder layer adds straight into its residual stream ([`Linear::add_to`]).
+    pub fn context(&self, x: ArrayView2<f32>, offset: usize) -> Result<Array2<f32>, ModelError> {
         let n = x.nrows();
         let d = self.q.output();
-        let mut q = split_heads(self.q.forward(x), self.heads);
-        let mut k = split_heads(self.k.forward(x), self.heads);
-        let v = split_heads(self.v.forward(x), self.heads);
+        let heads = |p: &Linear| split_heads(p.product(x), p.bias(), self.heads);
+        let mut q = heads(&self.q);
+        let mut k = heads(&self.k);
+        let v = heads(&self.v);
         if let Some(rope) = &self.rope {
             rope.apply(&mut q, offset);
             rope.apply(&mut k, offset);
         }
-        let global = self.global.as_ref().map(|g| {
-            (
-                split_heads(g.q.forward(x), self.heads),
-                split_heads(g.k.forward(x), self.heads),
-                split_heads(g.v.forward(x), self.heads),
-            )
-        });
+        let global = self
+            .global
+            .as_ref()
+            .map(|g| (heads(&g.q), heads(&g.k), heads(&g.v)));
         let opts = AttendOptions {
             offset,
             bias: self.alibi.as_ref().map(|slopes| PositionBias::Alibi {
@@ -87,13 +92,11 @@ impl SelfAttention {
             ..Default::default()
         };
         let ctx = attend(q.view(), k.view(), v.view(), &self.pattern_for(n), &opts)?;
-        let merged = ctx
-            .permuted_axes([1, 0, 2])
+        ctx.permuted_axes([1, 0, 2])
             .as_standard_layout()
             .into_owned()
             .into_shape_with_order((n, d))
-            .map_err(|e| ModelError::Options(format!("attention output shape: {e}")))?;
-        Ok(self.o.forward(merged.view()))
+            .map_err(|e| ModelError::Options(format!("attention output shape: {e}")))
     }
 }
 
@@ -117,23 +120,34 @@ impl SelfAttention {
     }
 }
 
-/// `[n, heads * dh]` to `[heads, n, dh]` (standard layout), written once in order.
-fn split_heads(x: Array2<f32>, heads: usize) -> Array3<f32> {
+/// `[n, heads * dh]` plus `bias` (per column) to `[heads, n, dh]` (standard layout):
+/// one pass that reads each row of `x` once and writes every output element once.
+fn split_heads(x: Array2<f32>, bias: Option<&[f32]>, heads: usize) -> Array3<f32> {
     let (n, d) = x.dim();
     let dh = d / heads;
-    let mut out = Vec::with_capacity(heads * n * dh);
-    for h in 0..heads {
-        let part = h * dh..(h + 1) * dh;
-        match x.as_slice() {
-            Some(flat) => flat
-                .chunks_exact(d)
-                .for_each(|row| out.extend_from_slice(&row[part.clone()])),
-            None => x
-                .rows()
-                .into_iter()
-                .for_each(|row| out.extend(row.slice(ndarray::s![part.clone()]).iter())),
+    let x = x.as_standard_layout();
+    let flat = x.as_slice().unwrap_or(&[]);
+    let zero = vec![0.0; d];
+    let bias = bias.unwrap_or(&zero);
+    let len = heads * n * dh;
+    let mut out = Vec::with_capacity(len);
+    let spare = &mut out.spare_capacity_mut()[..len];
+    for (i, row) in flat.chunks_exact(d).enumerate() {
+        for (h, (part, b)) in row
+            .chunks_exact(dh)
+            .zip(bias.chunks_exact(dh))
+            .take(heads)
+            .enumerate()
+        {
+            let dst = &mut spare[(h * n + i) * dh..(h * n + i + 1) * dh];
+            for ((o, &v), &b) in dst.iter_mut().zip(part).zip(b) {
+                o.write(v + b);
+            }
         }
     }
+    // SAFETY: `flat` holds n rows of d = heads * dh values (a standard-layout [n, d]
+    // array), so the loops above wrote all n * heads * dh elements of `spare`.
+    unsafe { out.set_len(len) };
     Array3::from_shape_vec((heads, n, dh), out)
         .unwrap_or_else(|_| unreachable!("heads * n * dh values for [heads, n, dh]"))
 }

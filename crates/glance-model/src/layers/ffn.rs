@@ -35,24 +35,43 @@ impl FeedForward {
             + self.gate.as_ref().map_or(0, Linear::parameters)
     }
 
-    /// `x` is `[n, d]`; returns `[n, d]`. Rows go through in blocks of `ROW_BLOCK` rows
-    /// so that the hidden activations stay small and hot in cache.
+    /// `x` is `[n, d]`; returns `[n, d]`.
     pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        let (n, d) = x.dim();
-        debug_assert_eq!(d, self.up.input());
-        if n <= ROW_BLOCK {
-            return self.forward_block(x);
-        }
-        let mut out = Array2::<f32>::zeros((n, self.down.output()));
-        for start in (0..n).step_by(ROW_BLOCK) {
-            let end = (start + ROW_BLOCK).min(n);
-            let block = self.forward_block(x.slice(s![start..end, ..]));
-            out.slice_mut(s![start..end, ..]).assign(&block);
-        }
+        let mut out = Array2::<f32>::zeros((x.nrows(), self.down.output()));
+        self.add_to(Some(x), &mut out);
         out
     }
 
-    fn forward_block(&self, x: ArrayView2<f32>) -> Array2<f32> {
+    /// `acc += forward(x)`, where `x` is `None` when the input is `acc` itself (a
+    /// post-LN layer's `h + ffn(h)`): the down projection adds straight into the
+    /// residual stream. Rows go through in blocks of `ROW_BLOCK` rows so that the
+    /// hidden activations stay small and hot in cache.
+    pub fn add_to(&self, x: Option<ArrayView2<f32>>, acc: &mut Array2<f32>) {
+        let n = acc.nrows();
+        debug_assert!(x.is_none_or(|x| x.dim() == (n, self.up.input())));
+        for start in (0..n).step_by(ROW_BLOCK) {
+            let rows = start..(start + ROW_BLOCK).min(n);
+            let hidden = match x {
+                Some(x) => self.hidden(x.slice(s![rows.clone(), ..])),
+                None => self.hidden(acc.slice(s![rows.clone(), ..])),
+            };
+            self.down.add_to(hidden.view(), acc.slice_mut(s![rows, ..]));
+        }
+    }
+
+    /// The activated hidden rows (`[rows, ffn]`) of a block of `x`.
+    fn hidden(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        if let (Activation::Gelu, None) = (self.activation, &self.gate) {
+            // the up projection's bias folded into the activation's pass
+            let mut h = self.up.product(x);
+            if let Some(all) = h.as_slice_mut() {
+                match self.up.bias() {
+                    Some(b) => elementwise::bias_gelu_rows(all, b),
+                    None => elementwise::gelu_inplace(all),
+                }
+                return h;
+            }
+        }
         let mut h = self.up.forward(x);
         match (self.activation, &self.gate) {
             (Activation::Swiglu, Some(gate)) => {
@@ -72,13 +91,9 @@ impl FeedForward {
                     .and(&g)
                     .for_each(|h, &g| *h *= activate(act, g));
             }
-            (Activation::Gelu, _) => match h.as_slice_mut() {
-                Some(all) => elementwise::gelu_inplace(all),
-                None => h.mapv_inplace(gelu),
-            },
-            (act, _) => h.mapv_inplace(|v| activate(act, v)),
+            (act, None) => h.mapv_inplace(|v| activate(act, v)),
         }
-        self.down.forward(h.view())
+        h
     }
 }
 

@@ -4,7 +4,6 @@ use ndarray::Array2;
 
 use crate::config::NormPlacement;
 use crate::error::ModelError;
-use crate::kernels::elementwise;
 use crate::layers::{FeedForward, LayerNorm, SelfAttention};
 
 /// One transformer encoder layer. With post-LN it mirrors Hugging Face's `BertLayer` /
@@ -35,39 +34,30 @@ impl EncoderLayer {
     }
 
     /// Runs the layer on `x` (`[n, d]`, row 0 at absolute position `offset`).
-    pub fn forward(&self, x: Array2<f32>, offset: usize) -> Result<Array2<f32>, ModelError> {
+    pub fn forward(&self, mut x: Array2<f32>, offset: usize) -> Result<Array2<f32>, ModelError> {
+        // Each sublayer adds its output straight into the residual stream `x`.
         match self.placement {
             NormPlacement::Post => {
-                let mut h = residual(self.attention.forward(x.view(), offset)?, &x);
+                let context = self.attention.context(x.view(), offset)?;
+                self.attention.o.add_to(context.view(), x.view_mut());
                 if let Some(norm) = &self.norm1 {
-                    norm.forward_inplace(&mut h);
+                    norm.forward_inplace(&mut x);
                 }
-                let mut out = residual(self.ffn.forward(h.view()), &h);
-                self.norm2.forward_inplace(&mut out);
-                Ok(out)
+                self.ffn.add_to(None, &mut x);
+                self.norm2.forward_inplace(&mut x);
             }
             NormPlacement::Pre => {
-                let h = match &self.norm1 {
-                    Some(norm) => {
-                        let mut n1 = x.clone();
-                        norm.forward_inplace(&mut n1);
-                        residual(self.attention.forward(n1.view(), offset)?, &x)
-                    }
-                    None => residual(self.attention.forward(x.view(), offset)?, &x),
+                let context = match &self.norm1 {
+                    Some(norm) => self
+                        .attention
+                        .context(norm.forward(x.view()).view(), offset)?,
+                    None => self.attention.context(x.view(), offset)?,
                 };
-                let mut n2 = h.clone();
-                self.norm2.forward_inplace(&mut n2);
-                Ok(residual(self.ffn.forward(n2.view()), &h))
+                self.attention.o.add_to(context.view(), x.view_mut());
+                let n2 = self.norm2.forward(x.view());
+                self.ffn.add_to(Some(n2.view()), &mut x);
             }
         }
+        Ok(x)
     }
-}
-
-/// `sublayer + skip`, in place in `sublayer`'s buffer.
-fn residual(mut sublayer: Array2<f32>, skip: &Array2<f32>) -> Array2<f32> {
-    match (sublayer.as_slice_mut(), skip.as_slice()) {
-        (Some(a), Some(b)) if a.len() == b.len() => elementwise::add_assign(a, b),
-        _ => sublayer += skip,
-    }
-    sublayer
 }

@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
 use crate::error::ModelError;
 use crate::kernels::bf16::{self, PackedBf16};
+use crate::kernels::elementwise;
 use crate::precision::Precision;
 use crate::weights::Weights;
 
@@ -110,50 +111,109 @@ impl Linear {
         self.weight.len() + self.bias.as_ref().map_or(0, |b| b.len())
     }
 
-    /// `x` is `[n, in]`; returns `[n, out]`. Single-threaded and deterministic: the
-    /// encoder parallelises over chunks, not inside a product.
+    /// The bias (`[out]`), if the layer has one.
+    pub fn bias(&self) -> Option<&[f32]> {
+        self.bias.as_ref().and_then(|b| b.as_slice())
+    }
+
+    /// `x` is `[n, in]`; returns `x W^T + b` (`[n, out]`). Single-threaded and
+    /// deterministic: the encoder parallelises over chunks, not inside a product.
     pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let Some(b) = self.bias() else {
+            return self.product(x);
+        };
+        // the product's starting value: the bias in every row (written once, not zeroed
+        // first)
+        let mut y = Array2::from_shape_vec((x.nrows(), self.output()), b.repeat(x.nrows()))
+            .unwrap_or_else(|_| unreachable!("n * out values for [n, out]"));
+        self.accumulate(x, &mut y.view_mut());
+        y
+    }
+
+    /// `x W^T` without the bias (`[n, out]`), for callers that fold the bias into a
+    /// pass of their own over the result ([`Linear::bias`]). In f32 the product is
+    /// written straight into fresh memory, with no zeroing or bias pass first.
+    pub fn product(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let (n, out) = (x.nrows(), self.output());
+        if self.packed.is_some() || n == 0 || out == 0 || self.input() == 0 {
+            let mut y = Array2::zeros((n, out));
+            self.accumulate(x, &mut y.view_mut());
+            return y;
+        }
+        assert_eq!(x.ncols(), self.input(), "Linear input width");
+        let x = x.as_standard_layout();
+        let mut y = Array2::<f32>::uninit((n, out));
+        // SAFETY: `y` is a fresh standard-layout [n, out] array; with `read_dst` false
+        // and n, out, in all positive the gemm writes every element of it without
+        // reading any, so it is initialised when `assume_init` runs.
+        unsafe {
+            self.gemm_f32(x.view(), y.as_mut_ptr().cast(), out as isize, 1, false);
+            y.assume_init()
+        }
+    }
+
+    /// `acc += x W^T + b` (`acc` is `[n, out]`): a residual connection folded into the
+    /// product, so the sublayer's output is never materialised on its own.
+    pub fn add_to(&self, x: ArrayView2<f32>, mut acc: ArrayViewMut2<f32>) {
+        self.accumulate(x, &mut acc);
+        if let (Some(b), Some(all)) = (self.bias(), acc.as_slice_mut()) {
+            elementwise::add_bias_rows(all, b);
+        } else if let Some(b) = &self.bias {
+            acc += b;
+        }
+    }
+
+    /// `acc += x W^T` on the layer's kernel.
+    fn accumulate(&self, x: ArrayView2<f32>, acc: &mut ArrayViewMut2<f32>) {
         let (n, input) = x.dim();
         let out = self.output();
         assert_eq!(input, self.input(), "Linear input width");
-        // the product's starting value: the bias in every row (written once, not zeroed
-        // first)
-        let mut y = match &self.bias {
-            Some(b) => {
-                let row = b.to_vec();
-                let mut start = Vec::with_capacity(n * out);
-                for _ in 0..n {
-                    start.extend_from_slice(&row);
-                }
-                Array2::from_shape_vec((n, out), start)
-                    .unwrap_or_else(|_| unreachable!("n * out values for [n, out]"))
-            }
-            None => Array2::zeros((n, out)),
-        };
+        assert_eq!(acc.dim(), (n, out), "Linear output shape");
         if n == 0 || out == 0 || input == 0 {
-            return y;
+            return;
         }
         let x = x.as_standard_layout();
-        if let (Some(packed), Some(xs)) = (&self.packed, x.as_slice()) {
-            let ys = y.as_slice_mut().unwrap_or(&mut []);
+        if let (Some(packed), Some(xs), Some(ys)) = (&self.packed, x.as_slice(), acc.as_slice_mut())
+        {
             // Only fails on shapes (checked above) or a CPU without AVX512_BF16 (checked
-            // when packed); then y is untouched and the f32 path below runs.
+            // when packed); then acc is untouched and the f32 path below runs.
             if bf16::gemm(xs, n, packed, ys).is_ok() {
-                return y;
+                return;
             }
         }
-        // SAFETY: all three matrices are live for the call, their strides describe
-        // in-bounds layouts of the given sizes (x: [n, in] row-major, W^T read from the
-        // row-major [out, in] weight, y: [n, out] row-major), and y does not alias.
+        let (rs, cs) = (acc.strides()[0], acc.strides()[1]);
+        // SAFETY: `acc` is a live, mutably borrowed [n, out] array described by its own
+        // strides; the gemm reads and writes only its elements.
+        unsafe { self.gemm_f32(x.view(), acc.as_mut_ptr(), rs, cs, true) }
+    }
+
+    /// `dst = x W^T` (`read_dst` false) or `dst += x W^T` on the `gemm` crate's f32
+    /// kernels. `x` is `[n, in]` in standard layout.
+    ///
+    /// # Safety
+    /// `dst` must point to `n * out` writable elements laid out with row stride `rs` and
+    /// column stride `cs`, not aliasing `x` or the weight, and initialised when
+    /// `read_dst` is true.
+    unsafe fn gemm_f32(
+        &self,
+        x: ArrayView2<f32>,
+        dst: *mut f32,
+        rs: isize,
+        cs: isize,
+        read_dst: bool,
+    ) {
+        let (n, input) = x.dim();
+        // SAFETY: x is [n, in] row-major (standard layout, live for the call), W^T is read
+        // from the row-major [out, in] weight, and dst is as the caller guarantees.
         unsafe {
             gemm::gemm(
                 n,
-                out,
+                self.output(),
                 input,
-                y.as_mut_ptr(),
-                1,
-                out as isize,
-                self.bias.is_some(),
+                dst,
+                cs,
+                rs,
+                read_dst,
                 x.as_ptr(),
                 1,
                 input as isize,
@@ -168,7 +228,6 @@ impl Linear {
                 gemm::Parallelism::None,
             );
         }
-        y
     }
 }
 

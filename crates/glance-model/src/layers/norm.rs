@@ -1,6 +1,6 @@
 //! [`LayerNorm`] over the last axis.
 
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use crate::error::ModelError;
 use crate::kernels::elementwise;
@@ -63,6 +63,27 @@ impl LayerNorm {
     /// Number of parameters.
     pub fn parameters(&self) -> usize {
         self.weight.len() + self.bias.as_ref().map_or(0, |b| b.len())
+    }
+
+    /// The normalised rows of `x` as a new array (one pass: no copy of `x` first).
+    pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let weight = self.weight.as_slice().unwrap_or(&[]);
+        let bias = self.bias.as_ref().map(|b| b.as_slice().unwrap_or(&[]));
+        debug_assert_eq!(x.ncols(), weight.len(), "LayerNorm width");
+        let src = x.as_standard_layout();
+        match src.as_slice() {
+            Some(src) => {
+                let mut out = vec![0.0; src.len()];
+                elementwise::layer_norm_rows_into(src, &mut out, weight, bias, self.eps);
+                Array2::from_shape_vec(x.dim(), out)
+                    .unwrap_or_else(|_| unreachable!("as many values as x has"))
+            }
+            None => {
+                let mut out = src.into_owned();
+                self.forward_inplace(&mut out);
+                out
+            }
+        }
     }
 
     /// Normalises every row of `x` in place.
