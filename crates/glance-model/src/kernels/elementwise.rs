@@ -68,9 +68,9 @@ per_isa!(
 );
 
 per_isa!(
-    /// Writes the LayerNorm of each `weight.len()`-wide row of `src` to the same row of
-    /// `dst` (the formula of [`layer_norm_rows`], without a copy first).
-    layer_norm_rows_into => layer_norm_rows_into_body(src: &[f32], dst: &mut [f32], weight: &[f32], bias: Option<&[f32]>, eps: f32)
+    /// Appends the LayerNorm of each `weight.len()`-wide row of `src` to `dst` (the
+    /// formula of [`layer_norm_rows`], without a copy or a zeroed buffer first).
+    layer_norm_rows_into => layer_norm_rows_into_body(src: &[f32], dst: &mut Vec<f32>, weight: &[f32], bias: Option<&[f32]>, eps: f32)
 );
 
 per_isa!(
@@ -142,7 +142,7 @@ fn layer_norm_rows_body(x: &mut [f32], weight: &[f32], bias: Option<&[f32]>, eps
 #[inline(always)]
 fn layer_norm_rows_into_body(
     src: &[f32],
-    dst: &mut [f32],
+    dst: &mut Vec<f32>,
     weight: &[f32],
     bias: Option<&[f32]>,
     eps: f32,
@@ -151,19 +151,17 @@ fn layer_norm_rows_into_body(
     if d == 0 {
         return;
     }
-    for (row, out) in src.chunks_exact(d).zip(dst.chunks_exact_mut(d)) {
+    dst.reserve(src.len());
+    for row in src.chunks_exact(d) {
         let (mean, inv) = row_moments(row, eps);
         match bias {
-            Some(bias) => {
-                for (((o, &v), &g), &b) in out.iter_mut().zip(row).zip(weight).zip(bias) {
-                    *o = (v - mean) * inv * g + b;
-                }
-            }
-            None => {
-                for ((o, &v), &g) in out.iter_mut().zip(row).zip(weight) {
-                    *o = (v - mean) * inv * g;
-                }
-            }
+            Some(bias) => dst.extend(
+                row.iter()
+                    .zip(weight)
+                    .zip(bias)
+                    .map(|((&v, &g), &b)| (v - mean) * inv * g + b),
+            ),
+            None => dst.extend(row.iter().zip(weight).map(|(&v, &g)| (v - mean) * inv * g)),
         }
     }
 }
@@ -318,7 +316,7 @@ mod tests {
         for bias in [Some(&b[..]), None] {
             let mut in_place = x.clone();
             layer_norm_rows(&mut in_place, &w, bias, 1e-12);
-            let mut out = vec![f32::NAN; x.len()];
+            let mut out = Vec::new();
             layer_norm_rows_into(&x, &mut out, &w, bias, 1e-12);
             assert_eq!(out, in_place);
         }

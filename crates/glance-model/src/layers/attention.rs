@@ -66,7 +66,6 @@ impl SelfAttention {
     /// encoder layer adds straight into its residual stream ([`Linear::add_to`]).
     pub fn context(&self, x: ArrayView2<f32>, offset: usize) -> Result<Array2<f32>, ModelError> {
         let n = x.nrows();
-        let d = self.q.output();
         let heads = |p: &Linear| split_heads(p.product(x), p.bias(), self.heads);
         let mut q = heads(&self.q);
         let mut k = heads(&self.k);
@@ -92,11 +91,7 @@ impl SelfAttention {
             ..Default::default()
         };
         let ctx = attend(q.view(), k.view(), v.view(), &self.pattern_for(n), &opts)?;
-        ctx.permuted_axes([1, 0, 2])
-            .as_standard_layout()
-            .into_owned()
-            .into_shape_with_order((n, d))
-            .map_err(|e| ModelError::Options(format!("attention output shape: {e}")))
+        Ok(merge_heads(&ctx))
     }
 }
 
@@ -150,4 +145,19 @@ fn split_heads(x: Array2<f32>, bias: Option<&[f32]>, heads: usize) -> Array3<f32
     unsafe { out.set_len(len) };
     Array3::from_shape_vec((heads, n, dh), out)
         .unwrap_or_else(|_| unreachable!("heads * n * dh values for [heads, n, dh]"))
+}
+
+/// `[heads, n, dh]` to `[n, heads * dh]`: row `i` is the heads' rows `i` side by side.
+fn merge_heads(ctx: &Array3<f32>) -> Array2<f32> {
+    let (heads, n, dh) = ctx.dim();
+    let ctx = ctx.as_standard_layout();
+    let flat = ctx.as_slice().unwrap_or(&[]);
+    let mut out = Vec::with_capacity(n * heads * dh);
+    for i in 0..n {
+        for h in 0..heads {
+            out.extend_from_slice(&flat[(h * n + i) * dh..(h * n + i + 1) * dh]);
+        }
+    }
+    Array2::from_shape_vec((n, heads * dh), out)
+        .unwrap_or_else(|_| unreachable!("n * heads * dh values for [n, heads * dh]"))
 }

@@ -73,7 +73,7 @@ impl LayerNorm {
         let src = x.as_standard_layout();
         match src.as_slice() {
             Some(src) => {
-                let mut out = vec![0.0; src.len()];
+                let mut out = Vec::new();
                 elementwise::layer_norm_rows_into(src, &mut out, weight, bias, self.eps);
                 Array2::from_shape_vec(x.dim(), out)
                     .unwrap_or_else(|_| unreachable!("as many values as x has"))
