@@ -71,7 +71,12 @@ class Model:
     """An encoder: a native glance model or a Hugging Face checkpoint."""
 
     @staticmethod
-    def load(dir: Optional[Union[str, "os.PathLike[str]"]] = None) -> "Model": ...
+    def load(
+        dir: Optional[Union[str, "os.PathLike[str]"]] = None, precision: str = "f32"
+    ) -> "Model": ...
+    @property
+    def precision(self) -> str:
+        """`f32` or `bf16`: what the encoder runs in (bf16 needs AVX512_BF16)."""
     @property
     def dir(self) -> Optional["os.PathLike[str]"]:
         """The model directory; None for the default model compiled into glance."""

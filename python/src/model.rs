@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 
 use glance::model::ndarray::{Array2, ArrayView2};
-use glance::model::{load, DefaultModel, Encoder, Pooling, Regions, StreamOptions};
+use glance::model::{
+    load, DefaultModel, Encoder, Pooling, Precision, PrecisionError, Regions, StreamOptions,
+};
 use glance::workflow::{embed_to_memory, EmbedRows, EmbeddingTable, Input};
 use numpy::PyArray2;
 use pyo3::prelude::*;
@@ -68,10 +70,15 @@ impl Model {
     /// Loads a model directory: a native glance model or a Hugging Face BERT/DNABERT or
     /// Longformer checkpoint (config.json, the weights in any `save_pretrained` layout,
     /// vocab.txt). Default: `$GLANCE_MODEL`, else the default model compiled into glance.
+    /// `precision` is `"f32"` or `"bf16"` (`glance embed --precision`); bf16 falls back to
+    /// f32 on a CPU without AVX512_BF16 (see the `precision` property).
     #[staticmethod]
-    #[pyo3(signature = (dir=None))]
-    fn load(py: Python<'_>, dir: Option<PathBuf>) -> PyResult<Model> {
-        let (dir, name, encoder) = match dir {
+    #[pyo3(signature = (dir=None, precision="f32"))]
+    fn load(py: Python<'_>, dir: Option<PathBuf>, precision: &str) -> PyResult<Model> {
+        let precision: Precision = precision
+            .parse()
+            .map_err(|e: PrecisionError| errors::value(e.to_string()))?;
+        let (dir, name, mut encoder) = match dir {
             Some(dir) => {
                 let encoder = py.detach(|| load(&dir)).map_err(errors::model)?;
                 let name = dir.display().to_string();
@@ -87,7 +94,15 @@ impl Model {
                 (dir, default.to_string(), encoder)
             }
         };
+        py.detach(|| encoder.set_precision(precision));
         Ok(Model { encoder, dir, name })
+    }
+
+    /// The precision the encoder runs in: `"f32"` or `"bf16"` (what `load` asked for,
+    /// unless this CPU lacks AVX512_BF16).
+    #[getter]
+    fn precision(&self) -> &'static str {
+        self.encoder.precision().name()
     }
 
     /// The model directory; `None` for the default model compiled into glance.

@@ -42,6 +42,25 @@ def test_embed_options_equal_the_cli(cli, tmp_path, pool, bin, step):
     assert table_rows(regions) == bed_rows(f"{prefix}.bed")
 
 
+def test_bf16_precision_equals_the_cli(cli, tmp_path):
+    """`precision="bf16"` runs what `glance embed --precision bf16` runs (bf16 where the
+    CPU has AVX512_BF16, else f32 on both sides), close to the f32 embeddings."""
+    prefix = tmp_path / "emb"
+    cli("embed", SMALL, "--model", MIXED, "--bin", 500, "--precision", "bf16", "-o", prefix)
+    model = glance.Model.load(MIXED, precision="bf16")
+    assert model.precision in ("bf16", "f32")
+    assert glance.Model.load(MIXED).precision == "f32"
+    _, emb = model.embed(SMALL, bin=500)
+    np.testing.assert_array_equal(emb, np.load(f"{prefix}.npy"))
+    _, f32 = glance.Model.load(MIXED).embed(SMALL, bin=500)
+    norms = np.linalg.norm(emb, axis=1) * np.linalg.norm(f32, axis=1)
+    live = norms > 0  # a bin without tokens is all zeros in both
+    assert live.sum() > 10 and not f32[~live].any()
+    assert ((emb * f32).sum(1)[live] / norms[live]).min() > 0.999
+    with pytest.raises(ValueError, match="fp8"):
+        glance.Model.load(MIXED, precision="fp8")
+
+
 def test_hidden_states_equal_per_token_output(cli, tmp_path):
     seq = next(glance.read(SMALL))[1][:700]
     fasta = tmp_path / "seq.fa"

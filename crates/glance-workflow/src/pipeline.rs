@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use glance_model::{DefaultModel, Encoder, Pooling, StreamOptions, BUNDLED_FILES, BUNDLED_LABEL};
+use glance_model::{
+    DefaultModel, Encoder, Pooling, Precision, StreamOptions, BUNDLED_FILES, BUNDLED_LABEL,
+};
 use glance_motif::output::{write_tsv_row, TSV_HEADER};
 use glance_motif::{ScanTally, Scanner};
 use glance_seq::Region;
@@ -54,6 +56,8 @@ struct Plan {
     /// What the read stage's counter reaches at the end: the inputs' bytes, or the
     /// regions' bases (which are read by index, not as a stream of bytes).
     read_total: u64,
+    /// What the manifest must tell a reader about how this run differs from its config.
+    notes: Vec<String>,
 }
 
 impl Plan {
@@ -175,6 +179,7 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
     }
     // Model.
     let mut encoder = None;
+    let mut notes = Vec::new();
     if config.outputs.embeddings {
         if config.model.path.is_none() {
             if let DefaultModel::Env(dir) = DefaultModel::resolve() {
@@ -210,7 +215,7 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
             .precision
             .parse()
             .map_err(|e| WorkflowError::Config(format!("model.precision: {e}")))?;
-        enc.set_precision(precision);
+        notes.extend(precision_note(precision, enc.set_precision(precision)));
         encoder = Some(enc);
     }
     // Motifs.
@@ -246,6 +251,18 @@ fn plan(config: &Config) -> Result<Plan, WorkflowError> {
         inputs,
         restrict,
         read_total,
+        notes,
+    })
+}
+
+/// The manifest's note when the encoder runs in another precision than the config asks
+/// for (bf16 on a CPU without AVX512_BF16 runs in f32).
+fn precision_note(requested: Precision, effective: Precision) -> Option<String> {
+    (requested != effective).then(|| {
+        format!(
+            "model.precision = \"{requested}\" was asked for, but this CPU has no AVX512_BF16: \
+             the encoder ran in {effective}"
+        )
     })
 }
 
@@ -331,7 +348,7 @@ pub fn run(config: &Config) -> Result<RunOutcome, WorkflowError> {
         regions,
         wall_s: t0.elapsed().as_secs_f64(),
         stages: timings,
-        notes: Vec::new(),
+        notes: plan.notes.clone(),
         shards: Vec::new(),
     };
     if let (true, Some(tables)) = (plan.config.outputs.report, &tables) {
@@ -685,4 +702,22 @@ pub fn write_scan_outputs(
         hits_file.finish(layout::RAW_HITS)?,
         tsv.finish(layout::HITS)?,
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bf16 request that ran in f32 is stated in the manifest; a precision that ran as
+    /// asked is not.
+    #[test]
+    fn the_manifest_notes_a_precision_fallback() {
+        let note = precision_note(Precision::Bf16, Precision::F32).unwrap();
+        assert!(
+            note.contains("\"bf16\"") && note.ends_with("ran in f32"),
+            "{note}"
+        );
+        assert_eq!(precision_note(Precision::Bf16, Precision::Bf16), None);
+        assert_eq!(precision_note(Precision::F32, Precision::F32), None);
+    }
 }
