@@ -59,13 +59,14 @@ impl Default for StreamOptions {
 }
 
 impl StreamOptions {
-    /// Defaults sized for `enc`: in chunked mode, chunks of 16 halos (at least 2048 and
-    /// at most 16384 tokens), so halo recomputation costs at most 1/8 of the work where
-    /// the receptive field allows.
+    /// Defaults sized for `enc`: in chunked mode, chunks of 32 halos (at least 2048 and
+    /// at most 16384 tokens), so halo recomputation costs at most 1/16 of the work where
+    /// the receptive field allows (16 halos cost 1/8: about 4% more CPU time for the
+    /// 4x256 model of docs/benchmarks.md, for half the activation memory).
     pub fn for_encoder(enc: &Encoder) -> StreamOptions {
         let mut opts = StreamOptions::default();
         if let Some(halo) = enc.receptive_radius() {
-            opts.chunk_tokens = halo.saturating_mul(16).clamp(2048, 16384);
+            opts.chunk_tokens = halo.saturating_mul(32).clamp(2048, 16384);
         }
         opts
     }

@@ -71,7 +71,7 @@ pub struct EmbedArgs {
     pub max_tokens: u64,
 
     /// Core tokens per parallel chunk (models with relative or no positions); default
-    /// 16 times the receptive radius, within 2048..=16384.
+    /// 32 times the receptive radius, within 2048..=16384.
     #[arg(long, value_name = "N")]
     pub chunk_tokens: Option<usize>,
 
