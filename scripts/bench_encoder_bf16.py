@@ -91,7 +91,9 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--slice-tokens", type=int, default=262144)
-    ap.add_argument("--chunk-tokens", type=int, default=8192)
+    ap.add_argument("--chunk-tokens", type=int, default=16384,
+                    help="core tokens per chunk for glance and PyTorch alike; 16384 is glance's "
+                         "default for this model (32 halos of 512 tokens)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip-torch", action="store_true", help="glance only")
     a = ap.parse_args()
