@@ -7,6 +7,7 @@ pub mod driver;
 pub mod fimo_pi0;
 pub mod kernel;
 pub mod matched;
+mod order;
 pub mod prep;
 pub mod tables;
 
@@ -506,6 +507,7 @@ impl Scanner {
         qv_thresh: bool,
         pi0: Option<&[f64]>,
     ) -> Vec<Hit> {
+        let qv = qv_thresh.then_some(self.options.thresh);
         let per_motif: Vec<Vec<Hit>> = tallies
             .into_par_iter()
             .zip(self.motifs.par_iter())
@@ -514,94 +516,11 @@ impl Scanner {
                 let pi0 = pi0
                     .and_then(|p| p.get(mi).copied())
                     .unwrap_or_else(|| qvalue::estimate_pi0(&tally.bins, tally.samples));
-                let mut hits: Vec<Hit> = tally.hits.into_iter().map(|h| m.to_hit(mi, h)).collect();
-                // (record, start, strand) is unique within a motif: the order is total, so
-                // the in-place unstable sort gives the stable sort's order
-                hits.sort_unstable_by(|a, b| {
-                    a.pvalue
-                        .total_cmp(&b.pvalue)
-                        .then(a.record.cmp(&b.record))
-                        .then(a.start.cmp(&b.start))
-                        .then(a.reverse.cmp(&b.reverse))
-                });
-                let mut q: Vec<f64> = hits.iter().map(|h| h.pvalue).collect();
-                qvalue::qvalues_in_place(&mut q, pi0, tally.tests);
-                for (h, q) in hits.iter_mut().zip(q) {
-                    h.qvalue = q;
-                }
-                if qv_thresh {
-                    let t = self.options.thresh;
-                    hits.retain(|h| h.qvalue <= t);
-                }
-                hits
+                order::motif_hits(mi, m, tally, pi0, qv)
             })
             .collect();
-        merge_by_pvalue(per_motif)
+        order::merge_by_pvalue(per_motif)
     }
-}
-
-/// Merges per-motif hit lists (each sorted by p-value, record, start, strand) into one
-/// list sorted by p-value, motif, record, start, strand, moving each hit once.
-fn merge_by_pvalue(lists: Vec<Vec<Hit>>) -> Vec<Hit> {
-    use std::cmp::{Ordering, Reverse};
-    use std::collections::BinaryHeap;
-    struct Head {
-        pvalue: f64,
-        motif: u32,
-        list: usize,
-    }
-    impl PartialEq for Head {
-        fn eq(&self, o: &Self) -> bool {
-            self.cmp(o) == Ordering::Equal
-        }
-    }
-    impl Eq for Head {}
-    impl PartialOrd for Head {
-        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-            Some(self.cmp(o))
-        }
-    }
-    impl Ord for Head {
-        fn cmp(&self, o: &Self) -> Ordering {
-            self.pvalue
-                .total_cmp(&o.pvalue)
-                .then(self.motif.cmp(&o.motif))
-        }
-    }
-    let total = lists.iter().map(Vec::len).sum();
-    let mut out = Vec::with_capacity(total);
-    let mut iters: Vec<std::vec::IntoIter<Hit>> = lists.into_iter().map(Vec::into_iter).collect();
-    let mut pending: Vec<Option<Hit>> = iters.iter_mut().map(Iterator::next).collect();
-    let mut heap = BinaryHeap::new();
-    for (i, h) in pending.iter().enumerate() {
-        if let Some(h) = h {
-            heap.push(Reverse(Head {
-                pvalue: h.pvalue,
-                motif: h.motif,
-                list: i,
-            }));
-        }
-    }
-    while let Some(Reverse(head)) = heap.pop() {
-        let i = head.list;
-        // take every hit of this list with the same p-value before re-queuing
-        while let Some(h) = pending[i].take() {
-            if h.pvalue != head.pvalue {
-                pending[i] = Some(h);
-                break;
-            }
-            out.push(h);
-            pending[i] = iters[i].next();
-        }
-        if let Some(h) = &pending[i] {
-            heap.push(Reverse(Head {
-                pvalue: h.pvalue,
-                motif: h.motif,
-                list: i,
-            }));
-        }
-    }
-    out
 }
 
 /// Complement of a base as FIMO prints reverse-strand matches (upper case).

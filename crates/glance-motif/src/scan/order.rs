@@ -1,0 +1,106 @@
+//! Turning a finished run's per-motif tallies into FIMO's order: each motif's raw hits
+//! sorted by p-value (then record, start, strand) with their q-values, and every motif's
+//! list merged into one by p-value, then motif. Both sort small keys rather than the
+//! hits themselves, and the merge runs in parallel.
+
+use rayon::prelude::*;
+
+use super::{CompiledMotif, Hit, RawHit, ScanTally};
+use crate::qvalue;
+
+/// The hits of motif `mi` in FIMO's order (p-value, record, start, strand) with
+/// q-values from `pi0` and the motif's test count; with `qv_thresh`, only those with
+/// q-value `<= thresh`.
+pub(super) fn motif_hits(
+    mi: usize,
+    m: &CompiledMotif,
+    tally: ScanTally,
+    pi0: f64,
+    qv_thresh: Option<f64>,
+) -> Vec<Hit> {
+    let raw = tally.hits;
+    // reported score and rounded p-value of each (strand, scaled score), computed once:
+    // both round to 10 digits, which costs a pow and a log10
+    let from = m.threshold.clamp(0, i32::MAX - 1);
+    let top = m.width() as i32 * crate::pssm::RANGE;
+    let low = raw.iter().map(|h| h.scaled).min().unwrap_or(from).min(from);
+    let span = (top.max(low) - low + 1) as usize;
+    let mut memo: [Vec<Option<(f64, f64)>>; 2] = [vec![None; span], vec![None; span]];
+    let mut values = |h: &RawHit| -> (f64, f64) {
+        let strand = usize::from(h.reverse);
+        let slot = &mut memo[strand][(h.scaled.clamp(low, top) - low) as usize];
+        *slot.get_or_insert_with(|| {
+            let pssm = m.pssm(strand);
+            (pssm.score(h.scaled), pssm.pvalue(h.scaled))
+        })
+    };
+    // (record, start, strand) is unique within a motif: the order is total
+    let mut keys: Vec<(u64, u32, u64, bool, u32)> = raw
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let p = values(h).1;
+            (p_key(p), h.record, h.start, h.reverse, i as u32)
+        })
+        .collect();
+    keys.sort_unstable();
+    let width = m.width() as u64;
+    let mut hits: Vec<Hit> = keys
+        .iter()
+        .map(|k| {
+            let h = &raw[k.4 as usize];
+            let (score, pvalue) = values(h);
+            Hit {
+                motif: mi as u32,
+                record: h.record,
+                start: h.start + 1,
+                stop: h.start + width,
+                reverse: h.reverse,
+                scaled: h.scaled,
+                score,
+                pvalue,
+                qvalue: f64::NAN,
+                matched: h.matched.clone(),
+            }
+        })
+        .collect();
+    let mut q: Vec<f64> = hits.iter().map(|h| h.pvalue).collect();
+    qvalue::qvalues_in_place(&mut q, pi0, tally.tests);
+    for (h, q) in hits.iter_mut().zip(q) {
+        h.qvalue = q;
+    }
+    if let Some(t) = qv_thresh {
+        hits.retain(|h| h.qvalue <= t);
+    }
+    hits
+}
+
+/// A key that orders p-values as `f64::total_cmp` does (sign-magnitude to unsigned).
+fn p_key(p: f64) -> u64 {
+    let b = p.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+/// Merges per-motif hit lists (list `i` holds motif `i`'s hits, sorted by p-value,
+/// record, start, strand) into one list sorted by p-value, motif, record, start,
+/// strand: sorts (p-value, motif, index) keys in parallel, then gathers the hits in
+/// parallel.
+pub(super) fn merge_by_pvalue(lists: Vec<Vec<Hit>>) -> Vec<Hit> {
+    let mut keys: Vec<(u64, u32, u32)> = lists
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(mi, l)| {
+            l.iter()
+                .enumerate()
+                .map(move |(i, h)| (p_key(h.pvalue), mi as u32, i as u32))
+        })
+        .collect();
+    keys.par_sort_unstable();
+    keys.par_iter()
+        .map(|&(_, mi, i)| lists[mi as usize][i as usize].clone())
+        .collect()
+}
