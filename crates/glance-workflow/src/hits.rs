@@ -9,6 +9,7 @@ use std::io::Write;
 use glance_motif::output::{tsv_blocks, write_bed_row, write_gff_row, write_tsv_row, TSV_HEADER};
 use glance_motif::scan::driver::ScanRun;
 use glance_motif::scan::fimo_pi0::FimoPi0;
+use glance_motif::scan::CompiledMotif;
 use glance_motif::{Hit, MotifError};
 
 use crate::error::WorkflowError;
@@ -149,12 +150,7 @@ pub fn scan_inputs(
             hits.sort_by_key(|h| (h.motif, h.record, h.start, h.reverse));
         }
         if fmt == HitFormat::Tsv {
-            // format in parallel, a bounded batch at a time
-            for batch in hits.chunks(1 << 18) {
-                for block in tsv_blocks(batch, scanner.motifs(), &names, true) {
-                    out.write_all(&block).map_err(io_err)?;
-                }
-            }
+            write_tsv(out, &hits, scanner.motifs(), &names).map_err(io_err)?;
         } else {
             rows.write(out, &hits, &names, true).map_err(io_err)?;
         }
@@ -175,6 +171,28 @@ pub fn scan_inputs(
     }
     out.flush().map_err(io_err)?;
     Ok(summary)
+}
+
+/// Writes TSV rows for `hits`, formatted in parallel a bounded batch at a time; each
+/// batch is formatted (on the thread pool) while the one before it is written.
+fn write_tsv(
+    out: &mut dyn Write,
+    hits: &[Hit],
+    motifs: &[CompiledMotif],
+    names: &[String],
+) -> std::io::Result<()> {
+    let mut pending: Vec<Vec<u8>> = Vec::new();
+    for batch in hits.chunks(1 << 18) {
+        pending = std::thread::scope(|s| {
+            let next = s.spawn(|| tsv_blocks(batch, motifs, names, true));
+            let written = pending.iter().try_for_each(|b| out.write_all(b));
+            let next = next
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            written.map(|()| next)
+        })?;
+    }
+    pending.iter().try_for_each(|b| out.write_all(b))
 }
 
 /// Refuses `fimo_pi0` on stdin: it reads the inputs twice.
