@@ -6,6 +6,7 @@
 pub mod driver;
 pub mod fimo_pi0;
 pub mod kernel;
+pub mod lookup;
 pub mod matched;
 mod order;
 pub mod prep;
@@ -408,8 +409,13 @@ impl Scanner {
                         sums.resize(samples.len(), 0i32);
                         for blk in &t.blocks {
                             let codes = &kmers[blk.k][blk.offset * stride..];
-                            for (acc, &start) in sums.iter_mut().zip(&starts) {
-                                *acc += blk.table[usize::from(codes[start])];
+                            if stride == 1 {
+                                for (acc, &start) in sums.iter_mut().zip(&starts) {
+                                    *acc += blk.table[usize::from(codes[start])];
+                                }
+                            } else {
+                                // gathered: sample j's code is codes[j]
+                                lookup::add_lookups(sums, &blk.table, codes);
                             }
                         }
                         let windows = sums.iter().zip(&samples).zip(&starts).enumerate();
@@ -525,11 +531,24 @@ impl Scanner {
 
 /// Complement of a base as FIMO prints reverse-strand matches (upper case).
 fn complement(b: u8) -> u8 {
-    match b {
-        b'A' | b'a' => b'T',
-        b'C' | b'c' => b'G',
-        b'G' | b'g' => b'C',
-        b'T' | b't' => b'A',
-        other => other.to_ascii_uppercase(),
-    }
+    COMPLEMENT[usize::from(b)]
 }
+
+/// [`complement`] of every byte: ACGT (either case) to the upper-case complement,
+/// anything else upper-cased.
+const COMPLEMENT: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b'A' | b'a' => b'T',
+            b'C' | b'c' => b'G',
+            b'G' | b'g' => b'C',
+            b'T' | b't' => b'A',
+            other => other.to_ascii_uppercase(),
+        };
+        i += 1;
+    }
+    t
+};
