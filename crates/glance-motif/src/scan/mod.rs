@@ -22,6 +22,7 @@ use crate::motif::Motif;
 use crate::pssm::{MotifModel, Pssm, DEFAULT_PSEUDOCOUNT};
 use crate::qvalue::{self, NUM_LAMBDA};
 pub use matched::Matched;
+pub use order::OrderedHits;
 use prep::Prepared;
 use tables::{StrandTables, MAX_K};
 
@@ -513,6 +514,17 @@ impl Scanner {
         qv_thresh: bool,
         pi0: Option<&[f64]>,
     ) -> Vec<Hit> {
+        self.finish_ordered(tallies, qv_thresh, pi0).into_vec()
+    }
+
+    /// As [`Scanner::finish_with_pi0`], keeping the hits per motif with their merged
+    /// order (for writers that read them in order once).
+    pub fn finish_ordered(
+        &self,
+        tallies: Vec<ScanTally>,
+        qv_thresh: bool,
+        pi0: Option<&[f64]>,
+    ) -> OrderedHits {
         let qv = qv_thresh.then_some(self.options.thresh);
         let per_motif: Vec<Vec<Hit>> = tallies
             .into_par_iter()
@@ -525,7 +537,7 @@ impl Scanner {
                 order::motif_hits(mi, m, tally, pi0, qv)
             })
             .collect();
-        order::merge_by_pvalue(per_motif)
+        OrderedHits::merge(per_motif)
     }
 }
 

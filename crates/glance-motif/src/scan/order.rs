@@ -1,7 +1,9 @@
 //! Turning a finished run's per-motif tallies into FIMO's order: each motif's raw hits
 //! sorted by p-value (then record, start, strand) with their q-values, and every motif's
-//! list merged into one by p-value, then motif. Both sort small keys rather than the
-//! hits themselves, and the merge runs in parallel.
+//! list merged by p-value, then motif, into an [`OrderedHits`]. Both sort small keys
+//! rather than the hits themselves, and the merge runs in parallel.
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -85,22 +87,65 @@ fn p_key(p: f64) -> u64 {
     }
 }
 
-/// Merges per-motif hit lists (list `i` holds motif `i`'s hits, sorted by p-value,
-/// record, start, strand) into one list sorted by p-value, motif, record, start,
-/// strand: sorts (p-value, motif, index) keys in parallel, then gathers the hits in
-/// parallel.
-pub(super) fn merge_by_pvalue(lists: Vec<Vec<Hit>>) -> Vec<Hit> {
-    let mut keys: Vec<(u64, u32, u32)> = lists
-        .par_iter()
-        .enumerate()
-        .flat_map_iter(|(mi, l)| {
-            l.iter()
-                .enumerate()
-                .map(move |(i, h)| (p_key(h.pvalue), mi as u32, i as u32))
-        })
-        .collect();
-    keys.par_sort_unstable();
-    keys.par_iter()
-        .map(|&(_, mi, i)| lists[mi as usize][i as usize].clone())
-        .collect()
+/// Hits of a finished run in FIMO's order (p-value, motif, record, start, strand),
+/// kept as per-motif lists plus the merged order as indices, so that writers can read
+/// them in order without moving every hit into one list.
+#[derive(Debug, Clone, Default)]
+pub struct OrderedHits {
+    /// List `i`: motif `i`'s hits, sorted by p-value, record, start, strand.
+    lists: Vec<Vec<Hit>>,
+    /// (motif, index in its list) of every hit, in FIMO's order.
+    order: Vec<(u32, u32)>,
+}
+
+impl OrderedHits {
+    /// Merges per-motif lists (list `i` holds motif `i`'s hits, sorted by p-value,
+    /// record, start, strand): sorts (p-value, motif, index) keys in parallel.
+    pub fn merge(lists: Vec<Vec<Hit>>) -> OrderedHits {
+        let mut keys: Vec<(u64, u32, u32)> = lists
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(mi, l)| {
+                l.iter()
+                    .enumerate()
+                    .map(move |(i, h)| (p_key(h.pvalue), mi as u32, i as u32))
+            })
+            .collect();
+        keys.par_sort_unstable();
+        let order = keys.into_par_iter().map(|(_, mi, i)| (mi, i)).collect();
+        OrderedHits { lists, order }
+    }
+
+    /// Number of hits.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// True when there are no hits.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The hits at positions `range` of the order (clamped to the hits there are).
+    pub fn range(&self, range: Range<usize>) -> impl Iterator<Item = &Hit> + '_ {
+        let end = range.end.min(self.order.len());
+        let start = range.start.min(end);
+        self.order[start..end]
+            .iter()
+            .map(|&(mi, i)| &self.lists[mi as usize][i as usize])
+    }
+
+    /// Every hit, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Hit> + '_ {
+        self.range(0..self.order.len())
+    }
+
+    /// The hits as one list, in order (gathered in parallel).
+    pub fn into_vec(self) -> Vec<Hit> {
+        let lists = &self.lists;
+        self.order
+            .par_iter()
+            .map(|&(mi, i)| lists[mi as usize][i as usize].clone())
+            .collect()
+    }
 }
