@@ -236,10 +236,35 @@ impl Pssm {
 fn pvalue_table(matrix: &[[i32; 4]], bg: &[f64; 4]) -> Vec<f64> {
     // RANGE zero entries in front of both arrays, so `x - s` never leaves them
     const PAD: usize = RANGE as usize;
-    let w = matrix.len();
-    let size = w * RANGE as usize + 1;
-    let mut pdf_new = vec![0.0f64; PAD + size];
-    let mut pdf_old = vec![0.0f64; PAD + size];
+    let size = matrix.len() * RANGE as usize + 1;
+    // the density buffers are the thread's, reused from motif to motif (fresh ones
+    // cost a page fault per 4 KiB), zeroed here
+    PDF_BUFFERS.with_borrow_mut(|(a, b)| {
+        for v in [&mut *a, &mut *b] {
+            v.clear();
+            v.resize(PAD + size, 0.0);
+        }
+        pdf_table(matrix, bg, a, b)
+    })
+}
+
+thread_local! {
+    /// The per-thread density buffers of [`pvalue_table`].
+    static PDF_BUFFERS: std::cell::RefCell<(Vec<f64>, Vec<f64>)> = const {
+        std::cell::RefCell::new((Vec::new(), Vec::new()))
+    };
+}
+
+/// [`pvalue_table`] with zeroed density buffers of `RANGE + w * RANGE + 1` entries
+/// (the first `RANGE` a zero margin).
+fn pdf_table<'a>(
+    matrix: &[[i32; 4]],
+    bg: &[f64; 4],
+    mut pdf_new: &'a mut [f64],
+    mut pdf_old: &'a mut [f64],
+) -> Vec<f64> {
+    const PAD: usize = RANGE as usize;
+    let size = matrix.len() * RANGE as usize + 1;
     pdf_new[PAD] = 1.0;
     // pdf_new is zero outside PAD + lo..=hi: below by the clearing, above because hi
     // only grows
@@ -264,7 +289,7 @@ fn pvalue_table(matrix: &[[i32; 4]], bg: &[f64; 4]) -> Vec<f64> {
     }
     // 1 - cdf from the top: pv[i] = min(pdf[i] + pv[i + 1], 1); once a sum exceeds 1,
     // every lower entry is 1 (the pdf is non-negative)
-    let mut pv = pdf_new.split_off(PAD);
+    let mut pv = pdf_new[PAD..].to_vec();
     pv[hi + 1..].fill(0.0);
     pv[..lo].fill(0.0);
     let mut acc = pv[size - 1];

@@ -102,15 +102,15 @@ impl OrderedHits {
     /// Merges per-motif lists (list `i` holds motif `i`'s hits, sorted by p-value,
     /// record, start, strand): sorts (p-value, motif, index) keys in parallel.
     pub fn merge(lists: Vec<Vec<Hit>>) -> OrderedHits {
-        let mut keys: Vec<(u64, u32, u32)> = lists
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(mi, l)| {
+        // one allocation of the final size (a parallel collect would grow it)
+        let mut keys: Vec<(u64, u32, u32)> = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        for (mi, l) in lists.iter().enumerate() {
+            keys.extend(
                 l.iter()
                     .enumerate()
-                    .map(move |(i, h)| (p_key(h.pvalue), mi as u32, i as u32))
-            })
-            .collect();
+                    .map(|(i, h)| (p_key(h.pvalue), mi as u32, i as u32)),
+            );
+        }
         keys.par_sort_unstable();
         let order = keys.into_par_iter().map(|(_, mi, i)| (mi, i)).collect();
         OrderedHits { lists, order }
