@@ -192,7 +192,7 @@ fn write_tsv(
     motifs: &[CompiledMotif],
     names: &[String],
 ) -> std::io::Result<()> {
-    const BATCH: usize = 1 << 18;
+    const BATCH: usize = 1 << 16;
     let mut pending: Vec<Vec<u8>> = Vec::new();
     for from in (0..hits.len()).step_by(BATCH) {
         pending = std::thread::scope(|s| {
