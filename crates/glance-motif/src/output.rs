@@ -7,7 +7,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::motif::Motif;
-use crate::numfmt::{format_g, write_g};
+use crate::numfmt::{format_g, push_u64, write_g};
 use crate::scan::{CompiledMotif, Hit, OrderedHits};
 
 /// FIMO's TSV header line.
@@ -25,15 +25,12 @@ fn push_tsv_row(
     seq_name: &str,
     qvalue: bool,
 ) {
-    use std::fmt::Write as _;
     num.clear();
-    let _ = write!(
-        num,
-        "\t{}\t{}\t{}\t",
-        hit.start,
-        hit.stop,
-        if hit.reverse { '-' } else { '+' }
-    );
+    num.push('\t');
+    push_u64(num, hit.start);
+    num.push('\t');
+    push_u64(num, hit.stop);
+    num.push_str(if hit.reverse { "\t-\t" } else { "\t+\t" });
     write_g(num, hit.score, 6);
     num.push('\t');
     write_g(num, hit.pvalue, 3);
