@@ -77,6 +77,15 @@ pub(super) fn motif_hits(
     hits
 }
 
+impl Drop for OrderedHits {
+    /// Frees the per-motif lists in parallel (a million hits take a while to free).
+    fn drop(&mut self) {
+        std::mem::take(&mut self.lists)
+            .into_par_iter()
+            .for_each(drop);
+    }
+}
+
 /// A key that orders p-values as `f64::total_cmp` does (sign-magnitude to unsigned).
 fn p_key(p: f64) -> u64 {
     let b = p.to_bits();
@@ -102,15 +111,24 @@ impl OrderedHits {
     /// Merges per-motif lists (list `i` holds motif `i`'s hits, sorted by p-value,
     /// record, start, strand): sorts (p-value, motif, index) keys in parallel.
     pub fn merge(lists: Vec<Vec<Hit>>) -> OrderedHits {
-        // one allocation of the final size (a parallel collect would grow it)
-        let mut keys: Vec<(u64, u32, u32)> = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-        for (mi, l) in lists.iter().enumerate() {
-            keys.extend(
-                l.iter()
-                    .enumerate()
-                    .map(|(i, h)| (p_key(h.pvalue), mi as u32, i as u32)),
-            );
+        // one allocation of the final size, each list's part filled in parallel
+        let mut keys = vec![(0u64, 0u32, 0u32); lists.iter().map(Vec::len).sum()];
+        let mut parts = Vec::with_capacity(lists.len());
+        let mut rest = keys.as_mut_slice();
+        for l in &lists {
+            let (part, tail) = rest.split_at_mut(l.len());
+            parts.push(part);
+            rest = tail;
         }
+        parts
+            .into_par_iter()
+            .zip(lists.par_iter())
+            .enumerate()
+            .for_each(|(mi, (part, l))| {
+                for (k, (i, h)) in part.iter_mut().zip(l.iter().enumerate()) {
+                    *k = (p_key(h.pvalue), mi as u32, i as u32);
+                }
+            });
         keys.par_sort_unstable();
         let order = keys.into_par_iter().map(|(_, mi, i)| (mi, i)).collect();
         OrderedHits { lists, order }
