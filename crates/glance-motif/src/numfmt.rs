@@ -17,6 +17,23 @@ pub fn round_sig(x: f64, digits: i32) -> f64 {
     }
 }
 
+/// Appends the decimal digits of `v` to `out` (as `{}` formats it, without the
+/// formatting machinery).
+pub fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // ASCII digits only
+    out.extend(buf[i..].iter().map(|&d| char::from(d)));
+}
+
 /// Formats like C's `printf("%.{precision}g", x)` (no `#` flag: trailing zeros removed).
 ///
 /// Fast paths (see [`write_g`]) give the digits of the exact binary value rounded to
@@ -328,6 +345,15 @@ mod tests {
             for p in [3, 6] {
                 assert_eq!(format_g(x, p), format_g_exact(x, p), "{x:e} p={p}");
             }
+        }
+    }
+
+    #[test]
+    fn push_u64_equals_display() {
+        for v in [0u64, 1, 9, 10, 99, 100, 12345, 1 << 40, u64::MAX] {
+            let mut s = String::from("x");
+            push_u64(&mut s, v);
+            assert_eq!(s, format!("x{v}"));
         }
     }
 

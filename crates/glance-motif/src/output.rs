@@ -2,12 +2,13 @@
 //! (as `fimo.gff`) and BED6+3.
 
 use std::io::{self, Write};
+use std::ops::Range;
 
 use rayon::prelude::*;
 
 use crate::motif::Motif;
-use crate::numfmt::{format_g, write_g};
-use crate::scan::{CompiledMotif, Hit};
+use crate::numfmt::{format_g, push_u64, write_g};
+use crate::scan::{CompiledMotif, Hit, OrderedHits};
 
 /// FIMO's TSV header line.
 pub const TSV_HEADER: &str = "motif_id\tmotif_alt_id\tsequence_name\tstart\tstop\tstrand\tscore\tp-value\tq-value\tmatched_sequence";
@@ -24,15 +25,12 @@ fn push_tsv_row(
     seq_name: &str,
     qvalue: bool,
 ) {
-    use std::fmt::Write as _;
     num.clear();
-    let _ = write!(
-        num,
-        "\t{}\t{}\t{}\t",
-        hit.start,
-        hit.stop,
-        if hit.reverse { '-' } else { '+' }
-    );
+    num.push('\t');
+    push_u64(num, hit.start);
+    num.push('\t');
+    push_u64(num, hit.stop);
+    num.push_str(if hit.reverse { "\t-\t" } else { "\t+\t" });
     write_g(num, hit.score, 6);
     num.push('\t');
     write_g(num, hit.pvalue, 3);
@@ -52,9 +50,9 @@ fn push_tsv_row(
 }
 
 /// Appends TSV rows (FIMO's columns and number formats) for `hits` to `out`.
-pub fn tsv_rows(
+pub fn tsv_rows<'a>(
     out: &mut Vec<u8>,
-    hits: &[Hit],
+    hits: impl IntoIterator<Item = &'a Hit>,
     motifs: &[CompiledMotif],
     names: &[String],
     qvalue: bool,
@@ -77,6 +75,30 @@ pub fn tsv_blocks(
         .map(|c| {
             let mut s = Vec::with_capacity(c.len() * 96);
             tsv_rows(&mut s, c, motifs, names, qvalue);
+            s
+        })
+        .collect()
+}
+
+/// Formats TSV rows for the hits at positions `range` of `hits`' order in parallel, in
+/// order, as byte blocks (with q-values).
+pub fn tsv_blocks_ordered(
+    hits: &OrderedHits,
+    range: Range<usize>,
+    motifs: &[CompiledMotif],
+    names: &[String],
+) -> Vec<Vec<u8>> {
+    const BLOCK: usize = 1 << 14;
+    let end = range.end.min(hits.len());
+    let start = range.start.min(end);
+    (start..end)
+        .step_by(BLOCK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|from| {
+            let to = (from + BLOCK).min(end);
+            let mut s = Vec::with_capacity((to - from) * 96);
+            tsv_rows(&mut s, hits.range(from..to), motifs, names, true);
             s
         })
         .collect()

@@ -188,7 +188,7 @@ impl Pssm {
         let (mut lo, mut hi) = (0usize, n);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if round_sig(self.pv[mid], 10) <= thresh {
+            if rounded_at_most(self.pv[mid], thresh) {
                 hi = mid;
             } else {
                 lo = mid + 1;
@@ -203,7 +203,7 @@ impl Pssm {
         let (mut lo, mut hi) = (0usize, n);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if round_sig(self.pv[mid], 10) >= lambda {
+            if rounded_at_least(self.pv[mid], lambda) {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -228,44 +228,106 @@ impl Pssm {
 
 /// `get_pdf_table` + `get_pv_lookup_pos_dep`: the exact distribution of the scaled score
 /// under an order-0 background, then `pv[x] = P(score >= x)`. Same arithmetic and order
-/// of additions as the MEME suite (its skipped zero cells add exactly +0.0), restricted to
-/// the reachable range.
+/// of additions as the MEME suite, restricted to the reachable range: each entry of a
+/// column's distribution is `((old[x - s0] * b0 + old[x - s1] * b1) + old[x - s2] * b2)
+/// + old[x - s3] * b3`, FIMO's per-base passes fused into one (FIMO skips the zero
+/// cells that the fused sum reads; adding `0 * b = +0.0` to a non-negative sum leaves it
+/// bit-identical, and so does starting from `old[x - s0] * b0` rather than `0 + ...`).
 fn pvalue_table(matrix: &[[i32; 4]], bg: &[f64; 4]) -> Vec<f64> {
-    let w = matrix.len();
-    let size = w * RANGE as usize + 1;
-    let mut pdf_new = vec![0.0f64; size];
-    let mut pdf_old = vec![0.0f64; size];
-    pdf_new[0] = 1.0;
+    // RANGE zero entries in front of both arrays, so `x - s` never leaves them
+    const PAD: usize = RANGE as usize;
+    let size = matrix.len() * RANGE as usize + 1;
+    // the density buffers are the thread's, reused from motif to motif (fresh ones
+    // cost a page fault per 4 KiB), zeroed here
+    PDF_BUFFERS.with_borrow_mut(|(a, b)| {
+        for v in [&mut *a, &mut *b] {
+            v.clear();
+            v.resize(PAD + size, 0.0);
+        }
+        pdf_table(matrix, bg, a, b)
+    })
+}
+
+thread_local! {
+    /// The per-thread density buffers of [`pvalue_table`].
+    static PDF_BUFFERS: std::cell::RefCell<(Vec<f64>, Vec<f64>)> = const {
+        std::cell::RefCell::new((Vec::new(), Vec::new()))
+    };
+}
+
+/// [`pvalue_table`] with zeroed density buffers of `RANGE + w * RANGE + 1` entries
+/// (the first `RANGE` a zero margin).
+fn pdf_table<'a>(
+    matrix: &[[i32; 4]],
+    bg: &[f64; 4],
+    mut pdf_new: &'a mut [f64],
+    mut pdf_old: &'a mut [f64],
+) -> Vec<f64> {
+    const PAD: usize = RANGE as usize;
+    let size = matrix.len() * RANGE as usize + 1;
+    pdf_new[PAD] = 1.0;
+    // pdf_new is zero outside PAD + lo..=hi: below by the clearing, above because hi
+    // only grows
     let (mut lo, mut hi) = (0usize, 0usize);
     for row in matrix {
         std::mem::swap(&mut pdf_new, &mut pdf_old);
         let cmin = *row.iter().min().unwrap_or(&0) as usize;
         let cmax = *row.iter().max().unwrap_or(&0) as usize;
-        // Clear what this column writes, and stale values from two columns back.
-        pdf_new[..=hi + cmax].fill(0.0);
-        for (j, &s) in row.iter().enumerate() {
-            let s = s as usize;
-            let b = bg[j];
-            let (src, dst) = (&pdf_old[lo..=hi], &mut pdf_new[lo + s..=hi + s]);
-            // FIMO skips zero cells; adding 0 * b = +0.0 to a non-negative sum leaves it
-            // bit-identical, so the branch-free loop (which vectorises) gives the same
-            // table.
-            for (d, &old) in dst.iter_mut().zip(src) {
-                *d += old * b;
-            }
+        let (nlo, nhi) = (lo + cmin, hi + cmax);
+        // stale values from two columns back lie below nhi: clear below the written range
+        pdf_new[..PAD + nlo].fill(0.0);
+        let n = nhi + 1 - nlo;
+        let src = |j: usize| &pdf_old[PAD + nlo - row[j] as usize..][..n];
+        let (o0, o1, o2, o3) = (src(0), src(1), src(2), src(3));
+        let [b0, b1, b2, b3] = *bg;
+        let dst = &mut pdf_new[PAD + nlo..][..n];
+        for (x, d) in dst.iter_mut().enumerate() {
+            *d = ((o0[x] * b0 + o1[x] * b1) + o2[x] * b2) + o3[x] * b3;
         }
-        lo += cmin;
-        hi += cmax;
+        lo = nlo;
+        hi = nhi;
     }
-    // Entries above `hi` are zero (never written); 1 - cdf from the top.
-    let mut pv = pdf_new;
+    // 1 - cdf from the top: pv[i] = min(pdf[i] + pv[i + 1], 1); once a sum exceeds 1,
+    // every lower entry is 1 (the pdf is non-negative)
+    let mut pv = pdf_new[PAD..].to_vec();
     pv[hi + 1..].fill(0.0);
     pv[..lo].fill(0.0);
-    for i in (0..size - 1).rev() {
-        let p = pv[i] + pv[i + 1];
-        pv[i] = p.min(1.0);
+    let mut acc = pv[size - 1];
+    let mut i = size - 1;
+    while i > 0 {
+        i -= 1;
+        let p = pv[i] + acc;
+        if p > 1.0 {
+            pv[..=i].fill(1.0);
+            break;
+        }
+        pv[i] = p;
+        acc = p;
     }
     pv
+}
+
+/// `round_sig(x, 10) >= y` for a probability `x`, computing the rounding only near `y`
+/// (rounding to 10 significant digits moves a value by at most 5e-10 of itself).
+fn rounded_at_least(x: f64, y: f64) -> bool {
+    if x >= y * (1.0 + 1e-9) {
+        true
+    } else if x <= y * (1.0 - 1e-9) {
+        false
+    } else {
+        round_sig(x, 10) >= y
+    }
+}
+
+/// `round_sig(x, 10) <= y` for a probability `x` (as [`rounded_at_least`]).
+fn rounded_at_most(x: f64, y: f64) -> bool {
+    if x <= y * (1.0 - 1e-9) {
+        true
+    } else if x >= y * (1.0 + 1e-9) {
+        false
+    } else {
+        round_sig(x, 10) <= y
+    }
 }
 
 /// Both strands' PSSMs of a motif as FIMO builds them.

@@ -6,9 +6,12 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use glance_motif::output::{tsv_blocks, write_bed_row, write_gff_row, write_tsv_row, TSV_HEADER};
+use glance_motif::output::{
+    tsv_blocks_ordered, write_bed_row, write_gff_row, write_tsv_row, TSV_HEADER,
+};
 use glance_motif::scan::driver::ScanRun;
 use glance_motif::scan::fimo_pi0::FimoPi0;
+use glance_motif::scan::{CompiledMotif, OrderedHits};
 use glance_motif::{Hit, MotifError};
 
 use crate::error::WorkflowError;
@@ -70,6 +73,21 @@ pub fn collect_hits(
     inputs: &[Input],
     settings: &ScanSettings,
 ) -> Result<ScanHits, WorkflowError> {
+    let (hits, names, tests) = ordered_hits(motifs, inputs, settings)?;
+    Ok(ScanHits {
+        hits: hits.into_vec(),
+        names,
+        tests,
+    })
+}
+
+/// [`collect_hits`]' work: the hits in FIMO's order (per motif, with their merged
+/// order), the record names and the number of tests.
+fn ordered_hits(
+    motifs: &MotifSet,
+    inputs: &[Input],
+    settings: &ScanSettings,
+) -> Result<(OrderedHits, Vec<String>, u64), WorkflowError> {
     check_stdin(inputs, settings)?;
     let scanner = &motifs.scanner;
     let mut run = ScanRun::new(scanner, settings.chunk_size);
@@ -93,16 +111,12 @@ pub fn collect_hits(
     } else {
         None
     };
-    let hits = scanner.finish_with_pi0(
+    let hits = scanner.finish_ordered(
         std::mem::take(&mut run.tallies),
         settings.qv_thresh,
         pi0.as_deref(),
     );
-    Ok(ScanHits {
-        hits,
-        names: std::mem::take(&mut run.names),
-        tests,
-    })
+    Ok((hits, std::mem::take(&mut run.names), tests))
 }
 
 /// Scans every input with `motifs` and writes the hits to `out` (named `out_name` in
@@ -140,27 +154,20 @@ pub fn scan_inputs(
             hits: None,
         }
     } else {
-        let ScanHits {
-            mut hits,
-            names,
-            tests,
-        } = collect_hits(motifs, inputs, settings)?;
-        if fmt == HitFormat::Gff3 {
-            hits.sort_by_key(|h| (h.motif, h.record, h.start, h.reverse));
-        }
+        let (hits, names, tests) = ordered_hits(motifs, inputs, settings)?;
+        let count = hits.len();
         if fmt == HitFormat::Tsv {
-            // format in parallel, a bounded batch at a time
-            for batch in hits.chunks(1 << 18) {
-                for block in tsv_blocks(batch, scanner.motifs(), &names, true) {
-                    out.write_all(&block).map_err(io_err)?;
-                }
-            }
+            write_tsv(out, &hits, scanner.motifs(), &names).map_err(io_err)?;
         } else {
+            let mut hits = hits.into_vec();
+            if fmt == HitFormat::Gff3 {
+                hits.sort_by_key(|h| (h.motif, h.record, h.start, h.reverse));
+            }
             rows.write(out, &hits, &names, true).map_err(io_err)?;
         }
         ScanSummary {
             tests,
-            hits: Some(hits.len()),
+            hits: Some(count),
         }
     };
     if fmt == HitFormat::Tsv {
@@ -175,6 +182,29 @@ pub fn scan_inputs(
     }
     out.flush().map_err(io_err)?;
     Ok(summary)
+}
+
+/// Writes TSV rows for `hits`, formatted in parallel a bounded batch at a time; each
+/// batch is formatted (on the thread pool) while the one before it is written.
+fn write_tsv(
+    out: &mut dyn Write,
+    hits: &OrderedHits,
+    motifs: &[CompiledMotif],
+    names: &[String],
+) -> std::io::Result<()> {
+    const BATCH: usize = 1 << 16;
+    let mut pending: Vec<Vec<u8>> = Vec::new();
+    for from in (0..hits.len()).step_by(BATCH) {
+        pending = std::thread::scope(|s| {
+            let next = s.spawn(|| tsv_blocks_ordered(hits, from..from + BATCH, motifs, names));
+            let written = pending.iter().try_for_each(|b| out.write_all(b));
+            let next = next
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            written.map(|()| next)
+        })?;
+    }
+    pending.iter().try_for_each(|b| out.write_all(b))
 }
 
 /// Refuses `fimo_pi0` on stdin: it reads the inputs twice.

@@ -6,7 +6,9 @@
 pub mod driver;
 pub mod fimo_pi0;
 pub mod kernel;
+pub mod lookup;
 pub mod matched;
+mod order;
 pub mod prep;
 pub mod tables;
 
@@ -20,6 +22,7 @@ use crate::motif::Motif;
 use crate::pssm::{MotifModel, Pssm, DEFAULT_PSEUDOCOUNT};
 use crate::qvalue::{self, NUM_LAMBDA};
 pub use matched::Matched;
+pub use order::OrderedHits;
 use prep::Prepared;
 use tables::{StrandTables, MAX_K};
 
@@ -407,8 +410,13 @@ impl Scanner {
                         sums.resize(samples.len(), 0i32);
                         for blk in &t.blocks {
                             let codes = &kmers[blk.k][blk.offset * stride..];
-                            for (acc, &start) in sums.iter_mut().zip(&starts) {
-                                *acc += blk.table[usize::from(codes[start])];
+                            if stride == 1 {
+                                for (acc, &start) in sums.iter_mut().zip(&starts) {
+                                    *acc += blk.table[usize::from(codes[start])];
+                                }
+                            } else {
+                                // gathered: sample j's code is codes[j]
+                                lookup::add_lookups(sums, &blk.table, codes);
                             }
                         }
                         let windows = sums.iter().zip(&samples).zip(&starts).enumerate();
@@ -506,6 +514,18 @@ impl Scanner {
         qv_thresh: bool,
         pi0: Option<&[f64]>,
     ) -> Vec<Hit> {
+        self.finish_ordered(tallies, qv_thresh, pi0).into_vec()
+    }
+
+    /// As [`Scanner::finish_with_pi0`], keeping the hits per motif with their merged
+    /// order (for writers that read them in order once).
+    pub fn finish_ordered(
+        &self,
+        tallies: Vec<ScanTally>,
+        qv_thresh: bool,
+        pi0: Option<&[f64]>,
+    ) -> OrderedHits {
+        let qv = qv_thresh.then_some(self.options.thresh);
         let per_motif: Vec<Vec<Hit>> = tallies
             .into_par_iter()
             .zip(self.motifs.par_iter())
@@ -514,103 +534,33 @@ impl Scanner {
                 let pi0 = pi0
                     .and_then(|p| p.get(mi).copied())
                     .unwrap_or_else(|| qvalue::estimate_pi0(&tally.bins, tally.samples));
-                let mut hits: Vec<Hit> = tally.hits.into_iter().map(|h| m.to_hit(mi, h)).collect();
-                // (record, start, strand) is unique within a motif: the order is total, so
-                // the in-place unstable sort gives the stable sort's order
-                hits.sort_unstable_by(|a, b| {
-                    a.pvalue
-                        .total_cmp(&b.pvalue)
-                        .then(a.record.cmp(&b.record))
-                        .then(a.start.cmp(&b.start))
-                        .then(a.reverse.cmp(&b.reverse))
-                });
-                let mut q: Vec<f64> = hits.iter().map(|h| h.pvalue).collect();
-                qvalue::qvalues_in_place(&mut q, pi0, tally.tests);
-                for (h, q) in hits.iter_mut().zip(q) {
-                    h.qvalue = q;
-                }
-                if qv_thresh {
-                    let t = self.options.thresh;
-                    hits.retain(|h| h.qvalue <= t);
-                }
-                hits
+                order::motif_hits(mi, m, tally, pi0, qv)
             })
             .collect();
-        merge_by_pvalue(per_motif)
+        OrderedHits::merge(per_motif)
     }
-}
-
-/// Merges per-motif hit lists (each sorted by p-value, record, start, strand) into one
-/// list sorted by p-value, motif, record, start, strand, moving each hit once.
-fn merge_by_pvalue(lists: Vec<Vec<Hit>>) -> Vec<Hit> {
-    use std::cmp::{Ordering, Reverse};
-    use std::collections::BinaryHeap;
-    struct Head {
-        pvalue: f64,
-        motif: u32,
-        list: usize,
-    }
-    impl PartialEq for Head {
-        fn eq(&self, o: &Self) -> bool {
-            self.cmp(o) == Ordering::Equal
-        }
-    }
-    impl Eq for Head {}
-    impl PartialOrd for Head {
-        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-            Some(self.cmp(o))
-        }
-    }
-    impl Ord for Head {
-        fn cmp(&self, o: &Self) -> Ordering {
-            self.pvalue
-                .total_cmp(&o.pvalue)
-                .then(self.motif.cmp(&o.motif))
-        }
-    }
-    let total = lists.iter().map(Vec::len).sum();
-    let mut out = Vec::with_capacity(total);
-    let mut iters: Vec<std::vec::IntoIter<Hit>> = lists.into_iter().map(Vec::into_iter).collect();
-    let mut pending: Vec<Option<Hit>> = iters.iter_mut().map(Iterator::next).collect();
-    let mut heap = BinaryHeap::new();
-    for (i, h) in pending.iter().enumerate() {
-        if let Some(h) = h {
-            heap.push(Reverse(Head {
-                pvalue: h.pvalue,
-                motif: h.motif,
-                list: i,
-            }));
-        }
-    }
-    while let Some(Reverse(head)) = heap.pop() {
-        let i = head.list;
-        // take every hit of this list with the same p-value before re-queuing
-        while let Some(h) = pending[i].take() {
-            if h.pvalue != head.pvalue {
-                pending[i] = Some(h);
-                break;
-            }
-            out.push(h);
-            pending[i] = iters[i].next();
-        }
-        if let Some(h) = &pending[i] {
-            heap.push(Reverse(Head {
-                pvalue: h.pvalue,
-                motif: h.motif,
-                list: i,
-            }));
-        }
-    }
-    out
 }
 
 /// Complement of a base as FIMO prints reverse-strand matches (upper case).
 fn complement(b: u8) -> u8 {
-    match b {
-        b'A' | b'a' => b'T',
-        b'C' | b'c' => b'G',
-        b'G' | b'g' => b'C',
-        b'T' | b't' => b'A',
-        other => other.to_ascii_uppercase(),
-    }
+    COMPLEMENT[usize::from(b)]
 }
+
+/// [`complement`] of every byte: ACGT (either case) to the upper-case complement,
+/// anything else upper-cased.
+const COMPLEMENT: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b'A' | b'a' => b'T',
+            b'C' | b'c' => b'G',
+            b'G' | b'g' => b'C',
+            b'T' | b't' => b'A',
+            other => other.to_ascii_uppercase(),
+        };
+        i += 1;
+    }
+    t
+};

@@ -52,22 +52,17 @@ impl StrandTables {
         let mut blocks: Vec<KmerBlock> = Vec::with_capacity(offsets.len());
         let mut covered = 0usize; // columns already counted by earlier blocks
         for &off in &offsets {
-            let n = 1usize << (2 * k);
-            let mut table = vec![0i32; n + 1];
-            for (code, slot) in table.iter_mut().take(n).enumerate() {
-                let mut s = 0;
-                for j in 0..k {
-                    let col = off + j;
-                    if col < covered {
-                        continue;
-                    }
-                    let base = (code >> (2 * (k - 1 - j))) & 3;
-                    s += matrix[col][base];
-                }
-                *slot = s;
+            // table of the first m columns, extended one column at a time (columns
+            // counted by an earlier block add 0)
+            let mut table = Vec::with_capacity((1 << (2 * k)) + 1);
+            table.push(0i32);
+            for j in 0..k {
+                let col = off + j;
+                let add = if col < covered { [0; 4] } else { matrix[col] };
+                table = table.iter().flat_map(|&t| add.map(|a| t + a)).collect();
             }
-            table[n] = INVALID;
-            let max = *table[..n].iter().max().unwrap_or(&0);
+            let max = *table.iter().max().unwrap_or(&0);
+            table.push(INVALID);
             covered = off + k;
             blocks.push(KmerBlock {
                 offset: off,
@@ -77,7 +72,7 @@ impl StrandTables {
             });
         }
         // Most selective first: largest spread between best and mean entry.
-        blocks.sort_by_key(|b| {
+        blocks.sort_by_cached_key(|b| {
             let n = b.table.len() - 1;
             let mean = b.table[..n].iter().map(|&v| i64::from(v)).sum::<i64>() / n as i64;
             std::cmp::Reverse(i64::from(b.max) - mean)
