@@ -7,7 +7,7 @@ use ndarray::{Array1, Array2};
 use crate::error::ModelError;
 use crate::layers::{Embeddings, EncoderLayer, LayerNorm, Linear};
 use crate::mlm::MlmHead;
-use crate::precision::Precision;
+use crate::Precision;
 use glance_attn::{Pattern, PatternError};
 
 /// Where a model came from.
