@@ -1,0 +1,210 @@
+//! One query tile of the bf16 kernel: [`MQ`] rows of a lane against the keys they can
+//! reach, [`NKB`] keys (one online-softmax step) at a time.
+//!
+//! Per key chunk: `S = Q K^T` on AMX tiles into an f32 buffer (queries pre-scaled by
+//! `scale * log2(e)`, so scores are in base 2); each row's keys outside its interval set
+//! to `-inf`; the online softmax in f32 (`P = 2^(S - m)` rounded to bf16, the running
+//! sum over the rounded values, the accumulator rescaled by `2^(m_old - m_new)`); then
+//! `O += P V` on AMX tiles into the f32 accumulator. Rows are normalised when written.
+
+use std::arch::x86_64::*;
+
+use glance_kernels::amx::{block, Tiles};
+use glance_kernels::bf16::pack_row;
+
+use super::driver::OutPtr;
+use super::pack::PackedLane;
+use crate::simd::{Avx512, Simd, LOG2E};
+use crate::tiled::Rule;
+
+/// Query rows per tile (two AMX tiles of rows).
+pub(crate) const MQ: usize = 32;
+/// Keys per online-softmax step (a multiple of 32).
+const NKB: usize = 256;
+
+/// What every tile reads.
+pub(crate) struct TileCtx<'a> {
+    /// Queries `[heads, n, d]`.
+    pub(crate) q: &'a [f32],
+    /// Which keys a lane row sees.
+    pub(crate) rule: Rule,
+    /// Absolute position of row 0.
+    pub(crate) offset: usize,
+    /// Rows per head.
+    pub(crate) n: usize,
+    /// Head width.
+    pub(crate) d: usize,
+    /// Score scale.
+    pub(crate) scale: f32,
+}
+
+/// Per-worker buffers (`O(MQ * (dp + NKB))`).
+pub(crate) struct Scratch {
+    /// Queries as bf16 pairs `[MQ][dp / 2]`.
+    qb: Vec<u32>,
+    /// Scores `[MQ][NKB]`.
+    s: Vec<f32>,
+    /// Probabilities as bf16 pairs `[MQ][NKB / 2]`.
+    p: Vec<u32>,
+    /// Output accumulator `[MQ][dp]`.
+    o: Vec<f32>,
+    /// Running max (base 2) and sum per row.
+    m: [f32; MQ],
+    l: [f32; MQ],
+}
+
+impl Scratch {
+    /// Buffers for head width `d`.
+    pub(crate) fn new(d: usize) -> Scratch {
+        let dp = d.next_multiple_of(32);
+        Scratch {
+            qb: vec![0; MQ * dp / 2],
+            s: vec![0.0; MQ * NKB],
+            p: vec![0; MQ * NKB / 2],
+            o: vec![0.0; MQ * dp],
+            m: [f32::NEG_INFINITY; MQ],
+            l: [0.0; MQ],
+        }
+    }
+}
+
+/// Computes and writes the rows of query tile `t` (lane coordinates `t * MQ..`) of the
+/// lane of `pl`.
+///
+/// # Safety
+/// The CPU has AVX-512F/BW, AVX512_BF16 and AMX with the tile state granted; `pl` was
+/// packed from the keys and values of this call, `sc` was made for its `d`, and `out`
+/// holds `[heads, n, d]` floats whose rows of this tile no other thread writes.
+#[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+pub(crate) unsafe fn run(ctx: &TileCtx, pl: &PackedLane, t: usize, sc: &mut Scratch, out: OutPtr) {
+    let (lane, dp, d, offset) = (pl.lane, pl.dp, ctx.d, ctx.offset);
+    let pairs = dp / 2;
+    let u0 = t * MQ;
+    let (ua, ub) = (lane.u_lo.max(u0), lane.u_hi.min(u0 + MQ));
+    let head = lane.head * ctx.n;
+    sc.qb.fill(0);
+    for u in ua..ub {
+        let i = lane.row(u, offset);
+        let src = ctx.q[(head + i) * d..(head + i + 1) * d].as_ptr();
+        pack_row(
+            src,
+            d,
+            ctx.scale * LOG2E,
+            sc.qb[(u - u0) * pairs..].as_mut_ptr(),
+        );
+    }
+    sc.o.fill(0.0);
+    sc.m.fill(f32::NEG_INFINITY);
+    sc.l.fill(0.0);
+    let klo = ctx.rule.interval(ua).0.max(lane.u_lo);
+    let khi = ctx.rule.interval(ub - 1).1.min(lane.u_hi);
+    if klo < khi {
+        let _tiles = Tiles::load();
+        let (ka, kb) = (klo / 32 * 32, khi.next_multiple_of(32));
+        for chunk in ka / NKB..=(kb - 1) / NKB {
+            let (a, b) = (ka.max(chunk * NKB), kb.min((chunk + 1) * NKB));
+            chunk_step(ctx, pl, (u0, ua, ub), (a, b), sc);
+        }
+    }
+    for u in ua..ub {
+        let x = u - u0;
+        let i = lane.row(u, offset);
+        let dst = std::slice::from_raw_parts_mut(out.0.add((head + i) * d), d);
+        let l = sc.l[x];
+        if l > 0.0 {
+            let inv = 1.0 / l;
+            for (o, &acc) in dst.iter_mut().zip(&sc.o[x * dp..x * dp + d]) {
+                *o = acc * inv;
+            }
+        } else {
+            dst.fill(0.0);
+        }
+    }
+}
+
+/// One online-softmax step of the tile (rows `u0..u0 + MQ`, live `ua..ub`) over the
+/// keys `a..b` (multiples of 32, one chunk). Caller: as [`run`], tiles loaded.
+#[inline(always)]
+unsafe fn chunk_step(
+    ctx: &TileCtx,
+    pl: &PackedLane,
+    (u0, ua, ub): (usize, usize, usize),
+    (a, b): (usize, usize),
+    sc: &mut Scratch,
+) {
+    let (lane, dp) = (pl.lane, pl.dp);
+    let (pairs, nk) = (dp / 2, b - a);
+    let s = sc.s.as_mut_ptr();
+    for j0 in (a..b).step_by(32) {
+        block(
+            (sc.qb.as_ptr(), pairs),
+            (pl.key_panel(j0), pl.key_panel(j0 + 16)),
+            pairs,
+            (s.add(j0 - a), NKB),
+            false,
+        );
+    }
+    for x in 0..MQ {
+        let u = u0 + x;
+        let prow = &mut sc.p[x * NKB / 2..x * NKB / 2 + nk / 2];
+        if u < ua || u >= ub {
+            prow.fill(0);
+            continue;
+        }
+        let (lo, hi) = ctx.rule.interval(u);
+        let (lo, hi) = (lo.max(lane.u_lo).max(a), hi.min(lane.u_hi).min(b));
+        if lo >= hi {
+            // Every key of the chunk masked: the state is unchanged.
+            prow.fill(0);
+            continue;
+        }
+        let srow = &mut sc.s[x * NKB..x * NKB + nk];
+        srow[..lo - a].fill(f32::NEG_INFINITY);
+        srow[hi - a..].fill(f32::NEG_INFINITY);
+        let alpha = softmax_row(srow, &mut sc.m[x], &mut sc.l[x], prow);
+        if alpha != 1.0 {
+            sc.o[x * dp..(x + 1) * dp]
+                .iter_mut()
+                .for_each(|o| *o *= alpha);
+        }
+    }
+    for dd in (0..dp).step_by(32) {
+        block(
+            (sc.p.as_ptr(), NKB / 2),
+            (pl.value_panel(dd / 16, a), pl.value_panel(dd / 16 + 1, a)),
+            nk / 2,
+            (sc.o.as_mut_ptr().add(dd), dp),
+            true,
+        );
+    }
+}
+
+/// The online-softmax update of one row over the scores `s` (a multiple of 32, masked
+/// keys `-inf`, at least one finite): updates the running max `m` and sum `l`, writes
+/// `2^(s - m_new)` rounded to bf16 into `p` (pairs) and returns the factor by which the
+/// row's accumulator must be rescaled. The sum is over the rounded probabilities, the
+/// weights `P V` uses. Caller: AVX-512F/BW and AVX512_BF16.
+#[inline(always)]
+unsafe fn softmax_row(s: &[f32], m: &mut f32, l: &mut f32, p: &mut [u32]) -> f32 {
+    let mut mx = _mm512_set1_ps(f32::NEG_INFINITY);
+    for j in (0..s.len()).step_by(16) {
+        mx = _mm512_max_ps(mx, _mm512_loadu_ps(s[j..].as_ptr()));
+    }
+    let m_new = m.max(_mm512_reduce_max_ps(mx));
+    let alpha = _mm512_cvtss_f32(Avx512::exp2(_mm512_set1_ps(*m - m_new)));
+    let mv = _mm512_set1_ps(m_new);
+    let high = _mm512_set1_epi32(0xffff_0000u32 as i32);
+    let mut sum = _mm512_setzero_ps();
+    for j in (0..s.len()).step_by(32) {
+        let lo = Avx512::exp2(_mm512_sub_ps(_mm512_loadu_ps(s[j..].as_ptr()), mv));
+        let hi = Avx512::exp2(_mm512_sub_ps(_mm512_loadu_ps(s[j + 16..].as_ptr()), mv));
+        let v = std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(hi, lo));
+        _mm512_storeu_si512(p[j / 2..].as_mut_ptr().cast(), v);
+        let even = _mm512_castsi512_ps(_mm512_slli_epi32::<16>(v));
+        let odd = _mm512_castsi512_ps(_mm512_and_si512(v, high));
+        sum = _mm512_add_ps(sum, _mm512_add_ps(even, odd));
+    }
+    *l = *l * alpha + _mm512_reduce_add_ps(sum);
+    *m = m_new;
+    alpha
+}
