@@ -123,6 +123,7 @@ pub unsafe fn pack_rows(
 /// writable for `k.div_ceil(2)` words.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+#[inline]
 pub unsafe fn pack_row(src: *const f32, k: usize, scale: f32, dst: *mut u32) {
     use std::arch::x86_64::*;
     let s = _mm512_set1_ps(scale);

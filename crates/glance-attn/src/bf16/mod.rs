@@ -3,15 +3,14 @@
 //! q, k, v rounded to bf16, scores and `P V` accumulated in f32 by `tdpbf16ps`, and the
 //! online softmax (running max, sum, rescaling) in f32.
 //!
-//! - [`pack`]: per lane (the rows of one head with one residue modulo the dilation, as
-//!   in the f32 driver), keys as `B` panels of `S = Q K^T` and values as `B` panels of
-//!   `O = P V`, converted once per call;
-//! - [`tile`]: one query tile of 32 rows: scores of a key chunk on tiles, the mask and
-//!   the online softmax in f32 (probabilities rounded to bf16, the sum taken over the
-//!   rounded values), `O += P V` on tiles, and the normalised rows written out.
+//! - `pack`: the keys a strip of query rows of one lane reaches (a lane: the rows of
+//!   one head with one residue modulo the dilation, as in the f32 driver), as `B`
+//!   panels of `S = Q K^T`, and its values as `B` panels of `O = P V`;
+//! - `tile`: a strip of query tiles of 32 rows: scores of a key chunk on tiles, the
+//!   mask and the online softmax in f32 (probabilities rounded to bf16, the sum taken
+//!   over the rounded values), `O += P V` on tiles, and the normalised rows written.
 //!
-//! Query tiles (32 rows), key blocks (32 keys) and key chunks ([`tile::NKB`] keys) are
-//! aligned to multiples of their size in absolute lane coordinates, keys a row does not
+//! Query tiles (32 rows), key blocks (32 keys) and key chunks (512 keys) are aligned to multiples of their size in absolute lane coordinates, keys a row does not
 //! see contribute exact zeros, and every output element is the same instruction
 //! sequence whatever tile it falls in: a row's result does not depend on `offset`,
 //! chunking or the thread count.
@@ -57,8 +56,8 @@ mod driver {
 
     use glance_kernels::bf16::Kernel;
 
-    use super::pack::PackedLane;
-    use super::tile::{self, Scratch, TileCtx, MQ};
+    use super::pack::LaneRows;
+    use super::tile::{self, Scratch, TileCtx, STRIP};
     use crate::error::AttnError;
     use crate::options::AttendOptions;
     use crate::tiled::{contiguous, local_rule, Lane};
@@ -109,44 +108,31 @@ mod driver {
             lanes.extend((0..stride.min(n)).map(|i| Lane::starting_at(h, stride, i, offset, n)));
         }
         let head_len = n * d;
-        let packed: Vec<PackedLane> = lanes
-            .iter()
-            .map(|lane| {
-                let h = lane.head;
-                // SAFETY: AVX512_BF16 is available (AMX is); the slices are the rows
-                // of the lane's head.
-                unsafe {
-                    PackedLane::new(
-                        *lane,
-                        offset,
-                        d,
-                        &k[h * head_len..(h + 1) * head_len],
-                        &v[h * head_len..(h + 1) * head_len],
-                    )
-                }
-            })
-            .collect();
         let items: Vec<(usize, usize)> = lanes
             .iter()
             .enumerate()
-            .flat_map(|(l, lane)| (lane.u_lo / MQ..=(lane.u_hi - 1) / MQ).map(move |t| (l, t)))
+            .flat_map(|(l, lane)| {
+                (lane.u_lo / STRIP..=(lane.u_hi - 1) / STRIP).map(move |t| (l, t))
+            })
             .collect();
-        let ctx = TileCtx {
-            q,
-            rule,
-            offset,
-            n,
-            d,
-            scale,
-        };
+        let ctx = TileCtx { q, rule, n, scale };
         let out_ptr = OutPtr(out.as_mut_ptr());
         items.par_iter().for_each_init(
             || Scratch::new(d),
-            |sc, &(l, t)| {
-                // SAFETY: AMX (with AVX512_BF16) is available (checked above); the packed
-                // lanes were built for these inputs and `out` holds `heads * n * d` floats,
-                // each row written by the one tile that owns it.
-                unsafe { tile::run(&ctx, &packed[l], t, sc, out_ptr) }
+            |sc, &(l, strip)| {
+                let lane = lanes[l];
+                let head = lane.head * head_len..(lane.head + 1) * head_len;
+                let rows = LaneRows {
+                    lane,
+                    offset,
+                    d,
+                    k: &k[head.clone()],
+                    v: &v[head],
+                };
+                // SAFETY: AMX (with AVX512_BF16) is available (checked above); `rows`
+                // holds the lane's head, `out` holds `heads * n * d` floats, and each
+                // row is written by the one strip that owns it.
+                unsafe { tile::run(&ctx, &rows, strip, sc, out_ptr) }
             },
         );
         Ok(())

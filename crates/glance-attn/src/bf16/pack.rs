@@ -1,156 +1,147 @@
-//! [`PackedLane`]: one lane's keys and values in bf16, in the operand layouts of the
-//! AMX tiles (see `glance_kernels::amx`), converted once per call.
+//! [`Packed`]: the keys and values one strip of query tiles reaches, in bf16, in the
+//! operand layouts of the AMX tiles (see `glance_kernels::amx`). A worker packs them
+//! into its own buffers (reused from strip to strip, so they stay in cache and no
+//! memory is allocated per call), and every tile of the strip reads them.
 //!
-//! Keys are numbered by absolute lane coordinate from `base` (the lane's first
-//! coordinate rounded down to 32) to a multiple of 32; keys outside the lane are zero.
-//! `d` is padded with zeros to `dp`, a multiple of 32.
+//! Keys are numbered by absolute lane coordinate from `base` (a multiple of 32) over
+//! `keys` (a multiple of 32); keys outside the lane are zero. `d` is padded with zeros
+//! to `dp`, a multiple of 32.
 //!
 //! - Keys (`B` of `S = Q K^T`): panels of 16 keys, one 64-byte row per pair of `d`
-//!   (word `c` of row `q` is `(k[2q], k[2q + 1])` of key `c`).
+//!   (word `c` of row `q` is `(k[2q], k[2q + 1])` of key `c`), made by converting 16
+//!   key rows and transposing the 16 x 16 block of words in registers.
 //! - Values (`B` of `O = P V`): panels of 16 columns of `d`, one row per pair of keys
 //!   (word `c` of row `t` is `(v[2t][c], v[2t + 1][c])`).
 
-use rayon::prelude::*;
+use std::arch::x86_64::*;
 
-use glance_kernels::bf16::pack_row;
-
+use crate::simd::transpose16;
 use crate::tiled::Lane;
 
-/// Keys per packing task (a multiple of 32).
-const TASK_KEYS: usize = 512;
-
-/// One lane's keys and values in AMX operand layout.
-pub(crate) struct PackedLane {
-    /// The lane.
-    pub(crate) lane: Lane,
-    /// Lane coordinate of the first packed key (`lane.u_lo` rounded down to 32).
+/// The packed keys and values of a range of one lane's keys.
+#[derive(Default)]
+pub(crate) struct Packed {
+    /// Lane coordinate of the first packed key (a multiple of 32).
     base: usize,
     /// Keys packed (a multiple of 32).
     keys: usize,
     /// `d` rounded up to 32.
-    pub(crate) dp: usize,
+    dp: usize,
     /// `keys / 16` key panels of `dp / 2` rows of 16 words.
     kt: Vec<u32>,
     /// `dp / 16` value panels of `keys / 2` rows of 16 words.
     vv: Vec<u32>,
 }
 
-impl PackedLane {
-    /// Packs the keys and values of `lane` from one head's rows (`k`, `v`: `[n, d]`).
+/// Where the rows of a lane's head are.
+pub(crate) struct LaneRows<'a> {
+    /// The lane.
+    pub(crate) lane: Lane,
+    /// Absolute position of row 0.
+    pub(crate) offset: usize,
+    /// Head width.
+    pub(crate) d: usize,
+    /// The head's keys and values, `[n, d]`.
+    pub(crate) k: &'a [f32],
+    pub(crate) v: &'a [f32],
+}
+
+impl LaneRows<'_> {
+    /// Row index of lane coordinate `u`, `None` outside the lane.
+    #[inline(always)]
+    fn row(&self, u: usize) -> Option<usize> {
+        (self.lane.u_lo..self.lane.u_hi)
+            .contains(&u)
+            .then(|| self.lane.row(u, self.offset))
+    }
+}
+
+impl Packed {
+    /// Packs keys `base..base + keys` (multiples of 32) of the lane of `rows`.
     ///
     /// # Safety
-    /// The CPU has AVX-512F/BW and AVX512_BF16; `k` and `v` hold the rows of the head
-    /// the lane belongs to (`lane.row(u, offset) < k.len() / d` for every coordinate of
-    /// the lane).
-    pub(crate) unsafe fn new(lane: Lane, offset: usize, d: usize, k: &[f32], v: &[f32]) -> Self {
-        let base = lane.u_lo / 32 * 32;
-        let keys = lane.u_hi.next_multiple_of(32) - base;
+    /// The CPU has AVX-512F/BW and AVX512_BF16; `rows.k` and `rows.v` hold every row of
+    /// the lane (`rows.lane.row(u, offset) < k.len() / d` for its coordinates).
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    pub(crate) unsafe fn fill(&mut self, rows: &LaneRows, base: usize, keys: usize) {
+        let d = rows.d;
         let dp = d.next_multiple_of(32);
         let pairs = dp / 2;
-        let row = |u: usize| {
-            (lane.u_lo..lane.u_hi)
-                .contains(&u)
-                .then(|| lane.row(u, offset))
-        };
-        let mut kt = vec![0u32; keys * pairs];
-        kt.par_chunks_mut(TASK_KEYS * pairs)
-            .enumerate()
-            .for_each(|(task, out)| {
-                let first = base + task * TASK_KEYS;
-                for (c, u) in (first..first + out.len() / pairs).enumerate() {
-                    if let Some(i) = row(u) {
-                        let panel = &mut out[(c / 16) * 16 * pairs..];
-                        // SAFETY: the caller guarantees AVX512_BF16 and that row `i`
-                        // of `k` exists; the panel holds `pairs * 16` words.
-                        unsafe { key_column(&k[i * d..(i + 1) * d], c % 16, panel) };
+        self.base = base;
+        self.keys = keys;
+        self.dp = dp;
+        self.kt.resize(keys * pairs, 0);
+        self.vv.resize(keys * pairs, 0);
+        // Keys: 16 at a time, 32 dimensions (16 words) at a time.
+        for g in 0..keys / 16 {
+            let row_ptrs: [Option<*const f32>; 16] = std::array::from_fn(|c| {
+                rows.row(base + 16 * g + c)
+                    .map(|i| rows.k[i * d..(i + 1) * d].as_ptr())
+            });
+            let panel = self.kt[g * 16 * pairs..].as_mut_ptr();
+            for q0 in (0..pairs).step_by(16) {
+                let dims = d.saturating_sub(2 * q0).min(32);
+                let mut words = [_mm512_setzero_ps(); 16];
+                for (w, ptr) in words.iter_mut().zip(row_ptrs) {
+                    if let (Some(p), true) = (ptr, dims > 0) {
+                        *w = _mm512_castsi512_ps(words_of(p.add(2 * q0), dims));
                     }
                 }
-            });
-        let panel_len = keys / 2 * 16;
-        let mut vv = vec![0u32; dp / 16 * panel_len];
-        vv.par_chunks_mut(panel_len)
-            .enumerate()
-            .for_each(|(p, panel)| {
-                if 16 * p >= d {
-                    return;
+                for (q, col) in transpose16(words).into_iter().enumerate() {
+                    _mm512_storeu_ps(panel.add((q0 + q) * 16).cast(), col);
                 }
-                let cols = (d - 16 * p).min(16);
-                panel
-                    .par_chunks_mut(TASK_KEYS / 2 * 16)
-                    .enumerate()
-                    .for_each(|(task, out)| {
-                        let first = base + task * TASK_KEYS;
-                        for (t, words) in out.chunks_exact_mut(16).enumerate() {
-                            let (u0, u1) = (first + 2 * t, first + 2 * t + 1);
-                            let a = row(u0).map(|i| &v[i * d + 16 * p..i * d + 16 * p + cols]);
-                            let b = row(u1).map(|i| &v[i * d + 16 * p..i * d + 16 * p + cols]);
-                            // SAFETY: the caller guarantees AVX512_BF16; `a` and `b`
-                            // hold `cols <= 16` floats and `words` 16 words.
-                            unsafe { value_pair(a, b, words) };
-                        }
-                    });
-            });
-        PackedLane {
-            lane,
-            base,
-            keys,
-            dp,
-            kt,
-            vv,
+            }
+        }
+        // Values: a pair of keys at a time, 16 columns per panel.
+        let panel_len = keys / 2 * 16;
+        for t in 0..keys / 2 {
+            let (a, b) = (rows.row(base + 2 * t), rows.row(base + 2 * t + 1));
+            for p in 0..dp / 16 {
+                let cols = d.saturating_sub(16 * p).min(16);
+                let mut halves = [_mm512_setzero_si512(); 2];
+                for (h, row) in halves.iter_mut().zip([a, b]) {
+                    if let (Some(i), true) = (row, cols > 0) {
+                        *h = widen(rows.v[i * d + 16 * p..].as_ptr(), cols);
+                    }
+                }
+                let w = _mm512_or_si512(halves[0], _mm512_slli_epi32::<16>(halves[1]));
+                _mm512_storeu_si512(self.vv[p * panel_len + t * 16..].as_mut_ptr().cast(), w);
+            }
         }
     }
 
-    /// The key panel of the 16 keys from lane coordinate `u` (a multiple of 16 in
-    /// `base..base + keys`).
+    /// The key panel of the 16 keys from lane coordinate `u` (a multiple of 16 among
+    /// the packed keys).
+    #[inline(always)]
     pub(crate) fn key_panel(&self, u: usize) -> *const u32 {
-        let pairs = self.dp / 2;
-        self.kt[(u - self.base) / 16 * 16 * pairs..].as_ptr()
+        self.kt[(u - self.base) / 16 * 8 * self.dp..].as_ptr()
     }
 
-    /// Value panel `p` (columns `16p..16p + 16`) from key `u` (even, in
-    /// `base..base + keys`).
+    /// Value panel `p` (columns `16p..16p + 16`) from key `u` (even, among the packed
+    /// keys).
+    #[inline(always)]
     pub(crate) fn value_panel(&self, p: usize, u: usize) -> *const u32 {
         self.vv[p * self.keys / 2 * 16 + (u - self.base) / 2 * 16..].as_ptr()
     }
 }
 
-/// Writes key `row` (`d` floats) as column `c` of a key panel (`dp / 2` rows of 16
-/// words; rows beyond `d.div_ceil(2)` are left zero).
-#[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-unsafe fn key_column(row: &[f32], c: usize, panel: &mut [u32]) {
-    let d = row.len();
-    let mut words = [0u32; 16];
-    for i in (0..d).step_by(32) {
-        let len = (d - i).min(32);
-        pack_row(row[i..].as_ptr(), len, 1.0, words.as_mut_ptr());
-        for (w, &word) in words.iter().enumerate().take(len.div_ceil(2)) {
-            panel[(i / 2 + w) * 16 + c] = word;
-        }
-    }
-}
-
-/// One row of a value panel: word `c` = `(a[c], b[c])` in bf16, zero beyond the
-/// slices and for a missing key.
-#[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-unsafe fn value_pair(a: Option<&[f32]>, b: Option<&[f32]>, words: &mut [u32]) {
-    use std::arch::x86_64::*;
-    let w = _mm512_or_si512(widen(a), _mm512_slli_epi32::<16>(widen(b)));
-    _mm512_storeu_si512(words.as_mut_ptr().cast(), w);
-}
-
-/// Up to 16 floats rounded to bf16, each in the low half of a 32-bit lane (zero for a
-/// missing key and beyond the slice). Caller: AVX512_BF16, `x.len() <= 16`.
+/// `n <= 32` floats at `p` as 16 bf16 pair words (zero beyond `n`). Caller:
+/// AVX512_BF16, `p` readable for `n` floats.
 #[inline(always)]
-unsafe fn widen(x: Option<&[f32]>) -> std::arch::x86_64::__m512i {
-    use std::arch::x86_64::*;
-    match x {
-        Some(x) => {
-            let mask = ((1u32 << x.len()) - 1) as __mmask16;
-            let f = _mm512_maskz_loadu_ps(mask, x.as_ptr());
-            _mm512_cvtepu16_epi32(std::mem::transmute::<__m256bh, __m256i>(
-                _mm512_cvtneps_pbh(f),
-            ))
-        }
-        None => _mm512_setzero_si512(),
-    }
+unsafe fn words_of(p: *const f32, n: usize) -> __m512i {
+    let mask = |k: usize| -> __mmask16 { ((1u32 << k.min(16)) - 1) as __mmask16 };
+    let lo = _mm512_maskz_loadu_ps(mask(n), p);
+    let hi = _mm512_maskz_loadu_ps(mask(n.saturating_sub(16)), p.add(16.min(n)));
+    std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(hi, lo))
+}
+
+/// `n <= 16` floats at `p` rounded to bf16, each in the low half of a 32-bit lane (zero
+/// beyond `n`). Caller: AVX512_BF16, `p` readable for `n` floats.
+#[inline(always)]
+unsafe fn widen(p: *const f32, n: usize) -> __m512i {
+    let mask = ((1u32 << n) - 1) as __mmask16;
+    let f = _mm512_maskz_loadu_ps(mask, p);
+    _mm512_cvtepu16_epi32(std::mem::transmute::<__m256bh, __m256i>(
+        _mm512_cvtneps_pbh(f),
+    ))
 }

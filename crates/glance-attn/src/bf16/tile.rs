@@ -1,5 +1,12 @@
-//! One query tile of the bf16 kernel: [`MQ`] rows of a lane against the keys they can
-//! reach, [`NKB`] keys (one online-softmax step) at a time.
+//! One strip of query tiles of the bf16 kernel ([`STRIP`] rows of a lane): the keys
+//! and values the strip reaches are packed once ([`Packed`]), then each tile of
+//! [`MQ`] rows runs against the keys it reaches.
+//!
+//! A tile whose rows can reach at most [`NKB`] keys (by the pattern alone, before the
+//! sequence ends clip it: `sliding` up to `r = 240`, small blocks) takes them in one
+//! step; others take key chunks of [`NKB`] aligned to multiples of [`NKB`] in absolute
+//! lane coordinates, one online-softmax step each. Either way the choice and the
+//! chunks of a row do not depend on `offset` or on where the sequence was cut.
 //!
 //! Per key chunk: `S = Q K^T` on AMX tiles into an f32 buffer (queries pre-scaled by
 //! `scale * log2(e)`, so scores are in base 2); each row's keys outside its interval set
@@ -13,14 +20,16 @@ use glance_kernels::amx::{block, Tiles};
 use glance_kernels::bf16::pack_row;
 
 use super::driver::OutPtr;
-use super::pack::PackedLane;
+use super::pack::{LaneRows, Packed};
 use crate::simd::{Avx512, Simd, LOG2E};
 use crate::tiled::Rule;
 
 /// Query rows per tile (two AMX tiles of rows).
 pub(crate) const MQ: usize = 32;
+/// Query rows per strip (one work item), a multiple of [`MQ`].
+pub(crate) const STRIP: usize = 8 * MQ;
 /// Keys per online-softmax step (a multiple of 32).
-const NKB: usize = 256;
+const NKB: usize = 512;
 
 /// What every tile reads.
 pub(crate) struct TileCtx<'a> {
@@ -28,12 +37,8 @@ pub(crate) struct TileCtx<'a> {
     pub(crate) q: &'a [f32],
     /// Which keys a lane row sees.
     pub(crate) rule: Rule,
-    /// Absolute position of row 0.
-    pub(crate) offset: usize,
     /// Rows per head.
     pub(crate) n: usize,
-    /// Head width.
-    pub(crate) d: usize,
     /// Score scale.
     pub(crate) scale: f32,
 }
@@ -51,6 +56,8 @@ pub(crate) struct Scratch {
     /// Running max (base 2) and sum per row.
     m: [f32; MQ],
     l: [f32; MQ],
+    /// The strip's keys and values.
+    packed: Packed,
 }
 
 impl Scratch {
@@ -64,20 +71,48 @@ impl Scratch {
             o: vec![0.0; MQ * dp],
             m: [f32::NEG_INFINITY; MQ],
             l: [0.0; MQ],
+            packed: Packed::default(),
         }
     }
 }
 
-/// Computes and writes the rows of query tile `t` (lane coordinates `t * MQ..`) of the
-/// lane of `pl`.
+/// Computes and writes the rows of strip `strip` (lane coordinates `strip * STRIP..`)
+/// of the lane of `rows`.
 ///
 /// # Safety
-/// The CPU has AVX-512F/BW, AVX512_BF16 and AMX with the tile state granted; `pl` was
-/// packed from the keys and values of this call, `sc` was made for its `d`, and `out`
-/// holds `[heads, n, d]` floats whose rows of this tile no other thread writes.
+/// The CPU has AVX-512F/BW, AVX512_BF16 and AMX with the tile state granted; `rows`
+/// holds the keys and values of the lane's head, `ctx.q` its queries, `sc` was made
+/// for its `d`, and `out` holds `[heads, n, d]` floats whose rows of this strip no
+/// other thread writes.
 #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-pub(crate) unsafe fn run(ctx: &TileCtx, pl: &PackedLane, t: usize, sc: &mut Scratch, out: OutPtr) {
-    let (lane, dp, d, offset) = (pl.lane, pl.dp, ctx.d, ctx.offset);
+pub(crate) unsafe fn run(
+    ctx: &TileCtx,
+    rows: &LaneRows,
+    strip: usize,
+    sc: &mut Scratch,
+    out: OutPtr,
+) {
+    let lane = rows.lane;
+    let s0 = strip * STRIP;
+    let (sa, sb) = (lane.u_lo.max(s0), lane.u_hi.min(s0 + STRIP));
+    let klo = ctx.rule.interval(sa).0.max(lane.u_lo);
+    let khi = ctx.rule.interval(sb - 1).1.min(lane.u_hi);
+    if klo < khi {
+        let ka = klo / 32 * 32;
+        sc.packed.fill(rows, ka, khi.next_multiple_of(32) - ka);
+    }
+    let _tiles = Tiles::load();
+    for t in sa / MQ..=(sb - 1) / MQ {
+        tile(ctx, rows, t, sc, out);
+    }
+}
+
+/// Query tile `t` (lane coordinates `t * MQ..`) of a strip whose keys are packed.
+/// Caller: as [`run`], tiles loaded.
+#[inline(always)]
+unsafe fn tile(ctx: &TileCtx, rows: &LaneRows, t: usize, sc: &mut Scratch, out: OutPtr) {
+    let (lane, d, offset) = (rows.lane, rows.d, rows.offset);
+    let dp = d.next_multiple_of(32);
     let pairs = dp / 2;
     let u0 = t * MQ;
     let (ua, ub) = (lane.u_lo.max(u0), lane.u_hi.min(u0 + MQ));
@@ -99,11 +134,17 @@ pub(crate) unsafe fn run(ctx: &TileCtx, pl: &PackedLane, t: usize, sc: &mut Scra
     let klo = ctx.rule.interval(ua).0.max(lane.u_lo);
     let khi = ctx.rule.interval(ub - 1).1.min(lane.u_hi);
     if klo < khi {
-        let _tiles = Tiles::load();
         let (ka, kb) = (klo / 32 * 32, khi.next_multiple_of(32));
-        for chunk in ka / NKB..=(kb - 1) / NKB {
-            let (a, b) = (ka.max(chunk * NKB), kb.min((chunk + 1) * NKB));
-            chunk_step(ctx, pl, (u0, ua, ub), (a, b), sc);
+        // The reach of the whole tile by the pattern alone, unclipped.
+        let reach = ctx.rule.interval(u0 + MQ - 1).1.saturating_add(31) / 32 * 32
+            - ctx.rule.interval(u0).0 / 32 * 32;
+        if reach <= NKB {
+            chunk_step(ctx, rows, (u0, ua, ub), (ka, kb), sc);
+        } else {
+            for chunk in ka / NKB..=(kb - 1) / NKB {
+                let (a, b) = (ka.max(chunk * NKB), kb.min((chunk + 1) * NKB));
+                chunk_step(ctx, rows, (u0, ua, ub), (a, b), sc);
+            }
         }
     }
     for u in ua..ub {
@@ -123,16 +164,18 @@ pub(crate) unsafe fn run(ctx: &TileCtx, pl: &PackedLane, t: usize, sc: &mut Scra
 }
 
 /// One online-softmax step of the tile (rows `u0..u0 + MQ`, live `ua..ub`) over the
-/// keys `a..b` (multiples of 32, one chunk). Caller: as [`run`], tiles loaded.
+/// keys `a..b` (multiples of 32, among the packed keys). Caller: as [`run`], tiles
+/// loaded.
 #[inline(always)]
 unsafe fn chunk_step(
     ctx: &TileCtx,
-    pl: &PackedLane,
+    rows: &LaneRows,
     (u0, ua, ub): (usize, usize, usize),
     (a, b): (usize, usize),
     sc: &mut Scratch,
 ) {
-    let (lane, dp) = (pl.lane, pl.dp);
+    let (lane, dp) = (rows.lane, rows.d.next_multiple_of(32));
+    let pl = &sc.packed;
     let (pairs, nk) = (dp / 2, b - a);
     let s = sc.s.as_mut_ptr();
     for j0 in (a..b).step_by(32) {
