@@ -51,6 +51,8 @@ pub(crate) fn applies(vis: &Visibility, opts: &AttendOptions) -> bool {
 mod driver {
     //! The parallel driver: lanes packed, then query tiles on the rayon pool.
 
+    use std::cell::RefCell;
+
     use ndarray::ArrayView3;
     use rayon::prelude::*;
 
@@ -117,9 +119,8 @@ mod driver {
             .collect();
         let ctx = TileCtx { q, rule, n, scale };
         let out_ptr = OutPtr(out.as_mut_ptr());
-        items.par_iter().for_each_init(
-            || Scratch::new(d),
-            |sc, &(l, strip)| {
+        items.par_iter().for_each(|&(l, strip)| {
+            with_scratch(d, |sc| {
                 let lane = lanes[l];
                 let head = lane.head * head_len..(lane.head + 1) * head_len;
                 let rows = LaneRows {
@@ -133,8 +134,29 @@ mod driver {
                 // holds the lane's head, `out` holds `heads * n * d` floats, and each
                 // row is written by the one strip that owns it.
                 unsafe { tile::run(&ctx, &rows, strip, sc, out_ptr) }
-            },
-        );
+            })
+        });
         Ok(())
+    }
+
+    thread_local! {
+        /// This thread's buffers, kept from call to call: they are large enough
+        /// (hundreds of KiB) that fresh ones would cost page faults every time.
+        static SCRATCH: RefCell<Option<Scratch>> = const { RefCell::new(None) };
+    }
+
+    /// Runs `f` on this thread's buffers for head width `d` (fresh ones when they are
+    /// in use further up this thread's stack, which the kernel never does).
+    fn with_scratch(d: usize, f: impl FnOnce(&mut Scratch)) {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut slot) => {
+                let sc = match slot.take() {
+                    Some(sc) if sc.fits(d) => slot.insert(sc),
+                    _ => slot.insert(Scratch::new(d)),
+                };
+                f(sc)
+            }
+            Err(_) => f(&mut Scratch::new(d)),
+        })
     }
 }

@@ -27,7 +27,7 @@ use crate::tiled::Rule;
 /// Query rows per tile (two AMX tiles of rows).
 pub(crate) const MQ: usize = 32;
 /// Query rows per strip (one work item), a multiple of [`MQ`].
-pub(crate) const STRIP: usize = 8 * MQ;
+pub(crate) const STRIP: usize = 16 * MQ;
 /// Keys per online-softmax step (a multiple of 32).
 const NKB: usize = 512;
 
@@ -73,6 +73,11 @@ impl Scratch {
             l: [0.0; MQ],
             packed: Packed::default(),
         }
+    }
+
+    /// Whether these buffers were made for head width `d`.
+    pub(crate) fn fits(&self, d: usize) -> bool {
+        self.o.len() == MQ * d.next_multiple_of(32)
     }
 }
 
