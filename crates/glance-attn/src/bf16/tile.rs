@@ -209,8 +209,10 @@ unsafe fn chunk_step(
         let srow = &mut sc.s[x * NKB..x * NKB + nk];
         srow[..lo - a].fill(f32::NEG_INFINITY);
         srow[hi - a..].fill(f32::NEG_INFINITY);
+        // A row that has seen nothing yet has a zero accumulator: no rescaling.
+        let fresh = sc.l[x] == 0.0;
         let alpha = softmax_row(srow, &mut sc.m[x], &mut sc.l[x], prow);
-        if alpha != 1.0 {
+        if alpha != 1.0 && !fresh {
             sc.o[x * dp..(x + 1) * dp]
                 .iter_mut()
                 .for_each(|o| *o *= alpha);
@@ -234,11 +236,14 @@ unsafe fn chunk_step(
 /// weights `P V` uses. Caller: AVX-512F/BW and AVX512_BF16.
 #[inline(always)]
 unsafe fn softmax_row(s: &[f32], m: &mut f32, l: &mut f32, p: &mut [u32]) -> f32 {
-    let mut mx = _mm512_set1_ps(f32::NEG_INFINITY);
-    for j in (0..s.len()).step_by(16) {
-        mx = _mm512_max_ps(mx, _mm512_loadu_ps(s[j..].as_ptr()));
+    // Two independent chains (the length is a multiple of 32): the max is exact in any
+    // order, and this one is fixed.
+    let mut mx = [_mm512_set1_ps(f32::NEG_INFINITY); 2];
+    for j in (0..s.len()).step_by(32) {
+        mx[0] = _mm512_max_ps(mx[0], _mm512_loadu_ps(s[j..].as_ptr()));
+        mx[1] = _mm512_max_ps(mx[1], _mm512_loadu_ps(s[j + 16..].as_ptr()));
     }
-    let m_new = m.max(_mm512_reduce_max_ps(mx));
+    let m_new = m.max(_mm512_reduce_max_ps(_mm512_max_ps(mx[0], mx[1])));
     let alpha = _mm512_cvtss_f32(Avx512::exp2(_mm512_set1_ps(*m - m_new)));
     let mv = _mm512_set1_ps(m_new);
     let high = _mm512_set1_epi32(0xffff_0000u32 as i32);
