@@ -65,13 +65,6 @@ impl Kernel {
         }
     }
 
-    /// The kernels this CPU runs, slowest first.
-    pub fn available() -> impl Iterator<Item = Kernel> {
-        [Kernel::Avx512, Kernel::Amx]
-            .into_iter()
-            .filter(|k| k.is_available())
-    }
-
     /// A short lower-case name (`avx512bf16`, `amx`).
     pub fn name(self) -> &'static str {
         match self {
