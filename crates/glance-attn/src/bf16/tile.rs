@@ -122,7 +122,8 @@ unsafe fn tile(ctx: &TileCtx, rows: &LaneRows, t: usize, sc: &mut Scratch, out: 
     let u0 = t * MQ;
     let (ua, ub) = (lane.u_lo.max(u0), lane.u_hi.min(u0 + MQ));
     let head = lane.head * ctx.n;
-    sc.qb.fill(0);
+    // Rows outside the lane keep stale queries: their probabilities are zero and
+    // their outputs never written. Words past `d` stay zero from `Scratch::new`.
     for u in ua..ub {
         let i = lane.row(u, offset);
         let src = ctx.q[(head + i) * d..(head + i + 1) * d].as_ptr();
@@ -133,7 +134,7 @@ unsafe fn tile(ctx: &TileCtx, rows: &LaneRows, t: usize, sc: &mut Scratch, out: 
             sc.qb[(u - u0) * pairs..].as_mut_ptr(),
         );
     }
-    sc.o.fill(0.0);
+    // The accumulator is overwritten by the first chunk (and not read without one).
     sc.m.fill(f32::NEG_INFINITY);
     sc.l.fill(0.0);
     let klo = ctx.rule.interval(ua).0.max(lane.u_lo);
@@ -144,11 +145,11 @@ unsafe fn tile(ctx: &TileCtx, rows: &LaneRows, t: usize, sc: &mut Scratch, out: 
         let reach = ctx.rule.interval(u0 + MQ - 1).1.saturating_add(31) / 32 * 32
             - ctx.rule.interval(u0).0 / 32 * 32;
         if reach <= NKB {
-            chunk_step(ctx, rows, (u0, ua, ub), (ka, kb), sc);
+            chunk_step(ctx, rows, (u0, ua, ub), (ka, kb), true, sc);
         } else {
             for chunk in ka / NKB..=(kb - 1) / NKB {
                 let (a, b) = (ka.max(chunk * NKB), kb.min((chunk + 1) * NKB));
-                chunk_step(ctx, rows, (u0, ua, ub), (a, b), sc);
+                chunk_step(ctx, rows, (u0, ua, ub), (a, b), chunk == ka / NKB, sc);
             }
         }
     }
@@ -169,7 +170,8 @@ unsafe fn tile(ctx: &TileCtx, rows: &LaneRows, t: usize, sc: &mut Scratch, out: 
 }
 
 /// One online-softmax step of the tile (rows `u0..u0 + MQ`, live `ua..ub`) over the
-/// keys `a..b` (multiples of 32, among the packed keys). Caller: as [`run`], tiles
+/// keys `a..b` (multiples of 32, among the packed keys); the `first` step of a tile
+/// overwrites the accumulator (`+0 + P V`, as adding to zeros would give). Caller: as [`run`], tiles
 /// loaded.
 #[inline(always)]
 unsafe fn chunk_step(
@@ -177,6 +179,7 @@ unsafe fn chunk_step(
     rows: &LaneRows,
     (u0, ua, ub): (usize, usize, usize),
     (a, b): (usize, usize),
+    first: bool,
     sc: &mut Scratch,
 ) {
     let (lane, dp) = (rows.lane, rows.d.next_multiple_of(32));
@@ -224,7 +227,7 @@ unsafe fn chunk_step(
             (pl.value_panel(dd / 16, a), pl.value_panel(dd / 16 + 1, a)),
             nk / 2,
             (sc.o.as_mut_ptr().add(dd), dp),
-            true,
+            !first,
         );
     }
 }
