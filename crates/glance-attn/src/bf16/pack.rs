@@ -92,19 +92,28 @@ impl Packed {
                 }
             }
         }
-        // Values: a pair of keys at a time, 16 columns per panel.
+        // Values: a pair of keys at a time, 16 columns per panel: both rows rounded
+        // in one instruction, then their halves interleaved.
+        let interleave = _mm512_set_epi16(
+            31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20,
+            4, 19, 3, 18, 2, 17, 1, 16, 0,
+        );
         let panel_len = keys / 2 * 16;
         for t in 0..keys / 2 {
             let (a, b) = (rows.row(base + 2 * t), rows.row(base + 2 * t + 1));
             for p in 0..dp / 16 {
                 let cols = d.saturating_sub(16 * p).min(16);
-                let mut halves = [_mm512_setzero_si512(); 2];
+                let mask = ((1u32 << cols) - 1) as __mmask16;
+                let mut halves = [_mm512_setzero_ps(); 2];
                 for (h, row) in halves.iter_mut().zip([a, b]) {
                     if let (Some(i), true) = (row, cols > 0) {
-                        *h = widen(rows.v[i * d + 16 * p..].as_ptr(), cols);
+                        *h = _mm512_maskz_loadu_ps(mask, rows.v[i * d + 16 * p..].as_ptr());
                     }
                 }
-                let w = _mm512_or_si512(halves[0], _mm512_slli_epi32::<16>(halves[1]));
+                let both = std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(
+                    halves[1], halves[0],
+                ));
+                let w = _mm512_permutexvar_epi16(interleave, both);
                 _mm512_storeu_si512(self.vv[p * panel_len + t * 16..].as_mut_ptr().cast(), w);
             }
         }
@@ -133,15 +142,4 @@ unsafe fn words_of(p: *const f32, n: usize) -> __m512i {
     let lo = _mm512_maskz_loadu_ps(mask(n), p);
     let hi = _mm512_maskz_loadu_ps(mask(n.saturating_sub(16)), p.add(16.min(n)));
     std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(hi, lo))
-}
-
-/// `n <= 16` floats at `p` rounded to bf16, each in the low half of a 32-bit lane (zero
-/// beyond `n`). Caller: AVX512_BF16, `p` readable for `n` floats.
-#[inline(always)]
-unsafe fn widen(p: *const f32, n: usize) -> __m512i {
-    let mask = ((1u32 << n) - 1) as __mmask16;
-    let f = _mm512_maskz_loadu_ps(mask, p);
-    _mm512_cvtepu16_epi32(std::mem::transmute::<__m256bh, __m256i>(
-        _mm512_cvtneps_pbh(f),
-    ))
 }
