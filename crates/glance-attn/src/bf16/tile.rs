@@ -30,6 +30,11 @@ pub(crate) const MQ: usize = 32;
 pub(crate) const STRIP: usize = 16 * MQ;
 /// Keys per online-softmax step (a multiple of 32).
 const NKB: usize = 512;
+/// Floats between score rows: [`NKB`] plus one cache line, so that the rows of a tile
+/// do not all fall into the same few L1 sets (2 KiB strides would).
+const SS: usize = NKB + 16;
+/// Words between probability rows, padded likewise.
+const PS: usize = NKB / 2 + 16;
 
 /// What every tile reads.
 pub(crate) struct TileCtx<'a> {
@@ -47,9 +52,9 @@ pub(crate) struct TileCtx<'a> {
 pub(crate) struct Scratch {
     /// Queries as bf16 pairs `[MQ][dp / 2]`.
     qb: Vec<u32>,
-    /// Scores `[MQ][NKB]`.
+    /// Scores `[MQ][SS]`.
     s: Vec<f32>,
-    /// Probabilities as bf16 pairs `[MQ][NKB / 2]`.
+    /// Probabilities as bf16 pairs `[MQ][PS]`.
     p: Vec<u32>,
     /// Output accumulator `[MQ][dp]`.
     o: Vec<f32>,
@@ -66,8 +71,8 @@ impl Scratch {
         let dp = d.next_multiple_of(32);
         Scratch {
             qb: vec![0; MQ * dp / 2],
-            s: vec![0.0; MQ * NKB],
-            p: vec![0; MQ * NKB / 2],
+            s: vec![0.0; MQ * SS],
+            p: vec![0; MQ * PS],
             o: vec![0.0; MQ * dp],
             m: [f32::NEG_INFINITY; MQ],
             l: [0.0; MQ],
@@ -191,13 +196,13 @@ unsafe fn chunk_step(
             (sc.qb.as_ptr(), pairs),
             (pl.key_panel(j0), pl.key_panel(j0 + 16)),
             pairs,
-            (s.add(j0 - a), NKB),
+            (s.add(j0 - a), SS),
             false,
         );
     }
     for x in 0..MQ {
         let u = u0 + x;
-        let prow = &mut sc.p[x * NKB / 2..x * NKB / 2 + nk / 2];
+        let prow = &mut sc.p[x * PS..x * PS + nk / 2];
         if u < ua || u >= ub {
             prow.fill(0);
             continue;
@@ -209,7 +214,7 @@ unsafe fn chunk_step(
             prow.fill(0);
             continue;
         }
-        let srow = &mut sc.s[x * NKB..x * NKB + nk];
+        let srow = &mut sc.s[x * SS..x * SS + nk];
         srow[..lo - a].fill(f32::NEG_INFINITY);
         srow[hi - a..].fill(f32::NEG_INFINITY);
         // A row that has seen nothing yet has a zero accumulator: no rescaling.
@@ -223,7 +228,7 @@ unsafe fn chunk_step(
     }
     for dd in (0..dp).step_by(32) {
         block(
-            (sc.p.as_ptr(), NKB / 2),
+            (sc.p.as_ptr(), PS),
             (pl.value_panel(dd / 16, a), pl.value_panel(dd / 16 + 1, a)),
             nk / 2,
             (sc.o.as_mut_ptr().add(dd), dp),
