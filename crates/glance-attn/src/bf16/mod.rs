@@ -141,7 +141,9 @@ mod driver {
 
     thread_local! {
         /// This thread's buffers, kept from call to call: they are large enough
-        /// (hundreds of KiB) that fresh ones would cost page faults every time.
+        /// (hundreds of KiB) that fresh ones would cost page faults every time. The
+        /// packed keys and values grow to the largest reach of a strip seen (for
+        /// `full` attention all keys of a lane: `n * d_head * 4` bytes) and stay.
         static SCRATCH: RefCell<Option<Scratch>> = const { RefCell::new(None) };
     }
 
