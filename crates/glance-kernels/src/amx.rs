@@ -55,6 +55,7 @@ fn request_tile_state() -> bool {
 }
 
 /// Palette 1, every tile 16 rows x 64 bytes.
+#[cfg(target_arch = "x86_64")]
 #[repr(C, align(64))]
 struct TileConfig([u8; 64]);
 
