@@ -14,8 +14,13 @@
 //!   [`reference::FullRows`] exact full attention on sampled query rows, with the
 //!   relative error of an output against it.
 //!
+//! - [`AttendOptions::precision`] selects bf16 scores and values (AMX tiles, f32
+//!   accumulation and softmax) where the CPU and the call allow it
+//!   ([`runs_bf16_tiles`]).
+//!
 //! A query row with no visible key (all its keys are padding) is returned as zeros.
 
+mod bf16;
 mod error;
 pub mod inputs;
 mod kernels;
@@ -32,6 +37,8 @@ mod visibility;
 pub use ndarray;
 
 pub use error::{AttnError, PatternError};
+pub use glance_kernels::bf16::Kernel as Bf16Kernel;
+pub use glance_kernels::Precision;
 pub use lowrank::{
     attend_approx, attend_approx_into, draw_weights, Approx, ApproxOptions, ApproxWeights,
     LinformerSpec, LshSpec, OwnedWeights, PerformerSpec, Spec,
@@ -59,6 +66,20 @@ pub fn attend(
     Ok(out)
 }
 
+/// Whether [`attend`] with these arguments runs the bf16 AMX kernel: `opts` asks for
+/// [`Precision::Bf16`], the CPU has AMX (or `opts.bf16_kernel` forces it) and the call
+/// has no global tokens, key padding or position bias. Otherwise it runs the f32
+/// kernels. Errors as [`attend`] on options that do not fit the pattern.
+pub fn runs_bf16_tiles(
+    pattern: &Pattern,
+    n: usize,
+    heads: usize,
+    opts: &AttendOptions,
+) -> Result<bool, AttnError> {
+    let vis = Visibility::new(pattern, n, heads, opts)?;
+    Ok(bf16::applies(&vis, opts))
+}
+
 /// [`attend`] into a caller-owned output `[heads, n, d_head]` (every element is
 /// overwritten), so repeated calls reuse one buffer.
 pub fn attend_into(
@@ -78,11 +99,18 @@ pub fn attend_into(
         )));
     }
     let vis = Visibility::new(pattern, dims.n, dims.heads, opts)?;
+    let run = |out: &mut [f32]| {
+        #[cfg(target_arch = "x86_64")]
+        if bf16::applies(&vis, opts) {
+            return bf16::attend(q, k, v, &vis, opts, dims, out);
+        }
+        tiled::attend(q, k, v, &vis, opts, dims, out)
+    };
     match out.as_slice_mut() {
-        Some(slice) => tiled::attend(q, k, v, &vis, opts, dims, slice),
+        Some(slice) => run(slice),
         None => {
             let mut tmp = vec![0f32; out.len()];
-            tiled::attend(q, k, v, &vis, opts, dims, &mut tmp)?;
+            run(&mut tmp)?;
             out.iter_mut().zip(tmp).for_each(|(o, t)| *o = t);
             Ok(())
         }

@@ -1,5 +1,7 @@
 //! [`AttendOptions`]: everything about one `attend` call besides q, k, v and the pattern.
 
+use glance_kernels::bf16::Kernel as Bf16Kernel;
+use glance_kernels::Precision;
 use ndarray::{Array2, ArrayView1, ArrayView3};
 
 /// An additive score bias that depends only on the head and the distance `i - j`
@@ -131,6 +133,17 @@ pub struct AttendOptions<'a> {
     pub head_dilation: Option<Vec<usize>>,
     /// Separate projections for global queries; without them global rows use q, k, v.
     pub global_qkv: Option<GlobalQkv<'a>>,
-    /// Force an instruction set (errors when unavailable); `None` picks the best.
+    /// Force an instruction set of the f32 kernels (errors when unavailable); `None`
+    /// picks the best.
     pub isa: Option<Isa>,
+    /// The arithmetic of scores and values. [`Precision::Bf16`] runs the bf16 AMX
+    /// kernel where the CPU has AMX and the call allows it (local patterns without
+    /// global tokens, key padding or position bias), the f32 kernels otherwise; see
+    /// [`crate::runs_bf16_tiles`].
+    pub precision: Precision,
+    /// With [`Precision::Bf16`]: force a bf16 instruction set (errors when
+    /// unavailable); `None` picks the best. Only [`Bf16Kernel::Amx`] has an attention
+    /// kernel: [`Bf16Kernel::Avx512`] runs the f32 kernels (on the Intel CPUs this was
+    /// built on, `vdpbf16ps` is no faster than f32 FMA).
+    pub bf16_kernel: Option<Bf16Kernel>,
 }

@@ -147,7 +147,7 @@ impl Simd for Portable {
 }
 
 #[cfg(target_arch = "x86_64")]
-pub(crate) use x86::{Avx2, Avx512};
+pub(crate) use x86::{transpose16, Avx2, Avx512};
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -285,45 +285,52 @@ mod x86 {
         #[inline(always)]
         unsafe fn transpose(src: *const f32, ss: usize, dst: *mut f32, ds: usize, scale: f32) {
             let r: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(src.add(i * ss)));
-            // Pairs of rows interleaved within each 128-bit lane: (a0 b0 a1 b1), (a2 b2 a3 b3).
-            let t: [__m512; 16] = std::array::from_fn(|i| {
-                let (a, b) = (r[i & !1], r[i | 1]);
-                if i % 2 == 0 {
-                    _mm512_unpacklo_ps(a, b)
-                } else {
-                    _mm512_unpackhi_ps(a, b)
-                }
-            });
-            // u[4g + k]: column 4L + k of rows 4g..4g + 4 in 128-bit lane L.
-            let u: [__m512; 16] = std::array::from_fn(|i| {
-                let (g, k) = (i / 4, i % 4);
-                let (a, b) = (
-                    _mm512_castps_pd(t[4 * g + k / 2]),
-                    _mm512_castps_pd(t[4 * g + k / 2 + 2]),
-                );
-                _mm512_castpd_ps(if k % 2 == 0 {
-                    _mm512_unpacklo_pd(a, b)
-                } else {
-                    _mm512_unpackhi_pd(a, b)
-                })
-            });
             let s = _mm512_set1_ps(scale);
-            for k in 0..4 {
-                let v1 = _mm512_shuffle_f32x4::<0x88>(u[k], u[4 + k]);
-                let v2 = _mm512_shuffle_f32x4::<0xDD>(u[k], u[4 + k]);
-                let v3 = _mm512_shuffle_f32x4::<0x88>(u[8 + k], u[12 + k]);
-                let v4 = _mm512_shuffle_f32x4::<0xDD>(u[8 + k], u[12 + k]);
-                let cols = [
-                    _mm512_shuffle_f32x4::<0x88>(v1, v3),
-                    _mm512_shuffle_f32x4::<0x88>(v2, v4),
-                    _mm512_shuffle_f32x4::<0xDD>(v1, v3),
-                    _mm512_shuffle_f32x4::<0xDD>(v2, v4),
-                ];
-                for (lane, col) in cols.into_iter().enumerate() {
-                    _mm512_storeu_ps(dst.add((4 * lane + k) * ds), _mm512_mul_ps(col, s));
-                }
+            for (c, col) in transpose16(r).into_iter().enumerate() {
+                _mm512_storeu_ps(dst.add(c * ds), _mm512_mul_ps(col, s));
             }
         }
+    }
+
+    /// The columns of a 16 x 16 block of 32-bit lanes given as rows (`out[c]` lane `r`
+    /// = `rows[r]` lane `c`). Only shuffles: bit patterns pass unchanged, so it also
+    /// transposes words that are not floats (bf16 pairs). Caller: AVX-512F.
+    #[inline(always)]
+    pub(crate) unsafe fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
+        // Pairs of rows interleaved within each 128-bit lane: (a0 b0 a1 b1), (a2 b2 a3 b3).
+        let t: [__m512; 16] = std::array::from_fn(|i| {
+            let (a, b) = (r[i & !1], r[i | 1]);
+            if i % 2 == 0 {
+                _mm512_unpacklo_ps(a, b)
+            } else {
+                _mm512_unpackhi_ps(a, b)
+            }
+        });
+        // u[4g + k]: column 4L + k of rows 4g..4g + 4 in 128-bit lane L.
+        let u: [__m512; 16] = std::array::from_fn(|i| {
+            let (g, k) = (i / 4, i % 4);
+            let (a, b) = (
+                _mm512_castps_pd(t[4 * g + k / 2]),
+                _mm512_castps_pd(t[4 * g + k / 2 + 2]),
+            );
+            _mm512_castpd_ps(if k % 2 == 0 {
+                _mm512_unpacklo_pd(a, b)
+            } else {
+                _mm512_unpackhi_pd(a, b)
+            })
+        });
+        let mut out = [_mm512_setzero_ps(); 16];
+        for k in 0..4 {
+            let v1 = _mm512_shuffle_f32x4::<0x88>(u[k], u[4 + k]);
+            let v2 = _mm512_shuffle_f32x4::<0xDD>(u[k], u[4 + k]);
+            let v3 = _mm512_shuffle_f32x4::<0x88>(u[8 + k], u[12 + k]);
+            let v4 = _mm512_shuffle_f32x4::<0xDD>(u[8 + k], u[12 + k]);
+            out[k] = _mm512_shuffle_f32x4::<0x88>(v1, v3);
+            out[4 + k] = _mm512_shuffle_f32x4::<0x88>(v2, v4);
+            out[8 + k] = _mm512_shuffle_f32x4::<0xDD>(v1, v3);
+            out[12 + k] = _mm512_shuffle_f32x4::<0xDD>(v2, v4);
+        }
+        out
     }
 }
 

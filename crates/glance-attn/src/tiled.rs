@@ -44,7 +44,7 @@ const MAX_LANES: usize = 16;
 
 /// Which keys a lane row `u` sees, in absolute lane coordinates.
 #[derive(Debug, Clone, Copy)]
-enum Rule {
+pub(crate) enum Rule {
     Full { causal: bool },
     Sliding { radius: usize, causal: bool },
     Block { size: usize, neighbours: usize },
@@ -53,7 +53,7 @@ enum Rule {
 impl Rule {
     /// Allowed keys `[lo, hi)` of row `u` (unclipped; non-decreasing in `u`).
     #[inline]
-    fn interval(self, u: usize) -> (usize, usize) {
+    pub(crate) fn interval(self, u: usize) -> (usize, usize) {
         match self {
             Rule::Full { causal } => (0, if causal { u + 1 } else { usize::MAX }),
             Rule::Sliding { radius, causal } => (
@@ -93,19 +93,25 @@ impl Rule {
 
 /// The rows of one head with one residue modulo `stride`.
 #[derive(Debug, Clone, Copy)]
-struct Lane {
-    head: usize,
-    stride: usize,
+pub(crate) struct Lane {
+    pub(crate) head: usize,
+    pub(crate) stride: usize,
     residue: usize,
     /// Lane coordinates of the first row and one past the last.
-    u_lo: usize,
-    u_hi: usize,
+    pub(crate) u_lo: usize,
+    pub(crate) u_hi: usize,
 }
 
 impl Lane {
     /// The lane whose first row is `i` (`i < min(stride, n)`: rows `0..stride` hold one
     /// row of every lane that has any).
-    fn starting_at(head: usize, stride: usize, i: usize, offset: usize, n: usize) -> Lane {
+    pub(crate) fn starting_at(
+        head: usize,
+        stride: usize,
+        i: usize,
+        offset: usize,
+        n: usize,
+    ) -> Lane {
         let first = offset + i;
         let count = (n - 1 - i) / stride + 1;
         let u_lo = first / stride;
@@ -120,7 +126,7 @@ impl Lane {
 
     /// The row index (`0..n`) of lane coordinate `u`.
     #[inline]
-    fn row(&self, u: usize, offset: usize) -> usize {
+    pub(crate) fn row(&self, u: usize, offset: usize) -> usize {
         u * self.stride + self.residue - offset
     }
 }
@@ -287,19 +293,7 @@ pub(crate) fn attend(
         gv,
     };
 
-    let (rule, dilated) = match vis.local_pattern() {
-        Local::Full { causal } => (Rule::Full { causal }, false),
-        Local::Sliding { radius, causal } => (Rule::Sliding { radius, causal }, false),
-        Local::Dilated { radius, causal, .. } => (Rule::Sliding { radius, causal }, true),
-        Local::Block { size, neighbours } => (Rule::Block { size, neighbours }, false),
-        Local::BigBird { block, .. } => (
-            Rule::Block {
-                size: block,
-                neighbours: 1,
-            },
-            false,
-        ),
-    };
+    let (rule, dilated) = local_rule(vis.local_pattern());
     let boost = match vis.local_pattern() {
         Local::BigBird { block, random } if random > 0 => Some(Boost {
             end: block,
@@ -372,8 +366,25 @@ pub(crate) fn attend(
     Ok(())
 }
 
+/// The lane rule of a local pattern, and whether its lanes are strided (`dilated`).
+pub(crate) fn local_rule(local: Local) -> (Rule, bool) {
+    match local {
+        Local::Full { causal } => (Rule::Full { causal }, false),
+        Local::Sliding { radius, causal } => (Rule::Sliding { radius, causal }, false),
+        Local::Dilated { radius, causal, .. } => (Rule::Sliding { radius, causal }, true),
+        Local::Block { size, neighbours } => (Rule::Block { size, neighbours }, false),
+        Local::BigBird { block, .. } => (
+            Rule::Block {
+                size: block,
+                neighbours: 1,
+            },
+            false,
+        ),
+    }
+}
+
 /// The elements of a standard-layout array as one slice.
-fn contiguous<'a>(a: &'a CowArray<'_, f32, Ix3>) -> Result<&'a [f32], AttnError> {
+pub(crate) fn contiguous<'a>(a: &'a CowArray<'_, f32, Ix3>) -> Result<&'a [f32], AttnError> {
     a.as_slice()
         .ok_or_else(|| AttnError::Shape("input is not contiguous".into()))
 }

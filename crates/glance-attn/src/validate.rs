@@ -73,5 +73,10 @@ pub(crate) fn check(
             return Err(AttnError::IsaUnavailable(isa.name()));
         }
     }
+    if let Some(kernel) = opts.bf16_kernel {
+        if !kernel.is_available() {
+            return Err(AttnError::IsaUnavailable(kernel.name()));
+        }
+    }
     Ok(Dims { heads, n, d })
 }

@@ -95,3 +95,40 @@ fn bad_pattern_and_oversized_check_fail_with_one_line() {
         .stderr(predicate::str::contains("--check needs --len <= 16384"));
     bench_attention().args(["--len", "10"]).assert().code(2);
 }
+
+/// `--precision bf16` runs the AMX kernel where the CPU has AMX and says so; elsewhere
+/// it says the f32 kernel ran. Either way the result stays within a bf16 tolerance of
+/// the f64 reference.
+#[test]
+fn precision_bf16_reports_the_kernel_that_ran() {
+    let run = |precision: &str| {
+        success_stdout(
+            glance()
+                .args([
+                    "bench",
+                    "attention",
+                    "--pattern",
+                    "sliding:r=20",
+                    "--len",
+                    "300",
+                    "--head-dim",
+                    "64",
+                    "--runs",
+                    "1",
+                    "--check",
+                    "--json",
+                    "--precision",
+                    precision,
+                ])
+                .output()
+                .unwrap(),
+        )
+    };
+    assert_eq!(field(&run("f32"), "precision"), "f32");
+    let json = run("bf16");
+    let ran = field(&json, "precision");
+    let amx = ran == "bf16 (amx)";
+    assert!(amx || ran.starts_with("f32 (bf16 asked"), "{ran}");
+    let err: f64 = field(&json, "max_abs_err").parse().unwrap();
+    assert!(err <= if amx { 2e-2 } else { 1e-5 }, "{ran}: {err}");
+}

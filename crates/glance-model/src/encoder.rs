@@ -7,7 +7,7 @@ use ndarray::{Array1, Array2};
 use crate::error::ModelError;
 use crate::layers::{Embeddings, EncoderLayer, LayerNorm, Linear};
 use crate::mlm::MlmHead;
-use crate::precision::Precision;
+use crate::Precision;
 use glance_attn::{Pattern, PatternError};
 
 /// Where a model came from.
@@ -264,14 +264,15 @@ impl Encoder {
     }
 
     /// Runs every projection (attention q, k, v, output, global projections, the
-    /// feed-forward layers and the MLM head) in `precision` from now on, converting and
-    /// packing the weights once. Returns the precision in effect: `Bf16` falls back to
+    /// feed-forward layers and the MLM head) and the attention scores and values in
+    /// `precision` from now on, converting and packing the weights once. Returns the precision in effect: `Bf16` falls back to
     /// `F32` on a CPU without AVX512_BF16 ([`Precision::effective`]).
     pub fn set_precision(&mut self, precision: Precision) -> Precision {
         let effective = precision.effective();
         let mut linears: Vec<&mut Linear> = Vec::new();
         for layer in &mut self.layers {
             let a = &mut layer.attention;
+            a.precision = effective;
             linears.extend([&mut a.q, &mut a.k, &mut a.v, &mut a.o]);
             if let Some(g) = &mut a.global {
                 linears.extend([&mut g.q, &mut g.k, &mut g.v]);

@@ -17,7 +17,6 @@ mod load;
 mod mlm;
 mod native;
 pub mod pool;
-mod precision;
 pub mod stream;
 pub mod torch_pickle;
 pub mod weights;
@@ -29,10 +28,10 @@ pub use default_model::{load_bundled, DefaultModel, BUNDLED_FILES, BUNDLED_LABEL
 pub use edit::{Edited, SpanStates};
 pub use encoder::{Architecture, Encoder, PatternOverrideError, RunMode, Segmentation, Window};
 pub use error::ModelError;
+pub use glance_kernels::{Precision, PrecisionError};
 pub use load::load;
 pub use mlm::{MlmHead, NATIVE_HEAD_FILE};
 pub use pool::{PooledRegion, Pooler, Pooling, RegionSpec, Regions, RowSink};
-pub use precision::{Precision, PrecisionError};
 pub use stream::{
     encode_range, encode_source, encode_source_where, encode_tokens, range_context, StreamOptions,
     TokenSink,

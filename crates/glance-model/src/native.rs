@@ -101,6 +101,7 @@ pub(crate) fn build(config: &ModelConfig, files: NativeFiles) -> Result<Encoder,
         };
         let h = config.ffn.hidden;
         let attention = SelfAttention {
+            precision: crate::Precision::F32,
             q: lin("attn.q", d, d)?,
             k: lin("attn.k", d, d)?,
             v: lin("attn.v", d, d)?,

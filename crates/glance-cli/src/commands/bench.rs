@@ -21,8 +21,8 @@ use glance::attn::inputs::{max_abs_error, Inputs};
 use glance::attn::ndarray::Array3;
 use glance::attn::reference::{self, FullRows, Reference};
 use glance::attn::{
-    attend_approx_into, attend_into, draw_weights, Approx, ApproxOptions, AttendOptions, Isa,
-    OwnedWeights, Spec, Visibility,
+    attend_approx_into, attend_into, draw_weights, runs_bf16_tiles, Approx, ApproxOptions,
+    AttendOptions, Isa, OwnedWeights, Precision, Spec, Visibility,
 };
 
 use crate::global::GlobalArgs;
@@ -117,9 +117,15 @@ pub struct AttentionArgs {
     #[arg(long, value_name = "L")]
     pub smooth: Option<f64>,
 
-    /// Force an instruction set (default: the best this CPU has).
+    /// Force an instruction set of the f32 kernels (default: the best this CPU has).
     #[arg(long, value_enum)]
     pub isa: Option<IsaArg>,
+
+    /// Arithmetic of exact patterns: f32, or bf16 (q, k, v and probabilities in bf16
+    /// on AMX tiles, f32 accumulation and softmax; calls the AMX kernel does not take
+    /// run f32, and the report says which ran). docs/precision.md.
+    #[arg(long, value_name = "P", default_value = "f32")]
+    pub precision: Precision,
 }
 
 /// The largest `--len` accepted with `--check` (the reference is O(n^2)).
@@ -161,6 +167,8 @@ struct Report {
     head_dim: usize,
     threads: usize,
     isa: &'static str,
+    /// The arithmetic that ran (exact patterns; see [`precision_ran`]).
+    precision: &'static str,
     runs: usize,
     /// Allowed (query, key) pairs (exact patterns only).
     pairs: Option<u64>,
@@ -199,6 +207,7 @@ impl Report {
             self.len, self.heads, self.head_dim
         )?;
         writeln!(s, "threads        {} ({})", self.threads, self.isa)?;
+        writeln!(s, "precision      {}", self.precision)?;
         match self.predrawn {
             Some(true) => writeln!(s, "weights        seeded, drawn once before timing")?,
             Some(false) => writeln!(
@@ -260,7 +269,7 @@ impl Report {
         let t = &self.timing;
         format!(
             "{{\"pattern\":\"{}\",\"len\":{},\"heads\":{},\"head_dim\":{},\"threads\":{},\
-             \"isa\":\"{}\",\"runs\":{},\"pairs\":{},\"median_s\":{:.9},\"min_s\":{:.9},\
+             \"isa\":\"{}\",\"precision\":\"{}\",\"runs\":{},\"pairs\":{},\"median_s\":{:.9},\"min_s\":{:.9},\
              \"max_s\":{:.9},\"cpu_s\":{},\"tokens_per_s\":{:.1},\"useful_gflops\":{},\
              \"tensor_bytes\":{},\"peak_rss_bytes\":{},\"max_abs_err\":{},\
              \"rel_frobenius_err\":{},\"error_reference\":{},\"error_rows\":{}}}",
@@ -270,6 +279,7 @@ impl Report {
             self.head_dim,
             self.threads,
             self.isa,
+            self.precision,
             self.runs,
             opt(self.pairs.map(|p| p.to_string())),
             t.median_s(),
@@ -286,6 +296,26 @@ impl Report {
             opt(self.rel_err.map(|e| e.2.to_string())),
         )
     }
+}
+
+/// What `--precision` ran as: `f32`, `bf16 (amx)`, or `f32 (bf16 asked: ...)` when the
+/// bf16 kernel does not take the call (no AMX, global tokens, an approximation).
+pub(crate) fn precision_ran(spec: &Spec, args: &AttentionArgs) -> anyhow::Result<&'static str> {
+    Ok(match (args.precision, spec) {
+        (Precision::F32, _) => "f32",
+        (Precision::Bf16, Spec::Exact(p)) => {
+            let opts = AttendOptions {
+                precision: Precision::Bf16,
+                ..Default::default()
+            };
+            if runs_bf16_tiles(p, args.len, args.heads, &opts)? {
+                "bf16 (amx)"
+            } else {
+                "f32 (bf16 asked: no AMX on this CPU or a call the AMX kernel does not take)"
+            }
+        }
+        (Precision::Bf16, Spec::Approx(_)) => "f32 (bf16 asked: approximations are f32 only)",
+    })
 }
 
 /// The instruction set chosen with `--isa` (checked to be available).
@@ -377,7 +407,7 @@ pub(crate) fn reference_of(spec: &Spec) -> Reference {
 pub(crate) fn run_spec(
     spec: &Spec,
     x: &BenchInputs,
-    isa: Isa,
+    (isa, precision): (Isa, Precision),
     seed: u64,
     weights: Option<&OwnedWeights>,
     out: &mut Array3<f32>,
@@ -386,6 +416,7 @@ pub(crate) fn run_spec(
         Spec::Exact(p) => {
             let opts = AttendOptions {
                 isa: Some(isa),
+                precision,
                 ..Default::default()
             };
             attend_into(x.q.view(), x.k.view(), x.v.view(), p, &opts, out.view_mut())?;
@@ -467,7 +498,14 @@ fn attention(args: &AttentionArgs, global: &GlobalArgs) -> anyhow::Result<()> {
     };
     let weights = predrawn(&spec, args)?;
     let timing = time_runs(args.runs, || {
-        run_spec(&spec, &x, isa, args.seed, weights.as_ref(), &mut out)
+        run_spec(
+            &spec,
+            &x,
+            (isa, args.precision),
+            args.seed,
+            weights.as_ref(),
+            &mut out,
+        )
     })?;
     let peak_rss = peak_rss_bytes();
 
@@ -503,6 +541,7 @@ fn attention(args: &AttentionArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         head_dim: args.head_dim,
         threads: global.threads.unwrap_or_else(rayon::current_num_threads),
         isa: isa.name(),
+        precision: precision_ran(&spec, args)?,
         runs: args.runs,
         pairs,
         timing,

@@ -110,7 +110,14 @@ pub fn sweep(args: &AttentionArgs, global: &GlobalArgs) -> anyhow::Result<()> {
         let before = rss_bytes();
         let weights = predrawn(&spec, args)?;
         let timing = time_runs(args.runs, || {
-            run_spec(&spec, &x, isa, args.seed, weights.as_ref(), &mut out)
+            run_spec(
+                &spec,
+                &x,
+                (isa, args.precision),
+                args.seed,
+                weights.as_ref(),
+                &mut out,
+            )
         })
         .with_context(|| format!("--pattern {spec}"))?;
         drop(weights);

@@ -179,6 +179,7 @@ fn layer(
     let (gate, up) = lin("mlp.gated_layers", d, 2 * inter, false)?.split_rows(inter);
     Ok(EncoderLayer {
         attention: SelfAttention {
+            precision: crate::Precision::F32,
             q,
             k,
             v,

@@ -292,6 +292,7 @@ fn layer(
     };
     Ok(EncoderLayer {
         attention: SelfAttention {
+            precision: crate::Precision::F32,
             q: lin("attention.self.query", d, d, true)?,
             k: lin("attention.self.key", d, d, true)?,
             v: lin("attention.self.value", d, d, true)?,

@@ -323,6 +323,7 @@ fn layer(
     };
     Ok(EncoderLayer {
         attention: SelfAttention {
+            precision: crate::Precision::F32,
             q: lin("attention.self.query", d, d)?,
             k: lin("attention.self.key", d, d)?,
             v: lin("attention.self.value", d, d)?,

@@ -393,6 +393,7 @@ fn layer(
     };
     Ok(EncoderLayer {
         attention: SelfAttention {
+            precision: crate::Precision::F32,
             q: split(&qkv, qkv_bias.as_ref(), 0, d),
             k: split(&qkv, qkv_bias.as_ref(), 1, d),
             v: split(&qkv, qkv_bias.as_ref(), 2, d),

@@ -21,8 +21,13 @@
 //! (the products of two bf16 values are exact in f32), which is the order `vdpbf16ps`
 //! documents. Inputs and outputs that are subnormal may differ (the instruction flushes
 //! them to zero).
+//!
+//! The rounding, the run-time detection ([`Kernel`]), the row packing and the AMX tile
+//! setup and register block belong to glance-kernels (shared with glance-attn's bf16
+//! attention); this module owns the GEMM.
 
-use half::bf16;
+use glance_kernels::bf16::pair;
+pub use glance_kernels::bf16::{available, from_bf16, to_bf16, Kernel};
 
 /// Output columns per panel (one zmm register of f32 lanes).
 pub const PANEL: usize = 16;
@@ -32,74 +37,6 @@ pub const MR: usize = 6;
 pub const NB: usize = 4;
 /// Rows of `A` packed at a time (a multiple of [`MR`]).
 const MC: usize = 96;
-
-/// Round-to-nearest-even f32 to bf16 bits (NaN stays NaN).
-#[inline]
-pub fn to_bf16(x: f32) -> u16 {
-    bf16::from_f32(x).to_bits()
-}
-
-/// The f32 value of bf16 bits.
-#[inline]
-pub fn from_bf16(b: u16) -> f32 {
-    f32::from_bits(u32::from(b) << 16)
-}
-
-/// Two bf16 values along `k` in one 32-bit word: `lo` (even `k`) in the low half.
-#[inline]
-fn pair(lo: f32, hi: f32) -> u32 {
-    u32::from(to_bf16(lo)) | (u32::from(to_bf16(hi)) << 16)
-}
-
-/// A bf16 GEMM implementation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kernel {
-    /// AVX-512 `vdpbf16ps` register blocks (AVX512_BF16).
-    Avx512,
-    /// AMX `tdpbf16ps` tiles (AMX-TILE + AMX-BF16, with AVX512_BF16 for packing; Linux,
-    /// which must grant the process the tile state).
-    Amx,
-}
-
-impl Kernel {
-    /// The fastest kernel this CPU runs, `None` without AVX512_BF16.
-    pub fn detect() -> Option<Kernel> {
-        [Kernel::Amx, Kernel::Avx512]
-            .into_iter()
-            .find(|k| k.is_available())
-    }
-
-    /// Whether this CPU (and OS) runs `self` (checked at run time, once per process).
-    pub fn is_available(self) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let avx = std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("avx512bf16");
-            match self {
-                Kernel::Avx512 => avx,
-                Kernel::Amx => avx && amx::enabled(),
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
-    }
-
-    /// A short lower-case name (`avx512bf16`, `amx`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Kernel::Avx512 => "avx512bf16",
-            Kernel::Amx => "amx",
-        }
-    }
-}
-
-/// Whether this CPU runs a bf16 kernel (AVX512_BF16, checked at run time).
-pub fn available() -> bool {
-    Kernel::detect().is_some()
-}
 
 /// A weight matrix `[n, k]` (PyTorch's `Linear` layout) in bf16, packed for the kernel:
 /// panel `p` (columns `16p..16p + 16`), pair `q` (`k = 2q, 2q + 1`) is the 16 words at
@@ -262,53 +199,9 @@ mod avx512 {
 
     use std::arch::x86_64::*;
 
-    use super::{PackedBf16, MC, MR, NB, PANEL};
+    use glance_kernels::bf16::pack_rows;
 
-    /// Packs rows `r0..r0 + rows` of `a` (`[_, k]`) into `out` as bf16 pairs (`pairs`
-    /// words per row, the odd tail padded with zero).
-    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-    pub(super) unsafe fn pack_rows(
-        a: &[f32],
-        k: usize,
-        r0: usize,
-        rows: usize,
-        pairs: usize,
-        out: &mut [u32],
-    ) {
-        for r in 0..rows {
-            let src = a[(r0 + r) * k..].as_ptr();
-            let dst = out[r * pairs..].as_mut_ptr();
-            let mut i = 0;
-            while i + 32 <= k {
-                let lo = _mm512_loadu_ps(src.add(i));
-                let hi = _mm512_loadu_ps(src.add(i + 16));
-                let v = std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(hi, lo));
-                _mm512_storeu_si512(dst.add(i / 2).cast(), v);
-                i += 32;
-            }
-            if i < k {
-                let t = k - i;
-                let m_lo: __mmask16 = if t >= 16 { 0xffff } else { (1u16 << t) - 1 };
-                let m_hi: __mmask16 = if t <= 16 {
-                    0
-                } else if t >= 32 {
-                    0xffff
-                } else {
-                    (1u16 << (t - 16)) - 1
-                };
-                let lo = _mm512_maskz_loadu_ps(m_lo, src.add(i));
-                let hi = _mm512_maskz_loadu_ps(m_hi, src.add(i + 16));
-                let v = std::mem::transmute::<__m512bh, __m512i>(_mm512_cvtne2ps_pbh(hi, lo));
-                let words = t.div_ceil(2);
-                let m_out: __mmask16 = if words >= 16 {
-                    0xffff
-                } else {
-                    (1u16 << words) - 1
-                };
-                _mm512_mask_storeu_epi32(dst.add(i / 2).cast(), m_out, v);
-            }
-        }
-    }
+    use super::{PackedBf16, MC, MR, NB, PANEL};
 
     /// One register block: rows `ap` (`R` rows of `pairs` words), panels `bp` (`P`
     /// panels `stride * 16` words apart, `pairs` used), into `c` (rows `ldc` floats apart; `mask` the
@@ -424,124 +317,16 @@ mod amx {
     //! The AMX kernel: `tdpbf16ps` on 2 x 2 tiles of 16 x 16 f32 outputs (tiles 4-7),
     //! two tiles of `A` rows (0, 1) and two of `B` panels (2, 3), `k` 32 at a time.
 
-    use std::arch::asm;
-    use std::sync::OnceLock;
+    use glance_kernels::amx::{block, Tiles};
+    use glance_kernels::bf16::pack_rows;
 
-    use super::{avx512::pack_rows, PackedBf16, PANEL};
+    use super::{PackedBf16, PANEL};
 
     /// Rows of `A` packed at a time (a multiple of 32).
     const MC: usize = 128;
 
-    /// Whether the CPU has AMX-TILE and AMX-BF16 and Linux let this process use the tile
-    /// data (`arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)`, asked once).
-    pub(super) fn enabled() -> bool {
-        static ENABLED: OnceLock<bool> = OnceLock::new();
-        *ENABLED.get_or_init(|| {
-            // CPUID leaf 7: structured extended features (AMX bits in EDX).
-            let leaf = std::arch::x86_64::__cpuid_count(7, 0);
-            let (amx_bf16, amx_tile) = (leaf.edx >> 22 & 1 == 1, leaf.edx >> 24 & 1 == 1);
-            amx_bf16 && amx_tile && request_tile_state()
-        })
-    }
-
-    #[cfg(target_os = "linux")]
-    fn request_tile_state() -> bool {
-        const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
-        const XFEATURE_XTILEDATA: libc::c_long = 18;
-        // SAFETY: arch_prctl with ARCH_REQ_XCOMP_PERM only changes the process's
-        // permission to use an extended state component; it touches no memory of ours.
-        unsafe {
-            libc::syscall(
-                libc::SYS_arch_prctl,
-                ARCH_REQ_XCOMP_PERM,
-                XFEATURE_XTILEDATA,
-            ) == 0
-        }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn request_tile_state() -> bool {
-        false
-    }
-
-    /// Palette 1, every tile 16 rows x 64 bytes.
-    #[repr(C, align(64))]
-    struct TileConfig([u8; 64]);
-
-    impl TileConfig {
-        fn all_full() -> TileConfig {
-            let mut cfg = [0u8; 64];
-            cfg[0] = 1;
-            for t in 0..8 {
-                cfg[16 + 2 * t] = 64;
-                cfg[48 + t] = 16;
-            }
-            TileConfig(cfg)
-        }
-    }
-
-    /// `C += A B` for one 32 x 32 block: `a0` the first of 32 packed rows (`stride`
-    /// words each), `b0`/`b1` two panels, `c` 32 rows of 32 floats `ldc` floats apart.
-    /// Caller: the tile configuration of [`gemm`] is loaded; all pointers cover those
-    /// shapes.
-    #[inline(always)]
-    unsafe fn block(
-        a0: *const u32,
-        stride: usize,
-        (b0, b1): (*const u32, *const u32),
-        (c, ldc): (*mut f32, usize),
-    ) {
-        let a1 = a0.add(16 * stride);
-        let (c00, c01, c10, c11) = (c, c.add(16), c.add(16 * ldc), c.add(16 * ldc + 16));
-        let ldc_bytes = ldc * 4;
-        asm!(
-            "tileloadd tmm4, [{c00} + {s}*1]",
-            "tileloadd tmm5, [{c01} + {s}*1]",
-            "tileloadd tmm6, [{c10} + {s}*1]",
-            "tileloadd tmm7, [{c11} + {s}*1]",
-            c00 = in(reg) c00,
-            c01 = in(reg) c01,
-            c10 = in(reg) c10,
-            c11 = in(reg) c11,
-            s = in(reg) ldc_bytes,
-            options(nostack, readonly)
-        );
-        let row_bytes = stride * 4;
-        for q0 in (0..stride).step_by(16) {
-            asm!(
-                "tileloadd tmm0, [{a0} + {ra}*1]",
-                "tileloadd tmm1, [{a1} + {ra}*1]",
-                "tileloadd tmm2, [{b0} + {rb}*1]",
-                "tileloadd tmm3, [{b1} + {rb}*1]",
-                "tdpbf16ps tmm4, tmm0, tmm2",
-                "tdpbf16ps tmm5, tmm0, tmm3",
-                "tdpbf16ps tmm6, tmm1, tmm2",
-                "tdpbf16ps tmm7, tmm1, tmm3",
-                a0 = in(reg) a0.add(q0),
-                a1 = in(reg) a1.add(q0),
-                b0 = in(reg) b0.add(q0 * PANEL),
-                b1 = in(reg) b1.add(q0 * PANEL),
-                ra = in(reg) row_bytes,
-                rb = in(reg) 64usize,
-                options(nostack, readonly)
-            );
-        }
-        asm!(
-            "tilestored [{c00} + {s}*1], tmm4",
-            "tilestored [{c01} + {s}*1], tmm5",
-            "tilestored [{c10} + {s}*1], tmm6",
-            "tilestored [{c11} + {s}*1], tmm7",
-            c00 = in(reg) c00,
-            c01 = in(reg) c01,
-            c10 = in(reg) c10,
-            c11 = in(reg) c11,
-            s = in(reg) ldc_bytes,
-            options(nostack)
-        );
-    }
-
     /// See [`super::gemm`]. Caller: AVX-512F/BW + AVX512_BF16 present and AMX enabled
-    /// ([`enabled`]), `a` is `[m, k]` and `c` is `[m, n]`.
+    /// ([`glance_kernels::amx::enabled`]), `a` is `[m, k]` and `c` is `[m, n]`.
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     pub(super) unsafe fn gemm(a: &[f32], m: usize, b: &PackedBf16, c: &mut [f32]) {
         let (n, k, stride) = (b.n, b.k, b.stride);
@@ -553,8 +338,7 @@ mod amx {
         // outputs are never written back (rows are independent).
         let mut ap = vec![0u32; MC.min(m).next_multiple_of(32) * stride];
         let mut tile = [0f32; 32 * 32];
-        let cfg = TileConfig::all_full();
-        asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack, readonly));
+        let _tiles = Tiles::load();
         for m0 in (0..m).step_by(MC) {
             let mc = MC.min(m - m0);
             pack_rows(a, k, m0, mc, stride, &mut ap);
@@ -581,7 +365,7 @@ mod amx {
                         }
                         (tile.as_mut_ptr(), 32)
                     };
-                    block(a0, stride, b, (dst, ld));
+                    block((a0, stride), b, stride, (dst, ld), true);
                     if dst == tile.as_mut_ptr() {
                         for r in 0..rows {
                             let row = first + r * n;
@@ -591,6 +375,5 @@ mod amx {
                 }
             }
         }
-        asm!("tilerelease", options(nostack, nomem));
     }
 }

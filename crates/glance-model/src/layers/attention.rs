@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use glance_attn::{attend, AttendOptions, GlobalQkv, Local, Pattern, PositionBias};
+use glance_attn::{attend, AttendOptions, GlobalQkv, Local, Pattern, PositionBias, Precision};
 use ndarray::{Array2, Array3, ArrayView2};
 
 use crate::error::ModelError;
@@ -45,6 +45,10 @@ pub struct SelfAttention {
     pub alibi: Option<Vec<f32>>,
     /// Separate projections for global queries.
     pub global: Option<GlobalProjections>,
+    /// The arithmetic of the attention scores and values (set with the projections'
+    /// by [`Encoder::set_precision`](crate::Encoder::set_precision)): `Bf16` runs
+    /// glance-attn's AMX kernel where the CPU and the pattern allow it, f32 otherwise.
+    pub precision: Precision,
 }
 
 impl SelfAttention {
@@ -88,6 +92,7 @@ impl SelfAttention {
                 k: k.view(),
                 v: v.view(),
             }),
+            precision: self.precision,
             ..Default::default()
         };
         let ctx = attend(q.view(), k.view(), v.view(), &self.pattern_for(n), &opts)?;

@@ -9,8 +9,8 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 use crate::error::ModelError;
 use crate::kernels::bf16::{self, PackedBf16};
 use crate::kernels::elementwise;
-use crate::precision::Precision;
 use crate::weights::Weights;
+use crate::Precision;
 
 /// A dense layer; mirrors PyTorch's `torch.nn.Linear` (weight `[out, in]`, bias `[out]`).
 #[derive(Debug, Clone)]

@@ -1,9 +1,9 @@
-//! [`Precision`]: the arithmetic an encoder runs in, chosen by `--precision` and the
-//! pipeline's `model.precision`.
+//! [`Precision`]: the arithmetic an encoder (its GEMMs and its attention) runs in,
+//! chosen by `--precision` and the pipeline's `model.precision`.
 
 use std::sync::Once;
 
-/// The arithmetic of an encoder's GEMMs (every [`Linear`](crate::layers::Linear)) and
+/// The arithmetic of an encoder's GEMMs (every `Linear` of glance-model) and
 /// attention scores and values. Softmax, norms, residuals and activations are f32 in both.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Precision {
@@ -29,7 +29,7 @@ impl Precision {
     /// at run time) and falls back to `F32`, with one warning per process.
     pub fn effective(self) -> Precision {
         match self {
-            Precision::Bf16 if crate::kernels::bf16::available() => Precision::Bf16,
+            Precision::Bf16 if crate::bf16::available() => Precision::Bf16,
             Precision::Bf16 => {
                 static NOTICE: Once = Once::new();
                 NOTICE.call_once(|| {
