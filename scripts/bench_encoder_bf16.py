@@ -30,8 +30,13 @@ import statistics
 import sys
 import time
 
-import numpy as np
-import torch
+# OpenBLAS reads its thread count when numpy is imported: take --threads first.
+_pre = argparse.ArgumentParser(add_help=False)
+_pre.add_argument("--threads", type=int, default=2)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", str(_pre.parse_known_args()[0].threads))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_encoder import (  # noqa: E402
@@ -100,7 +105,6 @@ def main():
     os.makedirs(a.workdir, exist_ok=True)
     torch.manual_seed(SEED)
     torch.set_num_threads(a.threads)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(a.threads))
     cfg = config()
     model = NativeEncoder(cfg).float().eval()
     mdir = os.path.join(a.workdir, "model")
