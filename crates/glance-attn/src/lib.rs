@@ -99,7 +99,17 @@ pub fn attend_into(
         )));
     }
     let vis = Visibility::new(pattern, dims.n, dims.heads, opts)?;
+    // Both kernels write every element of `out`, which holds `[heads, n, d]`.
     let run = |out: &mut [f32]| {
+        if out.len() != dims.heads * dims.n * dims.d {
+            return Err(AttnError::Shape(format!(
+                "output has {} elements, expected {} x {} x {}",
+                out.len(),
+                dims.heads,
+                dims.n,
+                dims.d
+            )));
+        }
         #[cfg(target_arch = "x86_64")]
         if bf16::applies(&vis, opts) {
             return bf16::attend(q, k, v, &vis, opts, dims, out);

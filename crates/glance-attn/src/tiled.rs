@@ -194,11 +194,13 @@ impl Ctx<'_, '_> {
     }
 }
 
-/// The output buffer, written by disjoint rows from several threads.
+/// The output buffer, written by disjoint rows from several threads (by this driver and
+/// by the bf16 one).
 #[derive(Clone, Copy)]
-struct OutPtr(*mut f32);
-// SAFETY: each output row is written by exactly one work item (global rows only by
-// their `Item::Global`, every other row only by the `Item::Local` of its query tile).
+pub(crate) struct OutPtr(pub(crate) *mut f32);
+// SAFETY: each output row is written by exactly one work item (here global rows only by
+// their `Item::Global`, every other row only by the `Item::Local` of its query tile; in
+// the bf16 driver by the one query tile that holds it).
 unsafe impl Send for OutPtr {}
 // SAFETY: as for `Send`: rows written through a shared `OutPtr` never overlap.
 unsafe impl Sync for OutPtr {}
@@ -352,12 +354,6 @@ pub(crate) fn attend(
             && !matches!(vis.local_pattern(), Local::Full { causal: false }),
     };
 
-    if out.len() != heads * n * d {
-        return Err(AttnError::Shape(format!(
-            "output has {} elements, expected {heads} x {n} x {d}",
-            out.len()
-        )));
-    }
     let out_ptr = OutPtr(out.as_mut_ptr());
     items.par_iter().for_each_init(
         || Scratch::new(d),

@@ -62,17 +62,9 @@ mod driver {
     use super::tile::{self, Scratch, TileCtx, STRIP};
     use crate::error::AttnError;
     use crate::options::AttendOptions;
-    use crate::tiled::{contiguous, local_rule, Lane};
+    use crate::tiled::{contiguous, local_rule, Lane, OutPtr};
     use crate::validate::Dims;
     use crate::visibility::Visibility;
-
-    /// The output buffer, written by disjoint rows from several threads.
-    #[derive(Clone, Copy)]
-    pub(crate) struct OutPtr(pub(crate) *mut f32);
-    // SAFETY: each output row is written by exactly one query tile.
-    unsafe impl Send for OutPtr {}
-    // SAFETY: as for `Send`: rows written through a shared `OutPtr` never overlap.
-    unsafe impl Sync for OutPtr {}
 
     /// Runs the bf16 kernel into `out` (`[heads, n, d]`, every element written). Callers
     /// check [`applies`] first.
@@ -86,12 +78,6 @@ mod driver {
         out: &mut [f32],
     ) -> Result<(), AttnError> {
         let (heads, n, d) = (dims.heads, dims.n, dims.d);
-        if out.len() != heads * n * d {
-            return Err(AttnError::Shape(format!(
-                "output has {} elements, expected {heads} x {n} x {d}",
-                out.len()
-            )));
-        }
         if !Kernel::Amx.is_available() {
             return Err(AttnError::IsaUnavailable(Kernel::Amx.name()));
         }

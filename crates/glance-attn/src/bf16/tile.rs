@@ -19,9 +19,9 @@ use std::arch::x86_64::*;
 use glance_kernels::amx::{block, Tiles};
 use glance_kernels::bf16::pack_row;
 
-use super::driver::OutPtr;
 use super::pack::{LaneRows, Packed};
 use crate::simd::{Avx512, Simd, LOG2E};
+use crate::tiled::OutPtr;
 use crate::tiled::Rule;
 
 /// Query rows per tile (two AMX tiles of rows).
