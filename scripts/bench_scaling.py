@@ -22,6 +22,11 @@ For each thread count T, in one invocation:
 - run: `glance run` (default model and motifs, every output) over the genome's first
   --run-bases bases (the whole genome takes minutes on one thread).
 
+With --copies, each count N instead runs N single-thread copies at once (N processes,
+`--threads 1` each; numpy's sgemm with one BLAS thread): the aggregate speed-up
+N * t(1 copy) / mean t(N copies) is what this machine gives work that shares nothing
+(all-core clocks, shared cache and memory bandwidth), the ceiling for threaded scaling.
+
 Attention and scan figures are medians of --runs after a warm-up; the encoder and `glance
 run` (seconds each) are timed once per thread count. Speed-ups are against the same column's 1-thread
 figure. Results go to --json after every measurement (a run cut short keeps what it
@@ -144,6 +149,62 @@ def glance_wall(binary, threads, args, runs):
     return median_time(once, runs) if runs > 1 else timed(once)
 
 
+SGEMM_ONE_THREAD = """
+import time
+import numpy as np
+a = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
+a @ a
+times = []
+for _ in range(5):
+    t0 = time.perf_counter()
+    a @ a
+    times.append(time.perf_counter() - t0)
+print(sorted(times)[2])
+"""
+
+
+def concurrent_seconds(commands, env=None):
+    """Starts every command at once; returns the seconds each one printed or took."""
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env) for c in commands]
+    seconds = []
+    for p in procs:
+        out, err = p.communicate()
+        if p.returncode != 0:
+            raise RuntimeError(f"{' '.join(p.args)} failed: {err.strip()}")
+        seconds.append(time.perf_counter() - t0)
+        try:
+            report = json.loads(out)
+            seconds[-1] = report["median_s"]
+        except (json.JSONDecodeError, TypeError, KeyError):
+            if out.strip():
+                seconds[-1] = float(out.strip().splitlines()[-1])
+    return seconds
+
+
+def copies(a, results, counts, slice_fa, mdir, precisions):
+    """N single-thread copies at once, for each N in `counts` (see the module doc)."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
+    workloads = [("sgemm 2048^3 (copies)", "numpy sgemm",
+                  lambda i: [sys.executable, "-c", SGEMM_ONE_THREAD])]
+    for p in precisions:
+        workloads.append(("sliding attention (copies)", f"glance {p}", lambda i, p=p: [
+            a.glance, "--threads", "1", "bench", "attention", "--pattern",
+            f"sliding:r={RADIUS}", "--len", str(a.attn_len), "--heads", str(HEADS),
+            "--head-dim", str(HEAD_DIM), "--runs", str(a.runs), "--precision", p, "--json"]))
+        workloads.append(("encoder 4x256 (copies)", f"glance {p}", lambda i, p=p: [
+            a.glance, "--threads", "1", "-q", "embed", slice_fa, "--model", mdir,
+            "--chunk-tokens", str(a.chunk_tokens), "--bin", "1000", "--precision", p,
+            "-o", os.path.join(a.workdir, f"copy_{p}_{i}")]))
+    for n in counts:
+        for workload, implementation, command in workloads:
+            seconds = concurrent_seconds([command(i) for i in range(n)], env)
+            results.add(n, workload, implementation, statistics.mean(seconds),
+                        copies=n, slowest=max(seconds))
+
+
 def bf16_kernel_available(binary):
     """Whether `glance bench attention --precision bf16` runs a bf16 kernel here."""
     try:
@@ -169,7 +230,8 @@ class Results:
                 json.dump({**self.header, "rows": self.rows}, f, indent=1)
 
     def table(self):
-        """Markdown: seconds and speed-up over the same implementation's 1-thread row."""
+        """Markdown: seconds and speed-up over the same implementation's 1-thread row
+        (with copies: N times the 1-copy time over the mean time of N copies)."""
         base = {(r["workload"], r["implementation"]): r["seconds"]
                 for r in self.rows if r["threads"] == 1 and r["seconds"]}
         lines = ["| workload | implementation | threads | wall s | speed-up vs 1 thread | "
@@ -178,7 +240,8 @@ class Results:
             if r["seconds"] is None:
                 continue
             b = base.get((r["workload"], r["implementation"]))
-            up = f"{b / r['seconds']:.2f}x" if b else ""
+            scale = r.get("copies", 1)
+            up = f"{scale * b / r['seconds']:.2f}x" if b else ""
             rate = r.get("gflops")
             lines.append(f"| {r['workload']} | {r['implementation']} | {r['threads']} | "
                          f"{r['seconds']:.3f} | {up} | {'' if rate is None else f'{rate:.1f}'} |")
@@ -202,6 +265,8 @@ def main():
     ap.add_argument("--skip", default="", help="comma list of: sgemm, attention, encoder, "
                     "scan, run, torch, bf16")
     ap.add_argument("--json", default="")
+    ap.add_argument("--copies", action="store_true",
+                    help="run N single-thread copies at once instead of N threads")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
     counts = [t for t in map(int, a.threads.split(",")) if t <= (os.cpu_count() or 1)]
@@ -235,6 +300,9 @@ def main():
     attn_flop = 4.0 * pairs_per_head(a.attn_len, RADIUS) * HEAD_DIM * HEADS
     sdpa = blocked_sdpa(a.attn_len, RADIUS, HEADS, HEAD_DIM)
     precisions = ["f32", "bf16"] if bf16 else ["f32"]
+    if a.copies:
+        copies(a, results, counts, slice_fa, mdir, precisions)
+        counts = []
 
     for t in counts:
         torch.set_num_threads(t)

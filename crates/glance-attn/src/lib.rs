@@ -28,6 +28,7 @@ mod lowrank;
 mod options;
 mod pattern;
 pub mod reference;
+mod schedule;
 mod simd;
 mod tiled;
 mod validate;
@@ -45,6 +46,7 @@ pub use lowrank::{
 };
 pub use options::{AttendOptions, GlobalQkv, Isa, PositionBias};
 pub use pattern::{Global, Local, Pattern};
+pub use schedule::on_calling_thread;
 pub use visibility::Visibility;
 
 use ndarray::{Array3, ArrayView3, ArrayViewMut3};

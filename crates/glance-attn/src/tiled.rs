@@ -31,6 +31,7 @@ use crate::error::AttnError;
 use crate::kernels::{pv, qk, softmax};
 use crate::options::{AttendOptions, Isa, PositionBias};
 use crate::pattern::Local;
+use crate::schedule;
 use crate::simd::{Portable, Simd, LOG2E};
 use crate::validate::Dims;
 use crate::visibility::Visibility;
@@ -355,10 +356,17 @@ pub(crate) fn attend(
     };
 
     let out_ptr = OutPtr(out.as_mut_ptr());
-    items.par_iter().for_each_init(
-        || Scratch::new(d),
-        |scratch, item| run_item(isa, &ctx, *item, scratch, out_ptr),
-    );
+    if schedule::tiles_in_parallel() {
+        items.par_iter().for_each_init(
+            || Scratch::new(d),
+            |scratch, item| run_item(isa, &ctx, *item, scratch, out_ptr),
+        );
+    } else {
+        let mut scratch = Scratch::new(d);
+        for item in &items {
+            run_item(isa, &ctx, *item, &mut scratch, out_ptr);
+        }
+    }
     Ok(())
 }
 

@@ -11,7 +11,8 @@ mod common;
 
 use common::{random_padding, random_qkv, Rng};
 use glance_attn::{
-    attend, reference, runs_bf16_tiles, AttendOptions, Bf16Kernel, Pattern, PositionBias, Precision,
+    attend, on_calling_thread, reference, runs_bf16_tiles, AttendOptions, Bf16Kernel, Pattern,
+    PositionBias, Precision,
 };
 use ndarray::{s, Array3};
 
@@ -106,6 +107,9 @@ fn bf16_tiles_are_bit_identical_across_thread_counts() {
             })
             .collect();
         assert!(runs.iter().all(|r| *r == runs[0]), "{spec}");
+        let own =
+            on_calling_thread(|| attend(q.view(), k.view(), v.view(), &pattern, &opts).unwrap());
+        assert!(own == runs[0], "{spec}: tiles on the calling thread");
     }
 }
 

@@ -1,5 +1,6 @@
-//! Bit-identical results for any thread count, and for any chunking of a sequence with
-//! a halo of `local_radius` (what streaming inference relies on).
+//! Bit-identical results for any thread count, with the query tiles kept on the calling
+//! thread ([`on_calling_thread`]) or spread over the pool, and for any chunking of a
+//! sequence with a halo of `local_radius` (what streaming inference relies on).
 
 // Tests may unwrap: a failed unwrap is a failed test (library code may not:
 // [workspace.lints] in Cargo.toml).
@@ -8,7 +9,7 @@
 mod common;
 
 use common::{random_qkv, Rng};
-use glance_attn::{attend, AttendOptions, Isa, Pattern};
+use glance_attn::{attend, on_calling_thread, AttendOptions, Isa, Pattern};
 use ndarray::{s, Array3};
 
 const PATTERNS: [&str; 6] = [
@@ -56,6 +57,29 @@ fn identical_for_any_thread_count() {
             })
             .collect();
         assert!(results.windows(2).all(|w| w[0] == w[1]), "{spec}");
+    }
+}
+
+#[test]
+fn tiles_on_the_calling_thread_equal_tiles_on_the_pool() {
+    let mut rng = Rng::new(7);
+    let (q, k, v) = random_qkv(&mut rng, 2, 613, 32);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    for isa in Isa::available() {
+        for spec in PATTERNS.iter().chain(&["sliding:r=20+global:every=97"]) {
+            let p: Pattern = spec.parse().unwrap();
+            let opts = AttendOptions {
+                isa: Some(isa),
+                offset: 5,
+                ..Default::default()
+            };
+            let spread = pool.install(|| run(&q, &k, &v, &p, &opts));
+            let own = pool.install(|| on_calling_thread(|| run(&q, &k, &v, &p, &opts)));
+            assert_eq!(bits(&own), bits(&spread), "{spec} {isa:?}");
+        }
     }
 }
 

@@ -49,7 +49,8 @@ pub(crate) fn applies(vis: &Visibility, opts: &AttendOptions) -> bool {
 
 #[cfg(target_arch = "x86_64")]
 mod driver {
-    //! The parallel driver: lanes packed, then query tiles on the rayon pool.
+    //! The parallel driver: lanes packed, then query tiles on the rayon pool (or on the
+    //! calling thread inside [`crate::on_calling_thread`]).
 
     use std::cell::RefCell;
 
@@ -62,6 +63,7 @@ mod driver {
     use super::tile::{self, Scratch, TileCtx, STRIP};
     use crate::error::AttnError;
     use crate::options::AttendOptions;
+    use crate::schedule;
     use crate::tiled::{contiguous, local_rule, Lane, OutPtr};
     use crate::validate::Dims;
     use crate::visibility::Visibility;
@@ -105,7 +107,7 @@ mod driver {
             .collect();
         let ctx = TileCtx { q, rule, n, scale };
         let out_ptr = OutPtr(out.as_mut_ptr());
-        items.par_iter().for_each(|&(l, strip)| {
+        let run_strip = |&(l, strip): &(usize, usize)| {
             with_scratch(d, |sc| {
                 let lane = lanes[l];
                 let head = lane.head * head_len..(lane.head + 1) * head_len;
@@ -121,7 +123,12 @@ mod driver {
                 // row is written by the one strip that owns it.
                 unsafe { tile::run(&ctx, &rows, strip, sc, out_ptr) }
             })
-        });
+        };
+        if schedule::tiles_in_parallel() {
+            items.par_iter().for_each(run_strip);
+        } else {
+            items.iter().for_each(run_strip);
+        }
         Ok(())
     }
 
