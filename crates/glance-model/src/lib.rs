@@ -17,6 +17,7 @@ mod load;
 mod mlm;
 mod native;
 pub mod pool;
+mod schedule;
 pub mod stream;
 pub mod torch_pickle;
 pub mod weights;

@@ -32,6 +32,7 @@ use rayon::prelude::*;
 
 use crate::encoder::{Encoder, RunMode};
 use crate::error::ModelError;
+use crate::schedule::run_job;
 
 /// How sequences are cut into jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,21 +109,6 @@ pub const MAX_JOB_TOKENS: usize = 1 << 22;
 /// The most bases a chunk's core or one of its halos may span: 2^28 (a tokenizer stride
 /// in the thousands times a large core would otherwise overflow or exhaust memory).
 pub const MAX_CHUNK_BASES: usize = 1 << 28;
-
-/// Runs one of `batch` jobs that the rayon pool runs at once. When the batch has two or
-/// more jobs per worker (a full batch of the stream), the job's attention keeps its
-/// query tiles on this worker ([`glance_attn::on_calling_thread`]): nested tiles would
-/// let a worker that waits for stolen tiles start a whole other job meanwhile and
-/// finish its own late. With fewer jobs the tiles spread over idle workers, which then
-/// even out the jobs' unequal lengths. Measured on 16 cores (docs/benchmarks.md,
-/// "Thread scaling"): 32 jobs 12-15% faster this way, 16 jobs 5% faster nested.
-fn run_job<R>(batch: usize, job: impl FnOnce() -> R) -> R {
-    if batch >= 2 * rayon::current_num_threads() {
-        glance_attn::on_calling_thread(job)
-    } else {
-        job()
-    }
-}
 
 /// The token-level plan of a model: context each side of a core and how to wrap.
 #[derive(Debug, Clone, Copy)]
@@ -554,13 +540,14 @@ pub fn encode_source_where<S: SequenceSource>(
             }
             jobs.push(job);
         }
+        let running = jobs.iter().filter(|job| !job.keep.is_empty()).count();
         let results: Vec<Option<Array2<f32>>> = jobs
             .par_iter()
             .map(|job| {
                 if job.keep.is_empty() {
                     Ok(None)
                 } else {
-                    run_job(jobs.len(), || {
+                    run_job(running, || {
                         plan.run(enc, &job.ids, job.ids_first, job.keep.clone())
                     })
                     .map(Some)
@@ -687,12 +674,13 @@ fn encode_spans<S: SequenceSource>(
                     (lo, hi, keep, wanted(chunk.record_index, bases))
                 })
                 .collect();
+            let running = jobs.iter().filter(|job| job.3).count();
             let results: Vec<Option<Array2<f32>>> = jobs
                 .par_iter()
                 .map(|(lo, hi, keep, wanted)| {
                     let ids = &buffer.ids[index(*lo)..index(*hi)];
                     wanted
-                        .then(|| run_job(jobs.len(), || plan.run(enc, ids, *lo, keep.clone())))
+                        .then(|| run_job(running, || plan.run(enc, ids, *lo, keep.clone())))
                         .transpose()
                 })
                 .collect::<Result<_, _>>()?;

@@ -2,13 +2,16 @@
 //! at run time), or in [`Precision::Bf16`] on the packed bf16 kernel
 //! ([`crate::kernels::bf16`]) with the weight converted once when the precision is set.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
+use rayon::prelude::*;
 
 use crate::error::ModelError;
 use crate::kernels::bf16::{self, PackedBf16};
 use crate::kernels::elementwise;
+use crate::schedule::{self, ROW_BLOCK};
 use crate::weights::Weights;
 use crate::Precision;
 
@@ -116,8 +119,9 @@ impl Linear {
         self.bias.as_ref().and_then(|b| b.as_slice())
     }
 
-    /// `x` is `[n, in]`; returns `x W^T + b` (`[n, out]`). Single-threaded and
-    /// deterministic: the encoder parallelises over chunks, not inside a product.
+    /// `x` is `[n, in]`; returns `x W^T + b` (`[n, out]`). Deterministic: on the calling
+    /// thread, or split into fixed row blocks on the pool when the encoder's job may
+    /// use the whole pool ([`crate::schedule`]), with the same result.
     pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
         let Some(b) = self.bias() else {
             return self.product(x);
@@ -143,13 +147,23 @@ impl Linear {
         assert_eq!(x.ncols(), self.input(), "Linear input width");
         let x = x.as_standard_layout();
         let mut y = Array2::<f32>::uninit((n, out));
-        // SAFETY: `y` is a fresh standard-layout [n, out] array; with `read_dst` false
-        // and n, out, in all positive the gemm writes every element of it without
-        // reading any, so it is initialised when `assume_init` runs.
-        unsafe {
-            self.gemm_f32(x.view(), y.as_mut_ptr().cast(), out as isize, 1, false);
-            y.assume_init()
+        let write = |x: ArrayView2<f32>, mut y: ArrayViewMut2<MaybeUninit<f32>>| {
+            // SAFETY: `y` is a standard-layout [rows, out] block of a fresh array and `x`
+            // its rows of the input; with `read_dst` false and every size positive the
+            // gemm writes each element of the block without reading any.
+            unsafe { self.gemm_f32(x, y.as_mut_ptr().cast(), out as isize, 1, false) }
+        };
+        if schedule::rows_on_pool() && n > ROW_BLOCK {
+            let blocks: Vec<_> = x
+                .axis_chunks_iter(Axis(0), ROW_BLOCK)
+                .zip(y.axis_chunks_iter_mut(Axis(0), ROW_BLOCK))
+                .collect();
+            blocks.into_par_iter().for_each(|(x, y)| write(x, y));
+        } else {
+            write(x.view(), y.view_mut());
         }
+        // SAFETY: every row block of `y` was written in full above.
+        unsafe { y.assume_init() }
     }
 
     /// `acc += x W^T + b` (`acc` is `[n, out]`): a residual connection folded into the
@@ -163,7 +177,8 @@ impl Linear {
         }
     }
 
-    /// `acc += x W^T` on the layer's kernel.
+    /// `acc += x W^T` on the layer's kernel; inside a job that may use the whole pool
+    /// ([`schedule::rows_on_pool`]) in blocks of [`ROW_BLOCK`] rows on the pool.
     fn accumulate(&self, x: ArrayView2<f32>, acc: &mut ArrayViewMut2<f32>) {
         let (n, input) = x.dim();
         let out = self.output();
@@ -172,6 +187,22 @@ impl Linear {
         if n == 0 || out == 0 || input == 0 {
             return;
         }
+        if schedule::rows_on_pool() && n > ROW_BLOCK {
+            let blocks: Vec<_> = x
+                .axis_chunks_iter(Axis(0), ROW_BLOCK)
+                .zip(acc.axis_chunks_iter_mut(Axis(0), ROW_BLOCK))
+                .collect();
+            blocks
+                .into_par_iter()
+                .for_each(|(x, mut acc)| self.accumulate_rows(x, &mut acc));
+        } else {
+            self.accumulate_rows(x, acc);
+        }
+    }
+
+    /// [`Linear::accumulate`] on the calling thread (shapes checked, none empty).
+    fn accumulate_rows(&self, x: ArrayView2<f32>, acc: &mut ArrayViewMut2<f32>) {
+        let n = x.nrows();
         let x = x.as_standard_layout();
         if let (Some(packed), Some(xs), Some(ys)) = (&self.packed, x.as_slice(), acc.as_slice_mut())
         {
@@ -248,5 +279,43 @@ mod tests {
         }
         let no_bias = Linear::new(array![[1.0, 2.0]], None).forward(array![[3.0, 4.0]].view());
         assert_eq!(no_bias, array![[11.0]]);
+    }
+
+    fn bits(a: &Array2<f32>) -> Vec<u32> {
+        a.iter().map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn rows_split_over_the_pool_give_the_same_bits() {
+        let (n, input, out) = (3 * ROW_BLOCK + 17, 40, 24);
+        let w = Array2::from_shape_fn((out, input), |(i, j)| {
+            (i as f32 * 0.7 - j as f32 * 0.3).sin()
+        });
+        let b = Array1::from_shape_fn(out, |i| i as f32 * 0.05 - 0.4);
+        let x = Array2::from_shape_fn((n, input), |(i, j)| ((i * 13 + j * 5) as f32 * 0.01).cos());
+        let f32_layer = Linear::new(w, Some(b));
+        let mut bf16_layer = f32_layer.clone();
+        bf16_layer.set_precision(Precision::Bf16);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        for layer in [&f32_layer, &bf16_layer] {
+            let run = || {
+                let mut acc = Array2::from_elem((n, out), 0.25f32);
+                layer.add_to(x.view(), acc.view_mut());
+                [layer.forward(x.view()), layer.product(x.view()), acc]
+            };
+            let alone = pool.install(|| schedule::run_job(8, run));
+            let split = pool.install(|| {
+                schedule::run_job(1, || {
+                    assert!(schedule::rows_on_pool());
+                    run()
+                })
+            });
+            for (a, s) in alone.iter().zip(&split) {
+                assert_eq!(bits(a), bits(s), "{:?}", layer.precision());
+            }
+        }
     }
 }
