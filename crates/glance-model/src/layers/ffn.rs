@@ -110,9 +110,7 @@ pub(crate) fn activate(act: Activation, x: f32) -> f32 {
     }
 }
 
-/// Exact (erf) GELU, `0.5 x (1 + erf(x / sqrt 2))`, with erf from Abramowitz & Stegun
-/// 7.1.28 (absolute error below 3e-7): a polynomial and four squarings, no branch and
-/// no libm call, so the compiler vectorises it.
+/// SiLU (Swish), `x * sigmoid(x)`: the activation of SwiGLU's gate.
 fn silu(x: f32) -> f32 {
     x / (1.0 + (-x).exp())
 }
