@@ -7,7 +7,8 @@
 //! (`Lanes`) with one implementation per instruction set: AVX2 (dinucleotide tables,
 //! `pshufb`, 32 windows per step), AVX-512BW (dinucleotide tables, 64 windows) and
 //! AVX-512VBMI (trinucleotide tables, `vpermb`, 64 windows); the `#[target_feature]`
-//! entry points only instantiate it.
+//! entry points only instantiate it. Its two-strand form (`filter_pair`, behind
+//! [`scan_pair`]) runs on every one of them.
 
 use super::prep::Prepared;
 use super::tables::StrandTables;
@@ -74,12 +75,13 @@ pub fn scan_strand(
     }
 }
 
-/// Scans both strands of one motif in a single pass when the CPU has AVX-512VBMI and the
-/// two strands' trinucleotide groups start at the same offsets (always so for a motif
-/// and its reverse complement): each trinucleotide vector is loaded once for both
-/// strands and the tables stay in registers. Appends each strand's hits as
-/// [`scan_strand`] does and returns true, or returns false (nothing done) when the
-/// fused path does not apply.
+/// Scans both strands of one motif in a single pass when the two strands' groups start
+/// at the same offsets (always so for a motif and its reverse complement) and the CPU has
+/// a SIMD prefilter: trinucleotide groups with AVX-512VBMI, else dinucleotide groups with
+/// AVX-512BW or AVX2. Each code vector is loaded once for both strands and the tables
+/// stay in registers. Appends each strand's hits as [`scan_strand`] does and returns
+/// true, or returns false (nothing done) when the fused path does not apply (more than
+/// 12 groups, no SIMD).
 #[allow(clippy::too_many_arguments)]
 pub fn scan_pair(
     fwd: &StrandTables,
@@ -93,11 +95,25 @@ pub fn scan_pair(
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        let same_groups = fwd.trinuc.len() == rev.trinuc.len()
-            && fwd.trinuc.iter().zip(&rev.trinuc).all(|(a, b)| a.1 == b.1);
-        if !(same_groups && !fwd.trinuc.is_empty() && vbmi_available()) {
-            return false;
+        fn same_offsets<T>(a: &[(T, usize)], b: &[(T, usize)]) -> bool {
+            !a.is_empty() && a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.1 == y.1)
         }
+        let isa = if vbmi_available() {
+            same_offsets(&fwd.trinuc, &rev.trinuc).then_some(PairIsa::Vbmi)
+        } else if same_offsets(&fwd.dinuc, &rev.dinuc) {
+            if avx512_available() {
+                Some(PairIsa::Avx512)
+            } else if simd_available() {
+                Some(PairIsa::Avx2)
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        let Some(isa) = isa else {
+            return false;
+        };
         let end = span.end.min((prep.len() + 1).saturating_sub(span.width));
         if span.start >= end || fwd.dinuc.is_empty() || rev.dinuc.is_empty() {
             return true;
@@ -105,24 +121,37 @@ pub fn scan_pair(
         cand_f.clear();
         cand_r.clear();
         let (t, s) = (prep, span.start);
-        // SAFETY: AVX-512VBMI/BW/F presence was checked at run time; `prep.trinuc` is
-        // padded by at least PAD (>= 64) + max width bytes past the chunk, which covers
-        // every load (as for `filter_vbmi`).
+        let groups = match isa {
+            PairIsa::Vbmi => fwd.trinuc.len(),
+            PairIsa::Avx512 | PairIsa::Avx2 => fwd.dinuc.len(),
+        };
+        // SAFETY: each instruction set was checked at run time; `prep.trinuc` and
+        // `prep.dinuc` are padded by at least PAD (>= 64) + max width bytes past the
+        // chunk, which covers every load (as for `scan_strand`).
         let done = unsafe {
-            match fwd.trinuc.len() {
-                1 => filter_vbmi_pair::<1>(fwd, rev, t, s, end, cand_f, cand_r),
-                2 => filter_vbmi_pair::<2>(fwd, rev, t, s, end, cand_f, cand_r),
-                3 => filter_vbmi_pair::<3>(fwd, rev, t, s, end, cand_f, cand_r),
-                4 => filter_vbmi_pair::<4>(fwd, rev, t, s, end, cand_f, cand_r),
-                5 => filter_vbmi_pair::<5>(fwd, rev, t, s, end, cand_f, cand_r),
-                6 => filter_vbmi_pair::<6>(fwd, rev, t, s, end, cand_f, cand_r),
-                7 => filter_vbmi_pair::<7>(fwd, rev, t, s, end, cand_f, cand_r),
-                8 => filter_vbmi_pair::<8>(fwd, rev, t, s, end, cand_f, cand_r),
-                9 => filter_vbmi_pair::<9>(fwd, rev, t, s, end, cand_f, cand_r),
-                10 => filter_vbmi_pair::<10>(fwd, rev, t, s, end, cand_f, cand_r),
-                11 => filter_vbmi_pair::<11>(fwd, rev, t, s, end, cand_f, cand_r),
-                12 => filter_vbmi_pair::<12>(fwd, rev, t, s, end, cand_f, cand_r),
-                _ => false,
+            macro_rules! by_groups {
+                ($f:ident) => {
+                    match groups {
+                        1 => $f::<1>(fwd, rev, t, s, end, cand_f, cand_r),
+                        2 => $f::<2>(fwd, rev, t, s, end, cand_f, cand_r),
+                        3 => $f::<3>(fwd, rev, t, s, end, cand_f, cand_r),
+                        4 => $f::<4>(fwd, rev, t, s, end, cand_f, cand_r),
+                        5 => $f::<5>(fwd, rev, t, s, end, cand_f, cand_r),
+                        6 => $f::<6>(fwd, rev, t, s, end, cand_f, cand_r),
+                        7 => $f::<7>(fwd, rev, t, s, end, cand_f, cand_r),
+                        8 => $f::<8>(fwd, rev, t, s, end, cand_f, cand_r),
+                        9 => $f::<9>(fwd, rev, t, s, end, cand_f, cand_r),
+                        10 => $f::<10>(fwd, rev, t, s, end, cand_f, cand_r),
+                        11 => $f::<11>(fwd, rev, t, s, end, cand_f, cand_r),
+                        12 => $f::<12>(fwd, rev, t, s, end, cand_f, cand_r),
+                        _ => false,
+                    }
+                };
+            }
+            match isa {
+                PairIsa::Vbmi => by_groups!(filter_vbmi_pair),
+                PairIsa::Avx512 => by_groups!(filter_avx512_pair),
+                PairIsa::Avx2 => by_groups!(filter_avx2_pair),
             }
         };
         if !done {
@@ -142,6 +171,18 @@ pub fn scan_pair(
         let _ = (fwd, rev, prep, span, cand_f, cand_r, out_f, out_r);
         false
     }
+}
+
+/// The instruction set and table kind of the fused two-strand prefilter.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+enum PairIsa {
+    /// Trinucleotide tables, `vpermb`.
+    Vbmi,
+    /// Dinucleotide tables, 64 lanes.
+    Avx512,
+    /// Dinucleotide tables, 32 lanes.
+    Avx2,
 }
 
 /// Byte lanes of one instruction set, as the prefilter needs them: a quantised deficit
@@ -235,6 +276,40 @@ unsafe fn filter_pair<L: Lanes, const G: usize>(
         }
         pos += L::WIDTH;
     }
+}
+
+/// The fused two-strand prefilter with AVX-512BW, `G` dinucleotide groups.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn filter_avx512_pair<const G: usize>(
+    fwd: &StrandTables,
+    rev: &StrandTables,
+    prep: &Prepared,
+    start: usize,
+    end: usize,
+    cand_f: &mut Vec<u32>,
+    cand_r: &mut Vec<u32>,
+) -> bool {
+    filter_pair::<x86::Avx512, G>(fwd, rev, prep, start, end, cand_f, cand_r);
+    true
+}
+
+/// The fused two-strand prefilter with AVX2, `G` dinucleotide groups.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn filter_avx2_pair<const G: usize>(
+    fwd: &StrandTables,
+    rev: &StrandTables,
+    prep: &Prepared,
+    start: usize,
+    end: usize,
+    cand_f: &mut Vec<u32>,
+    cand_r: &mut Vec<u32>,
+) -> bool {
+    filter_pair::<x86::Avx2, G>(fwd, rev, prep, start, end, cand_f, cand_r);
+    true
 }
 
 /// The fused two-strand prefilter with AVX-512VBMI, `G` trinucleotide groups.
@@ -552,7 +627,13 @@ mod tests {
                 scan_strand(&tr, &prep, span, &mut c1, &mut g2);
                 assert_eq!((f1, f2), (g1, g2), "w={w}");
             } else {
-                assert!(!vbmi_available() || t.trinuc.len() > 12, "w={w}");
+                // only unsupported: no SIMD, or more groups than the fused path unrolls
+                let groups = if vbmi_available() {
+                    t.trinuc.len()
+                } else {
+                    t.dinuc.len()
+                };
+                assert!(!simd_available() || groups > 12, "w={w}");
             }
             assert!(!kinds.is_empty() || !simd_available());
             for (name, c) in kinds {
