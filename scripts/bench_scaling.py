@@ -50,7 +50,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_attention_pytorch import blocked_sdpa, pairs_per_head  # noqa: E402
+from bench_attention_pytorch import blocked_sdpa, pairs_per_head, timeit  # noqa: E402
 from bench_encoder import (  # noqa: E402
     K,
     SEED,
@@ -82,16 +82,6 @@ def cpu_description():
     wanted = ["avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"]
     return {"model": name, "cpus": os.cpu_count(),
             "flags": [f for f in wanted if f in flags]}
-
-
-def median_time(fn, runs):
-    fn()  # warm-up
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def sgemm(threads, n=2048, reps=3):
@@ -146,7 +136,7 @@ def glance_wall(binary, threads, args, runs):
         if p.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {p.stderr.strip()}")
 
-    return median_time(once, runs) if runs > 1 else timed(once)
+    return timeit(once, runs) if runs > 1 else timed(once)
 
 
 SGEMM_ONE_THREAD = """
@@ -315,7 +305,7 @@ def main():
                 results.add(t, "sliding attention", f"glance {p}", s,
                             gflops=attn_flop / s / 1e9, kernel=kernel)
             if "torch" not in skip:
-                s = median_time(sdpa, a.runs)
+                s = timeit(sdpa, a.runs)
                 results.add(t, "sliding attention", "pytorch blocked SDPA f32", s,
                             gflops=attn_flop / s / 1e9)
         if "encoder" not in skip:

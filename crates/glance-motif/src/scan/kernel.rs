@@ -278,56 +278,47 @@ unsafe fn filter_pair<L: Lanes, const G: usize>(
     }
 }
 
-/// The fused two-strand prefilter with AVX-512BW, `G` dinucleotide groups.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn filter_avx512_pair<const G: usize>(
-    fwd: &StrandTables,
-    rev: &StrandTables,
-    prep: &Prepared,
-    start: usize,
-    end: usize,
-    cand_f: &mut Vec<u32>,
-    cand_r: &mut Vec<u32>,
-) -> bool {
-    filter_pair::<x86::Avx512, G>(fwd, rev, prep, start, end, cand_f, cand_r);
-    true
+/// Defines a `#[target_feature]` entry point of the fused two-strand prefilter
+/// ([`filter_pair`] on one [`Lanes`] type, `G` groups); it always returns true.
+macro_rules! pair_entry {
+    ($(#[$doc:meta])* $name:ident, $features:literal, $lanes:ty) => {
+        $(#[$doc])*
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name<const G: usize>(
+            fwd: &StrandTables,
+            rev: &StrandTables,
+            prep: &Prepared,
+            start: usize,
+            end: usize,
+            cand_f: &mut Vec<u32>,
+            cand_r: &mut Vec<u32>,
+        ) -> bool {
+            filter_pair::<$lanes, G>(fwd, rev, prep, start, end, cand_f, cand_r);
+            true
+        }
+    };
 }
 
-/// The fused two-strand prefilter with AVX2, `G` dinucleotide groups.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn filter_avx2_pair<const G: usize>(
-    fwd: &StrandTables,
-    rev: &StrandTables,
-    prep: &Prepared,
-    start: usize,
-    end: usize,
-    cand_f: &mut Vec<u32>,
-    cand_r: &mut Vec<u32>,
-) -> bool {
-    filter_pair::<x86::Avx2, G>(fwd, rev, prep, start, end, cand_f, cand_r);
-    true
-}
-
-/// The fused two-strand prefilter with AVX-512VBMI, `G` trinucleotide groups.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn filter_vbmi_pair<const G: usize>(
-    fwd: &StrandTables,
-    rev: &StrandTables,
-    prep: &Prepared,
-    start: usize,
-    end: usize,
-    cand_f: &mut Vec<u32>,
-    cand_r: &mut Vec<u32>,
-) -> bool {
-    filter_pair::<x86::Vbmi, G>(fwd, rev, prep, start, end, cand_f, cand_r);
-    true
-}
+pair_entry!(
+    /// The fused two-strand prefilter with AVX-512VBMI, `G` trinucleotide groups.
+    filter_vbmi_pair,
+    "avx512f,avx512bw,avx512vbmi",
+    x86::Vbmi
+);
+pair_entry!(
+    /// The fused two-strand prefilter with AVX-512BW, `G` dinucleotide groups.
+    filter_avx512_pair,
+    "avx512f,avx512bw",
+    x86::Avx512
+);
+pair_entry!(
+    /// The fused two-strand prefilter with AVX2, `G` dinucleotide groups.
+    filter_avx2_pair,
+    "avx2",
+    x86::Avx2
+);
 
 /// Appends `pos + bit` for every set bit of `mask` below `end`.
 #[cfg(target_arch = "x86_64")]
