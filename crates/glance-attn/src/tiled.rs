@@ -230,7 +230,8 @@ impl Aligned {
 struct Scratch {
     /// Scaled (base 2), transposed query tile `[d][MQ]`.
     qt: Aligned,
-    /// Scores, then probabilities, of the current query vector: `[NK][LANES]`.
+    /// Scores, then probabilities, of the current one or two query vectors:
+    /// `[NK][2 * LANES]` at most.
     st: Aligned,
     /// Transposed output accumulator `[d][MQ]`.
     ot: Aligned,
@@ -246,7 +247,7 @@ impl Scratch {
     fn new(d: usize) -> Scratch {
         Scratch {
             qt: Aligned::new(d * MQ),
-            st: Aligned::new(NK * MAX_LANES),
+            st: Aligned::new(NK * 2 * MAX_LANES),
             ot: Aligned::new(d * MQ),
             m: Aligned::new(MQ),
             l: Aligned::new(MQ),
@@ -403,37 +404,50 @@ fn run_item(isa: Isa, ctx: &Ctx, item: Item, sc: &mut Scratch, out: OutPtr) {
         // SAFETY: as above.
         Isa::Avx2 => unsafe { item_avx2(ctx, item, sc, out) },
         // SAFETY: the portable kernel needs no CPU feature; buffers fit `Scratch::new(d)`.
-        _ => unsafe { process::<Portable, 4, 4>(ctx, item, sc, out) },
+        _ => unsafe { process::<Portable, false, 4, 4>(ctx, item, sc, out) },
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn item_avx512(ctx: &Ctx, item: Item, sc: &mut Scratch, out: OutPtr) {
-    process::<crate::simd::Avx512, 8, 16>(ctx, item, sc, out)
+    process::<crate::simd::Avx512, false, 8, 16>(ctx, item, sc, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn item_avx2(ctx: &Ctx, item: Item, sc: &mut Scratch, out: OutPtr) {
-    process::<crate::simd::Avx2, 8, 8>(ctx, item, sc, out)
+    process::<crate::simd::Avx2, true, 6, 6>(ctx, item, sc, out)
 }
 
 /// Runs one work item. Register blocks: `J` keys for the scores, `DD` output
-/// dimensions for `P V`, each by one query vector.
+/// dimensions for `P V`, each by one query vector, or by two adjacent ones when `PAIR`
+/// (a tile's last, odd vector then runs alone with the same blocks).
 #[inline(always)]
-unsafe fn process<S: Simd, const J: usize, const DD: usize>(
+unsafe fn process<S: Simd, const PAIR: bool, const J: usize, const DD: usize>(
     ctx: &Ctx,
     item: Item,
     sc: &mut Scratch,
     out: OutPtr,
 ) {
     match item {
-        Item::Local { lane, tile } => local_tile::<S, J, DD>(ctx, ctx.lanes[lane], tile, sc, out),
+        Item::Local { lane, tile } => {
+            local_tile::<S, PAIR, J, DD>(ctx, ctx.lanes[lane], tile, sc, out)
+        }
         Item::Global { head, first, count } => {
-            global_rows::<S, J, DD>(ctx, head, first, count, sc, out)
+            global_rows::<S, PAIR, J, DD>(ctx, head, first, count, sc, out)
         }
     }
+}
+
+/// The steps over a tile's `vectors` query vectors, as `(first vector, width)`: pairs
+/// when the ISA pairs them, the last, odd vector alone.
+#[inline(always)]
+fn vector_groups<const PAIR: bool>(vectors: usize) -> impl Iterator<Item = (usize, usize)> {
+    let width = if PAIR { 2 } else { 1 };
+    (0..vectors)
+        .step_by(width)
+        .map(move |c| (c, width.min(vectors - c)))
 }
 
 /// Copies rows `rows` (at most `NK`) of `k` and `v` (head `h`) into the packed panels.
@@ -491,39 +505,67 @@ unsafe fn load_queries<S: Simd>(
     std::slice::from_raw_parts_mut(sc.ot.ptr(), d * MQ).fill(0.0);
 }
 
-/// Scores, masking, softmax update and `O += P V` of query vector `c` (tile lanes
-/// `c * LANES..`) against `nk` keys of the panels `kp`, `vp` (rows of `d` floats, `ks`
-/// floats apart). `mask(j, row)` is called with each key `j < nk` outside `seen` (keys
-/// every row of the vector sees) and the vector's `LANES` scores of that key; it sets
+/// Scores, masking, softmax update and `O += P V` of the `width` (1 or 2) query
+/// vectors from `c` (tile lanes `c * LANES..`) against `nk` keys of the panels `kp`,
+/// `vp` (rows of `d` floats, `ks` floats apart). `mask(j, x0, row)` is called, for each
+/// key `j < nk` outside `seen` (keys every row of the vectors sees) and each vector
+/// (`x0`: its first tile lane), with the vector's `LANES` scores of that key; it sets
 /// `-inf` where a query must not see the key and adds biases.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)] // one inlined step of the tile loop
 unsafe fn vector_step<S: Simd, const J: usize, const DD: usize>(
+    d: usize,
+    (c, width): (usize, usize),
+    panels: (*const f32, *const f32, usize),
+    nk: usize,
+    seen: Range<usize>,
+    sc: &mut Scratch,
+    mut mask: impl FnMut(usize, usize, &mut [f32]),
+) {
+    if width == 2 {
+        vectors_step::<S, 2, J, DD>(d, c, panels, nk, seen, sc, &mut mask);
+    } else {
+        vectors_step::<S, 1, J, DD>(d, c, panels, nk, seen, sc, &mut mask);
+    }
+}
+
+/// [`vector_step`] for `V` vectors.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)] // one inlined step of the tile loop
+unsafe fn vectors_step<S: Simd, const V: usize, const J: usize, const DD: usize>(
     d: usize,
     c: usize,
     (kp, vp, ks): (*const f32, *const f32, usize),
     nk: usize,
     seen: Range<usize>,
     sc: &mut Scratch,
-    mut mask: impl FnMut(usize, &mut [f32]),
+    mask: &mut impl FnMut(usize, usize, &mut [f32]),
 ) {
-    let x0 = c * S::LANES;
-    let (st, lanes) = (sc.st.ptr(), S::LANES);
-    qk::<S, J>((sc.qt.ptr().add(x0), MQ), (kp, ks), (st, lanes), d, nk);
+    let lanes = S::LANES;
+    let x0 = c * lanes;
+    // Score rows hold the `V` vectors side by side.
+    let (st, ss) = (sc.st.ptr(), V * lanes);
+    qk::<S, V, J>((sc.qt.ptr().add(x0), MQ), (kp, ks), (st, ss), d, nk);
     for j in (0..nk).filter(|j| !seen.contains(j)) {
-        mask(j, std::slice::from_raw_parts_mut(st.add(j * lanes), lanes));
+        for v in 0..V {
+            let row = std::slice::from_raw_parts_mut(st.add(j * ss + v * lanes), lanes);
+            mask(j, x0 + v * lanes, row);
+        }
     }
-    let (m, l, alpha) = (
-        sc.m.ptr().add(x0),
-        sc.l.ptr().add(x0),
-        sc.alpha.ptr().add(x0),
-    );
-    softmax::<S>(st, nk, lanes, m, l, alpha);
-    pv::<S, DD>(
-        (st, lanes),
+    for v in 0..V {
+        let xv = x0 + v * lanes;
+        let (m, l, alpha) = (
+            sc.m.ptr().add(xv),
+            sc.l.ptr().add(xv),
+            sc.alpha.ptr().add(xv),
+        );
+        softmax::<S>(st.add(v * lanes), nk, ss, m, l, alpha);
+    }
+    pv::<S, V, DD>(
+        (st, ss),
         (vp, ks),
         (sc.ot.ptr().add(x0), MQ),
-        alpha,
+        sc.alpha.ptr().add(x0),
         d,
         nk,
     );
@@ -587,7 +629,7 @@ unsafe fn write_rows<S: Simd>(
 /// A query tile of a lane: local keys chunk by chunk, then (when the pattern has global
 /// tokens) the global keys outside each row's neighbourhood.
 #[inline(always)]
-unsafe fn local_tile<S: Simd, const J: usize, const DD: usize>(
+unsafe fn local_tile<S: Simd, const PAIR: bool, const J: usize, const DD: usize>(
     ctx: &Ctx,
     lane: Lane,
     tile: usize,
@@ -609,41 +651,47 @@ unsafe fn local_tile<S: Simd, const J: usize, const DD: usize>(
     let has_padding = ctx.vis.padding().is_some();
     let stride = lane.stride as i64;
 
-    // Keys (lane coordinates) that some row of each vector sees, and (intervals being
-    // non-decreasing) those that all of them see.
+    let mut groups = [(0usize, 0usize); MQ];
+    let mut count = 0;
+    for group in vector_groups::<PAIR>(vectors) {
+        groups[count] = group;
+        count += 1;
+    }
+    let groups = &groups[..count];
+    // Keys (lane coordinates) that some row of each group of vectors sees, and
+    // (intervals being non-decreasing) those that all of them see.
     let mut reach = [(0usize, 0usize); MQ];
     let mut seen_by_all = [(0usize, 0usize); MQ];
-    for c in 0..vectors {
+    for (g, &(c, width)) in groups.iter().enumerate() {
         let first = ua + c * lanes;
-        let last = (first + lanes).min(ub) - 1;
+        let last = (first + width * lanes).min(ub) - 1;
         let (fi, la) = (ctx.rule.interval(first), ctx.rule.interval(last));
-        reach[c] = (fi.0.max(lane.u_lo), la.1.min(lane.u_hi));
-        seen_by_all[c] = if has_padding || ctx.bias.is_some() {
+        reach[g] = (fi.0.max(lane.u_lo), la.1.min(lane.u_hi));
+        seen_by_all[g] = if has_padding || ctx.bias.is_some() {
             (0, 0)
         } else {
             // Boosted keys go through the mask step.
             (la.0.max(ctx.boost.map_or(0, |b| b.end)), fi.1)
         };
     }
-    let klo = reach[..vectors].iter().map(|r| r.0).min().unwrap_or(0);
-    let khi = reach[..vectors].iter().map(|r| r.1).max().unwrap_or(0);
+    let klo = reach[..groups.len()].iter().map(|r| r.0).min().unwrap_or(0);
+    let khi = reach[..groups.len()].iter().map(|r| r.1).max().unwrap_or(0);
     // Key rows of a lane are `stride` rows apart: used in place, no copy. (A stride
     // that overflows here means one row per lane, and the row step is never used.)
     let ks = lane.stride.saturating_mul(d);
     if klo < khi {
         for kt in klo / NK..=(khi - 1) / NK {
             let (a, b) = (klo.max(kt * NK), khi.min(kt * NK + NK));
-            for c in 0..vectors {
-                let (lo, hi) = (reach[c].0.max(a), reach[c].1.min(b));
+            for (g, &group) in groups.iter().enumerate() {
+                let (lo, hi) = (reach[g].0.max(a), reach[g].1.min(b));
                 if lo >= hi {
                     continue;
                 }
-                let x0 = c * lanes;
                 let first = lane.row(lo, offset);
-                let seen = seen_by_all[c].0.saturating_sub(lo)..seen_by_all[c].1.saturating_sub(lo);
+                let seen = seen_by_all[g].0.saturating_sub(lo)..seen_by_all[g].1.saturating_sub(lo);
                 vector_step::<S, J, DD>(
                     d,
-                    c,
+                    group,
                     (
                         ctx.row_ptr(ctx.x.k, h, first),
                         ctx.row_ptr(ctx.x.v, h, first),
@@ -652,7 +700,7 @@ unsafe fn local_tile<S: Simd, const J: usize, const DD: usize>(
                     hi - lo,
                     seen,
                     sc,
-                    |j, row| {
+                    |j, x0, row| {
                         let u = lo + j;
                         if has_padding && ctx.vis.is_padding(lane.row(u, offset)) {
                             row.fill(f32::NEG_INFINITY);
@@ -688,10 +736,9 @@ unsafe fn local_tile<S: Simd, const J: usize, const DD: usize>(
         for chunk in globals.chunks(NK) {
             pack_keys(ctx, ctx.x.k, ctx.x.v, h, chunk.iter().copied(), sc);
             let panels = (sc.kp.as_ptr(), sc.vp.as_ptr(), d);
-            for c in 0..vectors {
-                let x0 = c * lanes;
-                let live = lanes.min(mq - x0);
-                vector_step::<S, J, DD>(d, c, panels, chunk.len(), 0..0, sc, |j, row| {
+            for group in vector_groups::<PAIR>(vectors) {
+                vector_step::<S, J, DD>(d, group, panels, chunk.len(), 0..0, sc, |j, x0, row| {
+                    let live = lanes.min(mq - x0);
                     let g = chunk[j];
                     if ctx.vis.is_padding(g) {
                         row.fill(f32::NEG_INFINITY);
@@ -721,7 +768,7 @@ unsafe fn local_tile<S: Simd, const J: usize, const DD: usize>(
 /// Global rows `globals[first..first + count]` of head `h` over every key, with the
 /// global projections when given.
 #[inline(always)]
-unsafe fn global_rows<S: Simd, const J: usize, const DD: usize>(
+unsafe fn global_rows<S: Simd, const PAIR: bool, const J: usize, const DD: usize>(
     ctx: &Ctx,
     h: usize,
     first: usize,
@@ -745,10 +792,9 @@ unsafe fn global_rows<S: Simd, const J: usize, const DD: usize>(
         } else {
             0..nk
         };
-        for c in 0..count.div_ceil(lanes) {
-            let x0 = c * lanes;
-            let live = lanes.min(count - x0);
-            vector_step::<S, J, DD>(d, c, panels, nk, seen.clone(), sc, |j, row| {
+        for group in vector_groups::<PAIR>(count.div_ceil(lanes)) {
+            vector_step::<S, J, DD>(d, group, panels, nk, seen.clone(), sc, |j, x0, row| {
+                let live = lanes.min(count - x0);
                 if has_padding && ctx.vis.is_padding(base + j) {
                     row.fill(f32::NEG_INFINITY);
                 } else if let Some(bias) = ctx.bias {
