@@ -8,9 +8,10 @@
 //!   panels per key chunk, so it runs the same micro-kernels as `sliding`.
 //! - Query tiles (`MQ` rows) and key chunks (`NK` keys) are aligned to multiples of
 //!   `MQ`/`NK` in absolute lane coordinates. Inside a tile each query *vector* (`LANES`
-//!   rows) visits only the keys that some of its rows see, masking just the edge keys;
-//!   keys a row does not see contribute exact zeros. So a row's arithmetic is the same
-//!   whatever `offset`, chunking or thread count: results are bit-identical.
+//!   rows), or pair of adjacent vectors where the ISA's kernels pair them, visits only
+//!   the keys that some of its rows see, masking just the edge keys; keys a row does
+//!   not see contribute exact zeros. So a row's arithmetic is the same whatever
+//!   `offset`, chunking, pairing or thread count: results are bit-identical.
 //! - Scores are in base 2: the query tile is scaled by `scale * log2(e)` (biases by
 //!   `log2(e)`) and the softmax uses `exp2`.
 //! - Non-global rows then see the global keys outside their neighbourhood (one extra
