@@ -4,7 +4,7 @@
 Writes small .npy files under test-data/attention/<case>/ (q, k, v [, gq, gk, gv],
 out, all float32 [heads, n, d_head], plus key_padding.npy (bool [n], True = padding)
 where used) and test-data/attention/provenance.json. The Rust test
-crates/glance-attn/tests/parity_fixtures.rs runs `attend` on the same q/k/v with the
+crates/glance-attn/tests/attn/parity_fixtures.rs runs `attend` on the same q/k/v with the
 glance pattern named in provenance.json and requires max abs error <= 1e-5.
 
 Spec mapping (see docs/attention.md):

@@ -4,7 +4,7 @@
 Runs transformers' `BigBirdBlockSparseAttention` in eval mode on random hidden states
 and writes, per case, test-data/attention/bigbird/<case>/{q,k,v,out}.npy (float32
 [heads, n, d_head], C order) plus test-data/attention/bigbird/provenance.json. The
-Rust test crates/glance-attn/tests/parity_fixtures.rs runs `attend` with the pattern
+Rust test crates/glance-attn/tests/attn/parity_fixtures.rs runs `attend` with the pattern
 named there on every instruction set and requires max abs error <= 1e-5.
 
 What is exported: q, k, v = the layer's query/key/value(hidden) (q not divided by

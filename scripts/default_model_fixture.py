@@ -9,7 +9,7 @@ Cuts a 600 bp fragment of the held-out genome (V. cholerae O395 chromosome I, ba
 does (k=6, stride 1) and runs scripts/native_reference.py's encoder in float64 (dense
 attention over the whole fragment) on the shipped weights. Writes `fragment.fa` and
 `expected.safetensors` (`fragment.ids` [n] f32, `fragment.hidden` [n, d_model] f32).
-crates/glance-model/tests/default_model.rs compares glance's output to it within 1e-4.
+crates/glance-model/tests/model/default_model.rs compares glance's output to it within 1e-4.
 """
 
 from __future__ import annotations

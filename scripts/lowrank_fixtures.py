@@ -4,7 +4,7 @@
 Writes test-data/attn/lowrank/<case>/*.npy (float32; q, k, v, out as [heads, n, d_head],
 plus the random matrices the reference drew) and test-data/attn/lowrank/provenance.json
 (case -> glance spec, seed, package versions). The Rust test
-crates/glance-attn/tests/lowrank_parity.rs runs `attend_approx` with the exported
+crates/glance-attn/tests/attn/lowrank_parity.rs runs `attend_approx` with the exported
 matrices as `ApproxWeights` and requires max abs error <= 1e-4.
 
 - linformer 0.2.3 `LinformerSelfAttention(dim, seq_len, k, heads, share_kv)`: its own
