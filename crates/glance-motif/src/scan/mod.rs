@@ -419,15 +419,9 @@ impl Scanner {
                                 lookup::add_lookups(sums, &blk.table, codes);
                             }
                         }
-                        let windows = sums.iter().zip(&samples).zip(&starts).enumerate();
-                        for (k, ((&s, &(_, weight)), &start)) in windows {
-                            if usize::from(valid[start]) < w || s < 0 {
-                                continue;
-                            }
-                            let b = usize::from(m.bucket[s as usize]);
-                            bins[(k & 1) * 2 + si][b] += weight;
-                            count += 1;
-                        }
+                        let (even, odd) = bins.split_at_mut(2);
+                        let pair = [&mut even[si], &mut odd[si]];
+                        count += bin_samples(sums, &samples, &starts, valid, w, &m.bucket, pair);
                     }
                     tally.samples += count;
                     for part in &bins {
@@ -538,6 +532,40 @@ impl Scanner {
             })
             .collect();
         OrderedHits::merge(per_motif)
+    }
+}
+
+/// Bins one strand's sampled scores for the pi0 estimate: sample `k` (score `sums[k]`,
+/// weight `samples[k].1`, valid run `valid[starts[k]]`) adds its weight to bin
+/// `bucket[score]` of `bins[k % 2]` when its window is whole (run `>= width`) and
+/// scoreable; returns how many were binned. Kept out of line so that its loop owns the
+/// registers (inlined into the per-motif closure, the count lived on the stack and
+/// every sample waited on the previous one's increment).
+#[inline(never)]
+fn bin_samples(
+    sums: &[i32],
+    samples: &[(u64, u64)],
+    starts: &[usize],
+    valid: &[u16],
+    width: usize,
+    bucket: &[u8],
+    bins: [&mut [u64; NUM_LAMBDA + 1]; 2],
+) -> u64 {
+    let [even, odd] = bins;
+    let mut count = 0u64;
+    let mut windows = sums.iter().zip(samples).zip(starts);
+    loop {
+        // two samples per step, one per bin array: consecutive samples mostly fall in
+        // the same bin and would otherwise wait on each other's add
+        for bins in [&mut *even, &mut *odd] {
+            let Some(((&s, &(_, weight)), &start)) = windows.next() else {
+                return count;
+            };
+            if usize::from(valid[start]) >= width && s >= 0 {
+                bins[usize::from(bucket[s as usize])] += weight;
+                count += 1;
+            }
+        }
     }
 }
 

@@ -14,8 +14,9 @@ pub fn base_code(b: u8) -> u8 {
     }
 }
 
-/// Extra zero bytes after the dinucleotide array so vector loads stay in bounds.
-pub const PAD: usize = 128;
+/// Extra zero bytes after the dinucleotide and trinucleotide arrays so vector loads
+/// stay in bounds: the prefilter reads up to four 64-byte registers past a step's start.
+pub const PAD: usize = 256;
 
 /// The prepared arrays of one chunk.
 #[derive(Debug, Default)]
