@@ -294,11 +294,11 @@ unsafe fn filter_pair<L: Lanes, const G: usize>(
             any |= mf[u] | mr[u];
         }
         if any != 0 {
-            for u in 0..UNROLL {
-                push_mask(mf[u], pos + u * L::WIDTH, end, cand_f);
+            for (u, &m) in mf.iter().enumerate() {
+                push_mask(m, pos + u * L::WIDTH, end, cand_f);
             }
-            for u in 0..UNROLL {
-                push_mask(mr[u], pos + u * L::WIDTH, end, cand_r);
+            for (u, &m) in mr.iter().enumerate() {
+                push_mask(m, pos + u * L::WIDTH, end, cand_r);
             }
         }
         pos += UNROLL * L::WIDTH;
