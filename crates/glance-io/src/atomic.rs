@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::entry::FileEntry;
 use crate::error::IoError;
+use crate::writeback::Writeback;
 
 /// Write buffer of every output file: 128 KiB, large enough for efficient writes and
 /// small enough that filling it does not show in peak memory.
@@ -52,9 +53,10 @@ impl AtomicFile {
         self.temp.as_file_mut()
     }
 
-    /// A buffered writer over the temporary file.
-    pub fn writer(&mut self) -> BufWriter<&mut File> {
-        BufWriter::with_capacity(OUTPUT_BUFFER, self.temp.as_file_mut())
+    /// A buffered writer over the temporary file, starting its writeback as it grows
+    /// ([`Writeback`]).
+    pub fn writer(&mut self) -> BufWriter<Writeback<'_>> {
+        BufWriter::with_capacity(OUTPUT_BUFFER, Writeback::new(self.temp.as_file_mut()))
     }
 
     /// The final path.

@@ -2,6 +2,7 @@
 //!
 //! - [`AtomicFile`]: every output is written under a hidden temporary name and renamed
 //!   into place only when complete, so a failed run leaves nothing that looks finished;
+//!   its writer starts the kernel's writeback as the file grows ([`Writeback`]);
 //! - [`NpyWriter`]: f32 `.npy` arrays streamed row by row (header rewritten at the end),
 //!   [`NpyInfo`] to read such a header back;
 //! - [`FileEntry`]: a file's size and SHA-256, as manifests record them;
@@ -17,6 +18,7 @@ mod error;
 pub mod npy;
 mod prefix;
 mod track;
+mod writeback;
 
 pub use atomic::{
     clean_partials, write_atomically, write_measured, AtomicFile, Finished, OUTPUT_BUFFER,
@@ -27,3 +29,4 @@ pub use error::IoError;
 pub use npy::{NpyInfo, NpyWriter};
 pub use prefix::with_suffix;
 pub use track::{write_bedgraph, write_bigwig, Track, TrackInterval};
+pub use writeback::{Writeback, WRITEBACK_STEP};
