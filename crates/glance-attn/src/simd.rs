@@ -215,6 +215,39 @@ mod x86 {
             );
             _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), keep)
         }
+        /// Eight rows scaled, then transposed with 24 in-register shuffles (the scalar
+        /// default made the query tile's fill a fifth of the f32 kernel's time on Zen 3).
+        #[inline(always)]
+        unsafe fn transpose(src: *const f32, ss: usize, dst: *mut f32, ds: usize, scale: f32) {
+            let s = _mm256_set1_ps(scale);
+            let r: [__m256; 8] =
+                std::array::from_fn(|i| _mm256_mul_ps(_mm256_loadu_ps(src.add(i * ss)), s));
+            // rows a..h; pairs interleaved in each 128-bit half: (a0 b0 a1 b1 | a4 b4 a5 b5)
+            let lo = |x: usize| _mm256_unpacklo_ps(r[x], r[x + 1]);
+            let hi = |x: usize| _mm256_unpackhi_ps(r[x], r[x + 1]);
+            let (t0, t1, t2, t3) = (lo(0), hi(0), lo(2), hi(2));
+            let (t4, t5, t6, t7) = (lo(4), hi(4), lo(6), hi(6));
+            // four rows per half: (a0 b0 c0 d0 | a4 b4 c4 d4), (a1 b1 c1 d1 | a5 ...), ...
+            let u = [
+                _mm256_shuffle_ps::<0x44>(t0, t2),
+                _mm256_shuffle_ps::<0xEE>(t0, t2),
+                _mm256_shuffle_ps::<0x44>(t1, t3),
+                _mm256_shuffle_ps::<0xEE>(t1, t3),
+                _mm256_shuffle_ps::<0x44>(t4, t6),
+                _mm256_shuffle_ps::<0xEE>(t4, t6),
+                _mm256_shuffle_ps::<0x44>(t5, t7),
+                _mm256_shuffle_ps::<0xEE>(t5, t7),
+            ];
+            // column c < 4: the low halves of u[c] and u[c + 4]; column c + 4: the high ones
+            for c in 0..4 {
+                let (top, bottom) = (u[c], u[c + 4]);
+                _mm256_storeu_ps(dst.add(c * ds), _mm256_permute2f128_ps::<0x20>(top, bottom));
+                _mm256_storeu_ps(
+                    dst.add((c + 4) * ds),
+                    _mm256_permute2f128_ps::<0x31>(top, bottom),
+                );
+            }
+        }
     }
 
     /// AVX-512F, 16 lanes.
