@@ -627,6 +627,20 @@ unsafe fn write_rows<S: Simd>(
     }
 }
 
+/// One step's query vectors of a tile (one vector, or a pair) and the keys they work
+/// on, in lane coordinates.
+#[derive(Clone, Copy, Default)]
+struct VectorGroup {
+    /// First vector of the tile and how many (1 or 2).
+    vectors: (usize, usize),
+    /// Keys `[lo, hi)` that some row of the group sees.
+    reach: (usize, usize),
+    /// Keys that every row of the group sees (no mask step; intervals are
+    /// non-decreasing, so these are the last row's lower end to the first row's upper
+    /// end), empty when padding or a bias needs the mask step for every key.
+    seen_by_all: (usize, usize),
+}
+
 /// A query tile of a lane: local keys chunk by chunk, then (when the pattern has global
 /// tokens) the global keys outside each row's neighbourhood.
 #[inline(always)]
@@ -652,47 +666,44 @@ unsafe fn local_tile<S: Simd, const PAIR: bool, const J: usize, const DD: usize>
     let has_padding = ctx.vis.padding().is_some();
     let stride = lane.stride as i64;
 
-    let mut groups = [(0usize, 0usize); MQ];
+    let mut groups = [VectorGroup::default(); MQ];
     let mut count = 0;
-    for group in vector_groups::<PAIR>(vectors) {
-        groups[count] = group;
-        count += 1;
-    }
-    let groups = &groups[..count];
-    // Keys (lane coordinates) that some row of each group of vectors sees, and
-    // (intervals being non-decreasing) those that all of them see.
-    let mut reach = [(0usize, 0usize); MQ];
-    let mut seen_by_all = [(0usize, 0usize); MQ];
-    for (g, &(c, width)) in groups.iter().enumerate() {
+    for (slot, (c, width)) in groups.iter_mut().zip(vector_groups::<PAIR>(vectors)) {
         let first = ua + c * lanes;
         let last = (first + width * lanes).min(ub) - 1;
         let (fi, la) = (ctx.rule.interval(first), ctx.rule.interval(last));
-        reach[g] = (fi.0.max(lane.u_lo), la.1.min(lane.u_hi));
-        seen_by_all[g] = if has_padding || ctx.bias.is_some() {
-            (0, 0)
-        } else {
-            // Boosted keys go through the mask step.
-            (la.0.max(ctx.boost.map_or(0, |b| b.end)), fi.1)
+        *slot = VectorGroup {
+            vectors: (c, width),
+            reach: (fi.0.max(lane.u_lo), la.1.min(lane.u_hi)),
+            seen_by_all: if has_padding || ctx.bias.is_some() {
+                (0, 0)
+            } else {
+                // Boosted keys go through the mask step.
+                (la.0.max(ctx.boost.map_or(0, |b| b.end)), fi.1)
+            },
         };
+        count += 1;
     }
-    let klo = reach[..groups.len()].iter().map(|r| r.0).min().unwrap_or(0);
-    let khi = reach[..groups.len()].iter().map(|r| r.1).max().unwrap_or(0);
+    let groups = &groups[..count];
+    let klo = groups.iter().map(|g| g.reach.0).min().unwrap_or(0);
+    let khi = groups.iter().map(|g| g.reach.1).max().unwrap_or(0);
     // Key rows of a lane are `stride` rows apart: used in place, no copy. (A stride
     // that overflows here means one row per lane, and the row step is never used.)
     let ks = lane.stride.saturating_mul(d);
     if klo < khi {
         for kt in klo / NK..=(khi - 1) / NK {
             let (a, b) = (klo.max(kt * NK), khi.min(kt * NK + NK));
-            for (g, &group) in groups.iter().enumerate() {
-                let (lo, hi) = (reach[g].0.max(a), reach[g].1.min(b));
+            for group in groups {
+                let (lo, hi) = (group.reach.0.max(a), group.reach.1.min(b));
                 if lo >= hi {
                     continue;
                 }
                 let first = lane.row(lo, offset);
-                let seen = seen_by_all[g].0.saturating_sub(lo)..seen_by_all[g].1.saturating_sub(lo);
+                let (all_lo, all_hi) = group.seen_by_all;
+                let seen = all_lo.saturating_sub(lo)..all_hi.saturating_sub(lo);
                 vector_step::<S, J, DD>(
                     d,
-                    group,
+                    group.vectors,
                     (
                         ctx.row_ptr(ctx.x.k, h, first),
                         ctx.row_ptr(ctx.x.v, h, first),
