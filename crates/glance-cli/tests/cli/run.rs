@@ -25,6 +25,16 @@ fn visible(dir: &Path) -> Vec<String> {
     v
 }
 
+/// The rows of a hits TSV, without its comment lines and blank lines.
+fn rows(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 #[test]
 fn config_example_parses_and_names_every_run_option() {
     let out = glance().args(["config", "--example"]).assert().success();
@@ -153,14 +163,6 @@ fn outputs_equal_glance_scan_and_glance_embed() {
         .arg(&scan)
         .assert()
         .success();
-    let rows = |p: &Path| -> Vec<String> {
-        std::fs::read_to_string(p)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty())
-            .map(String::from)
-            .collect()
-    };
     let hits = rows(&out.join("hits.tsv"));
     assert!(hits.len() > 100);
     assert_eq!(hits, rows(&scan));
@@ -540,14 +542,6 @@ fn region_options_restrict_every_stage() {
     std::fs::write(&bed, "kp_a\t1000\t3000\nkp_b\t0\t500\n").unwrap();
     let by_bed = dir.path().join("bed");
     run(&by_bed, &["--regions", bed.to_str().unwrap()]);
-    let rows = |p: &Path| -> Vec<String> {
-        std::fs::read_to_string(p)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty())
-            .map(String::from)
-            .collect()
-    };
     let hits = rows(&by_region.join("hits.tsv"));
     assert!(!hits.is_empty());
     assert_eq!(hits, rows(&by_bed.join("hits.tsv")));
