@@ -1,12 +1,15 @@
 //! A tiny HTTP/1.1 file server on 127.0.0.1 for the `htslib` feature's remote tests:
 //! serves the files of test-data/hts (GET and HEAD, single byte ranges as htslib's
 //! libcurl backend asks for them, one request per connection) and records each
-//! request's first line and headers. Loopback only; nothing else is contacted.
+//! request's first line and headers. Loopback only; nothing else is contacted. Also
+//! [`read_all`], the records of a reader, which every htslib test reads through.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+use glance_seq::{HtsReader, Record};
 
 /// Path of a file in test-data/hts.
 pub fn data(name: &str) -> PathBuf {
@@ -117,4 +120,14 @@ fn respond(stream: TcpStream, log: &Mutex<Vec<String>>) -> std::io::Result<()> {
         out.write_all(&body[from..to])?;
     }
     out.flush()
+}
+
+/// Every record `reader` has left, in order.
+pub fn read_all(reader: &mut HtsReader) -> Vec<Record> {
+    let mut out = Vec::new();
+    let mut record = Record::default();
+    while reader.read_record(&mut record).unwrap() {
+        out.push(record.clone());
+    }
+    out
 }

@@ -6,7 +6,7 @@
 // [workspace.lints] in Cargo.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::hts_support;
+use crate::hts_support::{self, read_all};
 
 use std::path::{Path, PathBuf};
 
@@ -34,15 +34,6 @@ fn cram_options() -> HtsOptions {
         reference: Some(loc("ref.fa")),
         ..HtsOptions::default()
     }
-}
-
-fn read_all(reader: &mut HtsReader) -> Vec<Record> {
-    let mut out = Vec::new();
-    let mut record = Record::default();
-    while reader.read_record(&mut record).unwrap() {
-        out.push(record.clone());
-    }
-    out
 }
 
 fn read_location(location: &str, options: HtsOptions) -> Vec<Record> {

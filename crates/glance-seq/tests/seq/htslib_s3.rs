@@ -9,21 +9,12 @@
 // [workspace.lints] in Cargo.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::hts_support;
-use glance_seq::{HtsOptions, HtsReader, Record, Region};
+use crate::hts_support::{self, read_all};
+use glance_seq::{HtsOptions, HtsReader, Region};
 use std::process::Command;
 
 /// Set in the environment of the child process that does the reads.
 const CHILD: &str = "GLANCE_TEST_S3_CHILD";
-
-fn read_all(reader: &mut HtsReader) -> Vec<Record> {
-    let mut out = Vec::new();
-    let mut record = Record::default();
-    while reader.read_record(&mut record).unwrap() {
-        out.push(record.clone());
-    }
-    out
-}
 
 #[test]
 fn s3_urls_are_read_through_htslibs_s3_backend() {
