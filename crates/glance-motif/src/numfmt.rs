@@ -18,20 +18,33 @@ pub fn round_sig(x: f64, digits: i32) -> f64 {
 }
 
 /// Appends the decimal digits of `v` to `out` (as `{}` formats it, without the
-/// formatting machinery).
-pub fn push_u64(out: &mut String, mut v: u64) {
+/// formatting machinery): two digits per division, from a table of the 100 pairs.
+pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    const PAIRS: [[u8; 2]; 100] = {
+        let mut t = [[0u8; 2]; 100];
+        let mut i = 0;
+        while i < 100 {
+            t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+            i += 1;
+        }
+        t
+    };
     let mut buf = [0u8; 20];
     let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+    while v >= 100 {
+        let pair = PAIRS[(v % 100) as usize];
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&pair);
     }
-    // ASCII digits only
-    out.extend(buf[i..].iter().map(|&d| char::from(d)));
+    if v >= 10 {
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[v as usize]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + v as u8;
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// Formats like C's `printf("%.{precision}g", x)` (no `#` flag: trailing zeros removed).
@@ -350,10 +363,24 @@ mod tests {
 
     #[test]
     fn push_u64_equals_display() {
-        for v in [0u64, 1, 9, 10, 99, 100, 12345, 1 << 40, u64::MAX] {
-            let mut s = String::from("x");
+        for v in [
+            0u64,
+            1,
+            9,
+            10,
+            11,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            12345,
+            1 << 40,
+            u64::MAX,
+        ] {
+            let mut s = b"x".to_vec();
             push_u64(&mut s, v);
-            assert_eq!(s, format!("x{v}"));
+            assert_eq!(s, format!("x{v}").into_bytes());
         }
     }
 

@@ -8,18 +8,17 @@ use rayon::prelude::*;
 
 use crate::motif::Motif;
 use crate::numfmt::{format_g, push_u64, write_g};
-use crate::scan::{CompiledMotif, Hit, OrderedHits};
+use crate::scan::{CompiledMotif, Hit, HitView, OrderedHits};
 
 /// FIMO's TSV header line.
 pub const TSV_HEADER: &str = "motif_id\tmotif_alt_id\tsequence_name\tstart\tstop\tstrand\tscore\tp-value\tq-value\tmatched_sequence";
 
-/// Reusable space for formatting rows: the integer columns, and each floating-point
-/// column's last value with its text. Rows come in p-value order, where most repeat the
-/// previous row's score, p-value and q-value (85-99.7% of a 1019-motif genome scan), so
-/// each is formatted once per run of equal values.
+/// Reusable state for formatting rows: each floating-point column's last value with its
+/// text. Rows come in p-value order, where most repeat the previous row's score, p-value
+/// and q-value (85-99.7% of a 1019-motif genome scan), so each is formatted once per run
+/// of equal values.
 #[derive(Default)]
 struct RowScratch {
-    num: String,
     score: LastFormatted,
     pvalue: LastFormatted,
     qvalue: LastFormatted,
@@ -34,64 +33,72 @@ struct LastFormatted {
 
 impl LastFormatted {
     /// `value` with `digits` significant digits, as [`write_g`] writes it.
-    fn text(&mut self, value: f64, digits: usize) -> &str {
+    fn text(&mut self, value: f64, digits: usize) -> &[u8] {
         if self.bits != Some(value.to_bits()) {
             self.text.clear();
             write_g(&mut self.text, value, digits);
             self.bits = Some(value.to_bits());
         }
-        &self.text
+        self.text.as_bytes()
     }
 }
 
-/// Appends one TSV row (FIMO's columns and number formats) for `hit` of `motif` on
-/// sequence `seq_name` to `out`; `qvalue: false` leaves the q-value column empty (FIMO
-/// `--text`). The matched bases are copied byte for byte.
+/// The first two TSV columns of a motif, with their tabs: `id \t alt_id \t`.
+fn motif_columns(motif: &Motif) -> Vec<u8> {
+    [motif.id.as_bytes(), b"\t", motif.alt_id.as_bytes(), b"\t"].concat()
+}
+
+/// Appends one TSV row (FIMO's columns and number formats) for `hit` on sequence
+/// `seq_name` to `out`, its motif's columns being `motif_columns` (see
+/// [`motif_columns`]); `qvalue: false` leaves the q-value column empty (FIMO `--text`).
+/// The matched bases are copied byte for byte.
 fn push_tsv_row(
     out: &mut Vec<u8>,
     scratch: &mut RowScratch,
-    hit: &Hit,
-    motif: &Motif,
+    hit: &HitView,
+    motif_columns: &[u8],
     seq_name: &str,
     qvalue: bool,
 ) {
-    let num = &mut scratch.num;
-    num.clear();
-    num.push('\t');
-    push_u64(num, hit.start);
-    num.push('\t');
-    push_u64(num, hit.stop);
-    num.push_str(if hit.reverse { "\t-\t" } else { "\t+\t" });
-    num.push_str(scratch.score.text(hit.score, 6));
-    num.push('\t');
-    num.push_str(scratch.pvalue.text(hit.pvalue, 3));
-    num.push('\t');
-    if qvalue {
-        num.push_str(scratch.qvalue.text(hit.qvalue, 3));
-    }
-    num.push('\t');
-    out.extend_from_slice(motif.id.as_bytes());
-    out.push(b'\t');
-    out.extend_from_slice(motif.alt_id.as_bytes());
-    out.push(b'\t');
+    out.extend_from_slice(motif_columns);
     out.extend_from_slice(seq_name.as_bytes());
-    out.extend_from_slice(num.as_bytes());
-    out.extend_from_slice(&hit.matched);
+    out.push(b'\t');
+    push_u64(out, hit.start);
+    out.push(b'\t');
+    push_u64(out, hit.stop);
+    out.extend_from_slice(if hit.reverse { b"\t-\t" } else { b"\t+\t" });
+    out.extend_from_slice(scratch.score.text(hit.score, 6));
+    out.push(b'\t');
+    out.extend_from_slice(scratch.pvalue.text(hit.pvalue, 3));
+    out.push(b'\t');
+    if qvalue {
+        out.extend_from_slice(scratch.qvalue.text(hit.qvalue, 3));
+    }
+    out.push(b'\t');
+    out.extend_from_slice(hit.matched);
     out.push(b'\n');
 }
 
-/// Appends TSV rows (FIMO's columns and number formats) for `hits` to `out`.
-pub fn tsv_rows<'a>(
+/// Appends TSV rows (FIMO's columns and number formats) for `hits` to `out`;
+/// `columns[m]` holds motif `m`'s first two columns (see [`motif_columns`]).
+fn tsv_rows<'a>(
     out: &mut Vec<u8>,
-    hits: impl IntoIterator<Item = &'a Hit>,
-    motifs: &[CompiledMotif],
+    hits: impl IntoIterator<Item = HitView<'a>>,
+    columns: &[Vec<u8>],
     names: &[String],
     qvalue: bool,
 ) {
     let mut scratch = RowScratch::default();
     for h in hits {
-        let m = &motifs[h.motif as usize].motif;
-        push_tsv_row(out, &mut scratch, h, m, &names[h.record as usize], qvalue);
+        let name = &names[h.record as usize];
+        push_tsv_row(
+            out,
+            &mut scratch,
+            &h,
+            &columns[h.motif as usize],
+            name,
+            qvalue,
+        );
     }
 }
 
@@ -102,10 +109,11 @@ pub fn tsv_blocks(
     names: &[String],
     qvalue: bool,
 ) -> Vec<Vec<u8>> {
+    let columns: Vec<Vec<u8>> = motifs.iter().map(|m| motif_columns(&m.motif)).collect();
     hits.par_chunks(1 << 14)
         .map(|c| {
             let mut s = Vec::with_capacity(c.len() * 96);
-            tsv_rows(&mut s, c, motifs, names, qvalue);
+            tsv_rows(&mut s, c.iter().map(Hit::view), &columns, names, qvalue);
             s
         })
         .collect()
@@ -120,6 +128,7 @@ pub fn tsv_blocks_ordered(
     names: &[String],
 ) -> Vec<Vec<u8>> {
     const BLOCK: usize = 1 << 14;
+    let columns: Vec<Vec<u8>> = motifs.iter().map(|m| motif_columns(&m.motif)).collect();
     let end = range.end.min(hits.len());
     let start = range.start.min(end);
     (start..end)
@@ -129,7 +138,7 @@ pub fn tsv_blocks_ordered(
         .map(|from| {
             let to = (from + BLOCK).min(end);
             let mut s = Vec::with_capacity((to - from) * 96);
-            tsv_rows(&mut s, hits.range(from..to), motifs, names, true);
+            tsv_rows(&mut s, hits.range(from..to), &columns, names, true);
             s
         })
         .collect()
@@ -148,8 +157,8 @@ pub fn write_tsv_row(
     push_tsv_row(
         &mut row,
         &mut RowScratch::default(),
-        hit,
-        &motif.motif,
+        &hit.view(),
+        &motif_columns(&motif.motif),
         seq_name,
         qvalue,
     );
@@ -280,8 +289,7 @@ mod tests {
         let mut text = Vec::new();
         write_tsv_row(&mut text, &hits[0], &sc.motifs()[0], "x", false).unwrap();
         assert_eq!(text, b"MA1\ttf\tx\t3\t4\t+\t12.3457\t1.23e-05\t\taT\n");
-        let mut plain = Vec::new();
-        tsv_rows(&mut plain, &hits[..1], sc.motifs(), &names, false);
+        let plain = tsv_blocks(&hits[..1], sc.motifs(), &names, false).concat();
         assert_eq!(plain, b"MA1\ttf\tchrB\t3\t4\t+\t12.3457\t1.23e-05\t\taT\n");
     }
 }

@@ -12,7 +12,7 @@ use glance_motif::numfmt::write_g;
 use glance_motif::qvalue::NUM_LAMBDA;
 use glance_motif::region::RegionScore;
 use glance_motif::scan::RawHit;
-use glance_motif::ScanTally;
+use glance_motif::{ScanTally, Scanner};
 use glance_seq::{bins, region_name};
 
 use crate::error::WorkflowError;
@@ -288,7 +288,7 @@ pub fn write_tallies(
             tally.samples,
             bins.join(",")
         )?;
-        for r in &tally.hits {
+        for (i, r) in tally.hits().iter().enumerate() {
             write!(
                 h,
                 "{m}\t{}\t{}\t{}\t{}\t",
@@ -297,16 +297,17 @@ pub fn write_tallies(
                 u8::from(r.reverse),
                 r.scaled
             )?;
-            h.write_all(&r.matched)?;
+            h.write_all(tally.matched(i))?;
             h.write_all(b"\n")?;
         }
     }
     Ok(())
 }
 
-/// Reads scan_tallies.tsv and scan_hits.tsv of `dir` into per-motif tallies.
-pub fn read_tallies(dir: &Path, motifs: usize) -> Result<Vec<ScanTally>, WorkflowError> {
-    let mut tallies = vec![ScanTally::default(); motifs];
+/// Reads scan_tallies.tsv and scan_hits.tsv of `dir` into per-motif tallies of
+/// `scanner`'s motifs.
+pub fn read_tallies(dir: &Path, scanner: &Scanner) -> Result<Vec<ScanTally>, WorkflowError> {
+    let mut tallies = scanner.new_tallies();
     let tp = dir.join(TALLIES);
     for (i, line) in lines(&tp)?.iter().enumerate() {
         if line.starts_with('#') {
@@ -344,13 +345,20 @@ pub fn read_tallies(dir: &Path, motifs: usize) -> Result<Vec<ScanTally>, Workflo
         let t = tallies
             .get_mut(m)
             .ok_or_else(|| bad(&hp, i + 1, "motif index out of range"))?;
-        t.hits.push(RawHit {
+        if f[5].len() != t.width() {
+            return Err(bad(
+                &hp,
+                i + 1,
+                "matched sequence is not as wide as its motif",
+            ));
+        }
+        let hit = RawHit {
             record: num(f[1])? as u32,
             start: num(f[2])?,
             reverse: f[3] == "1",
             scaled,
-            matched: glance_motif::scan::Matched::new(f[5].as_bytes()),
-        });
+        };
+        t.push(hit, f[5].bytes());
     }
     Ok(tallies)
 }
@@ -358,11 +366,60 @@ pub fn read_tallies(dir: &Path, motifs: usize) -> Result<Vec<ScanTally>, Workflo
 /// Adds `b` into `a` (tests, samples and hits of disjoint record sets).
 pub fn add_tallies(a: &mut [ScanTally], b: Vec<ScanTally>) {
     for (x, y) in a.iter_mut().zip(b) {
-        x.tests += y.tests;
-        x.samples += y.samples;
-        for (p, q) in x.bins.iter_mut().zip(y.bins) {
-            *p += q;
-        }
-        x.hits.extend(y.hits);
+        x.absorb(y);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glance_motif::{BackgroundSource, Motif, ScanOptions};
+
+    fn scanner() -> Scanner {
+        let m = Motif {
+            id: "MA1".into(),
+            alt_id: "tf".into(),
+            probs: vec![[0.7, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.7]],
+            nsites: Some(20.0),
+            url: None,
+        };
+        let bg = BackgroundSource::Uniform.resolve(true).unwrap();
+        Scanner::new(&[m], bg, ScanOptions::default()).unwrap()
+    }
+
+    /// Tallies come back from scan_tallies.tsv and scan_hits.tsv as written, hits with
+    /// their matched bases; a hit whose matched sequence is not as wide as its motif is
+    /// refused, naming the file and line.
+    #[test]
+    fn tallies_round_trip_and_refuse_wrong_widths() {
+        let sc = scanner();
+        let mut tallies = sc.new_tallies();
+        let t = &mut tallies[0];
+        (t.tests, t.samples, t.bins[1]) = (10, 3, 2);
+        let hit = |record, start, reverse, scaled| RawHit {
+            record,
+            start,
+            reverse,
+            scaled,
+        };
+        t.push(hit(0, 4, false, 700), *b"aT");
+        t.push(hit(1, 0, true, 900), *b"GN");
+        let dir = tempfile::tempdir().unwrap();
+        let (mut tf, mut hf) = (Vec::new(), Vec::new());
+        write_tallies(&tallies, &["MA1"], &mut tf, &mut hf).unwrap();
+        std::fs::write(dir.path().join(TALLIES), &tf).unwrap();
+        std::fs::write(dir.path().join(RAW_HITS), &hf).unwrap();
+        let back = read_tallies(dir.path(), &sc).unwrap();
+        let (a, b) = (&tallies[0], &back[0]);
+        assert_eq!((a.tests, a.samples, a.bins), (b.tests, b.samples, b.bins));
+        assert_eq!(a.hits(), b.hits());
+        assert_eq!((b.matched(0), b.matched(1)), (&b"aT"[..], &b"GN"[..]));
+        let short = String::from_utf8(hf).unwrap().replace("\taT\n", "\ta\n");
+        std::fs::write(dir.path().join(RAW_HITS), short).unwrap();
+        let err = read_tallies(dir.path(), &sc).unwrap_err().to_string();
+        assert!(
+            err.contains("scan_hits.tsv:2: matched sequence is not as wide"),
+            "{err}"
+        );
     }
 }

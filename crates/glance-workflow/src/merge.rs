@@ -298,7 +298,7 @@ fn merge_hits(
     let MotifSet { scanner, label } = motifs;
     let mut tallies = scanner.new_tallies();
     for s in shards {
-        add_tallies(&mut tallies, read_tallies(&s.dir, scanner.motifs().len())?);
+        add_tallies(&mut tallies, read_tallies(&s.dir, scanner)?);
     }
     let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
     let files = crate::pipeline::write_scan_outputs(

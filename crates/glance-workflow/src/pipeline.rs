@@ -661,7 +661,7 @@ pub fn write_scan_outputs(
 ) -> Result<Vec<Finished>, WorkflowError> {
     // One order whatever the sharding: by record, position, strand.
     for t in &mut tallies {
-        t.hits.sort_by_key(|h| (h.record, h.start, h.reverse));
+        t.sort_by_position();
     }
     let ids: Vec<&str> = scanner
         .motifs()

@@ -65,7 +65,7 @@ impl FimoPi0 {
             .zip(scanner.motifs())
             .map(|(t, m)| {
                 let slots = replay::reservoir_slots(&mut rng, t.tests);
-                let source = Pi0Source::choose(t.tests, t.hits.len() as u64);
+                let source = Pi0Source::choose(t.tests, t.hits().len() as u64);
                 let boot = source.draws().then(|| {
                     let at = rng.clone();
                     rng.skip_draws((NUM_BOOTSTRAPS * BOOTSTRAP_DRAWS) as u64);
@@ -83,7 +83,7 @@ impl FimoPi0 {
                     }
                     Pi0Source::Hits => {
                         buckets = t
-                            .hits
+                            .hits()
                             .iter()
                             .map(|h| bucket_of(&m.bucket, h.scaled))
                             .collect();

@@ -11,6 +11,7 @@ pub mod matched;
 mod order;
 pub mod prep;
 pub mod tables;
+mod tally;
 
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub use matched::Matched;
 pub use order::OrderedHits;
 use prep::Prepared;
 use tables::{StrandTables, MAX_K};
+pub use tally::{RawHit, ScanTally};
 
 /// Scan settings (FIMO's defaults).
 #[derive(Debug, Clone, PartialEq)]
@@ -83,8 +85,9 @@ impl CompiledMotif {
         }
     }
 
-    /// Completes a raw hit with FIMO's reported score and p-value (q-value NaN).
-    pub fn to_hit(&self, motif_index: usize, h: RawHit) -> Hit {
+    /// Completes a raw hit whose bases are `matched` with FIMO's reported score and
+    /// p-value (q-value NaN).
+    pub fn to_hit(&self, motif_index: usize, h: RawHit, matched: &[u8]) -> Hit {
         let pssm = self.pssm(usize::from(h.reverse));
         Hit {
             motif: motif_index as u32,
@@ -96,7 +99,7 @@ impl CompiledMotif {
             score: pssm.score(h.scaled),
             pvalue: pssm.pvalue(h.scaled),
             qvalue: f64::NAN,
-            matched: h.matched,
+            matched: Matched::new(matched),
         }
     }
 }
@@ -127,49 +130,10 @@ pub struct ChunkMeta {
     pub global: u64,
 }
 
-/// A hit before q-values: everything FIMO reports about one window and strand.
+/// A finished hit with its p-value and q-value; `M` holds the matched bases (owned by
+/// default; [`HitView`] borrows them).
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawHit {
-    /// Record index.
-    pub record: u32,
-    /// 0-based start in the record.
-    pub start: u64,
-    /// Reverse strand?
-    pub reverse: bool,
-    /// Scaled integer score.
-    pub scaled: i32,
-    /// The window's bases as FIMO prints them (forward: as in the input; reverse:
-    /// upper-case reverse complement).
-    pub matched: Matched,
-}
-
-/// Per-motif accumulators over a whole run.
-#[derive(Debug, Clone)]
-pub struct ScanTally {
-    /// Number of tests: scoreable windows times strands (FIMO's q-value `m`).
-    pub tests: u64,
-    /// Weighted p-value sample binned by lambda (see [`qvalue::estimate_pi0`]).
-    pub bins: [u64; NUM_LAMBDA + 1],
-    /// Unweighted sample size.
-    pub samples: u64,
-    /// Hits at the p-value threshold.
-    pub hits: Vec<RawHit>,
-}
-
-impl Default for ScanTally {
-    fn default() -> Self {
-        ScanTally {
-            tests: 0,
-            bins: [0; NUM_LAMBDA + 1],
-            samples: 0,
-            hits: Vec::new(),
-        }
-    }
-}
-
-/// A finished hit with its p-value and q-value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
+pub struct Hit<M = Matched> {
     /// Motif index.
     pub motif: u32,
     /// Record index.
@@ -189,7 +153,42 @@ pub struct Hit {
     /// q-value.
     pub qvalue: f64,
     /// Matched sequence.
-    pub matched: Matched,
+    pub matched: M,
+}
+
+/// A hit whose matched bases are borrowed (as [`OrderedHits`] hands them out).
+pub type HitView<'a> = Hit<&'a [u8]>;
+
+impl<M> Hit<M> {
+    /// This hit with `matched` as its matched bases.
+    fn with_matched<N>(&self, matched: N) -> Hit<N> {
+        Hit {
+            motif: self.motif,
+            record: self.record,
+            start: self.start,
+            stop: self.stop,
+            reverse: self.reverse,
+            scaled: self.scaled,
+            score: self.score,
+            pvalue: self.pvalue,
+            qvalue: self.qvalue,
+            matched,
+        }
+    }
+}
+
+impl Hit {
+    /// This hit with its matched bases borrowed.
+    pub fn view(&self) -> HitView<'_> {
+        self.with_matched(&self.matched)
+    }
+}
+
+impl HitView<'_> {
+    /// This hit with its own copy of the matched bases.
+    pub fn to_owned_hit(&self) -> Hit {
+        self.with_matched(Matched::new(self.matched))
+    }
 }
 
 impl Scanner {
@@ -314,7 +313,10 @@ impl Scanner {
 
     /// Fresh tallies, one per motif.
     pub fn new_tallies(&self) -> Vec<ScanTally> {
-        vec![ScanTally::default(); self.motifs.len()]
+        self.motifs
+            .iter()
+            .map(|m| ScanTally::new(m.width()))
+            .collect()
     }
 
     /// Prepares a chunk's bases (reusing `prep`'s buffers).
@@ -444,33 +446,13 @@ impl Scanner {
                         [f, r] => kernel::scan_pair(f, r, prep, span, cand, cand2, found, found2),
                         _ => false,
                     };
-                    for (si, t) in m.strands.iter().enumerate() {
-                        if !paired {
-                            found.clear();
-                            kernel::scan_strand(t, prep, span, cand, found);
-                        } else if si == 1 {
-                            std::mem::swap(found, found2);
-                        }
-                        for &(i, s) in found.iter() {
-                            let i = i as usize;
-                            let window = &bases[i..i + w];
-                            let matched = if si == 0 {
-                                Matched::new(window)
-                            } else {
-                                Matched::from_iter_len(
-                                    w,
-                                    window.iter().rev().map(|&b| complement(b)),
-                                )
-                            };
-                            tally.hits.push(RawHit {
-                                record: meta.record,
-                                start: meta.offset + i as u64,
-                                reverse: si == 1,
-                                scaled: s,
-                                matched,
-                            });
+                    if !paired {
+                        kernel::scan_strand(&m.strands[0], prep, span, cand, found);
+                        if let Some(r) = m.strands.get(1) {
+                            kernel::scan_strand(r, prep, span, cand, found2);
                         }
                     }
+                    push_hits(tally, bases, meta, found, found2);
                 },
             );
     }
@@ -480,14 +462,14 @@ impl Scanner {
     pub fn take_hits(&self, tallies: &mut [ScanTally]) -> Vec<Hit> {
         let mut out = Vec::new();
         for (mi, (tally, m)) in tallies.iter_mut().zip(&self.motifs).enumerate() {
-            let mut hits: Vec<Hit> = std::mem::take(&mut tally.hits)
-                .into_iter()
-                .map(|h| m.to_hit(mi, h))
-                .collect();
-            hits.sort_by(|a, b| {
-                (a.record, a.start, a.reverse).cmp(&(b.record, b.start, b.reverse))
-            });
-            out.extend(hits);
+            tally.sort_by_position();
+            let (hits, matched) = tally.take_hits();
+            let w = m.width();
+            out.extend(
+                hits.into_iter()
+                    .zip(matched.chunks_exact(w))
+                    .map(|(h, bases)| m.to_hit(mi, h, bases)),
+            );
         }
         out
     }
@@ -520,7 +502,7 @@ impl Scanner {
         pi0: Option<&[f64]>,
     ) -> OrderedHits {
         let qv = qv_thresh.then_some(self.options.thresh);
-        let per_motif: Vec<Vec<Hit>> = tallies
+        let per_motif: Vec<order::RankedHits> = tallies
             .into_par_iter()
             .zip(self.motifs.par_iter())
             .enumerate()
@@ -528,7 +510,7 @@ impl Scanner {
                 let pi0 = pi0
                     .and_then(|p| p.get(mi).copied())
                     .unwrap_or_else(|| qvalue::estimate_pi0(&tally.bins, tally.samples));
-                order::motif_hits(mi, m, tally, pi0, qv)
+                order::motif_hits(m, tally, pi0, qv)
             })
             .collect();
         OrderedHits::merge(per_motif)
@@ -565,6 +547,43 @@ fn bin_samples(
                 bins[usize::from(bucket[s as usize])] += weight;
                 count += 1;
             }
+        }
+    }
+}
+
+/// Appends one chunk's hits of a motif to its tally in position order (forward before
+/// reverse at the same start), with their matched bases: `forward` and `reverse` hold
+/// `(window start in the chunk, scaled score)` of each strand, each in position order.
+fn push_hits(
+    tally: &mut ScanTally,
+    bases: &[u8],
+    meta: &ChunkMeta,
+    forward: &[(u32, i32)],
+    reverse: &[(u32, i32)],
+) {
+    let w = tally.width();
+    let (mut f, mut r) = (forward.iter().peekable(), reverse.iter().peekable());
+    loop {
+        let next = match (f.peek(), r.peek()) {
+            (Some(a), Some(b)) if b.0 < a.0 => r.next().map(|h| (h, true)),
+            (Some(_), _) => f.next().map(|h| (h, false)),
+            (None, _) => r.next().map(|h| (h, true)),
+        };
+        let Some((&(i, scaled), strand)) = next else {
+            return;
+        };
+        let i = i as usize;
+        let window = &bases[i..i + w];
+        let hit = RawHit {
+            record: meta.record,
+            start: meta.offset + i as u64,
+            reverse: strand,
+            scaled,
+        };
+        if strand {
+            tally.push(hit, window.iter().rev().map(|&b| complement(b)));
+        } else {
+            tally.push(hit, window.iter().copied());
         }
     }
 }

@@ -4,13 +4,37 @@
 
 /// Code of a base: A=0, C=1, G=2, T=3 (either case); anything else is 4 (not scoreable).
 #[inline]
-pub fn base_code(b: u8) -> u8 {
+pub const fn base_code(b: u8) -> u8 {
     match b {
         b'A' | b'a' => 0,
         b'C' | b'c' => 1,
         b'G' | b'g' => 2,
         b'T' | b't' => 3,
         _ => 4,
+    }
+}
+
+/// [`base_code`] of every byte.
+const BASE_CODES: [u8; 256] = {
+    let mut t = [4u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = base_code(i as u8);
+        i += 1;
+    }
+    t
+};
+
+/// `out[i] = ((codes[i] & mask) << 2) | (next[i] & 3)`: the code of the bases at `i`
+/// with one more base appended (past the end of `next`, base code 0).
+fn append_base(out: &mut [u8], codes: &[u8], mask: u8, next: &[u8]) {
+    let m = next.len().min(out.len());
+    let (with_next, last) = out.split_at_mut(m);
+    for ((o, &c), &b) in with_next.iter_mut().zip(codes).zip(next) {
+        *o = ((c & mask) << 2) | (b & 3);
+    }
+    for (o, &c) in last.iter_mut().zip(&codes[m..]) {
+        *o = (c & mask) << 2;
     }
 }
 
@@ -46,26 +70,32 @@ impl Prepared {
         p
     }
 
-    /// Refills the buffers for a new chunk (reusing their allocations).
+    /// Refills the buffers for a new chunk (reusing their allocations). Each array is
+    /// computed position by position from the ones before it (k-mer codes from the
+    /// dinucleotide and trinucleotide codes) with no dependency between positions
+    /// except in the valid runs, so the loops vectorise.
     pub fn fill(&mut self, bases: &[u8], ks: &[bool], max_width: usize) {
         let n = bases.len();
+        let padded = n + PAD + max_width;
         self.codes.clear();
-        self.codes.extend(bases.iter().map(|&b| base_code(b)));
+        self.codes
+            .extend(bases.iter().map(|&b| BASE_CODES[usize::from(b)]));
         self.dinuc.clear();
-        self.dinuc.reserve(n + PAD + max_width);
-        for i in 0..n {
-            let a = self.codes[i] & 3;
-            let b = if i + 1 < n { self.codes[i + 1] & 3 } else { 0 };
-            self.dinuc.push((a << 2) | b);
-        }
-        self.dinuc.resize(n + PAD + max_width, 0);
+        self.dinuc.resize(padded, 0);
+        append_base(
+            &mut self.dinuc[..n],
+            &self.codes,
+            3,
+            &self.codes[n.min(1)..],
+        );
         self.trinuc.clear();
-        self.trinuc.reserve(n + PAD + max_width);
-        for i in 0..n {
-            let c = if i + 2 < n { self.codes[i + 2] & 3 } else { 0 };
-            self.trinuc.push((self.dinuc[i] << 2) | c);
-        }
-        self.trinuc.resize(n + PAD + max_width, 0);
+        self.trinuc.resize(padded, 0);
+        append_base(
+            &mut self.trinuc[..n],
+            &self.dinuc,
+            15,
+            &self.codes[n.min(2)..],
+        );
         self.valid_run.clear();
         self.valid_run.resize(n, 0);
         let mut run: u32 = 0;
@@ -80,18 +110,36 @@ impl Prepared {
             if !used || k == 0 {
                 continue;
             }
-            let sentinel = 1u32 << (2 * k);
-            let mask = sentinel - 1;
-            let mut code: u32 = 0;
-            for i in 0..n {
-                code = ((code << 2) | u32::from(self.codes[i] & 3)) & mask;
-                if i + 1 >= k {
-                    let start = i + 1 - k;
-                    let valid = usize::from(self.valid_run[start]) >= k;
-                    v.push(if valid { code as u16 } else { sentinel as u16 });
+            let sentinel = 1u16 << (2 * k);
+            v.resize(n + max_width, sentinel);
+            // the k-mer at i: the code of its first bases (k <= 3), or of its first
+            // three or two shifted left and the dinucleotide after them (k = 4, 5; the
+            // padded dinucleotide array reaches past every position)
+            let (head, tail): (&[u8], Option<&[u8]>) = match k {
+                1 => (&self.codes, None),
+                2 => (&self.dinuc, None),
+                3 => (&self.trinuc, None),
+                4 => (&self.dinuc, Some(&self.dinuc[2..2 + n])),
+                _ => (&self.trinuc, Some(&self.dinuc[3..3 + n])),
+            };
+            let valid = self.valid_run.iter().map(|&r| usize::from(r) >= k);
+            let slots = v[..n].iter_mut().zip(valid);
+            match tail {
+                None => {
+                    for ((slot, ok), &h) in slots.zip(head) {
+                        *slot = if ok { u16::from(h) } else { sentinel };
+                    }
+                }
+                Some(tail) => {
+                    for (((slot, ok), &h), &t) in slots.zip(head).zip(tail) {
+                        *slot = if ok {
+                            (u16::from(h) << 4) | u16::from(t)
+                        } else {
+                            sentinel
+                        };
+                    }
                 }
             }
-            v.resize(n + max_width, sentinel as u16);
         }
     }
 
@@ -129,11 +177,11 @@ mod tests {
     }
 
     #[test]
-    fn kmers_follow_the_definition_and_are_padded() {
+    fn codes_and_kmers_follow_their_definitions_and_are_padded() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let alphabet = b"ACGTacgtNnRx";
         let max_width = 12;
-        let ks = [false, true, true, false, true, true];
+        let ks = [false, true, true, true, true, true];
         let mut p = Prepared::default();
         for n in [0usize, 1, 2, 3, 4, 5, 7, 11, 64, 300] {
             let bases: Vec<u8> = (0..n)
@@ -145,6 +193,19 @@ mod tests {
                 })
                 .collect();
             p.fill(&bases, &ks, max_width);
+            // dinucleotide and trinucleotide codes as documented (a base past the end
+            // counts as code 0), zeros in the padding; valid runs counted to the end
+            let code = |i: usize| bases.get(i).map_or(0, |&b| base_code(b) & 3);
+            let padded = n + PAD + max_width;
+            assert_eq!((p.dinuc.len(), p.trinuc.len()), (padded, padded));
+            for i in 0..n {
+                let di = 4 * code(i) + code(i + 1);
+                assert_eq!(p.dinuc[i], di, "n {n} i {i}");
+                assert_eq!(p.trinuc[i], 4 * di + code(i + 2), "n {n} i {i}");
+                let run = bases[i..].iter().take_while(|&&b| base_code(b) < 4).count();
+                assert_eq!(usize::from(p.valid_run[i]), run, "n {n} i {i}");
+            }
+            assert!(p.dinuc[n..].iter().chain(&p.trinuc[n..]).all(|&c| c == 0));
             for (k, &used) in ks.iter().enumerate() {
                 if !used || k == 0 {
                     assert!(p.kmers[k].is_empty());

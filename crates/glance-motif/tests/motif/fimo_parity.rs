@@ -317,7 +317,7 @@ fn allhits_subset3_nrdb_fimo_pi0() {
     let open = || SeqReader::open(data("fimo/allhits.fa")).unwrap();
     let mut run = ScanRun::new(&scanner, 1 << 7);
     run.scan_source(&scanner, open()).unwrap();
-    assert!(run.tallies.iter().all(|t| t.tests == t.hits.len() as u64));
+    assert!(run.tallies.iter().all(|t| t.tests == t.hits().len() as u64));
     let mut plan = FimoPi0::plan(&scanner, &run.tallies);
     assert!(!plan.needs_samples());
     plan.collect(&scanner, open(), 1 << 20).unwrap();

@@ -9,7 +9,7 @@ use glance_motif::pssm::Pssm;
 use glance_motif::scan::driver::ScanRun;
 use glance_motif::scan::prep::{base_code, Prepared};
 use glance_motif::scan::tables::StrandTables;
-use glance_motif::{BackgroundSource, Motif, ScanOptions, Scanner};
+use glance_motif::{BackgroundSource, Motif, ScanOptions, ScanTally, Scanner};
 use glance_seq::SeqReader;
 use proptest::prelude::*;
 
@@ -97,7 +97,7 @@ fn fast(scanner: &Scanner, records: &[Vec<u8>], chunk: usize) -> Vec<(u32, u32, 
     run.scan_source(scanner, reader).unwrap();
     let mut out = Vec::new();
     for (mi, t) in run.tallies.iter().enumerate() {
-        for h in &t.hits {
+        for h in t.hits() {
             out.push((mi as u32, h.record, h.start, h.reverse, h.scaled));
         }
     }
@@ -272,13 +272,18 @@ fn owned_parts_add_up_to_the_whole_run() {
         for (i, &v) in w.bins.iter().enumerate() {
             assert_eq!(v, a.bins[i] + b.bins[i], "motif {m} bin {i}");
         }
-        let mut split: Vec<_> = a.hits.iter().chain(&b.hits).cloned().collect();
-        split.sort_by_key(|h| (h.record, h.start, h.reverse));
-        let mut all = w.hits.clone();
-        all.sort_by_key(|h| (h.record, h.start, h.reverse));
+        // a run appends hits by record, start and strand, each with its bases
+        let with_bases = |t: &ScanTally| -> Vec<_> {
+            (0..t.hits().len())
+                .map(|i| (t.hits()[i], t.matched(i).to_vec()))
+                .collect()
+        };
+        let split: Vec<_> = with_bases(a).into_iter().chain(with_bases(b)).collect();
+        let all = with_bases(w);
+        assert!(all.is_sorted_by_key(|(h, _)| (h.record, h.start, h.reverse)));
         assert_eq!(all, split, "motif {m}");
     }
-    assert!(whole.tallies.iter().map(|t| t.hits.len()).sum::<usize>() > 10);
+    assert!(whole.tallies.iter().map(|t| t.hits().len()).sum::<usize>() > 10);
 }
 
 #[test]
@@ -307,8 +312,8 @@ fn sparse_and_dense_pvalue_samples_give_the_same_tallies() {
     assert!(whole.iter().all(|t| t.samples > 0));
     for (m, (a, b)) in whole.iter().zip(&small).enumerate() {
         assert_eq!(
-            (a.tests, a.samples, a.bins, a.hits.len()),
-            (b.tests, b.samples, b.bins, b.hits.len()),
+            (a.tests, a.samples, a.bins, a.hits().len()),
+            (b.tests, b.samples, b.bins, b.hits().len()),
             "motif {m}"
         );
     }
