@@ -22,7 +22,7 @@ TD=$ROOT/test-data
 ALL=(seq_reader manifest_merge safetensors indexed_fetch fai gzi model_config hf_config
      seq_compressed region_bed motif_meme motif_jaspar motif_pfm motif_transfac motif_homer
      motif_background attn_pattern workflow_config vocab vcf_reader vcf_query torch_bin
-     tokenizer_json)
+     tokenizer_json scan_tallies)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 
 # seeds TARGET FILE...: copies existing seed files into the target's corpus.
@@ -66,6 +66,7 @@ build_corpora() {
     seeds safetensors "$TD"/models/native_alibi/model.safetensors
     seeds workflow_config
     seeds manifest_merge
+    seeds scan_tallies
     seeds tokenizer_json "$TD"/models/dnabert2_bpe/tokenizer.json "$TD"/models/modernbert_mixed/tokenizer.json
     seeds vocab "$TD"/seq/dnabert_vocab_k3.txt "$TD"/seq/dnabert_vocab_k6.txt
     seeds vcf_reader "$TD"/variants/*.vcf "$TD"/variants/*.vcf.gz "$TD"/variants/*.bcf

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use glance_io::{clean_partials, write_measured, FileEntry};
 use glance_motif::numfmt::write_g;
+use glance_motif::pssm::RANGE;
 use glance_motif::qvalue::NUM_LAMBDA;
 use glance_motif::region::RegionScore;
 use glance_motif::scan::RawHit;
@@ -352,6 +353,12 @@ pub fn read_tallies(dir: &Path, scanner: &Scanner) -> Result<Vec<ScanTally>, Wor
                 "matched sequence is not as wide as its motif",
             ));
         }
+        // a hit's score reaches its motif's threshold and no more than the best score
+        let motif = &scanner.motifs()[m];
+        let best = motif.width() as i64 * i64::from(RANGE);
+        if !(i64::from(motif.threshold)..=best).contains(&i64::from(scaled)) {
+            return Err(bad(&hp, i + 1, "score out of range for its motif"));
+        }
         let hit = RawHit {
             record: num(f[1])? as u32,
             start: num(f[2])?,
@@ -384,12 +391,18 @@ mod tests {
             url: None,
         };
         let bg = BackgroundSource::Uniform.resolve(true).unwrap();
-        Scanner::new(&[m], bg, ScanOptions::default()).unwrap()
+        // every score is a hit at p <= 1: the motif's threshold is 0
+        let options = ScanOptions {
+            thresh: 1.0,
+            ..ScanOptions::default()
+        };
+        Scanner::new(&[m], bg, options).unwrap()
     }
 
     /// Tallies come back from scan_tallies.tsv and scan_hits.tsv as written, hits with
-    /// their matched bases; a hit whose matched sequence is not as wide as its motif is
-    /// refused, naming the file and line.
+    /// their matched bases; a hit whose matched sequence is not as wide as its motif, or
+    /// whose score lies outside the motif's threshold..=best, is refused, naming the file
+    /// and line.
     #[test]
     fn tallies_round_trip_and_refuse_wrong_widths() {
         let sc = scanner();
@@ -414,12 +427,23 @@ mod tests {
         assert_eq!((a.tests, a.samples, a.bins), (b.tests, b.samples, b.bins));
         assert_eq!(a.hits(), b.hits());
         assert_eq!((b.matched(0), b.matched(1)), (&b"aT"[..], &b"GN"[..]));
-        let short = String::from_utf8(hf).unwrap().replace("\taT\n", "\ta\n");
-        std::fs::write(dir.path().join(RAW_HITS), short).unwrap();
-        let err = read_tallies(dir.path(), &sc).unwrap_err().to_string();
+        let hits = String::from_utf8(hf).unwrap();
+        let damaged = |from: &str, to: &str| {
+            std::fs::write(dir.path().join(RAW_HITS), hits.replace(from, to)).unwrap();
+            read_tallies(dir.path(), &sc).unwrap_err().to_string()
+        };
+        let err = damaged("\taT\n", "\ta\n");
         assert!(
             err.contains("scan_hits.tsv:2: matched sequence is not as wide"),
             "{err}"
         );
+        // scores below the motif's threshold or above its best cannot come from a scan
+        for score in ["-2147483648", "-1", "2001", "2147483647"] {
+            let err = damaged("\t700\t", &format!("\t{score}\t"));
+            assert!(
+                err.contains("scan_hits.tsv:2: score out of range"),
+                "{score}: {err}"
+            );
+        }
     }
 }

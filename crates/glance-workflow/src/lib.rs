@@ -2,7 +2,8 @@
 //!
 //! - [`Config`]: the TOML configuration (every key is a `glance run` option);
 //! - [`run`]: one run or one shard of it (`--shard I/N`), resumable;
-//! - [`merge`]: shards gathered into what one run gives;
+//! - [`merge`]: shards gathered into what one run gives ([`read_tallies`]: a shard's
+//!   scan tables read back);
 //! - [`Manifest`]: manifest.json (version, resolved config, input and output checksums,
 //!   timings);
 //! - [`MotifSet`]: the one way a motif file, background and thresholds become a scanner;
@@ -52,6 +53,7 @@ pub use embeddings::{embed_inputs, embed_to_memory, EmbedRows, EmbeddedRegion, E
 pub use error::WorkflowError;
 pub use hits::{collect_hits, scan_inputs, HitFormat, ScanHits, ScanSettings, ScanSummary};
 pub use input::{open_location, read_regions, Input, InputReader, ReadObserver};
+pub use layout::read_tallies;
 pub use manifest::{Manifest, StageTiming, MANIFEST};
 pub use merge::merge;
 pub use pca::{Pca, PcaAccumulator};

@@ -76,14 +76,27 @@ pub(super) fn motif_hits(
     tally.sort_by_position();
     let raw = tally.hits();
     // reported score and rounded p-value of each (strand, scaled score) of the hits,
-    // computed once: both round to 10 digits, which costs a pow and a log10
-    let low = raw.iter().map(|h| h.scaled).min().unwrap_or(0);
-    let high = raw.iter().map(|h| h.scaled).max().unwrap_or(0);
-    let span = (i64::from(high) - i64::from(low) + 1) as usize;
+    // computed once: both round to 10 digits, which costs a pow and a log10. The memo
+    // spans the hits' scores, within the motif's range 0..=w * RANGE (scores outside
+    // it, which no scan makes, share the nearest end's entry)
+    let top = m.width() as i32 * crate::pssm::RANGE;
+    let low = raw
+        .iter()
+        .map(|h| h.scaled)
+        .min()
+        .unwrap_or(0)
+        .clamp(0, top);
+    let high = raw
+        .iter()
+        .map(|h| h.scaled)
+        .max()
+        .unwrap_or(0)
+        .clamp(low, top);
+    let span = (high - low + 1) as usize;
     let mut memo: [Vec<Option<(f64, f64)>>; 2] = [vec![None; span], vec![None; span]];
     let mut values = |h: &RawHit| -> (f64, f64) {
         let strand = usize::from(h.reverse);
-        let slot = &mut memo[strand][(h.scaled - low) as usize];
+        let slot = &mut memo[strand][(h.scaled.clamp(low, high) - low) as usize];
         *slot.get_or_insert_with(|| {
             let pssm = m.pssm(strand);
             (pssm.score(h.scaled), pssm.pvalue(h.scaled))
