@@ -148,6 +148,11 @@ impl Pssm {
         self.matrix.len()
     }
 
+    /// The top of the scaled score range, `w * RANGE` (no window scores more).
+    pub fn max_scaled(&self) -> i32 {
+        self.width() as i32 * RANGE
+    }
+
     /// The reported score of a scaled score: `s / scale + w * offset`, rounded to 10
     /// significant digits as FIMO does.
     pub fn score(&self, scaled: i32) -> f64 {

@@ -9,7 +9,6 @@ use std::path::Path;
 
 use glance_io::{clean_partials, write_measured, FileEntry};
 use glance_motif::numfmt::write_g;
-use glance_motif::pssm::RANGE;
 use glance_motif::qvalue::NUM_LAMBDA;
 use glance_motif::region::RegionScore;
 use glance_motif::scan::RawHit;
@@ -355,8 +354,7 @@ pub fn read_tallies(dir: &Path, scanner: &Scanner) -> Result<Vec<ScanTally>, Wor
         }
         // a hit's score reaches its motif's threshold and no more than the best score
         let motif = &scanner.motifs()[m];
-        let best = motif.width() as i64 * i64::from(RANGE);
-        if !(i64::from(motif.threshold)..=best).contains(&i64::from(scaled)) {
+        if !(motif.threshold..=motif.model.fwd.max_scaled()).contains(&scaled) {
             return Err(bad(&hp, i + 1, "score out of range for its motif"));
         }
         let hit = RawHit {

@@ -229,7 +229,7 @@ impl Scanner {
                     *c = model.fwd.last_score_with_pvalue_at_least(l);
                 }
                 // bucket[s] = #{i : cutoffs[i] >= s}; cutoffs are non-increasing
-                let top = model.fwd.width() * crate::pssm::RANGE as usize;
+                let top = model.fwd.max_scaled() as usize;
                 let mut bucket = vec![0u8; top + 1];
                 let mut b = NUM_LAMBDA;
                 for (s, slot) in bucket.iter_mut().enumerate() {

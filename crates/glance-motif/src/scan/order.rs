@@ -79,7 +79,7 @@ pub(super) fn motif_hits(
     // computed once: both round to 10 digits, which costs a pow and a log10. The memo
     // spans the hits' scores, within the motif's range 0..=w * RANGE (scores outside
     // it, which no scan makes, share the nearest end's entry)
-    let top = m.width() as i32 * crate::pssm::RANGE;
+    let top = m.model.fwd.max_scaled();
     let low = raw
         .iter()
         .map(|h| h.scaled)
