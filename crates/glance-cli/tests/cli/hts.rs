@@ -6,17 +6,16 @@
 // [workspace.lints] in Cargo.toml).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::common;
-
 use crate::common::{data, glance};
 
 #[cfg(not(feature = "htslib"))]
 #[test]
 fn without_the_feature_a_bam_input_says_how_to_rebuild() {
+    use crate::common::failure_stderr;
     let bam = data("hts/hifi.unaligned.bam");
     for cmd in [&["scan"][..], &["tokenize", "-o", "t.npy"][..]] {
         let dir = tempfile::tempdir().unwrap();
-        let err = common::failure_stderr(glance().current_dir(dir.path()).args(cmd).arg(&bam));
+        let err = failure_stderr(glance().current_dir(dir.path()).args(cmd).arg(&bam));
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(
             err.starts_with(&format!("error: {}: ", bam.display()))
@@ -26,7 +25,7 @@ fn without_the_feature_a_bam_input_says_how_to_rebuild() {
         assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
     }
     // a URL too
-    let err = common::failure_stderr(glance().args(["scan", "https://example.org/reads.bam"]));
+    let err = failure_stderr(glance().args(["scan", "https://example.org/reads.bam"]));
     assert!(err.contains("--features htslib"), "{err}");
 }
 
