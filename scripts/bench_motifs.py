@@ -17,7 +17,7 @@ FIMO keep p <= 1e-4) with a uniform background, in its own process, timed with
   within 1.2x of the uniform run.
 * glance again writing to its standard output redirected to a file (`> file`, as FIMO
   --text is used): no sync before the end, where `-o` syncs the file and renames it into
-  place. Every glance run writes a new file.
+  place. Every glance run writes a new file, after `sync` has put the last one on disk.
 
 Usage (from the repository root, after `cargo build --release -p glance-cli`):
   /work/venv/bin/python scripts/bench_motifs.py --threads 2 [--full-fimo] [--repeat 3]
@@ -148,11 +148,13 @@ def main():
             runs = []
             for _ in range(args.repeat):
                 # a new file each run, as a pipeline step writes it (Snakemake removes a
-                # job's outputs before running it): replacing the last run's 77 MB file
-                # would add its unlink (~45 ms on ext4) to the timed rename
+                # job's outputs before running it), after the last run's file is deleted
+                # and everything is on disk (`sync`): otherwise the unlink of a 77 MB file
+                # (~45 ms on ext4) or the writeback of the last run's data would be timed
                 out = os.path.join(work, "glance.tsv")
                 if os.path.exists(out):
                     os.remove(out)
+                os.sync()
                 cmd = [args.glance, "--threads", str(args.threads), "-q", "scan", fasta, "--motifs", meme] + background
                 # -o: written to a temporary file, synced, renamed into place (whole or
                 # absent after a crash); stdout: `> file` as with FIMO --text, no sync
@@ -162,7 +164,10 @@ def main():
         for tool in ["memelite", "moods", "fimo"]:
             if tool in skip or (tool == "fimo" and n > 10 and not args.full_fimo):
                 continue
-            runs = [timed([py, scripts[tool], meme, fasta], env) for _ in range(args.repeat_peers)]
+            runs = []
+            for _ in range(args.repeat_peers):
+                os.sync()
+                runs.append(timed([py, scripts[tool], meme, fasta], env))
             if tool == "memelite":
                 # two calls in one process: the row is the whole process, "warm" the 2nd call
                 outs = [r[3].split() for r in runs]
