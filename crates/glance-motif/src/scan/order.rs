@@ -11,54 +11,101 @@ use rayon::prelude::*;
 use super::{CompiledMotif, Hit, HitView, RawHit, ScanTally};
 use crate::qvalue;
 
-/// One hit of a [`RankedHits`] list, without its motif and matched bases.
-#[derive(Debug, Clone, Copy)]
-struct Ranked {
-    /// 1-based first position.
-    start: u64,
-    /// Reported score.
-    score: f64,
-    /// p-value.
-    pvalue: f64,
-    /// q-value.
-    qvalue: f64,
-    /// Record index.
-    record: u32,
-    /// Scaled integer score.
-    scaled: i32,
-    /// Reverse strand?
-    reverse: bool,
+/// Reported score and p-value of each scaled score `low..=high` of a motif's hits, per
+/// strand: both are functions of the strand and the scaled score, so hits share them.
+#[derive(Debug, Clone, Default)]
+struct ScoreMemo {
+    values: [Vec<(f64, f64)>; 2],
+    low: i32,
+    high: i32,
 }
 
-/// One motif's hits in FIMO's order, with their matched bases (`width` bytes per hit,
-/// in the same order).
-#[derive(Debug, Clone, Default)]
+impl ScoreMemo {
+    /// The memo of `m`'s hits `raw`: scores in the motif's range 0..=w * RANGE (scores
+    /// outside it, which no scan makes, share the nearest end's entry).
+    fn of(m: &CompiledMotif, raw: &[RawHit]) -> ScoreMemo {
+        let top = m.model.fwd.max_scaled();
+        let low = raw
+            .iter()
+            .map(|h| h.scaled)
+            .min()
+            .unwrap_or(0)
+            .clamp(0, top);
+        let high = raw
+            .iter()
+            .map(|h| h.scaled)
+            .max()
+            .unwrap_or(0)
+            .clamp(low, top);
+        // both values round to 10 digits, which costs a pow and a log10: computed once
+        // per (strand, score) that a hit has, NaN elsewhere
+        let span = (high - low + 1) as usize;
+        let mut memo = ScoreMemo {
+            values: [
+                vec![(f64::NAN, f64::NAN); span],
+                vec![(f64::NAN, f64::NAN); span],
+            ],
+            low,
+            high,
+        };
+        for h in raw {
+            let (strand, at) = (usize::from(h.reverse), memo.slot(h.scaled));
+            let slot = &mut memo.values[strand][at];
+            if slot.1.is_nan() {
+                let pssm = m.pssm(strand);
+                *slot = (pssm.score(h.scaled), pssm.pvalue(h.scaled));
+            }
+        }
+        memo
+    }
+
+    /// Index of scaled score `scaled` in either strand's values.
+    fn slot(&self, scaled: i32) -> usize {
+        (scaled.clamp(self.low, self.high) - self.low) as usize
+    }
+
+    /// Reported score and p-value of a hit on strand `reverse` with score `scaled`.
+    fn get(&self, reverse: bool, scaled: i32) -> (f64, f64) {
+        self.values[usize::from(reverse)][self.slot(scaled)]
+    }
+}
+
+/// One motif's hits in FIMO's order: its tally, reordered in place (hits and matched
+/// bases), with each hit's q-value and the memo of their scores and p-values.
+#[derive(Debug, Clone)]
 pub(super) struct RankedHits {
-    hits: Vec<Ranked>,
-    matched: Vec<u8>,
-    width: usize,
+    tally: ScanTally,
+    qvalues: Vec<f64>,
+    memo: ScoreMemo,
 }
 
 impl RankedHits {
     /// Number of hits.
     fn len(&self) -> usize {
-        self.hits.len()
+        self.qvalues.len()
+    }
+
+    /// p-value of each hit, in order.
+    fn pvalues(&self) -> impl Iterator<Item = f64> + '_ {
+        let hits = &self.tally.hits()[..self.len()];
+        hits.iter().map(|h| self.memo.get(h.reverse, h.scaled).1)
     }
 
     /// Hit `i` of motif `motif` (this list's motif).
     fn get(&self, motif: u32, i: usize) -> HitView<'_> {
-        let r = &self.hits[i];
+        let h = &self.tally.hits()[i];
+        let (score, pvalue) = self.memo.get(h.reverse, h.scaled);
         Hit {
             motif,
-            record: r.record,
-            start: r.start,
-            stop: r.start + self.width as u64 - 1,
-            reverse: r.reverse,
-            scaled: r.scaled,
-            score: r.score,
-            pvalue: r.pvalue,
-            qvalue: r.qvalue,
-            matched: &self.matched[i * self.width..(i + 1) * self.width],
+            record: h.record,
+            start: h.start + 1,
+            stop: h.start + self.tally.width() as u64,
+            reverse: h.reverse,
+            scaled: h.scaled,
+            score,
+            pvalue,
+            qvalue: self.qvalues[i],
+            matched: self.tally.matched(i),
         }
     }
 }
@@ -75,66 +122,30 @@ pub(super) fn motif_hits(
     // ties in p-value keep the tally's order: record, start, strand
     tally.sort_by_position();
     let raw = tally.hits();
-    // reported score and rounded p-value of each (strand, scaled score) of the hits,
-    // computed once: both round to 10 digits, which costs a pow and a log10. The memo
-    // spans the hits' scores, within the motif's range 0..=w * RANGE (scores outside
-    // it, which no scan makes, share the nearest end's entry)
-    let top = m.model.fwd.max_scaled();
-    let low = raw
-        .iter()
-        .map(|h| h.scaled)
-        .min()
-        .unwrap_or(0)
-        .clamp(0, top);
-    let high = raw
-        .iter()
-        .map(|h| h.scaled)
-        .max()
-        .unwrap_or(0)
-        .clamp(low, top);
-    let span = (high - low + 1) as usize;
-    let mut memo: [Vec<Option<(f64, f64)>>; 2] = [vec![None; span], vec![None; span]];
-    let mut values = |h: &RawHit| -> (f64, f64) {
-        let strand = usize::from(h.reverse);
-        let slot = &mut memo[strand][(h.scaled.clamp(low, high) - low) as usize];
-        *slot.get_or_insert_with(|| {
-            let pssm = m.pssm(strand);
-            (pssm.score(h.scaled), pssm.pvalue(h.scaled))
-        })
-    };
+    let memo = ScoreMemo::of(m, raw);
     let mut keys: Vec<(u64, u32)> = raw
         .iter()
         .enumerate()
-        .map(|(i, h)| (p_key(values(h).1), i as u32))
+        .map(|(i, h)| (p_key(memo.get(h.reverse, h.scaled).1), i as u32))
         .collect();
     keys.sort_unstable();
-    let mut q: Vec<f64> = keys.iter().map(|k| values(&raw[k.1 as usize]).1).collect();
-    qvalue::qvalues_in_place(&mut q, pi0, tally.tests);
-    let width = m.width();
-    let kept = keys
-        .iter()
-        .zip(q)
-        .filter(|(_, q)| qv_thresh.is_none_or(|t| *q <= t));
-    let mut out = RankedHits {
-        hits: Vec::with_capacity(keys.len()),
-        matched: Vec::with_capacity(keys.len() * width),
-        width,
-    };
-    for (&(_, i), qvalue) in kept {
-        let h = &raw[i as usize];
-        let (score, pvalue) = values(h);
-        out.hits.push(Ranked {
-            start: h.start + 1,
-            score,
-            pvalue,
-            qvalue,
-            record: h.record,
-            scaled: h.scaled,
-            reverse: h.reverse,
-        });
-        out.matched.extend_from_slice(tally.matched(i as usize));
+    let mut qvalues: Vec<f64> = keys.iter().map(|&(key, _)| p_of_key(key)).collect();
+    qvalue::qvalues_in_place(&mut qvalues, pi0, tally.tests);
+    // the tally takes FIMO's order (keys hold a permutation of its hits, so this
+    // cannot fail)
+    let moved = tally.permute(keys.into_iter().map(|(_, i)| i).collect());
+    debug_assert!(moved);
+    // q-values never decrease down the order: those within the threshold lead
+    if let Some(t) = qv_thresh {
+        let kept = qvalues.partition_point(|&q| q <= t);
+        qvalues.truncate(kept);
+        tally.truncate(kept);
     }
-    out
+    RankedHits {
+        tally,
+        qvalues,
+        memo,
+    }
 }
 
 impl Drop for OrderedHits {
@@ -154,6 +165,15 @@ fn p_key(p: f64) -> u64 {
     } else {
         b | (1 << 63)
     }
+}
+
+/// The p-value of a [`p_key`].
+fn p_of_key(key: u64) -> f64 {
+    f64::from_bits(if key >> 63 == 1 {
+        key & !(1 << 63)
+    } else {
+        !key
+    })
 }
 
 /// Hits of a finished run in FIMO's order (p-value, motif, record, start, strand),
@@ -188,8 +208,8 @@ impl OrderedHits {
             .zip(lists.par_iter())
             .enumerate()
             .for_each(|(mi, (part, l))| {
-                for (k, (i, h)) in part.iter_mut().zip(l.hits.iter().enumerate()) {
-                    *k = (p_key(h.pvalue), mi as u32, i as u32);
+                for (k, (i, p)) in part.iter_mut().zip(l.pvalues().enumerate()) {
+                    *k = (p_key(p), mi as u32, i as u32);
                 }
             });
         keys.par_sort_by_key(|k| k.0);

@@ -120,6 +120,53 @@ impl ScanTally {
         self.matched = matched;
     }
 
+    /// Reorders the hits and their matched bases in place so that hit `i` becomes the
+    /// hit that was at `order[i]`; `order` must be a permutation of `0..hits` (else
+    /// nothing moves and false is returned). In place, cycle by cycle, so that ranking
+    /// a large tally does not hold a second copy of it.
+    pub(crate) fn permute(&mut self, mut order: Vec<u32>) -> bool {
+        let n = self.hits.len();
+        let mut seen = vec![false; n];
+        if order.len() != n
+            || !order
+                .iter()
+                .all(|&j| (j as usize) < n && !std::mem::replace(&mut seen[j as usize], true))
+        {
+            return false;
+        }
+        let w = self.width;
+        let mut held = vec![0u8; w];
+        for start in 0..n {
+            if order[start] as usize == start {
+                continue;
+            }
+            // follow the cycle through start: each slot takes the hit it names, the last
+            // one the hit held from start; visited slots are marked as fixed points
+            let first = self.hits[start];
+            held.copy_from_slice(&self.matched[start * w..(start + 1) * w]);
+            let mut i = start;
+            loop {
+                let j = order[i] as usize;
+                order[i] = i as u32;
+                if j == start {
+                    self.hits[i] = first;
+                    self.matched[i * w..(i + 1) * w].copy_from_slice(&held);
+                    break;
+                }
+                self.hits[i] = self.hits[j];
+                self.matched.copy_within(j * w..(j + 1) * w, i * w);
+                i = j;
+            }
+        }
+        true
+    }
+
+    /// Keeps the first `len` hits (and their bases).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.hits.truncate(len);
+        self.matched.truncate(len * self.width);
+    }
+
     /// Takes the hits and their matched bases, leaving the counts and the sample.
     pub fn take_hits(&mut self) -> (Vec<RawHit>, Vec<u8>) {
         (
@@ -140,6 +187,32 @@ mod tests {
             reverse,
             scaled: start as i32,
         }
+    }
+
+    /// A permutation moves each hit with its bases; anything else moves nothing.
+    #[test]
+    fn permuting_moves_hits_with_their_bases() {
+        let mut t = ScanTally::new(2);
+        for (i, bases) in [*b"AA", *b"CC", *b"GG", *b"TT", *b"AC"]
+            .into_iter()
+            .enumerate()
+        {
+            t.push(hit(0, i as u64, false), bases);
+        }
+        let before = t.clone();
+        assert!(!t.permute(vec![0, 1, 2, 3]));
+        assert!(!t.permute(vec![0, 1, 1, 3, 4]));
+        assert!(!t.permute(vec![0, 1, 2, 3, 5]));
+        assert_eq!((t.hits(), &t.matched), (before.hits(), &before.matched));
+        let order = vec![3, 0, 4, 1, 2];
+        assert!(t.permute(order.clone()));
+        for (i, &j) in order.iter().enumerate() {
+            assert_eq!(t.hits()[i], before.hits()[j as usize]);
+            assert_eq!(t.matched(i), before.matched(j as usize));
+        }
+        t.truncate(2);
+        assert_eq!(t.hits().len(), 2);
+        assert_eq!(t.matched(1), b"AA");
     }
 
     #[test]
