@@ -2,7 +2,8 @@
 //! sorted by p-value (then record, start, strand) with their q-values, and every motif's
 //! list merged by p-value, then motif, into an [`OrderedHits`]. Both sort small keys
 //! rather than the hits themselves, and the merge runs in parallel. Hits stay compact
-//! (numbers in one array, matched bases in another) until a writer reads them.
+//! (numbers in one array, matched bases in another) until a writer reads them: a
+//! motif's tally is reordered in place, never copied.
 
 use std::ops::Range;
 
@@ -13,7 +14,7 @@ use crate::qvalue;
 
 /// Reported score and p-value of each scaled score `low..=high` of a motif's hits, per
 /// strand: both are functions of the strand and the scaled score, so hits share them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct ScoreMemo {
     values: [Vec<(f64, f64)>; 2],
     low: i32,
@@ -87,8 +88,8 @@ impl RankedHits {
 
     /// p-value of each hit, in order.
     fn pvalues(&self) -> impl Iterator<Item = f64> + '_ {
-        let hits = &self.tally.hits()[..self.len()];
-        hits.iter().map(|h| self.memo.get(h.reverse, h.scaled).1)
+        let hits = self.tally.hits().iter();
+        hits.map(|h| self.memo.get(h.reverse, h.scaled).1)
     }
 
     /// Hit `i` of motif `motif` (this list's motif).
