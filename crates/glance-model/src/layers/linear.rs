@@ -1,7 +1,10 @@
-//! [`Linear`]: `y = x W^T + b` on the `gemm` crate's f32 kernels (AVX-512/AVX2/FMA picked
-//! at run time), or in [`Precision::Bf16`] on the packed bf16 kernel
-//! ([`crate::kernels::bf16`]) with the weight converted once when the precision is set.
+//! [`Linear`]: `y = x W^T + b` in f32 on the packed AVX2 kernel
+//! ([`crate::kernels::packed_f32`], the weight packed once when the layer is built) where
+//! the CPU prefers it, else on the `gemm` crate's kernels (AVX-512 or baseline, picked at
+//! run time); in [`Precision::Bf16`] on the packed bf16 kernel ([`crate::kernels::bf16`])
+//! with the weight converted once when the precision is set.
 
+use std::borrow::Cow;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
@@ -11,6 +14,7 @@ use rayon::prelude::*;
 use crate::error::ModelError;
 use crate::kernels::bf16::{self, PackedBf16};
 use crate::kernels::elementwise;
+use crate::kernels::packed_f32::{self, PackedF32};
 use crate::schedule::{self, ROW_BLOCK};
 use crate::weights::Weights;
 use crate::Precision;
@@ -18,22 +22,50 @@ use crate::Precision;
 /// A dense layer; mirrors PyTorch's `torch.nn.Linear` (weight `[out, in]`, bias `[out]`).
 #[derive(Debug, Clone)]
 pub struct Linear {
-    /// `[out, in]`, row-major as in the checkpoint.
-    weight: Array2<f32>,
+    weight: F32Weight,
     bias: Option<Array1<f32>>,
     /// The weight in bf16, packed for the kernel, when the layer runs in bf16 (shared
     /// by clones).
     packed: Option<Arc<PackedBf16>>,
 }
 
+/// The f32 weight `[out, in]`, held once, in the layout of the kernel that runs it.
+#[derive(Debug, Clone)]
+enum F32Weight {
+    /// Row-major as in the checkpoint, for the `gemm` crate.
+    Rows(Array2<f32>),
+    /// Packed for [`packed_f32`] (shared by clones).
+    Panels(Arc<PackedF32>),
+}
+
 impl Linear {
-    /// A layer from its parts; `bias` must have `weight.nrows()` entries.
+    /// A layer from its parts; `bias` must have `weight.nrows()` entries. Where the CPU
+    /// prefers the packed f32 kernel ([`packed_f32::preferred`]) the weight is packed
+    /// here and kept only in that layout.
     pub fn new(weight: Array2<f32>, bias: Option<Array1<f32>>) -> Self {
         debug_assert!(bias.as_ref().is_none_or(|b| b.len() == weight.nrows()));
+        let (out, input) = weight.dim();
+        let panels = packed_f32::preferred()
+            .then(|| PackedF32::pack(weight.as_standard_layout().as_slice()?, out, input))
+            .flatten();
         Linear {
-            weight,
+            weight: match panels {
+                Some(p) => F32Weight::Panels(Arc::new(p)),
+                None => F32Weight::Rows(weight),
+            },
             bias,
             packed: None,
+        }
+    }
+
+    /// The f32 weight `[out, in]`, row-major (unpacked into a copy when held packed).
+    fn rows(&self) -> Cow<'_, Array2<f32>> {
+        match &self.weight {
+            F32Weight::Rows(w) => Cow::Borrowed(w),
+            F32Weight::Panels(p) => Cow::Owned(
+                Array2::from_shape_vec((p.n(), p.k()), p.unpack())
+                    .unwrap_or_else(|_| unreachable!("n * k values for [n, k]")),
+            ),
         }
     }
 
@@ -57,9 +89,10 @@ impl Linear {
     /// Splits a fused projection by output rows: the first `n` outputs, then the rest.
     pub fn split_rows(self, n: usize) -> (Linear, Linear) {
         let n = n.min(self.output());
+        let weight = self.rows();
         let part = |rows: std::ops::Range<usize>| {
             Linear::new(
-                self.weight.slice(ndarray::s![rows.clone(), ..]).to_owned(),
+                weight.slice(ndarray::s![rows.clone(), ..]).to_owned(),
                 self.bias
                     .as_ref()
                     .map(|b| b.slice(ndarray::s![rows]).to_owned()),
@@ -80,7 +113,8 @@ impl Linear {
             Precision::F32 => self.packed = None,
             Precision::Bf16 => {
                 if self.packed.is_none() {
-                    let w = self.weight.as_standard_layout();
+                    let rows = self.rows();
+                    let w = rows.as_standard_layout();
                     self.packed = w
                         .as_slice()
                         .and_then(|w| PackedBf16::pack(w, self.output(), self.input()))
@@ -101,17 +135,23 @@ impl Linear {
 
     /// Input width.
     pub fn input(&self) -> usize {
-        self.weight.ncols()
+        match &self.weight {
+            F32Weight::Rows(w) => w.ncols(),
+            F32Weight::Panels(p) => p.k(),
+        }
     }
 
     /// Output width.
     pub fn output(&self) -> usize {
-        self.weight.nrows()
+        match &self.weight {
+            F32Weight::Rows(w) => w.nrows(),
+            F32Weight::Panels(p) => p.n(),
+        }
     }
 
     /// Number of parameters.
     pub fn parameters(&self) -> usize {
-        self.weight.len() + self.bias.as_ref().map_or(0, |b| b.len())
+        self.input() * self.output() + self.bias.as_ref().map_or(0, |b| b.len())
     }
 
     /// The bias (`[out]`), if the layer has one.
@@ -147,11 +187,24 @@ impl Linear {
         assert_eq!(x.ncols(), self.input(), "Linear input width");
         let x = x.as_standard_layout();
         let mut y = Array2::<f32>::uninit((n, out));
-        let write = |x: ArrayView2<f32>, mut y: ArrayViewMut2<MaybeUninit<f32>>| {
+        let write = |x: ArrayView2<f32>, mut y: ArrayViewMut2<MaybeUninit<f32>>| match &self.weight
+        {
+            F32Weight::Panels(p) => {
+                let (xs, ys) = (x.as_slice(), y.as_slice_mut());
+                let done = xs
+                    .zip(ys)
+                    .map(|(xs, ys)| packed_f32::gemm_into(xs, x.nrows(), p, ys));
+                // A panic, never uninitialised output: the shapes were checked above, the
+                // blocks are row ranges of standard-layout arrays, and the weight is
+                // packed only where the CPU runs the kernel.
+                assert!(matches!(done, Some(Ok(()))), "packed f32 product: {done:?}");
+            }
             // SAFETY: `y` is a standard-layout [rows, out] block of a fresh array and `x`
             // its rows of the input; with `read_dst` false and every size positive the
             // gemm writes each element of the block without reading any.
-            unsafe { self.gemm_f32(x, y.as_mut_ptr().cast(), out as isize, 1, false) }
+            F32Weight::Rows(w) => unsafe {
+                gemm_f32(x, w, y.as_mut_ptr().cast(), out as isize, 1, false)
+            },
         };
         if schedule::rows_on_pool() && n > ROW_BLOCK {
             let blocks: Vec<_> = x
@@ -212,53 +265,67 @@ impl Linear {
                 return;
             }
         }
+        let weight = match &self.weight {
+            F32Weight::Panels(p) => {
+                match (x.as_slice(), acc.as_slice_mut()) {
+                    (Some(xs), Some(ys)) => {
+                        let done = packed_f32::gemm_add(xs, n, p, ys);
+                        assert!(done.is_ok(), "packed f32 product: {done:?}");
+                    }
+                    // an output that is not one standard-layout block (no caller has one)
+                    _ => *acc += &self.product(x.view()),
+                }
+                return;
+            }
+            F32Weight::Rows(w) => w,
+        };
         let (rs, cs) = (acc.strides()[0], acc.strides()[1]);
         // SAFETY: `acc` is a live, mutably borrowed [n, out] array described by its own
         // strides; the gemm reads and writes only its elements.
-        unsafe { self.gemm_f32(x.view(), acc.as_mut_ptr(), rs, cs, true) }
+        unsafe { gemm_f32(x.view(), weight, acc.as_mut_ptr(), rs, cs, true) }
     }
+}
 
-    /// `dst = x W^T` (`read_dst` false) or `dst += x W^T` on the `gemm` crate's f32
-    /// kernels. `x` is `[n, in]` in standard layout.
-    ///
-    /// # Safety
-    /// `dst` must point to `n * out` writable elements laid out with row stride `rs` and
-    /// column stride `cs`, not aliasing `x` or the weight, and initialised when
-    /// `read_dst` is true.
-    unsafe fn gemm_f32(
-        &self,
-        x: ArrayView2<f32>,
-        dst: *mut f32,
-        rs: isize,
-        cs: isize,
-        read_dst: bool,
-    ) {
-        let (n, input) = x.dim();
-        // SAFETY: x is [n, in] row-major (standard layout, live for the call), W^T is read
-        // from the row-major [out, in] weight, and dst is as the caller guarantees.
-        unsafe {
-            gemm::gemm(
-                n,
-                self.output(),
-                input,
-                dst,
-                cs,
-                rs,
-                read_dst,
-                x.as_ptr(),
-                1,
-                input as isize,
-                self.weight.as_ptr(),
-                input as isize,
-                1,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
+/// `dst = x W^T` (`read_dst` false) or `dst += x W^T` on the `gemm` crate's f32 kernels.
+/// `x` is `[n, in]` in standard layout, `w` the row-major `[out, in]` weight.
+///
+/// # Safety
+/// `dst` must point to `n * out` writable elements laid out with row stride `rs` and
+/// column stride `cs`, not aliasing `x` or the weight, and initialised when `read_dst`
+/// is true.
+unsafe fn gemm_f32(
+    x: ArrayView2<f32>,
+    w: &Array2<f32>,
+    dst: *mut f32,
+    rs: isize,
+    cs: isize,
+    read_dst: bool,
+) {
+    let (n, input) = x.dim();
+    // SAFETY: x is [n, in] row-major (standard layout, live for the call), W^T is read
+    // from the row-major [out, in] weight, and dst is as the caller guarantees.
+    unsafe {
+        gemm::gemm(
+            n,
+            w.nrows(),
+            input,
+            dst,
+            cs,
+            rs,
+            read_dst,
+            x.as_ptr(),
+            1,
+            input as isize,
+            w.as_ptr(),
+            input as isize,
+            1,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
     }
 }
 
