@@ -1,8 +1,10 @@
 //! [`Encoder`]: a loaded model (native or imported) — embeddings, layers, final norm —
 //! and how its tokens must be grouped to run ([`RunMode`]).
 
+use std::ops::Range;
+
 use glance_seq::{Bpe, LongestMatch, SpanTokenizer, Tokenizer, TokenizerOptions, Vocab};
-use ndarray::{Array1, Array2};
+use ndarray::{s, Array1, Array2};
 
 use crate::error::ModelError;
 use crate::layers::{Embeddings, EncoderLayer, LayerNorm, Linear};
@@ -401,6 +403,56 @@ impl Encoder {
         let mut x = self.embeddings.forward(ids)?;
         for layer in &self.layers {
             x = layer.forward(x, offset)?;
+        }
+        if let Some(norm) = &self.final_norm {
+            norm.forward_inplace(&mut x);
+        }
+        Ok(x)
+    }
+
+    /// Rows `keep` of [`Encoder::forward`]`(ids, offset)`, where each layer runs only on
+    /// the rows that the layers after it still reach from `keep`: after layer `l`, the
+    /// rows beyond `keep` by more than the later layers' summed radii are dropped (their
+    /// outputs cannot change a kept row). A chunk with halos of the stack's receptive
+    /// radius thus encodes each halo row through fewer layers the further out it lies,
+    /// about half the halos' work. Models whose reach is unbounded run whole and are
+    /// sliced. `keep` must lie within `0..ids.len()`.
+    pub fn forward_kept(
+        &self,
+        ids: &[u32],
+        offset: usize,
+        keep: Range<usize>,
+    ) -> Result<Array2<f32>, ModelError> {
+        let outside = || ModelError::Options(format!("rows {keep:?} of {} tokens", ids.len()));
+        if keep.start > keep.end || keep.end > ids.len() {
+            return Err(outside());
+        }
+        let reaches: Option<Vec<usize>> = self
+            .layers
+            .iter()
+            .map(|l| l.attention.pattern.local_radius())
+            .collect();
+        let Some(reaches) = reaches.filter(|_| !keep.is_empty()) else {
+            let x = self.forward(ids, offset)?;
+            return Ok(x.slice(s![keep, ..]).to_owned());
+        };
+        let mut x = self.embeddings.forward(ids)?;
+        // `first`: the index in `ids` of `x`'s first row
+        let mut first = 0usize;
+        for (l, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(x, offset + first)?;
+            let later: usize = reaches[l + 1..].iter().fold(0, |a, &r| a.saturating_add(r));
+            let lo = keep.start.saturating_sub(later).max(first);
+            let hi = keep.end.saturating_add(later).min(first + x.nrows());
+            if lo > first || hi < first + x.nrows() {
+                x = x.slice(s![lo - first..hi - first, ..]).to_owned();
+                first = lo;
+            }
+        }
+        if first != keep.start || x.nrows() != keep.len() {
+            x = x
+                .slice(s![keep.start - first..keep.end - first, ..])
+                .to_owned();
         }
         if let Some(norm) = &self.final_norm {
             norm.forward_inplace(&mut x);

@@ -194,10 +194,7 @@ impl Plan {
                 let last = h.nrows() - usize::from(sep.is_some());
                 Ok(h.slice(s![1..last, ..]).to_owned())
             }
-            None => {
-                let h = enc.forward(ids, ids_first as usize)?;
-                Ok(h.slice(s![from..to, ..]).to_owned())
-            }
+            None => enc.forward_kept(ids, ids_first as usize, from..to),
         }
     }
 }

@@ -226,3 +226,40 @@ fn unbounded_patterns_run_whole_records_up_to_a_limit() {
         .to_string();
     assert!(err.contains("longer than 100 tokens"), "{err}");
 }
+
+/// `Encoder::forward_kept` drops, after each layer, the rows the later layers cannot
+/// reach from the kept range; the kept rows stay bit-identical to the whole forward
+/// pass's, at any offset (RoPE and block patterns read absolute positions), at the
+/// sequence's edges, and for a range narrower than a layer's reach.
+#[test]
+fn kept_rows_equal_the_whole_forward_pass_bit_for_bit() {
+    for model in ["native_mixed", "native_alibi", "modernbert_mixed"] {
+        let enc = load(&model_dir(model)).unwrap();
+        let ids = tokens(&enc, &bases(400, 13, N_AT));
+        let n = ids.len();
+        for offset in [0, 37] {
+            let whole = enc.forward(&ids, offset).unwrap();
+            for keep in [
+                0..n,
+                0..1,
+                5..60,
+                n / 2..n / 2 + 1,
+                n / 4..3 * n / 4,
+                n - 9..n,
+                42..42,
+            ] {
+                let kept = enc.forward_kept(&ids, offset, keep.clone()).unwrap();
+                let want = whole.slice(s![keep.clone(), ..]);
+                assert_eq!(kept.dim(), want.dim(), "{model} {offset} {keep:?}");
+                assert!(
+                    kept.iter()
+                        .zip(want.iter())
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{model} offset {offset} rows {keep:?}: max abs error {}",
+                    max_abs_diff(&kept, &want.to_owned())
+                );
+            }
+        }
+        assert!(enc.forward_kept(&ids, 0, n - 1..n + 1).is_err());
+    }
+}
