@@ -16,7 +16,8 @@ Run from the repository root (after `cargo build --release -p glance-cli`):
    and PyTorch under `torch.autocast("cpu", dtype=torch.bfloat16)` on the same module.
    The order alternates between runs so that load drifts hit every side alike.
 4. Ratios: glance bf16 / glance f32, glance bf16 / PyTorch autocast bf16, and glance f32
-   useful GFLOP/s / each sgemm rate.
+   useful GFLOP/s / each sgemm rate: the rates of step 2, and run by run the rates
+   measured just before that run (best of 3), whose median and range are printed.
 
 Useful FLOPs per token: as in bench_encoder.py (8 d^2 + 4 d f + 4 (2r+1) d per layer;
 halo recomputation not counted). Smoke test: `--slice-tokens 16384 --runs 1`.
@@ -135,9 +136,15 @@ def main():
     if not a.skip_torch:
         sides += ["pytorch fp32", "pytorch autocast bf16"]
     times = {s: [] for s in sides}
+    # glance f32's rate over the sgemm rates measured just before it, run by run: this
+    # VM's speed drifts by 20-30% within minutes, which a single sgemm figure at the
+    # start does not follow
+    paired = {"numpy sgemm": [], "torch sgemm": []}
     for run in range(a.runs):
         order = sides if run % 2 == 0 else sides[::-1]
         for side in order:
+            if side == "glance f32":
+                round_rates = sgemm_rates(reps=3, bf16=False)
             if side.startswith("glance"):
                 p = side.split()[1]
                 out = os.path.join(a.workdir, f"slice_{p}")
@@ -148,6 +155,9 @@ def main():
                 wall, cpu = time_torch(model, ids, a.chunk_tokens, halo,
                                        autocast=side.endswith("bf16"))
             times[side].append((wall, cpu))
+            if side == "glance f32":
+                for name, ratios in paired.items():
+                    ratios.append(n * fpt / wall / 1e9 / round_rates[name])
     print(f"slice {n} tokens, chunks {a.chunk_tokens}, median of {a.runs}; "
           f"load average {loadavg()}")
     print("| implementation | wall s | CPU s | tokens/s | useful GFLOP/s |")
@@ -167,6 +177,10 @@ def main():
     gf = n * fpt / med["glance f32"][0] / 1e9
     for name in ("numpy sgemm", "torch sgemm"):
         print(f"glance f32 useful GFLOP/s / {name}: {gf / rates[name]:.2f}")
+    for name, ratios in paired.items():
+        print(f"glance f32 useful GFLOP/s / {name} just before it, per run: median "
+              f"{statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f}, "
+              f"{len(ratios)} runs)")
     if not a.skip_torch:
         print(f"glance bf16 vs pytorch autocast bf16: "
               f"{ratio('glance bf16', 'pytorch autocast bf16')}")
