@@ -107,17 +107,9 @@ impl ScanTally {
         }
         let mut order: Vec<u32> = (0..self.hits.len() as u32).collect();
         order.sort_unstable_by_key(|&i| self.hits[i as usize].position());
-        let w = self.width;
-        let matched = order
-            .iter()
-            .flat_map(|&i| {
-                self.matched[i as usize * w..(i as usize + 1) * w]
-                    .iter()
-                    .copied()
-            })
-            .collect();
-        self.hits = order.iter().map(|&i| self.hits[i as usize]).collect();
-        self.matched = matched;
+        // in place: an argsort is always a permutation
+        let moved = self.permute(order);
+        debug_assert!(moved);
     }
 
     /// Reorders the hits and their matched bases in place so that hit `i` becomes the
