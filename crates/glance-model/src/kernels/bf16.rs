@@ -27,6 +27,8 @@
 //! attention); this module owns the GEMM.
 
 use glance_kernels::bf16::pair;
+
+pub use super::GemmError;
 pub use glance_kernels::bf16::{available, from_bf16, to_bf16, Kernel};
 
 /// Output columns per panel (one zmm register of f32 lanes).
@@ -101,39 +103,8 @@ impl PackedBf16 {
     }
 }
 
-/// Why a product was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GemmError {
-    /// The slices do not hold the stated shapes.
-    #[error("bf16 GEMM shapes: a has {a} elements for [{m}, {k}], c has {c} for [{m}, {n}]")]
-    Shape {
-        /// Rows of `A` and `C`.
-        m: usize,
-        /// Depth.
-        k: usize,
-        /// Columns of `C`.
-        n: usize,
-        /// Elements of `a`.
-        a: usize,
-        /// Elements of `c`.
-        c: usize,
-    },
-    /// The CPU lacks the kernel's instructions.
-    #[error("this CPU cannot run the {0} bf16 kernel")]
-    Unavailable(&'static str),
-}
-
 fn check(a: &[f32], m: usize, b: &PackedBf16, c: &[f32]) -> Result<(), GemmError> {
-    if Some(a.len()) != m.checked_mul(b.k) || Some(c.len()) != m.checked_mul(b.n) {
-        return Err(GemmError::Shape {
-            m,
-            k: b.k,
-            n: b.n,
-            a: a.len(),
-            c: c.len(),
-        });
-    }
-    Ok(())
+    super::check_shapes(a.len(), c.len(), m, b.k, b.n)
 }
 
 /// The scalar definition: `c[r, j] += sum_i bf16(a[r, i]) * b[j, i]`, accumulated in f32

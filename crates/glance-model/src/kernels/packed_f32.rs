@@ -24,6 +24,8 @@
 
 use std::mem::MaybeUninit;
 
+pub use super::GemmError;
+
 /// Output columns per panel (two ymm registers of f32 lanes).
 pub const PANEL: usize = 16;
 /// Rows of `A` per register block.
@@ -110,40 +112,13 @@ pub fn preferred() -> bool {
     }
 }
 
-/// Why a product was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GemmError {
-    /// The slices do not hold the stated shapes.
-    #[error("f32 GEMM shapes: a has {a} elements for [{m}, {k}], c has {c} for [{m}, {n}]")]
-    Shape {
-        /// Rows of `A` and `C`.
-        m: usize,
-        /// Depth.
-        k: usize,
-        /// Columns of `C`.
-        n: usize,
-        /// Elements of `a`.
-        a: usize,
-        /// Elements of `c`.
-        c: usize,
-    },
-    /// The CPU lacks AVX2 or FMA.
-    #[error("this CPU cannot run the AVX2 + FMA f32 kernel")]
-    Unavailable,
-}
+/// The instructions the kernel needs, as [`GemmError::Unavailable`] names them.
+const NEEDS: &str = "AVX2 + FMA";
 
 fn check(a: usize, m: usize, b: &PackedF32, c: usize) -> Result<(), GemmError> {
-    if Some(a) != m.checked_mul(b.k) || Some(c) != m.checked_mul(b.n) {
-        return Err(GemmError::Shape {
-            m,
-            k: b.k,
-            n: b.n,
-            a,
-            c,
-        });
-    }
+    super::check_shapes(a, c, m, b.k, b.n)?;
     if !available() {
-        return Err(GemmError::Unavailable);
+        return Err(GemmError::Unavailable(NEEDS));
     }
     Ok(())
 }
@@ -159,15 +134,7 @@ pub fn gemm_reference(
     c: &mut [f32],
     add: bool,
 ) -> Result<(), GemmError> {
-    if Some(a.len()) != m.checked_mul(b.k) || Some(c.len()) != m.checked_mul(b.n) {
-        return Err(GemmError::Shape {
-            m,
-            k: b.k,
-            n: b.n,
-            a: a.len(),
-            c: c.len(),
-        });
-    }
+    super::check_shapes(a.len(), c.len(), m, b.k, b.n)?;
     let (n, k) = (b.n, b.k);
     for r in 0..m {
         for j in 0..n {
@@ -398,7 +365,7 @@ mod tests {
             let b = PackedF32::pack(&[1.0], 1, 1).unwrap();
             assert_eq!(
                 gemm_add(&[1.0], 1, &b, &mut [0.0]),
-                Err(GemmError::Unavailable)
+                Err(GemmError::Unavailable(NEEDS))
             );
             return;
         }
