@@ -2,6 +2,8 @@
 //! keys) and ALiBi slopes (a distance penalty applied inside the attention kernel).
 //! Learned absolute tables live in [`crate::layers::Embeddings`].
 
+use std::cell::RefCell;
+
 use ndarray::{Array3, Axis};
 
 /// Rotary position embedding in the rotate-half layout (as GPT-NeoX and Hugging Face's
@@ -24,29 +26,85 @@ impl Rope {
     }
 
     /// Rotates `x` (`[heads, n, d_head]`) in place; row `t` has position `offset + t`.
+    ///
+    /// The cosines and sines of a range of positions are kept per thread
+    /// ([`RotationTable`]) and reused while later calls fall inside that range: the
+    /// queries and keys of a layer, and the layers of a chunk (each on the same or fewer
+    /// rows), share one table instead of computing `n * d_head` f64 sines each. The
+    /// table is a function of the positions alone, so the rotations are the same bits
+    /// whichever call computed it.
     pub fn apply(&self, x: &mut Array3<f32>, offset: usize) {
         let half = self.inv_freq.len();
         let n = x.len_of(Axis(1));
-        let mut cos = vec![0f32; n * half];
-        let mut sin = vec![0f32; n * half];
-        for t in 0..n {
-            let pos = (offset + t) as f64;
-            for (i, f) in self.inv_freq.iter().enumerate() {
-                let (s, c) = (pos * f).sin_cos();
-                cos[t * half + i] = c as f32;
-                sin[t * half + i] = s as f32;
-            }
-        }
-        for mut head in x.axis_iter_mut(Axis(0)) {
-            for (t, mut row) in head.axis_iter_mut(Axis(0)).enumerate() {
-                for i in 0..half {
-                    let (c, s) = (cos[t * half + i], sin[t * half + i]);
-                    let (a, b) = (row[i], row[i + half]);
-                    row[i] = a * c - b * s;
-                    row[i + half] = b * c + a * s;
+        LAST_TABLE.with_borrow_mut(|last| {
+            let kept = last
+                .take()
+                .filter(|t| t.inv_freq == self.inv_freq && t.covers(offset, n));
+            let table = kept.unwrap_or_else(|| RotationTable::new(&self.inv_freq, offset, n));
+            let from = (offset - table.first) * half;
+            for mut head in x.axis_iter_mut(Axis(0)) {
+                for (t, mut row) in head.axis_iter_mut(Axis(0)).enumerate() {
+                    for i in 0..half {
+                        let at = from + t * half + i;
+                        let (c, s) = (table.cos[at], table.sin[at]);
+                        let (a, b) = (row[i], row[i + half]);
+                        row[i] = a * c - b * s;
+                        row[i + half] = b * c + a * s;
+                    }
                 }
             }
+            if table.cos.len() <= MAX_KEPT_TABLE {
+                *last = Some(table);
+            }
+        });
+    }
+}
+
+/// Most values of one kind (cosines or sines) a thread keeps between calls (16 MiB of
+/// each); a larger table (a whole long record in one piece) is computed, used and
+/// dropped.
+const MAX_KEPT_TABLE: usize = 1 << 22;
+
+thread_local! {
+    /// The table of this thread's last [`Rope::apply`] call.
+    static LAST_TABLE: RefCell<Option<RotationTable>> = const { RefCell::new(None) };
+}
+
+/// `cos` and `sin` of `pos * inv_freq[i]` (computed in f64, stored as f32) for the
+/// positions `first..first + rows`, row-major by position.
+struct RotationTable {
+    inv_freq: Vec<f64>,
+    first: usize,
+    rows: usize,
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+}
+
+impl RotationTable {
+    fn new(inv_freq: &[f64], first: usize, rows: usize) -> Self {
+        let half = inv_freq.len();
+        let mut cos = Vec::with_capacity(rows * half);
+        let mut sin = Vec::with_capacity(rows * half);
+        for t in 0..rows {
+            let pos = (first + t) as f64;
+            for f in inv_freq {
+                let (s, c) = (pos * f).sin_cos();
+                cos.push(c as f32);
+                sin.push(s as f32);
+            }
         }
+        RotationTable {
+            inv_freq: inv_freq.to_vec(),
+            first,
+            rows,
+            cos,
+            sin,
+        }
+    }
+
+    /// Whether positions `offset..offset + n` are in the table.
+    fn covers(&self, offset: usize, n: usize) -> bool {
+        offset >= self.first && offset + n <= self.first + self.rows
     }
 }
 
@@ -96,6 +154,45 @@ mod tests {
         let n1: f32 = a.iter().map(|v| v * v).sum();
         assert!((n0 - n1).abs() < 1e-5);
         assert_eq!(alibi_slopes(8)[0], 0.5);
+    }
+
+    /// A call served from a kept table (a sub-range of an earlier call's positions, on
+    /// this thread) rotates to the same bits as one that computes its own table (a fresh
+    /// thread), and a different frequency set never reuses the table.
+    #[test]
+    fn kept_tables_give_the_same_rotations_as_fresh_ones() {
+        let mk = |n: usize| {
+            Array3::from_shape_fn((2, n, 8), |(h, t, i)| ((h * 31 + t * 7 + i) as f32).sin())
+        };
+        let rope = Rope::new(8, 10000.0);
+        let fresh = {
+            let rope = rope.clone();
+            std::thread::spawn(move || {
+                let mut x = mk(5);
+                rope.apply(&mut x, 40);
+                x
+            })
+            .join()
+            .unwrap()
+        };
+        rope.apply(&mut mk(100), 0);
+        let mut kept = mk(5);
+        rope.apply(&mut kept, 40);
+        let bits = |x: &Array3<f32>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&kept), bits(&fresh));
+
+        let other = Rope::new(8, 500.0);
+        let mut a = mk(5);
+        other.apply(&mut a, 40);
+        assert_ne!(bits(&a), bits(&kept));
+        let alone = std::thread::spawn(move || {
+            let mut x = mk(5);
+            other.apply(&mut x, 40);
+            x
+        })
+        .join()
+        .unwrap();
+        assert_eq!(bits(&a), bits(&alone));
     }
 
     #[test]
