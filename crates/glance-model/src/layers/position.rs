@@ -42,14 +42,17 @@ impl Rope {
                 .filter(|t| t.inv_freq == self.inv_freq && t.covers(offset, n));
             let table = kept.unwrap_or_else(|| RotationTable::new(&self.inv_freq, offset, n));
             let from = (offset - table.first) * half;
+            let (cos, sin) = (&table.cos[from..], &table.sin[from..]);
             for mut head in x.axis_iter_mut(Axis(0)) {
                 for (t, mut row) in head.axis_iter_mut(Axis(0)).enumerate() {
-                    for i in 0..half {
-                        let at = from + t * half + i;
-                        let (c, s) = (table.cos[at], table.sin[at]);
-                        let (a, b) = (row[i], row[i + half]);
-                        row[i] = a * c - b * s;
-                        row[i + half] = b * c + a * s;
+                    let (cos, sin) = (&cos[t * half..][..half], &sin[t * half..][..half]);
+                    match row.as_slice_mut() {
+                        Some(row) => rotate(row, cos, sin),
+                        None => {
+                            let mut copy = row.to_vec();
+                            rotate(&mut copy, cos, sin);
+                            row.assign(&ndarray::ArrayView1::from(&copy));
+                        }
                     }
                 }
             }
@@ -57,6 +60,17 @@ impl Rope {
                 *last = Some(table);
             }
         });
+    }
+}
+
+/// Rotates one row of a head: `(a, b) = (row[i], row[i + half])` becomes
+/// `(a cos - b sin, b cos + a sin)`.
+fn rotate(row: &mut [f32], cos: &[f32], sin: &[f32]) {
+    let (lo, hi) = row.split_at_mut(cos.len());
+    for (((a, b), &c), &s) in lo.iter_mut().zip(hi.iter_mut()).zip(cos).zip(sin) {
+        let (x, y) = (*a, *b);
+        *a = x * c - y * s;
+        *b = y * c + x * s;
     }
 }
 
