@@ -74,10 +74,11 @@ fn rotate(row: &mut [f32], cos: &[f32], sin: &[f32]) {
     }
 }
 
-/// Most values of one kind (cosines or sines) a thread keeps between calls (16 MiB of
-/// each); a larger table (a whole long record in one piece) is computed, used and
+/// Most values of one kind (cosines or sines) a thread keeps between calls (4 MiB of
+/// each: a 16,384-token chunk plus halos with 64-wide heads fits; its activations take
+/// far more); a larger table (a whole long record in one piece) is computed, used and
 /// dropped.
-const MAX_KEPT_TABLE: usize = 1 << 22;
+const MAX_KEPT_TABLE: usize = 1 << 20;
 
 thread_local! {
     /// The table of this thread's last [`Rope::apply`] call.
