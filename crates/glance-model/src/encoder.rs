@@ -414,9 +414,10 @@ impl Encoder {
     /// the rows that the layers after it still reach from `keep`: after layer `l`, the
     /// rows beyond `keep` by more than the later layers' summed radii are dropped (their
     /// outputs cannot change a kept row). A chunk with halos of the stack's receptive
-    /// radius thus encodes each halo row through fewer layers the further out it lies,
-    /// about half the halos' work. Models whose reach is unbounded run whole and are
-    /// sliced. `keep` must lie within `0..ids.len()`.
+    /// radius thus encodes each halo row through fewer layers the further out it lies:
+    /// for `L` layers of equal reach, `(L - 1) / 2L` of the halo work is saved (37.5% for
+    /// 4 layers, nearly half for deep stacks). Models whose reach is unbounded run whole
+    /// and are sliced. `keep` must lie within `0..ids.len()`.
     pub fn forward_kept(
         &self,
         ids: &[u32],
