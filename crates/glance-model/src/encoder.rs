@@ -400,14 +400,7 @@ impl Encoder {
     /// position tables always start at the window's first token). Returns the last
     /// hidden states, `[ids.len(), d_model]`.
     pub fn forward(&self, ids: &[u32], offset: usize) -> Result<Array2<f32>, ModelError> {
-        let mut x = self.embeddings.forward(ids)?;
-        for layer in &self.layers {
-            x = layer.forward(x, offset)?;
-        }
-        if let Some(norm) = &self.final_norm {
-            norm.forward_inplace(&mut x);
-        }
-        Ok(x)
+        self.forward_kept(ids, offset, 0..ids.len())
     }
 
     /// Rows `keep` of [`Encoder::forward`]`(ids, offset)`, where each layer runs only on
@@ -416,33 +409,32 @@ impl Encoder {
     /// outputs cannot change a kept row). A chunk with halos of the stack's receptive
     /// radius thus encodes each halo row through fewer layers the further out it lies:
     /// for `L` layers of equal reach, `(L - 1) / 2L` of the halo work is saved (37.5% for
-    /// 4 layers, nearly half for deep stacks). Models whose reach is unbounded run whole
-    /// and are sliced. `keep` must lie within `0..ids.len()`.
+    /// 4 layers, nearly half for deep stacks). Rows before a layer of unbounded reach are
+    /// all kept. `keep` must lie within `0..ids.len()`.
     pub fn forward_kept(
         &self,
         ids: &[u32],
         offset: usize,
         keep: Range<usize>,
     ) -> Result<Array2<f32>, ModelError> {
-        let outside = || ModelError::Options(format!("rows {keep:?} of {} tokens", ids.len()));
         if keep.start > keep.end || keep.end > ids.len() {
-            return Err(outside());
+            return Err(ModelError::Options(format!(
+                "rows {keep:?} of {} tokens",
+                ids.len()
+            )));
         }
-        let reaches: Option<Vec<usize>> = self
-            .layers
-            .iter()
-            .map(|l| l.attention.pattern.local_radius())
-            .collect();
-        let Some(reaches) = reaches.filter(|_| !keep.is_empty()) else {
-            let x = self.forward(ids, offset)?;
-            return Ok(x.slice(s![keep, ..]).to_owned());
-        };
+        // later[l]: the summed reach of the layers after layer l (None: unbounded)
+        let mut later = vec![Some(0usize); self.layers.len()];
+        for l in (1..self.layers.len()).rev() {
+            let reach = self.layers[l].attention.pattern.local_radius();
+            later[l - 1] = later[l].zip(reach).map(|(a, r)| a.saturating_add(r));
+        }
         let mut x = self.embeddings.forward(ids)?;
         // `first`: the index in `ids` of `x`'s first row
         let mut first = 0usize;
-        for (l, layer) in self.layers.iter().enumerate() {
+        for (layer, later) in self.layers.iter().zip(later) {
             x = layer.forward(x, offset + first)?;
-            let later: usize = reaches[l + 1..].iter().fold(0, |a, &r| a.saturating_add(r));
+            let Some(later) = later else { continue };
             let lo = keep.start.saturating_sub(later).max(first);
             let hi = keep.end.saturating_add(later).min(first + x.nrows());
             if lo > first || hi < first + x.nrows() {
