@@ -228,16 +228,8 @@ impl Scanner {
                 for (c, &l) in cutoffs.iter_mut().zip(&lam) {
                     *c = model.fwd.last_score_with_pvalue_at_least(l);
                 }
-                // bucket[s] = #{i : cutoffs[i] >= s}; cutoffs are non-increasing
                 let top = model.fwd.max_scaled() as usize;
-                let mut bucket = vec![0u8; top + 1];
-                let mut b = NUM_LAMBDA;
-                for (s, slot) in bucket.iter_mut().enumerate() {
-                    while b > 0 && i64::from(cutoffs[b - 1]) < s as i64 {
-                        b -= 1;
-                    }
-                    *slot = b as u8;
-                }
+                let bucket = lambda_buckets(&cutoffs, top);
                 if !options.full_pvalue_tables {
                     let from = threshold.min(top as i32).max(0) as usize;
                     let shared = model
@@ -517,6 +509,26 @@ impl Scanner {
     }
 }
 
+/// `bucket[s] = #{i : cutoffs[i] >= s}` for every score `s` in `0..=top`, from the
+/// lambdas' score cutoffs (non-increasing, -1 where no score qualifies): runs of equal
+/// counts, each filled at once.
+fn lambda_buckets(cutoffs: &[i32; NUM_LAMBDA], top: usize) -> Vec<u8> {
+    let mut bucket = vec![0u8; top + 1];
+    // scores up to cutoffs[b - 1] (those not already filled) have count b
+    let mut from = 0usize;
+    for b in (1..=NUM_LAMBDA).rev() {
+        let Ok(upto) = usize::try_from(i64::from(cutoffs[b - 1]) + 1) else {
+            continue;
+        };
+        let upto = upto.min(top + 1);
+        if upto > from {
+            bucket[from..upto].fill(b as u8);
+            from = upto;
+        }
+    }
+    bucket
+}
+
 /// Bins one strand's sampled scores for the pi0 estimate: sample `k` (score `sums[k]`,
 /// weight `samples[k].1`, valid run `valid[starts[k]]`) adds its weight to bin
 /// `bucket[score]` of `bins[k % 2]` when its window is whole (run `>= width`) and
@@ -611,3 +623,40 @@ const COMPLEMENT: [u8; 256] = {
     }
     t
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The runs filled at once equal the definition, score by score.
+    #[test]
+    fn lambda_buckets_count_the_cutoffs_at_or_above_each_score() {
+        let mut seed = 7u64;
+        let mut next = |m: i32| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % m as u64) as i32
+        };
+        for top in [0usize, 1, 5, 40, 3000] {
+            for _ in 0..20 {
+                // non-increasing cutoffs in -1..=top + 2 (past the top, or none reachable)
+                let mut cutoffs = [0i32; NUM_LAMBDA];
+                let mut c = top as i32 + 2;
+                for slot in &mut cutoffs {
+                    c -= next(3 + top as i32 / 50);
+                    *slot = c.max(-1);
+                }
+                let got = lambda_buckets(&cutoffs, top);
+                assert_eq!(got.len(), top + 1);
+                for (s, &b) in got.iter().enumerate() {
+                    let want = cutoffs
+                        .iter()
+                        .filter(|&&c| i64::from(c) >= s as i64)
+                        .count();
+                    assert_eq!(usize::from(b), want, "top {top} s {s}");
+                }
+            }
+        }
+    }
+}

@@ -52,15 +52,17 @@ impl StrandTables {
         let mut blocks: Vec<KmerBlock> = Vec::with_capacity(offsets.len());
         let mut covered = 0usize; // columns already counted by earlier blocks
         for &off in &offsets {
-            // table of the first m columns, extended one column at a time (columns
-            // counted by an earlier block add 0)
-            let mut table = Vec::with_capacity((1 << (2 * k)) + 1);
-            table.push(0i32);
-            for j in 0..k {
-                let col = off + j;
-                let add = if col < covered { [0; 4] } else { matrix[col] };
-                table = table.iter().flat_map(|&t| add.map(|a| t + a)).collect();
-            }
+            // entry `code`: the summed scores of its k bases (first base in the high
+            // bits; columns counted by an earlier block add 0), then the INVALID entry,
+            // in one allocation of the final size
+            let n = 1usize << (2 * k);
+            let mut table = Vec::with_capacity(n + 1);
+            table.extend((0..n).map(|code| {
+                (0..k)
+                    .filter(|&j| off + j >= covered)
+                    .map(|j| matrix[off + j][(code >> (2 * (k - 1 - j))) & 3])
+                    .sum::<i32>()
+            }));
             let max = *table.iter().max().unwrap_or(&0);
             table.push(INVALID);
             covered = off + k;
