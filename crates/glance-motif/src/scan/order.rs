@@ -1,7 +1,8 @@
 //! Turning a finished run's per-motif tallies into FIMO's order: each motif's raw hits
 //! sorted by p-value (then record, start, strand) with their q-values, and every motif's
-//! list merged by p-value, then motif, into an [`OrderedHits`]. Both sort small keys
-//! rather than the hits themselves, and the merge runs in parallel. Hits stay compact
+//! list merged by p-value, then motif, into an [`OrderedHits`]. Neither sorts the hits:
+//! a motif's hits take few distinct p-values, so they are ranked by counting, and the
+//! merge sorts the runs of equal p-values rather than the hits. Hits stay compact
 //! (numbers in one array, matched bases in another) until a writer reads them: a
 //! motif's tally is reordered in place, never copied.
 
@@ -69,27 +70,59 @@ impl ScoreMemo {
     fn get(&self, reverse: bool, scaled: i32) -> (f64, f64) {
         self.values[usize::from(reverse)][self.slot(scaled)]
     }
+
+    /// The distinct p-values of the memo's hits in increasing order, and the rank of
+    /// each (strand, slot) a hit has among them (strands whose p-values are equal share
+    /// a rank).
+    fn ranks(&self) -> PRanks {
+        let mut used: Vec<(u64, usize, usize)> = Vec::new();
+        for (strand, values) in self.values.iter().enumerate() {
+            for (slot, &(_, p)) in values.iter().enumerate() {
+                if !p.is_nan() {
+                    used.push((p_key(p), strand, slot));
+                }
+            }
+        }
+        used.sort_unstable();
+        let span = self.values[0].len();
+        let mut ranks = PRanks {
+            pvalues: Vec::new(),
+            of_slot: [vec![0; span], vec![0; span]],
+        };
+        for (key, strand, slot) in used {
+            if ranks.pvalues.last().map(|&p| p_key(p)) != Some(key) {
+                ranks.pvalues.push(p_of_key(key));
+            }
+            ranks.of_slot[strand][slot] = (ranks.pvalues.len() - 1) as u32;
+        }
+        ranks
+    }
+}
+
+/// A motif's distinct hit p-values, ranked (see [`ScoreMemo::ranks`]).
+struct PRanks {
+    /// Rank `r`'s p-value, increasing.
+    pvalues: Vec<f64>,
+    /// The rank of each [`ScoreMemo`] slot, per strand (0 where no hit has it).
+    of_slot: [Vec<u32>; 2],
 }
 
 /// One motif's hits in FIMO's order: its tally, reordered in place (hits and matched
-/// bases), with each hit's q-value and the memo of their scores and p-values.
+/// bases), with each hit's q-value, the memo of their scores and p-values, and the runs
+/// of equal p-values the order consists of.
 #[derive(Debug, Clone)]
 pub(super) struct RankedHits {
     tally: ScanTally,
     qvalues: Vec<f64>,
     memo: ScoreMemo,
+    /// (p-value key, number of hits) of each run of equal p-values, in order.
+    runs: Vec<(u64, u32)>,
 }
 
 impl RankedHits {
     /// Number of hits.
     fn len(&self) -> usize {
         self.qvalues.len()
-    }
-
-    /// p-value of each hit, in order.
-    fn pvalues(&self) -> impl Iterator<Item = f64> + '_ {
-        let hits = self.tally.hits().iter();
-        hits.map(|h| self.memo.get(h.reverse, h.scaled).1)
     }
 
     /// Asks the CPU to start loading what [`RankedHits::get`] reads of hit `i` (its
@@ -138,7 +171,9 @@ impl RankedHits {
 
 /// The hits of motif `m` in FIMO's order (p-value, record, start, strand) with
 /// q-values from `pi0` and the motif's test count; with `qv_thresh`, only those with
-/// q-value `<= thresh`.
+/// q-value `<= thresh`. A counting sort: the hits take few distinct p-values (one per
+/// strand and score), so each hit's rank among those is counted and the hits placed
+/// rank by rank in position order, which is the order of a sort by (p-value, position).
 pub(super) fn motif_hits(
     m: &CompiledMotif,
     mut tally: ScanTally,
@@ -149,29 +184,69 @@ pub(super) fn motif_hits(
     tally.sort_by_position();
     let raw = tally.hits();
     let memo = ScoreMemo::of(m, raw);
-    let mut keys: Vec<(u64, u32)> = raw
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (p_key(memo.get(h.reverse, h.scaled).1), i as u32))
-        .collect();
-    keys.sort_unstable();
-    let mut qvalues: Vec<f64> = keys.iter().map(|&(key, _)| p_of_key(key)).collect();
+    let ranks = memo.ranks();
+    let rank_of = |h: &RawHit| ranks.of_slot[usize::from(h.reverse)][memo.slot(h.scaled)];
+    let mut counts = vec![0u32; ranks.pvalues.len()];
+    for h in raw {
+        counts[rank_of(h) as usize] += 1;
+    }
+    // where each rank's next hit goes, then the hits placed in position order
+    let mut next = Vec::with_capacity(counts.len());
+    let mut at = 0u32;
+    for &c in &counts {
+        next.push(at);
+        at += c;
+    }
+    let mut order = vec![0u32; raw.len()];
+    for (i, h) in raw.iter().enumerate() {
+        let slot = &mut next[rank_of(h) as usize];
+        order[*slot as usize] = i as u32;
+        *slot += 1;
+    }
+    let mut qvalues: Vec<f64> = Vec::with_capacity(raw.len());
+    for (&p, &c) in ranks.pvalues.iter().zip(&counts) {
+        qvalues.extend(std::iter::repeat_n(p, c as usize));
+    }
     qvalue::qvalues_in_place(&mut qvalues, pi0, tally.tests);
-    // the tally takes FIMO's order (keys hold a permutation of its hits, so this
-    // cannot fail)
-    let moved = tally.permute(keys.into_iter().map(|(_, i)| i).collect());
+    let mut runs: Vec<(u64, u32)> = ranks
+        .pvalues
+        .iter()
+        .zip(&counts)
+        .filter(|&(_, &c)| c > 0)
+        .map(|(&p, &c)| (p_key(p), c))
+        .collect();
+    // the tally takes FIMO's order (a counting sort's placement is a permutation of its
+    // hits, so this cannot fail)
+    let moved = tally.permute(order);
     debug_assert!(moved);
     // q-values never decrease down the order: those within the threshold lead
     if let Some(t) = qv_thresh {
         let kept = qvalues.partition_point(|&q| q <= t);
         qvalues.truncate(kept);
         tally.truncate(kept);
+        truncate_runs(&mut runs, kept);
     }
     RankedHits {
         tally,
         qvalues,
         memo,
+        runs,
     }
+}
+
+/// Shortens `runs` (lengths in their second field) to cover the first `len` hits.
+fn truncate_runs(runs: &mut Vec<(u64, u32)>, len: usize) {
+    let mut left = len;
+    let mut keep = 0;
+    for run in runs.iter_mut() {
+        if left == 0 {
+            break;
+        }
+        run.1 = run.1.min(left as u32);
+        left -= run.1 as usize;
+        keep += 1;
+    }
+    runs.truncate(keep);
 }
 
 impl Drop for OrderedHits {
@@ -212,39 +287,32 @@ const PREFETCH_AHEAD: usize = 16;
 pub struct OrderedHits {
     /// List `i`: motif `i`'s hits, sorted by p-value, record, start, strand.
     lists: Vec<RankedHits>,
-    /// (p-value key, motif, index in its list) of every hit, in FIMO's order: the
-    /// merge's sorted keys themselves (a separate (motif, index) list made from them
-    /// would hold 24 bytes a hit at the peak instead of 16).
-    order: Vec<(u64, u32, u32)>,
+    /// (motif, index in its list) of every hit, in FIMO's order.
+    order: Vec<(u32, u32)>,
 }
 
 impl OrderedHits {
     /// Merges per-motif lists (list `i` holds motif `i`'s hits, sorted by p-value,
-    /// record, start, strand): (p-value, motif, index) keys, laid out list after list,
-    /// sorted whole in parallel and in place. Each key is unique, so equal p-values keep
-    /// motif and index order without a stable sort, whose merge buffer (16 bytes a
-    /// hit) raised the peak memory of large scans by 13% (as fast at a million hits).
+    /// record, start, strand). Each list is a sequence of runs of equal p-values, so
+    /// the merge sorts the runs, (p-value, motif) keys that are unique, and lays each
+    /// run's hits out in list order: the order of sorting every hit by (p-value, motif,
+    /// index), from a sort of far fewer keys.
     pub(super) fn merge(lists: Vec<RankedHits>) -> OrderedHits {
-        // one allocation of the final size, each list's part filled in parallel
-        let mut keys = vec![(0u64, 0u32, 0u32); lists.iter().map(RankedHits::len).sum()];
-        let mut parts = Vec::with_capacity(lists.len());
-        let mut rest = keys.as_mut_slice();
-        for l in &lists {
-            let (part, tail) = rest.split_at_mut(l.len());
-            parts.push(part);
-            rest = tail;
+        let mut runs: Vec<(u64, u32, u32, u32)> =
+            Vec::with_capacity(lists.iter().map(|l| l.runs.len()).sum());
+        for (mi, l) in lists.iter().enumerate() {
+            let mut first = 0u32;
+            for &(key, len) in &l.runs {
+                runs.push((key, mi as u32, first, len));
+                first += len;
+            }
         }
-        parts
-            .into_par_iter()
-            .zip(lists.par_iter())
-            .enumerate()
-            .for_each(|(mi, (part, l))| {
-                for (k, (i, p)) in part.iter_mut().zip(l.pvalues().enumerate()) {
-                    *k = (p_key(p), mi as u32, i as u32);
-                }
-            });
-        keys.par_sort_unstable();
-        OrderedHits { lists, order: keys }
+        runs.par_sort_unstable();
+        let mut order = Vec::with_capacity(lists.iter().map(RankedHits::len).sum());
+        for &(_, mi, first, len) in &runs {
+            order.extend((first..first + len).map(|i| (mi, i)));
+        }
+        OrderedHits { lists, order }
     }
 
     /// Number of hits.
@@ -262,10 +330,10 @@ impl OrderedHits {
         let end = range.end.min(self.order.len());
         let start = range.start.min(end);
         (start..end).map(move |at| {
-            if let Some(&(_, mi, i)) = self.order.get(at + PREFETCH_AHEAD) {
+            if let Some(&(mi, i)) = self.order.get(at + PREFETCH_AHEAD) {
                 self.lists[mi as usize].prefetch(i as usize);
             }
-            let (_, mi, i) = self.order[at];
+            let (mi, i) = self.order[at];
             self.lists[mi as usize].get(mi, i as usize)
         })
     }
@@ -280,7 +348,7 @@ impl OrderedHits {
         let lists = &self.lists;
         self.order
             .par_iter()
-            .map(|&(_, mi, i)| lists[mi as usize].get(mi, i as usize).to_owned_hit())
+            .map(|&(mi, i)| lists[mi as usize].get(mi, i as usize).to_owned_hit())
             .collect()
     }
 }

@@ -318,3 +318,84 @@ fn sparse_and_dense_pvalue_samples_give_the_same_tallies() {
         );
     }
 }
+
+/// The finished hits are in FIMO's order, by definition: sorted by (p-value, motif,
+/// record, start, strand), each motif's q-values computed from its own p-values in that
+/// order, and `qv_thresh` keeping exactly the hits whose q-value is within it. An
+/// asymmetric background gives the strands their own p-value tables, so equal p-values
+/// come from different strands and scores as well as from the same ones.
+#[test]
+fn finished_hits_follow_fimo_order_and_qvalues() {
+    let mut seed = 23;
+    let motifs: Vec<Motif> = [5usize, 7, 7, 10]
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| random_motif(i, w, &mut seed))
+        .collect();
+    let records = [
+        random_sequence(20_000, &mut seed),
+        random_sequence(9_000, &mut seed),
+    ];
+    for bg in [[0.25; 4], [0.3, 0.2, 0.2, 0.3], [0.35, 0.15, 0.3, 0.2]] {
+        let opts = ScanOptions {
+            thresh: 2e-3,
+            ..ScanOptions::default()
+        };
+        let scanner = Scanner::new(&motifs, bg, opts.clone()).unwrap();
+        let run = || {
+            let mut r = ScanRun::new(&scanner, 3000);
+            let mut fasta = Vec::new();
+            for (i, s) in records.iter().enumerate() {
+                fasta.extend_from_slice(
+                    format!(">r{i}\n{}\n", String::from_utf8_lossy(s)).as_bytes(),
+                );
+            }
+            let reader = SeqReader::from_reader(std::io::Cursor::new(fasta)).unwrap();
+            r.scan_source(&scanner, reader).unwrap();
+            r.tallies
+        };
+        let tallies = run();
+        let tests: Vec<u64> = tallies.iter().map(|t| t.tests).collect();
+        // a pi0 that puts about half the q-values within the threshold
+        let mut q1: Vec<f64> = scanner
+            .finish_with_pi0(run(), false, Some(&vec![1.0; motifs.len()]))
+            .iter()
+            .map(|h| h.qvalue)
+            .collect();
+        q1.sort_by(f64::total_cmp);
+        let pi0_each = opts.thresh / q1[q1.len() / 2];
+        let pi0 = vec![pi0_each; motifs.len()];
+        let all = scanner.finish_with_pi0(tallies, false, Some(&pi0));
+        assert!(all.len() > 200, "{bg:?}: {} hits", all.len());
+        let key = |h: &glance_motif::Hit| (h.motif, h.record, h.start, h.reverse);
+        assert!(
+            all.windows(2).all(|p| p[0].pvalue < p[1].pvalue
+                || (p[0].pvalue == p[1].pvalue && key(&p[0]) < key(&p[1]))),
+            "{bg:?}"
+        );
+        let mut ties = 0;
+        for (mi, &m) in tests.iter().enumerate() {
+            let mine: Vec<&glance_motif::Hit> =
+                all.iter().filter(|h| h.motif == mi as u32).collect();
+            ties += mine
+                .windows(2)
+                .filter(|p| p[0].pvalue == p[1].pvalue)
+                .count();
+            let mut q: Vec<f64> = mine.iter().map(|h| h.pvalue).collect();
+            glance_motif::qvalue::qvalues_in_place(&mut q, pi0_each, m);
+            let got: Vec<f64> = mine.iter().map(|h| h.qvalue).collect();
+            assert_eq!(got, q, "{bg:?} motif {mi}");
+        }
+        assert!(ties > 50, "{bg:?}: {ties} ties");
+        let kept = scanner.finish_with_pi0(run(), true, Some(&pi0));
+        let want: Vec<&glance_motif::Hit> =
+            all.iter().filter(|h| h.qvalue <= opts.thresh).collect();
+        assert!(
+            !want.is_empty() && want.len() < all.len(),
+            "{bg:?}: {} of {}",
+            want.len(),
+            all.len()
+        );
+        assert_eq!(kept.iter().collect::<Vec<_>>(), want, "{bg:?}");
+    }
+}
