@@ -239,15 +239,17 @@ impl Pssm {
 /// cells that the fused sum reads; adding `0 * b = +0.0` to a non-negative sum leaves it
 /// bit-identical, and so does starting from `old[x - s0] * b0` rather than `0 + ...`).
 fn pvalue_table(matrix: &[[i32; 4]], bg: &[f64; 4]) -> Vec<f64> {
-    // RANGE zero entries in front of both arrays, so `x - s` never leaves them
+    // RANGE entries before and after the score range in both arrays, so `x - s` never
+    // leaves them
     const PAD: usize = RANGE as usize;
     let size = matrix.len() * RANGE as usize + 1;
-    // the density buffers are the thread's, reused from motif to motif (fresh ones
-    // cost a page fault per 4 KiB), zeroed here
+    // the density buffers are the thread's, reused from motif to motif as they are
+    // (fresh ones cost a page fault per 4 KiB; zeroing them whole, a pass over both)
     PDF_BUFFERS.with_borrow_mut(|(a, b)| {
         for v in [&mut *a, &mut *b] {
-            v.clear();
-            v.resize(PAD + size, 0.0);
+            if v.len() < PAD + size + PAD {
+                v.resize(PAD + size + PAD, 0.0);
+            }
         }
         pdf_table(matrix, bg, a, b)
     })
@@ -260,8 +262,8 @@ thread_local! {
     };
 }
 
-/// [`pvalue_table`] with zeroed density buffers of `RANGE + w * RANGE + 1` entries
-/// (the first `RANGE` a zero margin).
+/// [`pvalue_table`] with density buffers of at least `RANGE + w * RANGE + 1 + RANGE`
+/// entries, whatever they hold (score `x` at entry `RANGE + x`).
 fn pdf_table<'a>(
     matrix: &[[i32; 4]],
     bg: &[f64; 4],
@@ -270,17 +272,20 @@ fn pdf_table<'a>(
 ) -> Vec<f64> {
     const PAD: usize = RANGE as usize;
     let size = matrix.len() * RANGE as usize + 1;
+    // the density of the columns so far is pdf_new's scores lo..=hi; the entries
+    // around them hold whatever earlier columns and motifs left
     pdf_new[PAD] = 1.0;
-    // pdf_new is zero outside PAD + lo..=hi: below by the clearing, above because hi
-    // only grows
     let (mut lo, mut hi) = (0usize, 0usize);
     for row in matrix {
         std::mem::swap(&mut pdf_new, &mut pdf_old);
         let cmin = *row.iter().min().unwrap_or(&0) as usize;
         let cmax = *row.iter().max().unwrap_or(&0) as usize;
         let (nlo, nhi) = (lo + cmin, hi + cmax);
-        // stale values from two columns back lie below nhi: clear below the written range
-        pdf_new[..PAD + nlo].fill(0.0);
+        // this column reads scores lo - spread..=hi + spread of the old density (scaled
+        // scores lie in 0..=RANGE, so spread <= RANGE): zeros outside lo..=hi
+        let spread = cmax - cmin;
+        pdf_old[PAD + lo - spread..PAD + lo].fill(0.0);
+        pdf_old[PAD + hi + 1..=PAD + hi + spread].fill(0.0);
         let n = nhi + 1 - nlo;
         let src = |j: usize| &pdf_old[PAD + nlo - row[j] as usize..][..n];
         convolve_column(
@@ -293,7 +298,7 @@ fn pdf_table<'a>(
     }
     // 1 - cdf from the top: pv[i] = min(pdf[i] + pv[i + 1], 1); once a sum exceeds 1,
     // every lower entry is 1 (the pdf is non-negative)
-    let mut pv = pdf_new[PAD..].to_vec();
+    let mut pv = pdf_new[PAD..PAD + size].to_vec();
     pv[hi + 1..].fill(0.0);
     pv[..lo].fill(0.0);
     let mut acc = pv[size - 1];
@@ -456,6 +461,47 @@ mod tests {
             );
         }
         assert!((p.pv[0] - 1.0).abs() < 1e-12);
+    }
+
+    /// The thread's density buffers keep what earlier motifs left in them; tables built
+    /// after others (wider, narrower, other backgrounds) equal those of a fresh thread
+    /// bit for bit.
+    #[test]
+    fn reused_buffers_give_the_tables_of_fresh_ones() {
+        let mut seed = 5u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as f64 / (1u64 << 31) as f64
+        };
+        let bgs = [[0.25; 4], [0.3, 0.2, 0.2, 0.3], [0.1, 0.4, 0.3, 0.2]];
+        let jobs: Vec<(Vec<[f64; 4]>, [f64; 4])> = [12usize, 3, 20, 1, 7, 15, 2]
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| {
+                let probs: Vec<[f64; 4]> = (0..w)
+                    .map(|_| {
+                        let r = [next() + 0.01, next() + 0.01, next() * 3.0, next() + 0.01];
+                        let t: f64 = r.iter().sum();
+                        r.map(|v| v / t)
+                    })
+                    .collect();
+                (probs, bgs[i % bgs.len()])
+            })
+            .collect();
+        let in_sequence: Vec<Vec<f64>> = jobs
+            .iter()
+            .map(|(p, bg)| Pssm::build(p, bg).pv.to_vec())
+            .collect();
+        for ((p, bg), got) in jobs.iter().zip(&in_sequence) {
+            let (p, bg) = (p.clone(), *bg);
+            let fresh = std::thread::spawn(move || Pssm::build(&p, &bg).pv.to_vec())
+                .join()
+                .unwrap();
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(got), bits(&fresh));
+        }
     }
 
     #[test]

@@ -54,17 +54,23 @@ impl StrandTables {
         for &off in &offsets {
             // entry `code`: the summed scores of its k bases (first base in the high
             // bits; columns counted by an earlier block add 0), then the INVALID entry,
-            // in one allocation of the final size
+            // in one allocation of the final size: the table of the first j columns is
+            // extended one column at a time in place, from its last entry down (entry
+            // `c` moves to `4c..4c + 4`, never over an entry not yet read)
             let n = 1usize << (2 * k);
-            let mut table = Vec::with_capacity(n + 1);
-            table.extend((0..n).map(|code| {
-                (0..k)
-                    .filter(|&j| off + j >= covered)
-                    .map(|j| matrix[off + j][(code >> (2 * (k - 1 - j))) & 3])
-                    .sum::<i32>()
-            }));
-            let max = *table.iter().max().unwrap_or(&0);
-            table.push(INVALID);
+            let mut table = vec![0i32; n + 1];
+            for j in 0..k {
+                let col = off + j;
+                let add = if col < covered { [0; 4] } else { matrix[col] };
+                for c in (0..1usize << (2 * j)).rev() {
+                    let t = table[c];
+                    for (b, a) in add.iter().enumerate() {
+                        table[4 * c + b] = t + a;
+                    }
+                }
+            }
+            let max = *table[..n].iter().max().unwrap_or(&0);
+            table[n] = INVALID;
             covered = off + k;
             blocks.push(KmerBlock {
                 offset: off,
