@@ -8,12 +8,34 @@ pub fn round_sig(x: f64, digits: i32) -> f64 {
         return if x == 0.0 { 0.0 } else { x };
     }
     let a = x.abs();
-    let z = 10f64.powf((f64::from(digits) - 1.0 - a.log10()).ceil());
+    let z = pow10((f64::from(digits) - 1.0 - a.log10()).ceil());
     let y = (z * a).round_ties_even() / z;
     if x > 0.0 {
         y
     } else {
         -y
+    }
+}
+
+/// Exponents [`pow10`] keeps: every `ceil(d - 1 - log10|x|)` of a finite, non-zero `x`
+/// and `d` up to 17 lies within this.
+const POW10_KEPT: i32 = 360;
+
+/// `10f64.powf(e)` for an integer-valued `e`: kept from the first call for the
+/// exponents within [`POW10_KEPT`], as `powf` computed them (so the same bits), since
+/// `powf` costs more than the rest of a rounding; other `e` go to `powf`.
+fn pow10(e: f64) -> f64 {
+    static KEPT: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    let kept = KEPT.get_or_init(|| {
+        (-POW10_KEPT..=POW10_KEPT)
+            .map(|k| 10f64.powf(f64::from(k)))
+            .collect()
+    });
+    let bound = f64::from(POW10_KEPT);
+    if e.fract() == 0.0 && (-bound..=bound).contains(&e) {
+        kept[(e + bound) as usize]
+    } else {
+        10f64.powf(e)
     }
 }
 
@@ -382,6 +404,17 @@ mod tests {
             push_u64(&mut s, v);
             assert_eq!(s, format!("x{v}").into_bytes());
         }
+    }
+
+    /// The kept powers are `powf`'s, bit for bit, and other exponents still work.
+    #[test]
+    fn kept_powers_of_ten_are_powf_s() {
+        for k in -POW10_KEPT - 5..=POW10_KEPT + 5 {
+            let e = f64::from(k);
+            assert_eq!(pow10(e).to_bits(), 10f64.powf(e).to_bits(), "{k}");
+        }
+        assert_eq!(pow10(0.5).to_bits(), 10f64.powf(0.5).to_bits());
+        assert!(pow10(f64::NAN).is_nan());
     }
 
     #[test]

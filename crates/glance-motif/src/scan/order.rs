@@ -7,6 +7,7 @@
 //! motif's tally is reordered in place, never copied.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -15,11 +16,16 @@ use crate::qvalue;
 
 /// Reported score and p-value of each scaled score `low..=high` of a motif's hits, per
 /// strand: both are functions of the strand and the scaled score, so hits share them.
+/// Strands whose functions are the same (a complement-symmetric background) share one
+/// table.
 #[derive(Debug, Clone)]
 struct ScoreMemo {
+    /// Per strand (only the first when `shared`): NaN where no hit has the score.
     values: [Vec<(f64, f64)>; 2],
     low: i32,
     high: i32,
+    /// Both strands use `values[0]`.
+    shared: bool,
 }
 
 impl ScoreMemo {
@@ -42,16 +48,27 @@ impl ScoreMemo {
         // both values round to 10 digits, which costs a pow and a log10: computed once
         // per (strand, score) that a hit has, NaN elsewhere
         let span = (high - low + 1) as usize;
+        let (fwd, rev) = (m.pssm(0), m.pssm(1));
+        let shared = Arc::ptr_eq(&fwd.pv, &rev.pv)
+            && fwd.pv_start == rev.pv_start
+            && fwd.scale == rev.scale
+            && fwd.offset == rev.offset
+            && fwd.width() == rev.width();
         let mut memo = ScoreMemo {
             values: [
                 vec![(f64::NAN, f64::NAN); span],
-                vec![(f64::NAN, f64::NAN); span],
+                if shared {
+                    Vec::new()
+                } else {
+                    vec![(f64::NAN, f64::NAN); span]
+                },
             ],
             low,
             high,
+            shared,
         };
         for h in raw {
-            let (strand, at) = (usize::from(h.reverse), memo.slot(h.scaled));
+            let (strand, at) = (memo.table(h.reverse), memo.slot(h.scaled));
             let slot = &mut memo.values[strand][at];
             if slot.1.is_nan() {
                 let pssm = m.pssm(strand);
@@ -66,9 +83,14 @@ impl ScoreMemo {
         (scaled.clamp(self.low, self.high) - self.low) as usize
     }
 
+    /// Which of `values` holds strand `reverse`'s entries.
+    fn table(&self, reverse: bool) -> usize {
+        usize::from(reverse && !self.shared)
+    }
+
     /// Reported score and p-value of a hit on strand `reverse` with score `scaled`.
     fn get(&self, reverse: bool, scaled: i32) -> (f64, f64) {
-        self.values[usize::from(reverse)][self.slot(scaled)]
+        self.values[self.table(reverse)][self.slot(scaled)]
     }
 
     /// The distinct p-values of the memo's hits in increasing order, and the rank of
@@ -84,10 +106,9 @@ impl ScoreMemo {
             }
         }
         used.sort_unstable();
-        let span = self.values[0].len();
         let mut ranks = PRanks {
             pvalues: Vec::new(),
-            of_slot: [vec![0; span], vec![0; span]],
+            of_slot: self.values.each_ref().map(|v| vec![0; v.len()]),
         };
         for (key, strand, slot) in used {
             if ranks.pvalues.last().map(|&p| p_key(p)) != Some(key) {
@@ -103,7 +124,8 @@ impl ScoreMemo {
 struct PRanks {
     /// Rank `r`'s p-value, increasing.
     pvalues: Vec<f64>,
-    /// The rank of each [`ScoreMemo`] slot, per strand (0 where no hit has it).
+    /// The rank of each [`ScoreMemo`] slot, per table of `values` (0 where no hit has
+    /// it).
     of_slot: [Vec<u32>; 2],
 }
 
@@ -185,7 +207,7 @@ pub(super) fn motif_hits(
     let raw = tally.hits();
     let memo = ScoreMemo::of(m, raw);
     let ranks = memo.ranks();
-    let rank_of = |h: &RawHit| ranks.of_slot[usize::from(h.reverse)][memo.slot(h.scaled)];
+    let rank_of = |h: &RawHit| ranks.of_slot[memo.table(h.reverse)][memo.slot(h.scaled)];
     let mut counts = vec![0u32; ranks.pvalues.len()];
     for h in raw {
         counts[rank_of(h) as usize] += 1;
