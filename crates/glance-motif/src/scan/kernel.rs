@@ -61,11 +61,7 @@ pub fn scan_strand(
                 filter_avx2(t, prep, start, end, cand)
             }
         };
-        for &i in cand.iter() {
-            if let Some(s) = t.score_at_least(prep, i as usize, threshold) {
-                out.push((i, s));
-            }
-        }
+        score_candidates(t, prep, cand, threshold, out);
     } else {
         for i in start..end {
             if let Some(s) = t.score_at_least(prep, i, threshold) {
@@ -157,19 +153,38 @@ pub fn scan_pair(
         if !done {
             return false;
         }
-        for (t, cand, out) in [(fwd, &*cand_f, out_f), (rev, &*cand_r, out_r)] {
-            for &i in cand {
-                if let Some(sc) = t.score_at_least(prep, i as usize, span.threshold) {
-                    out.push((i, sc));
-                }
-            }
-        }
+        score_candidates(fwd, prep, cand_f, span.threshold, out_f);
+        score_candidates(rev, prep, cand_r, span.threshold, out_r);
         true
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = (fwd, rev, prep, span, cand_f, cand_r, out_f, out_r);
         false
+    }
+}
+
+/// How many candidates ahead [`score_candidates`] prefetches.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Appends `(window start, scaled score)` for every candidate window in `cand` whose
+/// exact score reaches `threshold`. Candidates lie far apart (about one in a thousand
+/// windows passes the prefilter), so each one's k-mer codes would come from memory
+/// when its turn comes: they are prefetched a few candidates ahead.
+fn score_candidates(
+    t: &StrandTables,
+    prep: &Prepared,
+    cand: &[u32],
+    threshold: i32,
+    out: &mut Vec<(u32, i32)>,
+) {
+    for (n, &i) in cand.iter().enumerate() {
+        if let Some(&ahead) = cand.get(n + PREFETCH_AHEAD) {
+            t.prefetch(prep, ahead as usize);
+        }
+        if let Some(s) = t.score_at_least(prep, i as usize, threshold) {
+            out.push((i, s));
+        }
     }
 }
 

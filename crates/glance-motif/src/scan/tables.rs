@@ -129,6 +129,26 @@ impl StrandTables {
         (s >= 0).then_some(s)
     }
 
+    /// Asks the CPU to start loading the k-mer codes [`StrandTables::score`] reads for
+    /// the window at `i` (a hint only: nothing happens on other CPUs or out of bounds).
+    #[inline]
+    pub fn prefetch(&self, prep: &Prepared, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(first) = self.blocks.first() {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let codes = &prep.kmers[first.k];
+            // the blocks' codes lie within the window's w entries: its first and last
+            for at in [i, i + self.blocks.len() * first.k] {
+                if let Some(c) = codes.get(at) {
+                    // SAFETY: a prefetch reads nothing the program sees and never faults.
+                    unsafe { _mm_prefetch(std::ptr::from_ref(c).cast::<i8>(), _MM_HINT_T0) };
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (prep, i);
+    }
+
     /// Exact score if it can reach `threshold` (lookahead: stops as soon as the partial
     /// sum plus the best possible rest falls short), else `None`.
     #[inline]
