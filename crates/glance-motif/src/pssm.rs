@@ -299,21 +299,34 @@ fn pdf_table<'a>(
     // 1 - cdf from the top: pv[i] = min(pdf[i] + pv[i + 1], 1); once a sum exceeds 1,
     // every lower entry is 1 (the pdf is non-negative)
     let mut pv = pdf_new[PAD..PAD + size].to_vec();
+    upper_tail_in_place(&mut pv, lo, hi);
+    pv
+}
+
+/// Turns a density that is zero outside `lo..=hi` (whatever `pdf` holds there) into
+/// MEME's upper tail: from the top, `pv[i] = pdf[i] + pv[i + 1]`, and once a sum exceeds
+/// 1 it and every lower entry are 1. The sums run over `lo..=hi` only: above `hi` they
+/// add zeros to zero, and below `lo` each is the sum at `lo` plus zero.
+fn upper_tail_in_place(pv: &mut [f64], lo: usize, hi: usize) {
+    let Some(last) = pv.len().checked_sub(1) else {
+        return;
+    };
+    let (lo, hi) = (lo.min(last), hi.min(last));
     pv[hi + 1..].fill(0.0);
-    pv[..lo].fill(0.0);
-    let mut acc = pv[size - 1];
-    let mut i = size - 1;
-    while i > 0 {
+    let top = (hi + 1).min(last);
+    let mut acc = pv[top];
+    let mut i = top;
+    while i > lo {
         i -= 1;
         let p = pv[i] + acc;
         if p > 1.0 {
             pv[..=i].fill(1.0);
-            break;
+            return;
         }
         pv[i] = p;
         acc = p;
     }
-    pv
+    pv[..lo].fill(acc);
 }
 
 /// One column of [`pdf_table`]: `dst[x] = ((src[0][x] * bg[0] + src[1][x] * bg[1]) +
@@ -501,6 +514,61 @@ mod tests {
                 .unwrap();
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(got), bits(&fresh));
+        }
+    }
+
+    /// The tail summed over the density's range only equals MEME's sum over every
+    /// entry, bit for bit, including where a sum passes 1.
+    #[test]
+    fn upper_tail_over_the_range_equals_the_whole_sum() {
+        // MEME's loop over the whole table, zeros outside lo..=hi
+        fn whole(pdf: &[f64], lo: usize, hi: usize) -> Vec<f64> {
+            let mut pv: Vec<f64> = (0..pdf.len())
+                .map(|i| if (lo..=hi).contains(&i) { pdf[i] } else { 0.0 })
+                .collect();
+            let mut acc = pv[pv.len() - 1];
+            let mut i = pv.len() - 1;
+            while i > 0 {
+                i -= 1;
+                let p = pv[i] + acc;
+                if p > 1.0 {
+                    pv[..=i].fill(1.0);
+                    break;
+                }
+                pv[i] = p;
+                acc = p;
+            }
+            pv
+        }
+        let mut seed = 9u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for (n, lo, hi, mass) in [
+            (1usize, 0usize, 0usize, 1.0f64),
+            (10, 0, 9, 1.0),
+            (10, 3, 9, 1.0),
+            (10, 0, 5, 1.0),
+            (50, 7, 31, 1.0),
+            (50, 7, 31, 1.3),
+            (50, 0, 49, 1.00000001),
+            (50, 20, 20, 0.5),
+        ] {
+            let mut pdf: Vec<f64> = (0..n).map(|_| next() + 0.01).collect();
+            let total: f64 = pdf[lo..=hi].iter().sum();
+            for v in &mut pdf[lo..=hi] {
+                *v *= mass / total;
+            }
+            let want = whole(&pdf, lo, hi);
+            // garbage outside lo..=hi must not matter
+            let mut got: Vec<f64> = pdf.iter().map(|&v| v + 7.0).collect();
+            got[lo..=hi].copy_from_slice(&pdf[lo..=hi]);
+            upper_tail_in_place(&mut got, lo, hi);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "n {n} lo {lo} hi {hi} mass {mass}");
         }
     }
 
