@@ -224,12 +224,6 @@ trait Lanes {
     unsafe fn add_lookup(acc: Self::V, table: Self::V, idx: Self::V) -> Self::V;
     /// Bit `i` set when lane `i` of `a` is `<= b`'s.
     unsafe fn le_mask(a: Self::V, b: Self::V) -> u64;
-    /// Lane-wise unsigned minimum.
-    unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
-    /// Lane-wise `a - b`, saturating at 0.
-    unsafe fn sub_sat(a: Self::V, b: Self::V) -> Self::V;
-    /// True when some lane is 0.
-    unsafe fn any_zero(v: Self::V) -> bool;
 }
 
 /// Prefilter over windows `start..end` (at most `end + WIDTH - 1 + width` bytes of the
@@ -306,21 +300,20 @@ unsafe fn filter_pair<L: Lanes, const G: usize>(
                 ar[u] = L::add_lookup(ar[u], tr[g], v);
             }
         }
-        // one test for the whole step: a window passes when its sum minus the limit
-        // saturates to 0, so some window of some register passes exactly when the
-        // lane-wise minimum over the registers, less the limit, has a zero lane; the
-        // per-register masks are built only then (rarely)
-        let (mut low_f, mut low_r) = (af[0], ar[0]);
-        for u in 1..UNROLL {
-            low_f = L::min(low_f, af[u]);
-            low_r = L::min(low_r, ar[u]);
+        let mut any = 0;
+        let mut mf = [0u64; UNROLL];
+        let mut mr = [0u64; UNROLL];
+        for u in 0..UNROLL {
+            mf[u] = L::le_mask(af[u], lim_f);
+            mr[u] = L::le_mask(ar[u], lim_r);
+            any |= mf[u] | mr[u];
         }
-        if L::any_zero(L::min(L::sub_sat(low_f, lim_f), L::sub_sat(low_r, lim_r))) {
-            for (u, &a) in af.iter().enumerate() {
-                push_mask(L::le_mask(a, lim_f), pos + u * L::WIDTH, end, cand_f);
+        if any != 0 {
+            for (u, &m) in mf.iter().enumerate() {
+                push_mask(m, pos + u * L::WIDTH, end, cand_f);
             }
-            for (u, &a) in ar.iter().enumerate() {
-                push_mask(L::le_mask(a, lim_r), pos + u * L::WIDTH, end, cand_r);
+            for (u, &m) in mr.iter().enumerate() {
+                push_mask(m, pos + u * L::WIDTH, end, cand_r);
             }
         }
         pos += UNROLL * L::WIDTH;
@@ -496,18 +489,6 @@ mod x86 {
             let le = _mm256_cmpeq_epi8(_mm256_max_epu8(a, b), b);
             u64::from(_mm256_movemask_epi8(le) as u32)
         }
-        #[inline(always)]
-        unsafe fn min(a: __m256i, b: __m256i) -> __m256i {
-            _mm256_min_epu8(a, b)
-        }
-        #[inline(always)]
-        unsafe fn sub_sat(a: __m256i, b: __m256i) -> __m256i {
-            _mm256_subs_epu8(a, b)
-        }
-        #[inline(always)]
-        unsafe fn any_zero(v: __m256i) -> bool {
-            _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256())) != 0
-        }
     }
 
     /// AVX-512BW: 64 lanes, 16-entry dinucleotide tables (`pshufb` per 128-bit lane).
@@ -551,18 +532,6 @@ mod x86 {
         unsafe fn le_mask(a: __m512i, b: __m512i) -> u64 {
             _mm512_cmple_epu8_mask(a, b)
         }
-        #[inline(always)]
-        unsafe fn min(a: __m512i, b: __m512i) -> __m512i {
-            _mm512_min_epu8(a, b)
-        }
-        #[inline(always)]
-        unsafe fn sub_sat(a: __m512i, b: __m512i) -> __m512i {
-            _mm512_subs_epu8(a, b)
-        }
-        #[inline(always)]
-        unsafe fn any_zero(v: __m512i) -> bool {
-            _mm512_testn_epi8_mask(v, v) != 0
-        }
     }
 
     /// AVX-512VBMI: 64 lanes, 64-entry trinucleotide tables (`vpermb`); otherwise as
@@ -603,18 +572,6 @@ mod x86 {
         #[inline(always)]
         unsafe fn le_mask(a: __m512i, b: __m512i) -> u64 {
             Avx512::le_mask(a, b)
-        }
-        #[inline(always)]
-        unsafe fn min(a: __m512i, b: __m512i) -> __m512i {
-            Avx512::min(a, b)
-        }
-        #[inline(always)]
-        unsafe fn sub_sat(a: __m512i, b: __m512i) -> __m512i {
-            Avx512::sub_sat(a, b)
-        }
-        #[inline(always)]
-        unsafe fn any_zero(v: __m512i) -> bool {
-            Avx512::any_zero(v)
         }
     }
 }

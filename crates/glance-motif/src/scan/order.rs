@@ -107,14 +107,14 @@ impl ScoreMemo {
         }
         used.sort_unstable();
         let mut ranks = PRanks {
-            pvalues: Vec::new(),
+            keys: Vec::new(),
             of_slot: self.values.each_ref().map(|v| vec![0; v.len()]),
         };
         for (key, strand, slot) in used {
-            if ranks.pvalues.last().map(|&p| p_key(p)) != Some(key) {
-                ranks.pvalues.push(p_of_key(key));
+            if ranks.keys.last() != Some(&key) {
+                ranks.keys.push(key);
             }
-            ranks.of_slot[strand][slot] = (ranks.pvalues.len() - 1) as u32;
+            ranks.of_slot[strand][slot] = (ranks.keys.len() - 1) as u32;
         }
         ranks
     }
@@ -122,8 +122,8 @@ impl ScoreMemo {
 
 /// A motif's distinct hit p-values, ranked (see [`ScoreMemo::ranks`]).
 struct PRanks {
-    /// Rank `r`'s p-value, increasing.
-    pvalues: Vec<f64>,
+    /// Rank `r`'s p-value as a [`p_key`], increasing.
+    keys: Vec<u64>,
     /// The rank of each [`ScoreMemo`] slot, per table of `values` (0 where no hit has
     /// it).
     of_slot: [Vec<u32>; 2],
@@ -208,7 +208,8 @@ pub(super) fn motif_hits(
     let memo = ScoreMemo::of(m, raw);
     let ranks = memo.ranks();
     let rank_of = |h: &RawHit| ranks.of_slot[memo.table(h.reverse)][memo.slot(h.scaled)];
-    let mut counts = vec![0u32; ranks.pvalues.len()];
+    // every rank is some hit's (the memo holds only the hits' scores): no count is 0
+    let mut counts = vec![0u32; ranks.keys.len()];
     for h in raw {
         counts[rank_of(h) as usize] += 1;
     }
@@ -225,18 +226,12 @@ pub(super) fn motif_hits(
         order[*slot as usize] = i as u32;
         *slot += 1;
     }
+    let mut runs: Vec<(u64, u32)> = ranks.keys.into_iter().zip(counts).collect();
     let mut qvalues: Vec<f64> = Vec::with_capacity(raw.len());
-    for (&p, &c) in ranks.pvalues.iter().zip(&counts) {
-        qvalues.extend(std::iter::repeat_n(p, c as usize));
+    for &(key, c) in &runs {
+        qvalues.extend(std::iter::repeat_n(p_of_key(key), c as usize));
     }
     qvalue::qvalues_in_place(&mut qvalues, pi0, tally.tests);
-    let mut runs: Vec<(u64, u32)> = ranks
-        .pvalues
-        .iter()
-        .zip(&counts)
-        .filter(|&(_, &c)| c > 0)
-        .map(|(&p, &c)| (p_key(p), c))
-        .collect();
     // the tally takes FIMO's order (a counting sort's placement is a permutation of its
     // hits, so this cannot fail)
     let moved = tally.permute(order);

@@ -137,7 +137,8 @@ impl StrandTables {
         if let Some(first) = self.blocks.first() {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             let codes = &prep.kmers[first.k];
-            // the blocks' codes lie within the window's w entries: its first and last
+            // the blocks read entries i..=i + w - k: a line at each end of that span
+            // (blocks x k is w rounded up to whole blocks, at most k - 1 past it)
             for at in [i, i + self.blocks.len() * first.k] {
                 if let Some(c) = codes.get(at) {
                     // SAFETY: a prefetch reads nothing the program sees and never faults.

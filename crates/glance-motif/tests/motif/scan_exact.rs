@@ -58,6 +58,17 @@ fn random_sequence(n: usize, seed: &mut u64) -> Vec<u8> {
         .collect()
 }
 
+/// FASTA text of `records`, named r0, r1, ..., each on one line.
+fn fasta_of(records: &[Vec<u8>]) -> Vec<u8> {
+    let mut fasta = Vec::new();
+    for (i, s) in records.iter().enumerate() {
+        fasta.extend_from_slice(format!(">r{i}\n").as_bytes());
+        fasta.extend_from_slice(s);
+        fasta.push(b'\n');
+    }
+    fasta
+}
+
 /// Every (record, 0-based start, strand, scaled score) at the threshold, by brute force.
 fn brute(scanner: &Scanner, records: &[Vec<u8>]) -> Vec<(u32, u32, u64, bool, i32)> {
     let mut out = Vec::new();
@@ -179,12 +190,7 @@ fn hits_and_qvalues_do_not_depend_on_chunk_size_or_threads() {
     };
     let scanner = Scanner::new(&motifs, bg, opts).unwrap();
     let run = |chunk: usize, threads: usize| {
-        let mut fasta = Vec::new();
-        for (i, s) in records.iter().enumerate() {
-            fasta.extend_from_slice(format!(">r{i}\n").as_bytes());
-            fasta.extend_from_slice(s);
-            fasta.push(b'\n');
-        }
+        let fasta = fasta_of(&records);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -217,12 +223,7 @@ fn owned_parts_add_up_to_the_whole_run() {
         random_sequence(9_000, &mut seed),
         random_sequence(40, &mut seed),
     ];
-    let mut fasta = Vec::new();
-    for (i, s) in records.iter().enumerate() {
-        fasta.extend_from_slice(format!(">r{i}\n").as_bytes());
-        fasta.extend_from_slice(s);
-        fasta.push(b'\n');
-    }
+    let fasta = fasta_of(&records);
     let bg = BackgroundSource::Uniform.resolve(true).unwrap();
     let opts = ScanOptions {
         thresh: 1e-3,
@@ -344,12 +345,7 @@ fn finished_hits_follow_fimo_order_and_qvalues() {
         let scanner = Scanner::new(&motifs, bg, opts.clone()).unwrap();
         let run = || {
             let mut r = ScanRun::new(&scanner, 3000);
-            let mut fasta = Vec::new();
-            for (i, s) in records.iter().enumerate() {
-                fasta.extend_from_slice(
-                    format!(">r{i}\n{}\n", String::from_utf8_lossy(s)).as_bytes(),
-                );
-            }
+            let fasta = fasta_of(&records);
             let reader = SeqReader::from_reader(std::io::Cursor::new(fasta)).unwrap();
             r.scan_source(&scanner, reader).unwrap();
             r.tallies
