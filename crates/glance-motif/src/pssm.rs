@@ -424,6 +424,18 @@ impl MotifModel {
         });
         MotifModel { fwd, rev }
     }
+
+    /// True when the reverse strand's reported score and p-value are the forward
+    /// strand's functions of the scaled score (a complement-symmetric background: same
+    /// scale and offset, one shared p-value table), or there is no reverse strand.
+    pub fn strands_share_scores(&self) -> bool {
+        self.rev.as_ref().is_none_or(|r| {
+            Arc::ptr_eq(&r.pv, &self.fwd.pv)
+                && r.pv_start == self.fwd.pv_start
+                && r.scale == self.fwd.scale
+                && r.offset == self.fwd.offset
+        })
+    }
 }
 
 #[cfg(test)]
@@ -570,6 +582,28 @@ mod tests {
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&got), bits(&want), "n {n} lo {lo} hi {hi} mass {mass}");
         }
+    }
+
+    /// Complement-symmetric backgrounds give both strands one score and p-value
+    /// function; others two; one strand is trivially shared.
+    #[test]
+    fn strands_share_scores_with_symmetric_backgrounds() {
+        let m = Motif {
+            id: "M".into(),
+            alt_id: String::new(),
+            probs: vec![
+                [0.7, 0.1, 0.1, 0.1],
+                [0.1, 0.2, 0.6, 0.1],
+                [0.3, 0.3, 0.2, 0.2],
+            ],
+            nsites: None,
+            url: None,
+        };
+        let build = |bg: [f64; 4], both| MotifModel::build(&m, &bg, 0.1, both);
+        assert!(build([0.25; 4], true).strands_share_scores());
+        assert!(build([0.3, 0.2, 0.2, 0.3], true).strands_share_scores());
+        assert!(!build([0.35, 0.15, 0.3, 0.2], true).strands_share_scores());
+        assert!(build([0.35, 0.15, 0.3, 0.2], false).strands_share_scores());
     }
 
     #[test]

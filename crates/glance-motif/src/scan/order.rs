@@ -7,7 +7,6 @@
 //! motif's tally is reordered in place, never copied.
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -48,12 +47,7 @@ impl ScoreMemo {
         // both values round to 10 digits, which costs a pow and a log10: computed once
         // per (strand, score) that a hit has, NaN elsewhere
         let span = (high - low + 1) as usize;
-        let (fwd, rev) = (m.pssm(0), m.pssm(1));
-        let shared = Arc::ptr_eq(&fwd.pv, &rev.pv)
-            && fwd.pv_start == rev.pv_start
-            && fwd.scale == rev.scale
-            && fwd.offset == rev.offset
-            && fwd.width() == rev.width();
+        let shared = m.model.strands_share_scores();
         let mut memo = ScoreMemo {
             values: [
                 vec![(f64::NAN, f64::NAN); span],
@@ -151,25 +145,13 @@ impl RankedHits {
     /// numbers, q-value and matched bases): the merged order visits every motif's list
     /// in turn, too many streams for the hardware prefetcher to follow.
     fn prefetch(&self, i: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let (Some(h), Some(q)) = (self.tally.hits().get(i), self.qvalues.get(i)) else {
-                return;
-            };
-            let bases = self.tally.matched(i).as_ptr();
-            for p in [
-                std::ptr::from_ref(h).cast::<i8>(),
-                std::ptr::from_ref(q).cast(),
-                bases.cast(),
-            ] {
-                // SAFETY: a prefetch is only a hint: it reads nothing the program sees and
-                // never faults; the pointers are in bounds anyway.
-                unsafe { _mm_prefetch(p, _MM_HINT_T0) };
+        if let (Some(h), Some(q)) = (self.tally.hits().get(i), self.qvalues.get(i)) {
+            super::prefetch(h);
+            super::prefetch(q);
+            if let Some(b) = self.tally.matched(i).first() {
+                super::prefetch(b);
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = i;
     }
 
     /// Hit `i` of motif `motif` (this list's motif).

@@ -130,24 +130,19 @@ impl StrandTables {
     }
 
     /// Asks the CPU to start loading the k-mer codes [`StrandTables::score`] reads for
-    /// the window at `i` (a hint only: nothing happens on other CPUs or out of bounds).
+    /// the window at `i` (a hint only: nothing happens out of bounds).
     #[inline]
     pub fn prefetch(&self, prep: &Prepared, i: usize) {
-        #[cfg(target_arch = "x86_64")]
         if let Some(first) = self.blocks.first() {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             let codes = &prep.kmers[first.k];
             // the blocks read entries i..=i + w - k: a line at each end of that span
             // (blocks x k is w rounded up to whole blocks, at most k - 1 past it)
             for at in [i, i + self.blocks.len() * first.k] {
                 if let Some(c) = codes.get(at) {
-                    // SAFETY: a prefetch reads nothing the program sees and never faults.
-                    unsafe { _mm_prefetch(std::ptr::from_ref(c).cast::<i8>(), _MM_HINT_T0) };
+                    super::prefetch(c);
                 }
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (prep, i);
     }
 
     /// Exact score if it can reach `threshold` (lookahead: stops as soon as the partial
