@@ -94,6 +94,30 @@ per_isa!(
     mul_gelu => mul_gelu_body(h: &mut [f32], g: &[f32])
 );
 
+per_isa!(
+    /// Rotary position embedding in the rotate-half layout over the consecutive
+    /// `2 * half`-wide rows of `x`: row `t` takes row `t` of `cos` and `sin` (`half`
+    /// wide), and each pair `(a, b) = (row[i], row[i + half])` becomes
+    /// `(a cos - b sin, b cos + a sin)`.
+    rotate_half_rows => rotate_half_rows_body(x: &mut [f32], cos: &[f32], sin: &[f32], half: usize)
+);
+
+#[inline(always)]
+fn rotate_half_rows_body(x: &mut [f32], cos: &[f32], sin: &[f32], half: usize) {
+    if half == 0 {
+        return;
+    }
+    let tables = cos.chunks_exact(half).zip(sin.chunks_exact(half));
+    for (row, (cos, sin)) in x.chunks_exact_mut(2 * half).zip(tables) {
+        let (lo, hi) = row.split_at_mut(half);
+        for i in 0..half {
+            let (a, b, c, s) = (lo[i], hi[i], cos[i], sin[i]);
+            lo[i] = a * c - b * s;
+            hi[i] = b * c + a * s;
+        }
+    }
+}
+
 #[inline(always)]
 fn lane_sum(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     let mut acc = [0.0f32; LANES];

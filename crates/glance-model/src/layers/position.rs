@@ -6,6 +6,8 @@ use std::cell::RefCell;
 
 use ndarray::{Array3, Axis};
 
+use crate::kernels::elementwise;
+
 /// Rotary position embedding in the rotate-half layout (as GPT-NeoX and Hugging Face's
 /// `LlamaRotaryEmbedding`): within each head, dimension `i < d/2` pairs with `i + d/2`
 /// and rotates by `pos * theta^(-2i/d)`. Angles are computed in f64 from absolute
@@ -43,15 +45,15 @@ impl Rope {
             let table = kept.unwrap_or_else(|| RotationTable::new(&self.inv_freq, offset, n));
             let from = (offset - table.first) * half;
             let (cos, sin) = (&table.cos[from..], &table.sin[from..]);
+            let (cos, sin) = (&cos[..n * half], &sin[..n * half]);
             for mut head in x.axis_iter_mut(Axis(0)) {
-                for (t, mut row) in head.axis_iter_mut(Axis(0)).enumerate() {
-                    let (cos, sin) = (&cos[t * half..][..half], &sin[t * half..][..half]);
-                    match row.as_slice_mut() {
-                        Some(row) => rotate(row, cos, sin),
-                        None => {
-                            let mut copy = row.to_vec();
-                            rotate(&mut copy, cos, sin);
-                            row.assign(&ndarray::ArrayView1::from(&copy));
+                match head.as_slice_mut() {
+                    Some(rows) => elementwise::rotate_half_rows(rows, cos, sin, half),
+                    None => {
+                        let mut copy: Vec<f32> = head.iter().copied().collect();
+                        elementwise::rotate_half_rows(&mut copy, cos, sin, half);
+                        for (v, &c) in head.iter_mut().zip(&copy) {
+                            *v = c;
                         }
                     }
                 }
@@ -60,17 +62,6 @@ impl Rope {
                 *last = Some(table);
             }
         });
-    }
-}
-
-/// Rotates one row of a head: `(a, b) = (row[i], row[i + half])` becomes
-/// `(a cos - b sin, b cos + a sin)`.
-fn rotate(row: &mut [f32], cos: &[f32], sin: &[f32]) {
-    let (lo, hi) = row.split_at_mut(cos.len());
-    for (((a, b), &c), &s) in lo.iter_mut().zip(hi.iter_mut()).zip(cos).zip(sin) {
-        let (x, y) = (*a, *b);
-        *a = x * c - y * s;
-        *b = y * c + x * s;
     }
 }
 
@@ -208,6 +199,39 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(bits(&a), bits(&alone));
+    }
+
+    /// Every element is the rotate-half formula with the table's cosine and sine, bit
+    /// for bit, whether a head's rows lie in one slice or not (a permuted array), with
+    /// a half width that is no multiple of a vector's lanes.
+    #[test]
+    fn rotation_is_the_rotate_half_formula() {
+        let (heads, n, dh, offset) = (3, 7, 40, 11);
+        let half = dh / 2;
+        let rope = Rope::new(dh, 10000.0);
+        let value = |h: usize, t: usize, i: usize| ((h * 131 + t * 17 + i) as f32 * 0.37).sin();
+        let standard = Array3::from_shape_fn((heads, n, dh), |(h, t, i)| value(h, t, i));
+        let permuted = Array3::from_shape_fn((n, heads, dh), |(t, h, i)| value(h, t, i))
+            .permuted_axes([1, 0, 2]);
+        let table = RotationTable::new(&rope.inv_freq, offset, n);
+        for mut x in [standard.clone(), permuted] {
+            assert_eq!(x, standard);
+            rope.apply(&mut x, offset);
+            for ((h, t, i), &got) in x.indexed_iter() {
+                let j = t * half + i % half;
+                let (c, s) = (table.cos[j], table.sin[j]);
+                let want = if i < half {
+                    value(h, t, i) * c - value(h, t, i + half) * s
+                } else {
+                    value(h, t, i) * c + value(h, t, i - half) * s
+                };
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "head {h}, row {t}, column {i}"
+                );
+            }
+        }
     }
 
     #[test]
