@@ -22,8 +22,9 @@ FIMO keep p <= 1e-4) with a uniform background, in its own process, timed with
 Usage (from the repository root, after `cargo build --release -p glance-cli`):
   /work/venv/bin/python scripts/bench_motifs.py --threads 2 [--full-fimo] [--repeat 3]
 
-Prints a Markdown table (median wall time of --repeat runs for glance, one run for
-each peer unless --repeat-peers) and the machine's load average before and after.
+Prints a Markdown table (median wall time of --repeat runs for glance, whose variants
+run in turn, one run for each peer unless --repeat-peers) and the machine's load average
+before and after.
 """
 import argparse
 import gzip
@@ -142,11 +143,13 @@ def main():
         n = count_motifs(meme)
         variants = [("glance", ["--uniform"], True), ("glance, NRDB background", [], True),
                     ("glance, stdout to a file", ["--uniform"], False)]
-        for label, background, with_o in variants:
-            if n <= 10 and label != "glance":
-                continue
-            runs = []
-            for _ in range(args.repeat):
+        variants = [v for v in variants if n > 10 or v[0] == "glance"]
+        runs = {label: [] for label, _, _ in variants}
+        hits = {}
+        for rep in range(args.repeat):
+            # the variants in turn, run after run, so that the VM's drift within the
+            # minute reaches each of them alike (the NRDB / uniform ratio is read off them)
+            for label, background, with_o in variants:
                 # a new file each run, as a pipeline step writes it (Snakemake removes a
                 # job's outputs before running it), after the last run's file is deleted
                 # and everything is on disk (`sync`): otherwise the unlink of a 77 MB file
@@ -158,9 +161,11 @@ def main():
                 cmd = [args.glance, "--threads", str(args.threads), "-q", "scan", fasta, "--motifs", meme] + background
                 # -o: written to a temporary file, synced, renamed into place (whole or
                 # absent after a crash); stdout: `> file` as with FIMO --text, no sync
-                runs.append(timed(cmd + ["-o", out], env) if with_o else timed(cmd, env, stdout_path=out))
-            hits = sum(1 for l in open(out) if l and not l.startswith(("#", "motif_id", "\n")))
-            rows.append((label, n, runs, hits))
+                runs[label].append(timed(cmd + ["-o", out], env) if with_o else timed(cmd, env, stdout_path=out))
+                if rep == args.repeat - 1:
+                    hits[label] = sum(1 for l in open(out) if l and not l.startswith(("#", "motif_id", "\n")))
+        for label, _, _ in variants:
+            rows.append((label, n, runs[label], hits[label]))
         for tool in ["memelite", "moods", "fimo"]:
             if tool in skip or (tool == "fimo" and n > 10 and not args.full_fimo):
                 continue
