@@ -70,17 +70,20 @@ impl SelfAttention {
     /// encoder layer adds straight into its residual stream ([`Linear::add_to`]).
     pub fn context(&self, x: ArrayView2<f32>, offset: usize) -> Result<Array2<f32>, ModelError> {
         let n = x.nrows();
-        let heads = |[q, k, v]: [&Linear; 3]| {
+        let projected_heads = |[q, k, v]: [&Linear; 3]| {
             let [yq, yk, yv] = Linear::products([q, k, v], x);
             let split = |p: &Linear, y| split_heads(y, p.bias(), self.heads);
             (split(q, yq), split(k, yk), split(v, yv))
         };
-        let (mut q, mut k, v) = heads([&self.q, &self.k, &self.v]);
+        let (mut q, mut k, v) = projected_heads([&self.q, &self.k, &self.v]);
         if let Some(rope) = &self.rope {
             rope.apply(&mut q, offset);
             rope.apply(&mut k, offset);
         }
-        let global = self.global.as_ref().map(|g| heads([&g.q, &g.k, &g.v]));
+        let global = self
+            .global
+            .as_ref()
+            .map(|g| projected_heads([&g.q, &g.k, &g.v]));
         let opts = AttendOptions {
             offset,
             bias: self.alibi.as_ref().map(|slopes| PositionBias::Alibi {

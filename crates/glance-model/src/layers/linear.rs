@@ -22,8 +22,9 @@ use crate::Precision;
 /// Rows per block when several products of one input run on one thread
 /// ([`Linear::products`]): 16 of the packed kernel's 72-row blocks, 1.1 MiB of a
 /// 256-wide input, which stays in the last-level cache while every layer passes over it
-/// (the encoder's query, key and value projections 2.5% faster on a Zen 2 than with one
-/// pass over the whole chunk per projection: docs/benchmarks.md, session 18).
+/// (with the query, key and value projections so, the encoder is 2.5% faster on a Zen 2
+/// than with one pass over the whole chunk per projection: docs/benchmarks.md, session
+/// 18).
 const SHARED_ROWS: usize = 1152;
 
 /// A dense layer; mirrors PyTorch's `torch.nn.Linear` (weight `[out, in]`, bias `[out]`).
