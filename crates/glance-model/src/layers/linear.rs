@@ -198,7 +198,7 @@ impl Linear {
     pub fn products<const N: usize>(layers: [&Linear; N], x: ArrayView2<f32>) -> [Array2<f32>; N] {
         let n = x.nrows();
         let direct = |l: &Linear| l.packed.is_none() && l.output() > 0 && l.input() > 0;
-        if n == 0 || !layers.iter().all(|l| direct(l)) {
+        if n == 0 || !layers.into_iter().all(direct) {
             return layers.map(|l| {
                 let mut y = Array2::zeros((n, l.output()));
                 l.accumulate(x, &mut y.view_mut());

@@ -44,8 +44,8 @@ impl Rope {
                 .filter(|t| t.inv_freq == self.inv_freq && t.covers(offset, n));
             let table = kept.unwrap_or_else(|| RotationTable::new(&self.inv_freq, offset, n));
             let from = (offset - table.first) * half;
-            let rows = from..from + n * half;
-            let (cos, sin) = (&table.cos[rows.clone()], &table.sin[rows]);
+            let span = from..from + n * half;
+            let (cos, sin) = (&table.cos[span.clone()], &table.sin[span]);
             for mut head in x.axis_iter_mut(Axis(0)) {
                 match head.as_slice_mut() {
                     Some(rows) => elementwise::rotate_half_rows(rows, cos, sin, half),
